@@ -1,0 +1,118 @@
+//! Human-readable rendering of a resolved configuration, for `portier check`.
+
+use std::fmt::Write;
+use std::sync::Arc;
+
+use super::{Config, FileProviderConfig, format_duration};
+use crate::aggregator::{CompileSettings, Registry, compile};
+use crate::dynamic::ProviderConfig;
+
+/// The static part: entrypoints, web, providers, timeouts.
+pub fn describe(c: &Config) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "entrypoints:");
+    for ep in &c.entry_points {
+        let default = if c.default_entry_points.contains(&ep.name) {
+            " (default)"
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            s,
+            "  {} {} -> {}{default}",
+            ep.name, ep.address.text, ep.address.socket
+        );
+    }
+    if let Some(w) = &c.web {
+        let _ = writeln!(s, "web: {} -> {}", w.address.text, w.address.socket);
+    }
+    let _ = writeln!(s, "log level: {:?}", c.log_level);
+    let _ = writeln!(s, "providers:");
+    if let Some(d) = &c.docker {
+        let _ = writeln!(
+            s,
+            "  docker endpoint={} domain={:?} watch={} exposedByDefault={} network={:?}",
+            d.endpoint, d.domain, d.watch, d.exposed_by_default, d.network
+        );
+    }
+    match &c.file {
+        Some(FileProviderConfig::Inline) => {
+            let _ = writeln!(s, "  file (inline in the configuration file)");
+        }
+        Some(FileProviderConfig::File { path, watch }) => {
+            let _ = writeln!(s, "  file {} watch={watch}", path.display());
+        }
+        Some(FileProviderConfig::Directory { path, watch }) => {
+            let _ = writeln!(s, "  file directory {} watch={watch}", path.display());
+        }
+        None => {}
+    }
+    if c.docker.is_none() && c.file.is_none() {
+        let _ = writeln!(s, "  (none)");
+    }
+    let _ = writeln!(
+        s,
+        "timeouts: dial={} responseHeader={} idle={}",
+        format_duration(c.forwarding_timeouts.dial_timeout.0),
+        format_duration(c.forwarding_timeouts.response_header_timeout.0),
+        format_duration(c.responding_timeouts.idle_timeout.0),
+    );
+    if let Some(a) = &c.access_log {
+        let to = a
+            .file_path
+            .as_ref()
+            .map_or("stdout".to_string(), |p| p.display().to_string());
+        let _ = writeln!(s, "access log: {:?} to {to}", a.format);
+    }
+    s
+}
+
+/// A rendering of the file provider's frontends and backends, and every error compiling finds.
+pub struct DynamicReport {
+    pub text: String,
+    pub errors: Vec<String>,
+}
+
+pub fn describe_dynamic(pc: &ProviderConfig, c: &Config) -> DynamicReport {
+    let settings = CompileSettings {
+        entry_points: c.entry_points.iter().map(|e| e.name.clone()).collect(),
+        default_entry_points: c.default_entry_points.clone(),
+    };
+    let providers = [("file".to_string(), Arc::new(pc.clone()))].into();
+    let table = compile(&providers, &settings, &mut Registry::new(), 0);
+    let mut s = String::new();
+    let _ = writeln!(s, "frontends:");
+    for (name, f) in &pc.frontends {
+        let rules: Vec<&str> = f.routes.values().map(|r| r.rule.as_str()).collect();
+        let eps = if f.entry_points.is_empty() {
+            &c.default_entry_points
+        } else {
+            &f.entry_points
+        };
+        let _ = writeln!(
+            s,
+            "  {name}: rule {:?} -> backend {} entrypoints [{}] priority {} passHostHeader {}",
+            rules.join(" && "),
+            f.backend,
+            eps.join(","),
+            crate::rules::priority(f.priority, &rules),
+            f.pass_host_header
+        );
+    }
+    let _ = writeln!(s, "backends:");
+    for (name, b) in &pc.backends {
+        let _ = writeln!(
+            s,
+            "  {name}: {} with {} servers",
+            b.load_balancer.method,
+            b.servers.len()
+        );
+        for (sname, srv) in &b.servers {
+            let _ = writeln!(s, "    {sname}: {} weight {}", srv.url, srv.weight);
+        }
+    }
+    DynamicReport {
+        text: s,
+        errors: table.errors.iter().map(ToString::to_string).collect(),
+    }
+}

@@ -1,0 +1,249 @@
+//! Static configuration: traefik.toml plus command-line flags, resolved into a checked [`Config`].
+//!
+//! `load` reads the file (unknown keys become warnings naming the key; wrong types or values
+//! become errors with file:line:column), `resolve` layers flags over it and fills Traefik 1.x
+//! defaults. Nothing is bound or started here.
+
+mod address;
+mod describe;
+mod duration;
+mod error;
+mod load;
+pub mod model;
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Serialize;
+
+pub use address::ListenAddress;
+pub use describe::{DynamicReport, describe, describe_dynamic};
+pub use duration::{GoDuration, format_duration, parse_go_duration};
+pub use error::ConfigError;
+pub use load::{Loaded, Overrides, key_name, load, resolve};
+
+/// `[entryPoints]` absent: one entrypoint named `http`.
+pub const DEFAULT_ENTRYPOINT_NAME: &str = "http";
+/// `[entryPoints]` and `port` absent: listen on `:80`.
+pub const DEFAULT_ENTRYPOINT_ADDRESS: &str = ":80";
+/// `[web] address` / the `traefik` entrypoint of `[api]`.
+pub const DEFAULT_WEB_ADDRESS: &str = ":8080";
+/// `[docker] endpoint`.
+pub const DEFAULT_DOCKER_ENDPOINT: &str = "unix:///var/run/docker.sock";
+/// `[respondingTimeouts] idleTimeout`.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(180);
+/// `[forwardingTimeouts] dialTimeout`.
+pub const DEFAULT_DIAL_TIMEOUT: Duration = Duration::from_secs(30);
+/// `maxIdleConnsPerHost`.
+pub const DEFAULT_MAX_IDLE_CONNS_PER_HOST: usize = 200;
+/// `[lifeCycle] graceTimeOut`.
+pub const DEFAULT_GRACE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The checked static configuration portier runs with.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Config {
+    /// The file it came from, if any (relative `[file] filename` resolves against its folder).
+    pub config_file: Option<PathBuf>,
+    pub entry_points: Vec<EntryPoint>,
+    pub default_entry_points: Vec<String>,
+    pub log_level: LogLevel,
+    pub traefik_log_file: Option<PathBuf>,
+    pub web: Option<WebConfig>,
+    pub docker: Option<DockerConfig>,
+    pub file: Option<FileProviderConfig>,
+    pub responding_timeouts: RespondingTimeouts,
+    pub forwarding_timeouts: ForwardingTimeouts,
+    pub access_log: Option<AccessLogConfig>,
+    pub max_idle_conns_per_host: usize,
+    pub grace_timeout: GoDuration,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EntryPoint {
+    pub name: String,
+    pub address: ListenAddress,
+    /// Client-sent X-Forwarded-* headers are kept (and appended to) only from these peers.
+    pub forwarded_headers: ForwardedHeaders,
+}
+
+/// Which peers may send X-Forwarded-* headers that portier keeps.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ForwardedHeaders {
+    /// Traefik 1.x default (`insecure = true`): trust every peer.
+    Insecure,
+    /// Only these networks; others have their X-Forwarded-* headers replaced.
+    Trusted(Vec<IpNet>),
+}
+
+impl ForwardedHeaders {
+    pub fn trusts(&self, ip: IpAddr) -> bool {
+        match self {
+            ForwardedHeaders::Insecure => true,
+            ForwardedHeaders::Trusted(nets) => nets.iter().any(|n| n.contains(ip)),
+        }
+    }
+}
+
+/// An IP network written as `10.0.0.0/8` or a single address.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct IpNet {
+    pub addr: IpAddr,
+    pub prefix: u8,
+}
+
+impl IpNet {
+    pub fn parse(text: &str) -> Result<IpNet, String> {
+        let (ip, prefix) = match text.split_once('/') {
+            Some((ip, p)) => (ip, Some(p)),
+            None => (text, None),
+        };
+        let addr: IpAddr = ip
+            .trim()
+            .parse()
+            .map_err(|_| format!("{text:?} is not an IP address or CIDR range"))?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            None => max,
+            Some(p) => p
+                .trim()
+                .parse::<u8>()
+                .ok()
+                .filter(|p| *p <= max)
+                .ok_or_else(|| format!("{text:?}: prefix length must be 0 to {max}"))?,
+        };
+        Ok(IpNet { addr, prefix })
+    }
+
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let ip = match (self.addr, ip) {
+            (IpAddr::V4(_), IpAddr::V6(v6)) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
+            _ => ip,
+        };
+        match (self.addr, ip) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u32::from(net) & mask == u32::from(ip) & mask
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u128::from(net) & mask == u128::from(ip) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum LogLevel {
+    Debug,
+    Info,
+    Warn,
+    Error,
+}
+
+impl LogLevel {
+    pub fn as_filter(self) -> &'static str {
+        match self {
+            LogLevel::Debug => "debug",
+            LogLevel::Info => "info",
+            LogLevel::Warn => "warn",
+            LogLevel::Error => "error",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WebConfig {
+    pub address: ListenAddress,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DockerConfig {
+    pub endpoint: String,
+    pub domain: String,
+    pub watch: bool,
+    pub exposed_by_default: bool,
+    pub network: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum FileProviderConfig {
+    /// `[frontends]`/`[backends]` written in traefik.toml itself.
+    Inline,
+    /// `[file] filename = "rules.toml"`, optionally watched.
+    File { path: PathBuf, watch: bool },
+    /// `[file] directory = "conf.d"`: every `*.toml` in it, optionally watched.
+    Directory { path: PathBuf, watch: bool },
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RespondingTimeouts {
+    pub read_timeout: GoDuration,
+    pub write_timeout: GoDuration,
+    pub idle_timeout: GoDuration,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ForwardingTimeouts {
+    pub dial_timeout: GoDuration,
+    /// Zero means "no limit", as in Traefik 1.x.
+    pub response_header_timeout: GoDuration,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccessLogConfig {
+    /// `None` writes to standard output.
+    pub file_path: Option<PathBuf>,
+    pub format: AccessLogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum AccessLogFormat {
+    Common,
+    Json,
+}
+
+/// 1-based line and column of a byte offset (for providers that keep spans).
+pub fn line_col_of(text: &str, offset: usize) -> (usize, usize) {
+    error::line_col(text, offset)
+}
+
+/// A toml error as a [`ConfigError::Parse`] with file:line:column.
+pub fn toml_error(path: &std::path::Path, text: &str, err: &toml::de::Error) -> ConfigError {
+    error::from_toml(path, text, err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ip_networks_contain_their_addresses() {
+        let net = IpNet::parse("10.1.0.0/16").expect("valid");
+        assert!(net.contains("10.1.200.3".parse().expect("ip")));
+        assert!(!net.contains("10.2.0.1".parse().expect("ip")));
+        let one = IpNet::parse("127.0.0.1").expect("valid");
+        assert!(one.contains("127.0.0.1".parse().expect("ip")));
+        assert!(one.contains("::ffff:127.0.0.1".parse().expect("ip")));
+        assert!(IpNet::parse("10.0.0.0/40").is_err());
+        assert!(IpNet::parse("ten").is_err());
+        let all = IpNet::parse("0.0.0.0/0").expect("valid");
+        assert!(all.contains("8.8.8.8".parse().expect("ip")));
+    }
+}

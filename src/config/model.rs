@@ -1,0 +1,186 @@
+//! The traefik.toml file as written: serde structs mirroring Traefik 1.x keys (camelCase).
+//!
+//! Every field is optional so that "absent" and "set" stay distinguishable when command-line
+//! flags are layered on top; `config::resolve` turns this into the checked [`super::Config`].
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use super::address::ListenAddress;
+use super::duration::GoDuration;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FileConfig {
+    pub default_entry_points: Option<Vec<String>>,
+    pub entry_points: Option<BTreeMap<String, EntryPointToml>>,
+    /// Pre-1.0 global listen address; becomes the `http` entrypoint when no `[entryPoints]`.
+    pub port: Option<ListenAddress>,
+    pub log_level: Option<LogLevelToml>,
+    pub debug: Option<bool>,
+    pub web: Option<WebToml>,
+    pub api: Option<ApiToml>,
+    pub docker: Option<DockerToml>,
+    pub file: Option<FileProviderToml>,
+    pub responding_timeouts: Option<RespondingTimeoutsToml>,
+    pub forwarding_timeouts: Option<ForwardingTimeoutsToml>,
+    pub access_log: Option<AccessLogToml>,
+    /// Deprecated spelling of `[accessLog] filePath`.
+    pub access_logs_file: Option<String>,
+    pub traefik_log: Option<TraefikLogToml>,
+    pub max_idle_conns_per_host: Option<usize>,
+    pub life_cycle: Option<LifeCycleToml>,
+    /// Dynamic configuration read by `[file]` when it has no `filename`.
+    pub frontends: Option<BTreeMap<String, FrontendToml>>,
+    pub backends: Option<BTreeMap<String, BackendToml>>,
+    /// Accepted for compatibility; portier never calls home.
+    pub check_new_version: Option<bool>,
+    pub send_anonymous_usage: Option<bool>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum LogLevelToml {
+    #[serde(alias = "debug", alias = "Debug")]
+    Debug,
+    #[serde(alias = "info", alias = "Info")]
+    Info,
+    #[serde(alias = "warn", alias = "Warn", alias = "WARNING", alias = "warning")]
+    Warn,
+    #[serde(alias = "error", alias = "Error")]
+    Error,
+    #[serde(alias = "fatal", alias = "Fatal")]
+    Fatal,
+    #[serde(alias = "panic", alias = "Panic")]
+    Panic,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EntryPointToml {
+    pub address: Option<ListenAddress>,
+    pub forwarded_headers: Option<ForwardedHeadersToml>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ForwardedHeadersToml {
+    pub insecure: Option<bool>,
+    #[serde(rename = "trustedIPs")]
+    pub trusted_ips: Option<Vec<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WebToml {
+    pub address: Option<ListenAddress>,
+    pub read_only: Option<bool>,
+    pub path: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiToml {
+    pub entry_point: Option<String>,
+    pub dashboard: Option<bool>,
+    pub debug: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DockerToml {
+    pub endpoint: Option<String>,
+    pub domain: Option<String>,
+    pub watch: Option<bool>,
+    pub exposed_by_default: Option<bool>,
+    pub network: Option<String>,
+    #[serde(alias = "swarmmode")]
+    pub swarm_mode: Option<bool>,
+    pub use_bind_port_ip: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FileProviderToml {
+    pub filename: Option<String>,
+    pub directory: Option<String>,
+    pub watch: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RespondingTimeoutsToml {
+    pub read_timeout: Option<GoDuration>,
+    pub write_timeout: Option<GoDuration>,
+    pub idle_timeout: Option<GoDuration>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ForwardingTimeoutsToml {
+    pub dial_timeout: Option<GoDuration>,
+    pub response_header_timeout: Option<GoDuration>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccessLogToml {
+    pub file_path: Option<String>,
+    pub format: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TraefikLogToml {
+    pub file_path: Option<String>,
+    pub format: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LifeCycleToml {
+    pub grace_time_out: Option<GoDuration>,
+    pub request_accept_grace_timeout: Option<GoDuration>,
+}
+
+/// The dynamic part of a config file: `[frontends]` and `[backends]`.
+#[derive(Debug, Default, Clone, Deserialize)]
+pub struct DynamicToml {
+    pub frontends: Option<BTreeMap<String, FrontendToml>>,
+    pub backends: Option<BTreeMap<String, BackendToml>>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FrontendToml {
+    pub backend: Option<String>,
+    pub entry_points: Option<Vec<String>>,
+    pub pass_host_header: Option<bool>,
+    pub priority: Option<i64>,
+    pub routes: Option<BTreeMap<String, RouteToml>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct RouteToml {
+    /// Spanned so that a bad rule is reported at its line and column.
+    pub rule: toml::Spanned<String>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BackendToml {
+    pub servers: Option<BTreeMap<String, ServerToml>>,
+    pub load_balancer: Option<LoadBalancerToml>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ServerToml {
+    pub url: toml::Spanned<String>,
+    pub weight: Option<i64>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+pub struct LoadBalancerToml {
+    pub method: Option<String>,
+}

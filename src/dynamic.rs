@@ -1,0 +1,82 @@
+//! The provider output model: frontends, backends and servers as a provider sees them.
+//!
+//! Every provider (file, docker) produces one whole [`ProviderConfig`] per change and sends it to
+//! the aggregator. The shapes and field names follow Traefik 1.x's JSON API, so the dashboard
+//! can serialise them as they are.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+/// Everything one provider currently declares, plus the errors it found while translating.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ProviderConfig {
+    pub frontends: BTreeMap<String, Frontend>,
+    pub backends: BTreeMap<String, Backend>,
+    /// Problems found in the provider's input (a bad label, an unknown key, a bad URL).
+    /// The affected frontend or server is left out; everything else is kept.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<ProviderError>,
+}
+
+/// A routing entry: rules that select requests and the backend that serves them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Frontend {
+    /// Entrypoints this frontend is attached to; empty means `defaultEntryPoints`.
+    pub entry_points: Vec<String>,
+    pub backend: String,
+    /// Routes are AND-ed: a request must match every one of them.
+    pub routes: BTreeMap<String, Route>,
+    pub pass_host_header: bool,
+    /// Explicit priority; 0 means "the length of the rules".
+    pub priority: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Route {
+    pub rule: String,
+}
+
+/// A set of servers balanced by one load-balancing method.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Backend {
+    pub servers: BTreeMap<String, Server>,
+    pub load_balancer: LoadBalancer,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Server {
+    /// `scheme://host:port`, e.g. `http://172.17.0.3:80`.
+    pub url: String,
+    pub weight: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LoadBalancer {
+    /// `wrr` (the only method so far; `drr` is accepted and balanced as `wrr`).
+    pub method: String,
+}
+
+impl Default for LoadBalancer {
+    fn default() -> Self {
+        LoadBalancer {
+            method: "wrr".to_string(),
+        }
+    }
+}
+
+/// A problem in a provider's input, named precisely enough to fix it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProviderError {
+    /// Where: `file rules.toml:12:9`, `container web-1 label traefik.port`, `frontend f1`.
+    pub source: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for ProviderError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.source, self.message)
+    }
+}

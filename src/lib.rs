@@ -1,0 +1,186 @@
+//! portier: a Traefik-style reverse proxy driven by configuration files and Docker labels.
+//!
+//! # Layout
+//! - [`config`]: traefik.toml and flags → a checked [`config::Config`].
+//! - [`dynamic`]: the provider output model (frontends, backends, servers).
+//! - [`provider`]: tasks that watch a source and send whole snapshots (`file`).
+//! - [`aggregator`]: merges snapshots, compiles them, publishes the [`router::RoutingTable`].
+//! - [`rules`]: the frontend rule grammar, matching and path rewriting (pure).
+//! - [`router`]: the immutable, host-indexed routing table.
+//! - [`balancer`]: smooth weighted round robin and per-server state.
+//! - [`proxy`]: listeners and the per-request pipeline.
+//! - [`accesslog`]: Common Log Format lines written off the request path.
+//! - [`web`]: the `[web]` address (`/ping` for now).
+
+pub mod accesslog;
+pub mod aggregator;
+pub mod balancer;
+pub mod config;
+pub mod dynamic;
+pub mod provider;
+pub mod proxy;
+pub mod router;
+pub mod rules;
+pub mod web;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::model::DynamicToml;
+use crate::config::{Config, EntryPoint};
+
+/// Failures that stop portier from starting.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("entrypoint {name}: cannot listen on {address}: {source}")]
+    Bind {
+        name: String,
+        address: String,
+        source: std::io::Error,
+    },
+    #[error("access log: cannot open {path}: {source}")]
+    AccessLog {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+/// Sockets bound before `run`, so tests can use port 0 and read the real port.
+#[derive(Debug)]
+pub struct Listeners {
+    pub entry_points: Vec<(EntryPoint, TcpListener)>,
+    pub web: Option<TcpListener>,
+}
+
+/// Binds every entrypoint and the web address.
+pub async fn bind(config: &Config) -> Result<Listeners, RunError> {
+    let mut entry_points = Vec::new();
+    for ep in &config.entry_points {
+        let l = TcpListener::bind(ep.address.socket)
+            .await
+            .map_err(|source| RunError::Bind {
+                name: ep.name.clone(),
+                address: ep.address.text.clone(),
+                source,
+            })?;
+        entry_points.push((ep.clone(), l));
+    }
+    let web = match &config.web {
+        Some(w) => Some(
+            TcpListener::bind(w.address.socket)
+                .await
+                .map_err(|source| RunError::Bind {
+                    name: "web".into(),
+                    address: w.address.text.clone(),
+                    source,
+                })?,
+        ),
+        None => None,
+    };
+    Ok(Listeners { entry_points, web })
+}
+
+/// The dynamic configuration written inside traefik.toml (served by `[file]` without filename).
+#[derive(Debug, Default)]
+pub struct Inline {
+    pub dynamic: DynamicToml,
+    pub text: String,
+}
+
+/// Runs portier until `shutdown` resolves, then drains in-flight requests for up to
+/// `[lifeCycle] graceTimeOut`.
+pub async fn run(
+    config: Config,
+    inline: Inline,
+    listeners: Listeners,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), RunError> {
+    let table = Arc::new(ArcSwap::from_pointee(router::RoutingTable::default()));
+    let settings = aggregator::CompileSettings {
+        entry_points: config.entry_points.iter().map(|e| e.name.clone()).collect(),
+        default_entry_points: config.default_entry_points.clone(),
+    };
+    let agg = aggregator::spawn(settings, Arc::clone(&table));
+
+    if let Some(file_cfg) = config.file.clone() {
+        let path = config.config_file.clone().unwrap_or_default();
+        provider::file::spawn(
+            file_cfg,
+            inline.dynamic,
+            path,
+            inline.text,
+            agg.updates.clone(),
+        );
+    }
+    if let Some(d) = &config.docker {
+        tracing::warn!(endpoint = %d.endpoint, "docker provider: not available in this build yet; [docker] is accepted and ignored");
+    }
+    drop(agg.updates);
+
+    let access_log = match &config.access_log {
+        Some(cfg) => Some(accesslog::AccessLog::start(cfg).map_err(|source| {
+            RunError::AccessLog {
+                path: cfg
+                    .file_path
+                    .as_ref()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_else(|| "stdout".into()),
+                source,
+            }
+        })?),
+        None => None,
+    };
+    let proxy = Arc::new(proxy::Proxy::new(&config, Arc::clone(&table), access_log));
+    let stop = CancellationToken::new();
+    let graceful = Arc::new(GracefulShutdown::new());
+    let mut tasks = Vec::new();
+    for (ep, listener) in listeners.entry_points {
+        let addr = listener
+            .local_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_default();
+        tracing::info!(entry_point = %ep.name, "entrypoint {} listening on {addr}", ep.name);
+        let ctx = Arc::new(proxy::EntryPointContext {
+            name: ep.name,
+            forwarded: ep.forwarded_headers,
+            proxy: Arc::clone(&proxy),
+        });
+        tasks.push(tokio::spawn(proxy::serve(
+            listener,
+            ctx,
+            stop.clone(),
+            Arc::clone(&graceful),
+        )));
+    }
+    if let Some(listener) = listeners.web {
+        let addr = listener
+            .local_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_default();
+        tracing::info!("web listening on {addr}");
+        tasks.push(tokio::spawn(web::serve(listener, stop.clone())));
+    }
+
+    shutdown.await;
+    tracing::info!(
+        "shutting down: no new connections; draining for up to {:?}",
+        config.grace_timeout.0
+    );
+    stop.cancel();
+    for t in tasks {
+        let _ = t.await;
+    }
+    let graceful = Arc::try_unwrap(graceful).unwrap_or_else(|_| GracefulShutdown::new());
+    if tokio::time::timeout(config.grace_timeout.0, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("grace period over: closing the remaining connections");
+    }
+    Ok(())
+}

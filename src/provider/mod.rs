@@ -1,0 +1,3 @@
+//! Providers: tasks that watch a source of routes and send whole snapshots to the aggregator.
+
+pub mod file;

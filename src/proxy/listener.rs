@@ -1,0 +1,76 @@
+//! Accepting connections on one entrypoint and serving HTTP/1.1 (and h2c) on them until
+//! shutdown; in-flight requests are tracked for a graceful drain.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use super::EntryPointContext;
+use super::service::handle;
+
+/// How long a client may take to send its request headers (slowloris guard).
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// Most header lines in one request (hyper's default; more → 431).
+const MAX_HEADERS: usize = 100;
+/// Back-off after an accept error such as EMFILE, so the loop does not spin.
+const ACCEPT_ERROR_BACKOFF: Duration = Duration::from_millis(50);
+
+/// Serves `listener` until `stop` is cancelled; connections are registered with `graceful`.
+pub async fn serve(
+    listener: TcpListener,
+    ep: Arc<EntryPointContext>,
+    stop: CancellationToken,
+    graceful: Arc<GracefulShutdown>,
+) {
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .keep_alive(true)
+        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .max_headers(MAX_HEADERS);
+    builder.http2().timer(TokioTimer::new());
+    let mut last_error_logged = false;
+    loop {
+        let accepted = tokio::select! {
+            _ = stop.cancelled() => return,
+            a = listener.accept() => a,
+        };
+        let (stream, peer) = match accepted {
+            Ok(a) => {
+                last_error_logged = false;
+                a
+            }
+            Err(e) => {
+                if !last_error_logged {
+                    tracing::error!(entry_point = %ep.name, "accept failed: {e}; backing off");
+                    last_error_logged = true;
+                }
+                tokio::time::sleep(ACCEPT_ERROR_BACKOFF).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let ep = Arc::clone(&ep);
+        let svc = service_fn(move |req| {
+            let ep = Arc::clone(&ep);
+            async move { Ok::<_, Infallible>(handle(ep, peer, req).await) }
+        });
+        let conn = builder
+            .serve_connection_with_upgrades(TokioIo::new(stream), svc)
+            .into_owned();
+        let watched = graceful.watch(conn);
+        tokio::spawn(async move {
+            if let Err(e) = watched.await {
+                tracing::trace!("connection from {peer}: {e}");
+            }
+        });
+    }
+}

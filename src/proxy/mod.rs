@@ -1,0 +1,83 @@
+//! The data plane: one listener per entrypoint, a per-request pipeline (route, rewrite,
+//! balance, forward), a pooled keep-alive upstream client, streamed bodies.
+
+pub mod body;
+pub mod error;
+pub mod headers;
+mod listener;
+mod service;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use http::HeaderValue;
+use hyper::body::Incoming;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+
+pub use listener::serve;
+
+use crate::accesslog::AccessLog;
+use crate::config::{Config, ForwardedHeaders};
+use crate::router::RoutingTable;
+
+/// Upstream keep-alive connections idle longer than this are closed.
+const UPSTREAM_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
+/// TCP keep-alive probes on upstream connections (Traefik: 30 s).
+const UPSTREAM_TCP_KEEPALIVE: Duration = Duration::from_secs(30);
+
+/// State shared by every entrypoint.
+#[derive(Debug)]
+pub struct Proxy {
+    pub table: Arc<ArcSwap<RoutingTable>>,
+    client: Client<HttpConnector, Incoming>,
+    response_header_timeout: Option<Duration>,
+    server_name: HeaderValue,
+    access_log: Option<AccessLog>,
+}
+
+impl Proxy {
+    pub fn new(
+        config: &Config,
+        table: Arc<ArcSwap<RoutingTable>>,
+        access_log: Option<AccessLog>,
+    ) -> Proxy {
+        let mut http = HttpConnector::new();
+        http.set_nodelay(true);
+        http.set_keepalive(Some(UPSTREAM_TCP_KEEPALIVE));
+        let dial = config.forwarding_timeouts.dial_timeout.0;
+        http.set_connect_timeout((!dial.is_zero()).then_some(dial));
+        let client = Client::builder(TokioExecutor::new())
+            .pool_timer(TokioTimer::new())
+            .pool_idle_timeout(UPSTREAM_IDLE_TIMEOUT)
+            .pool_max_idle_per_host(config.max_idle_conns_per_host)
+            .build(http);
+        let rht = config.forwarding_timeouts.response_header_timeout.0;
+        Proxy {
+            table,
+            client,
+            response_header_timeout: (!rht.is_zero()).then_some(rht),
+            server_name: HeaderValue::from_str(&hostname())
+                .unwrap_or(HeaderValue::from_static("portier")),
+            access_log,
+        }
+    }
+}
+
+/// One entrypoint's view: its name and which peers' forwarded headers it trusts.
+#[derive(Debug)]
+pub struct EntryPointContext {
+    pub name: String,
+    pub forwarded: ForwardedHeaders,
+    pub proxy: Arc<Proxy>,
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "portier".to_string())
+}
