@@ -194,12 +194,12 @@ pub fn resolve(
             .unwrap_or_default(),
     };
 
-    let access_log = resolve_access_log(f, over, path)?;
+    let access_log = resolve_access_log(f, over, path, &base_dir)?;
     let traefik_log_file = f
         .traefik_log
         .as_ref()
         .and_then(|t| t.file_path.as_ref())
-        .map(PathBuf::from);
+        .map(|p| relative_to(&base_dir, p));
 
     let inline = DynamicToml {
         frontends: f.frontends.clone(),
@@ -332,10 +332,7 @@ fn resolve_file(
 ) -> Option<FileProviderConfig> {
     let fp = f.file.as_ref();
     let watch = fp.and_then(|f| f.watch).unwrap_or(true);
-    let relative = |p: &str| {
-        let p = PathBuf::from(p);
-        if p.is_absolute() { p } else { base_dir.join(p) }
-    };
+    let relative = |p: &str| relative_to(base_dir, p);
     if let Some(name) = over.file_filename.as_deref() {
         return Some(FileProviderConfig::File {
             path: PathBuf::from(name),
@@ -362,10 +359,17 @@ fn resolve_file(
     }
 }
 
+/// Paths in traefik.toml are relative to the file's folder, so portier can start from anywhere.
+fn relative_to(base_dir: &Path, p: &str) -> PathBuf {
+    let p = PathBuf::from(p);
+    if p.is_absolute() { p } else { base_dir.join(p) }
+}
+
 fn resolve_access_log(
     f: &FileConfig,
     over: &Overrides,
     path: &Option<PathBuf>,
+    base_dir: &Path,
 ) -> Result<Option<AccessLogConfig>, ConfigError> {
     let section = f.access_log.as_ref();
     let file_path = over
@@ -388,7 +392,9 @@ fn resolve_access_log(
         }
     };
     Ok(Some(AccessLogConfig {
-        file_path: file_path.filter(|p| !p.is_empty()).map(PathBuf::from),
+        file_path: file_path
+            .filter(|p| !p.is_empty())
+            .map(|p| relative_to(base_dir, &p)),
         format,
     }))
 }

@@ -1,0 +1,292 @@
+//! End-to-end tests of the core proxy: a real portier process, real backends, real sockets.
+
+mod support;
+
+use std::time::Duration;
+
+use support::{Backend, Portier, TestBody, get, send};
+
+fn frontends(entries: &[(&str, &str, &str)]) -> String {
+    entries
+        .iter()
+        .map(|(name, backend, rule)| {
+            format!("[frontends.{name}]\nbackend = \"{backend}\"\n[frontends.{name}.routes.r]\nrule = \"{rule}\"\n")
+        })
+        .collect()
+}
+
+fn backend(name: &str, servers: &[(&Backend, u32)]) -> String {
+    servers
+        .iter()
+        .enumerate()
+        .map(|(i, (b, w))| format!("[backends.{name}.servers.s{i}]\nurl = \"{}\"\nweight = {w}\n", b.url()))
+        .collect()
+}
+
+const HEAD: &str = "[entryPoints.http]\naddress = \"127.0.0.1:0\"\n[file]\n";
+
+#[tokio::test]
+async fn routes_by_host_and_by_path() {
+    let a = Backend::spawn("a").await;
+    let b = Backend::spawn("b").await;
+    let cfg = format!(
+        "{HEAD}{}{}{}",
+        backend("ba", &[(&a, 1)]),
+        backend("bb", &[(&b, 1)]),
+        frontends(&[("fa", "ba", "Host:a.local"), ("fb", "bb", "PathPrefix:/b")])
+    );
+    let p = Portier::start(&cfg);
+    assert_eq!(get(p.http(), "a.local", "/x").await.echo().name, "a");
+    assert_eq!(get(p.http(), "A.LOCAL:8080", "/x").await.echo().name, "a", "host is case-insensitive, port ignored");
+    assert_eq!(get(p.http(), "other", "/b/1").await.echo().name, "b");
+    let miss = get(p.http(), "other", "/x").await;
+    assert_eq!(miss.status, 404);
+    assert_eq!(miss.text(), "404 page not found\n");
+    assert_eq!(miss.headers["content-type"], "text/plain; charset=utf-8");
+}
+
+#[tokio::test]
+async fn path_prefix_strip_as_in_the_seed() {
+    let music = Backend::spawn("musicapp").await;
+    let photo = Backend::spawn("photoapp").await;
+    let cfg = format!(
+        "{HEAD}{}{}{}",
+        backend("musicapp", &[(&music, 1)]),
+        backend("photoapp", &[(&photo, 1)]),
+        frontends(&[("music", "musicapp", "PathPrefixStrip:/music"), ("photo", "photoapp", "PathPrefixStrip:/photo")])
+    );
+    let p = Portier::start(&cfg);
+    let e = get(p.http(), "localhost", "/music").await.echo();
+    assert_eq!((e.name.as_str(), e.path.as_str()), ("musicapp", "/"));
+    assert_eq!(e.header("x-forwarded-prefix"), Some("/music"));
+    let e = get(p.http(), "localhost", "/music/1?x=2").await.echo();
+    assert_eq!(e.path, "/1?x=2");
+    let e = get(p.http(), "localhost", "/photo/a/b").await.echo();
+    assert_eq!((e.name.as_str(), e.path.as_str()), ("photoapp", "/a/b"));
+}
+
+#[tokio::test]
+async fn priority_explicit_then_rule_length() {
+    let a = Backend::spawn("long").await;
+    let b = Backend::spawn("short").await;
+    let c = Backend::spawn("pinned").await;
+    let cfg = format!(
+        "{HEAD}{}{}{}{}[frontends.pinned]\nbackend = \"bc\"\npriority = 100\n[frontends.pinned.routes.r]\nrule = \"PathPrefix:/\"\n",
+        backend("ba", &[(&a, 1)]),
+        backend("bb", &[(&b, 1)]),
+        backend("bc", &[(&c, 1)]),
+        frontends(&[("long", "ba", "PathPrefix:/api/v1"), ("short", "bb", "PathPrefix:/api")])
+    );
+    let p = Portier::start(&cfg);
+    // The explicit priority 100 beats both length-based priorities (18 and 14).
+    assert_eq!(get(p.http(), "h", "/api/v1/x").await.echo().name, "pinned");
+    let cfg2 = cfg.replace("priority = 100", "priority = 1");
+    std::fs::write(&p.config, &cfg2).expect("write");
+    drop(p);
+    let p = Portier::start(&cfg2);
+    assert_eq!(get(p.http(), "h", "/api/v1/x").await.echo().name, "long");
+    assert_eq!(get(p.http(), "h", "/api/x").await.echo().name, "short");
+    assert_eq!(get(p.http(), "h", "/other").await.echo().name, "pinned");
+}
+
+#[tokio::test]
+async fn weighted_round_robin_across_servers() {
+    let a = Backend::spawn("a").await;
+    let b = Backend::spawn("b").await;
+    let c = Backend::spawn("c").await;
+    let d = Backend::spawn("d").await;
+    let cfg = format!(
+        "{HEAD}{}{}{}",
+        backend("weighted", &[(&a, 3), (&b, 1)]),
+        backend("equal", &[(&c, 1), (&d, 1)]),
+        frontends(&[("w", "weighted", "Host:w.local"), ("e", "equal", "Host:e.local")])
+    );
+    let p = Portier::start(&cfg);
+    let mut counts = std::collections::BTreeMap::new();
+    for _ in 0..400 {
+        *counts.entry(get(p.http(), "w.local", "/").await.echo().name).or_insert(0) += 1;
+    }
+    assert_eq!(counts.get("a"), Some(&300), "{counts:?}");
+    assert_eq!(counts.get("b"), Some(&100), "{counts:?}");
+    let mut last = String::new();
+    for _ in 0..50 {
+        let name = get(p.http(), "e.local", "/").await.echo().name;
+        assert_ne!(name, last, "equal weights alternate");
+        last = name;
+    }
+}
+
+#[tokio::test]
+async fn status_codes_for_missing_unreachable_and_slow_servers() {
+    let slow = Backend::spawn("slow").await;
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().expect("addr")
+    };
+    let cfg = format!(
+        "[entryPoints.http]\naddress = \"127.0.0.1:0\"\n[forwardingTimeouts]\nresponseHeaderTimeout = \"500ms\"\n[file]\n\
+         [backends.empty.loadBalancer]\nmethod = \"wrr\"\n\
+         [backends.down.servers.s]\nurl = \"http://{closed}\"\n{}{}",
+        backend("slow", &[(&slow, 1)]),
+        frontends(&[("e", "empty", "Host:empty.local"), ("d", "down", "Host:down.local"), ("s", "slow", "Host:slow.local")])
+    );
+    let p = Portier::start(&cfg);
+    let r = get(p.http(), "empty.local", "/").await;
+    assert_eq!((r.status.as_u16(), r.text().as_str()), (503, "Service Unavailable"));
+    let r = get(p.http(), "down.local", "/").await;
+    assert_eq!((r.status.as_u16(), r.text().as_str()), (502, "Bad Gateway"));
+    let started = std::time::Instant::now();
+    let r = get(p.http(), "slow.local", "/slow/3000").await;
+    assert_eq!((r.status.as_u16(), r.text().as_str()), (504, "Gateway Timeout"));
+    assert!(started.elapsed() < Duration::from_millis(2500), "504 after the 500 ms timeout, not the 3 s answer");
+    assert_eq!(get(p.http(), "slow.local", "/slow/10").await.text(), "slow slow");
+}
+
+#[tokio::test]
+async fn twenty_mib_bodies_stream_without_growing_memory() {
+    let big = Backend::spawn("big").await;
+    let cfg = format!("{HEAD}{}{}", backend("big", &[(&big, 1)]), frontends(&[("f", "big", "Host:big.local")]));
+    let p = Portier::start(&cfg);
+    const SIZE: u64 = 20 * 1024 * 1024;
+    // Warm up the pools and allocator so the baseline is fair.
+    get(p.http(), "big.local", "/download/65536").await;
+    let (_, peak_before) = p.memory_kib();
+    let r = get(p.http(), "big.local", &format!("/download/{SIZE}")).await;
+    assert_eq!(r.body.len() as u64, SIZE);
+    let r = send(p.http(), "POST", "big.local", "/upload", &[], TestBody::streamed(SIZE)).await;
+    assert_eq!(r.text(), SIZE.to_string());
+    let (_, peak_after) = p.memory_kib();
+    let grown_kib = peak_after.saturating_sub(peak_before);
+    eprintln!("portier peak RSS before {peak_before} KiB, after 2 x 20 MiB {peak_after} KiB");
+    assert!(grown_kib < 4 * 1024, "peak RSS grew by {grown_kib} KiB for 20 MiB bodies: something buffers");
+}
+
+#[tokio::test]
+async fn forwarded_headers_and_host() {
+    let a = Backend::spawn("a").await;
+    let cfg = format!(
+        "{HEAD}{}{}[frontends.nohost]\nbackend = \"ba\"\npassHostHeader = false\n[frontends.nohost.routes.r]\nrule = \"Host:nohost.local\"\n",
+        backend("ba", &[(&a, 1)]),
+        frontends(&[("f", "ba", "Host:web.local")])
+    );
+    let p = Portier::start(&cfg);
+    let e = send(p.http(), "GET", "web.local:8080", "/", &[("x-forwarded-for", "10.0.0.1")], TestBody::empty()).await.echo();
+    assert_eq!(e.header("host"), Some("web.local:8080"), "Host passes through");
+    assert_eq!(e.header("x-forwarded-for"), Some("10.0.0.1, 127.0.0.1"));
+    assert_eq!(e.header("x-real-ip"), Some("127.0.0.1"));
+    assert_eq!(e.header("x-forwarded-proto"), Some("http"));
+    assert_eq!(e.header("x-forwarded-host"), Some("web.local:8080"));
+    assert_eq!(e.header("x-forwarded-port"), Some("8080"));
+    assert!(e.header("x-forwarded-server").is_some());
+    let e = get(p.http(), "nohost.local", "/").await.echo();
+    assert_eq!(e.header("host"), Some(a.addr.to_string().as_str()), "passHostHeader = false sends the server's address");
+    assert_eq!(e.header("x-forwarded-host"), Some("nohost.local"));
+}
+
+#[tokio::test]
+async fn forwarded_headers_from_untrusted_peers_are_replaced() {
+    let a = Backend::spawn("a").await;
+    let cfg = format!(
+        "[entryPoints.http]\naddress = \"127.0.0.1:0\"\n[entryPoints.http.forwardedHeaders]\ntrustedIPs = [\"10.0.0.0/8\"]\n[file]\n{}{}",
+        backend("ba", &[(&a, 1)]),
+        frontends(&[("f", "ba", "Host:web.local")])
+    );
+    let p = Portier::start(&cfg);
+    let e = send(p.http(), "GET", "web.local", "/", &[("x-forwarded-for", "6.6.6.6"), ("x-real-ip", "6.6.6.6"), ("x-forwarded-proto", "https")], TestBody::empty())
+        .await
+        .echo();
+    assert_eq!(e.header("x-forwarded-for"), Some("127.0.0.1"));
+    assert_eq!(e.header("x-real-ip"), Some("127.0.0.1"));
+    assert_eq!(e.header("x-forwarded-proto"), Some("http"));
+}
+
+#[tokio::test]
+async fn hop_by_hop_headers_are_removed_both_ways() {
+    let a = Backend::spawn("a").await;
+    let cfg = format!("{HEAD}{}{}", backend("ba", &[(&a, 1)]), frontends(&[("f", "ba", "Host:web.local")]));
+    let p = Portier::start(&cfg);
+    let headers = [
+        ("connection", "keep-alive, x-custom"),
+        ("x-custom", "secret"),
+        ("keep-alive", "timeout=5"),
+        ("proxy-authorization", "Basic eA=="),
+        ("upgrade", "foo"),
+        ("x-normal", "kept"),
+    ];
+    let e = send(p.http(), "GET", "web.local", "/", &headers, TestBody::empty()).await.echo();
+    for gone in ["x-custom", "keep-alive", "proxy-authorization", "upgrade"] {
+        assert_eq!(e.header(gone), None, "{gone} must not reach the backend");
+    }
+    assert_eq!(e.header("x-normal"), Some("kept"));
+    let r = get(p.http(), "web.local", "/hop").await;
+    assert_eq!(r.headers.get("x-hop"), None);
+    assert_eq!(r.headers.get("proxy-authenticate"), None);
+    assert_eq!(r.headers["x-kept"], "yes");
+}
+
+#[tokio::test]
+async fn file_provider_watches_and_keeps_the_last_good_config() {
+    let a = Backend::spawn("a").await;
+    let b = Backend::spawn("b").await;
+    let rules = format!("{}{}", backend("ba", &[(&a, 1)]), frontends(&[("f", "ba", "Host:web.local")]));
+    let cfg = "[entryPoints.http]\naddress = \"127.0.0.1:0\"\n[file]\nfilename = \"rules.toml\"\nwatch = true\n";
+    let p = Portier::start_with(cfg, &[("rules.toml", &rules)], &[]);
+    assert_eq!(get(p.http(), "web.local", "/").await.echo().name, "a");
+
+    let rules2 = format!("{}{}", backend("bb", &[(&b, 1)]), frontends(&[("f", "bb", "Host:web.local")]));
+    p.write("rules.toml", &rules2);
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while get(p.http(), "web.local", "/").await.text().contains("\"a\"") {
+        assert!(std::time::Instant::now() < deadline, "the file change was not applied");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(get(p.http(), "web.local", "/").await.echo().name, "b");
+
+    p.write("rules.toml", "[frontends.f]\nbackend = \n");
+    let line = p.wait_log("keeping the last good configuration", Duration::from_secs(5)).await;
+    assert!(line.contains("rules.toml:2:11"), "{line}");
+    assert_eq!(get(p.http(), "web.local", "/").await.echo().name, "b", "the last good config stays");
+}
+
+#[tokio::test]
+async fn bad_rules_disable_only_their_frontend() {
+    let a = Backend::spawn("a").await;
+    let cfg = format!(
+        "{HEAD}{}{}",
+        backend("ba", &[(&a, 1)]),
+        frontends(&[("good", "ba", "Host:good.local"), ("bad", "ba", "Hots:bad.local")])
+    );
+    let p = Portier::start(&cfg);
+    assert_eq!(get(p.http(), "good.local", "/").await.echo().name, "a");
+    let line = p.wait_log("unknown matcher", Duration::from_secs(2)).await;
+    assert!(line.contains("traefik.toml:") && line.contains("frontend bad"), "{line}");
+}
+
+#[tokio::test]
+async fn access_log_in_common_log_format() {
+    let a = Backend::spawn("a").await;
+    let cfg = format!(
+        "[entryPoints.http]\naddress = \"127.0.0.1:0\"\n[accessLog]\nfilePath = \"access.log\"\n[file]\n{}{}",
+        backend("ba", &[(&a, 1)]),
+        frontends(&[("f", "ba", "Host:web.local")])
+    );
+    let p = Portier::start_with(&cfg, &[], &[]);
+    get(p.http(), "web.local", "/hello?x=1").await;
+    get(p.http(), "nowhere", "/missing").await;
+    let path = p.dir.path().join("access.log");
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let text = loop {
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        if text.lines().count() >= 2 {
+            break text;
+        }
+        assert!(std::time::Instant::now() < deadline, "access log not written: {text:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let lines: Vec<&str> = text.lines().collect();
+    let first = lines.iter().find(|l| l.contains("/hello")).expect("a line for /hello");
+    assert!(first.starts_with("127.0.0.1 - - ["), "{first}");
+    assert!(first.contains("] \"GET /hello?x=1 HTTP/1.1\" 200 "), "{first}");
+    assert!(first.contains(&format!("\"f\" \"{}\"", a.url())), "{first}");
+    assert!(lines.iter().any(|l| l.contains("\"GET /missing HTTP/1.1\" 404 19 ")), "{text}");
+}

@@ -1,0 +1,368 @@
+//! Test DSL over real sockets: echo backends, a portier process started from its binary, and a
+//! small HTTP client. Everything binds 127.0.0.1 on port 0.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::{Request, Response, StatusCode};
+use http_body::{Body, Frame, SizeHint};
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::net::TcpListener;
+
+// === Bodies ===
+
+/// A body that is either small and whole, or `remaining` bytes produced chunk by chunk.
+#[derive(Debug)]
+pub enum TestBody {
+    Full(Option<Bytes>),
+    Repeat { remaining: u64, chunk: Bytes },
+}
+
+impl TestBody {
+    pub fn empty() -> TestBody {
+        TestBody::Full(None)
+    }
+    pub fn text(s: impl Into<Bytes>) -> TestBody {
+        TestBody::Full(Some(s.into()))
+    }
+    /// `len` bytes of `x`, streamed in 64 KiB chunks.
+    pub fn streamed(len: u64) -> TestBody {
+        TestBody::Repeat { remaining: len, chunk: Bytes::from(vec![b'x'; 64 * 1024]) }
+    }
+}
+
+impl Body for TestBody {
+    type Data = Bytes;
+    type Error = Infallible;
+    fn poll_frame(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        Poll::Ready(match &mut *self {
+            TestBody::Full(d) => d.take().map(|d| Ok(Frame::data(d))),
+            TestBody::Repeat { remaining, chunk } => {
+                if *remaining == 0 {
+                    None
+                } else {
+                    let n = (*remaining).min(chunk.len() as u64) as usize;
+                    *remaining -= n as u64;
+                    Some(Ok(Frame::data(chunk.slice(..n))))
+                }
+            }
+        })
+    }
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            TestBody::Full(Some(d)) => SizeHint::with_exact(d.len() as u64),
+            TestBody::Full(None) => SizeHint::with_exact(0),
+            // Unknown length: forces chunked encoding, like a real streaming upload.
+            TestBody::Repeat { .. } => SizeHint::default(),
+        }
+    }
+}
+
+// === Backends ===
+
+/// What an echo backend saw, as it reports it in JSON.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct Echo {
+    pub name: String,
+    pub method: String,
+    pub path: String,
+    pub headers: BTreeMap<String, Vec<String>>,
+}
+
+impl Echo {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.first()).map(String::as_str)
+    }
+}
+
+/// A real HTTP/1.1 server answering on 127.0.0.1 with its name and what it received.
+///
+/// Paths: `/slow/<ms>` waits before answering; `/download/<bytes>` streams that many bytes;
+/// `/upload` answers the number of body bytes it read; `/hop` answers with hop-by-hop headers;
+/// anything else echoes method, path and headers as JSON.
+pub struct Backend {
+    pub name: String,
+    pub addr: SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Backend {
+    pub async fn spawn(name: &str) -> Backend {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind backend");
+        let addr = listener.local_addr().expect("addr");
+        let n = name.to_string();
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else { continue };
+                let n = n.clone();
+                tokio::spawn(async move {
+                    let svc = service_fn(move |req| answer(n.clone(), req));
+                    let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), svc).await;
+                });
+            }
+        });
+        Backend { name: name.to_string(), addr, task }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+impl Drop for Backend {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn answer(name: String, req: Request<Incoming>) -> Result<Response<TestBody>, Infallible> {
+    let path = req.uri().path().to_string();
+    if let Some(ms) = path.strip_prefix("/slow/").and_then(|s| s.parse().ok()) {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+        return Ok(Response::new(TestBody::text(format!("slow {name}"))));
+    }
+    if let Some(len) = path.strip_prefix("/download/").and_then(|s| s.parse().ok()) {
+        return Ok(Response::new(TestBody::streamed(len)));
+    }
+    if path == "/upload" {
+        let mut body = req.into_body();
+        let mut total = 0u64;
+        while let Some(frame) = body.frame().await {
+            match frame {
+                Ok(f) => total += f.data_ref().map_or(0, |d| d.len() as u64),
+                Err(_) => break,
+            }
+        }
+        return Ok(Response::new(TestBody::text(total.to_string())));
+    }
+    if path == "/hop" {
+        let mut r = Response::new(TestBody::text("hop"));
+        let h = r.headers_mut();
+        h.insert("x-hop", "1".parse().expect("v"));
+        h.insert("connection", "x-hop".parse().expect("v"));
+        h.insert("proxy-authenticate", "Basic".parse().expect("v"));
+        h.insert("x-kept", "yes".parse().expect("v"));
+        return Ok(r);
+    }
+    let mut headers: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (k, v) in req.headers() {
+        headers.entry(k.as_str().to_string()).or_default().push(v.to_str().unwrap_or("?").to_string());
+    }
+    let echo = serde_json::json!({
+        "name": name,
+        "method": req.method().as_str(),
+        "path": req.uri().path_and_query().map_or("/", |p| p.as_str()),
+        "headers": headers,
+    });
+    Ok(Response::new(TestBody::text(echo.to_string())))
+}
+
+// === portier ===
+
+/// A portier process started from the built binary with a TOML written to a temp dir.
+pub struct Portier {
+    child: Child,
+    pub dir: tempfile::TempDir,
+    pub config: PathBuf,
+    pub entry_points: BTreeMap<String, SocketAddr>,
+    pub web: Option<SocketAddr>,
+    log: Arc<Mutex<Vec<String>>>,
+}
+
+pub fn binary() -> &'static str {
+    env!("CARGO_BIN_EXE_portier")
+}
+
+impl Portier {
+    /// Starts portier with `toml` (entrypoint addresses should be `127.0.0.1:0`) and waits
+    /// until every entrypoint listens and the first configuration is applied.
+    pub fn start(toml: &str) -> Portier {
+        Portier::start_with(toml, &[], &[])
+    }
+
+    /// Like `start`, with extra files written beside the config and extra flags.
+    pub fn start_with(toml: &str, files: &[(&str, &str)], args: &[&str]) -> Portier {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = dir.path().join("traefik.toml");
+        std::fs::write(&config, toml).expect("write config");
+        for (name, text) in files {
+            std::fs::write(dir.path().join(name), text).expect("write file");
+        }
+        let mut child = Command::new(binary())
+            .arg("-c")
+            .arg(&config)
+            .arg("--logLevel=DEBUG")
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start portier");
+        let log = Arc::new(Mutex::new(Vec::new()));
+        for pipe in [child.stderr.take().map(|p| Box::new(p) as Box<dyn std::io::Read + Send>), child.stdout.take().map(|p| Box::new(p) as Box<dyn std::io::Read + Send>)].into_iter().flatten() {
+            let log = Arc::clone(&log);
+            std::thread::spawn(move || {
+                for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                    log.lock().expect("log").push(line);
+                }
+            });
+        }
+        let mut p = Portier { child, dir, config, entry_points: BTreeMap::new(), web: None, log };
+        p.wait_started();
+        p
+    }
+
+    fn wait_started(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let lines = self.log.lock().expect("log").clone();
+            for line in &lines {
+                if let Some(rest) = line.split("entrypoint ").nth(1) {
+                    if let Some((name, addr)) = rest.split_once(" listening on ") {
+                        if let Some(Ok(a)) = addr.split_whitespace().next().map(str::parse) {
+                            self.entry_points.insert(name.trim().to_string(), a);
+                        }
+                    }
+                }
+                if let Some(addr) = line.split("web listening on ").nth(1) {
+                    self.web = addr.split_whitespace().next().and_then(|a| a.parse().ok());
+                }
+            }
+            let applied = lines.iter().any(|l| l.contains("configuration applied"));
+            if !self.entry_points.is_empty() && applied {
+                return;
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("portier exited with {status} before starting:\n{}", lines.join("\n"));
+            }
+            assert!(Instant::now() < deadline, "portier did not start in time:\n{}", lines.join("\n"));
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn http(&self) -> SocketAddr {
+        self.entry_points["http"]
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub fn log_lines(&self) -> Vec<String> {
+        self.log.lock().expect("log").clone()
+    }
+
+    /// Waits until a log line contains `needle`.
+    pub async fn wait_log(&self, needle: &str, within: Duration) -> String {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(l) = self.log_lines().iter().rfind(|l| l.contains(needle)) {
+                return l.clone();
+            }
+            assert!(Instant::now() < deadline, "no log line with {needle:?}:\n{}", self.log_lines().join("\n"));
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Counts log lines containing `needle`.
+    pub fn count_log(&self, needle: &str) -> usize {
+        self.log_lines().iter().filter(|l| l.contains(needle)).count()
+    }
+
+    pub fn write(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, text).expect("write");
+        path
+    }
+
+    /// `VmRSS` and `VmHWM` (peak) of the process, in KiB.
+    pub fn memory_kib(&self) -> (u64, u64) {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).expect("status");
+        let field = |name: &str| {
+            status
+                .lines()
+                .find(|l| l.starts_with(name))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+                .expect("field")
+        };
+        (field("VmRSS:"), field("VmHWM:"))
+    }
+
+    /// Sends SIGTERM and waits for the exit code.
+    pub fn terminate(mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Ok(Some(s)) = self.child.try_wait() {
+                return s;
+            }
+            assert!(Instant::now() < deadline, "portier did not stop after SIGTERM");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Portier {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs `portier check -c <file>` and returns (exit code, stdout, stderr).
+pub fn check(config: &Path) -> (i32, String, String) {
+    let out = Command::new(binary()).arg("check").arg("-c").arg(config).output().expect("run check");
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+// === Client ===
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: http::HeaderMap,
+    pub body: Bytes,
+}
+
+impl Reply {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+    pub fn echo(&self) -> Echo {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("not an echo ({e}): {} {}", self.status, self.text()))
+    }
+}
+
+pub fn client() -> Client<HttpConnector, TestBody> {
+    Client::builder(TokioExecutor::new()).build(HttpConnector::new())
+}
+
+/// Sends a request with `host` and extra headers through `addr`.
+pub async fn send(addr: SocketAddr, method: &str, host: &str, path: &str, headers: &[(&str, &str)], body: TestBody) -> Reply {
+    let mut req = Request::builder().method(method).uri(format!("http://{addr}{path}")).header("host", host);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let resp = client().request(req.body(body).expect("request")).await.expect("response");
+    let (parts, body) = resp.into_parts();
+    let body = body.collect().await.expect("body").to_bytes();
+    Reply { status: parts.status, headers: parts.headers, body }
+}
+
+pub async fn get(addr: SocketAddr, host: &str, path: &str) -> Reply {
+    send(addr, "GET", host, path, &[], TestBody::empty()).await
+}
