@@ -18,7 +18,14 @@ fn check_accepts_the_example_and_prints_the_resolved_config() {
     let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("traefik.toml.example");
     let (code, out, err) = check(&example);
     assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
-    for want in ["http :8000 -> 0.0.0.0:8000 (default)", "web: :8080", "file (inline", "demo: rule \"Host:demo.localhost\" -> backend demo", "local: http://127.0.0.1:9000 weight 1", "configuration OK"] {
+    for want in [
+        "http :8000 -> 0.0.0.0:8000 (default)",
+        "web: :8080",
+        "file (inline",
+        "demo: rule \"Host:demo.localhost\" -> backend demo",
+        "local: http://127.0.0.1:9000 weight 1",
+        "configuration OK",
+    ] {
         assert!(out.contains(want), "missing {want:?} in:\n{out}");
     }
 }
@@ -29,22 +36,38 @@ fn check_accepts_the_seed_config_unchanged() {
     let seed = "port = \":80\"          # legacy global listen address (entrypoint \"http\")\ndebug = true\n\n[web]\naddress = \":8080\"     # dashboard and API\n\n[docker]\nendpoint = \"unix:///var/run/docker.sock\"\ndomain = \"docker.localhost\"\nwatch = true\nswarmmode = false\n";
     let (code, out, err) = check(&write(dir.path(), "traefik.toml", seed));
     assert_eq!(code, 0, "{out}\n{err}");
-    assert!(err.is_empty(), "no warnings expected for the seed config: {err}");
+    assert!(
+        err.is_empty(),
+        "no warnings expected for the seed config: {err}"
+    );
     assert!(out.contains("http :80 -> 0.0.0.0:80"), "{out}");
-    assert!(out.contains("docker endpoint=unix:///var/run/docker.sock domain=\"docker.localhost\" watch=true"), "{out}");
+    assert!(
+        out.contains(
+            "docker endpoint=unix:///var/run/docker.sock domain=\"docker.localhost\" watch=true"
+        ),
+        "{out}"
+    );
     assert!(out.contains("log level: Debug"), "{out}");
 }
 
 #[test]
 fn a_typo_fails_with_line_and_column_and_exit_2() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let bad = write(dir.path(), "bad.toml", "logLevel = \"INFO\"\n[entryPoints.http]\naddress = 80\n");
+    let bad = write(
+        dir.path(),
+        "bad.toml",
+        "logLevel = \"INFO\"\n[entryPoints.http]\naddress = 80\n",
+    );
     let (code, _, err) = check(&bad);
     assert_eq!(code, 2);
     assert!(err.contains("bad.toml:3:11:"), "{err}");
 
     // Running with it starts nothing and exits 2 with the same position.
-    let out = Command::new(binary()).arg("-c").arg(&bad).output().expect("run");
+    let out = Command::new(binary())
+        .arg("-c")
+        .arg(&bad)
+        .output()
+        .expect("run");
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("bad.toml:3:11:"));
 }
@@ -56,7 +79,10 @@ fn unknown_keys_warn_by_name_and_bad_rules_fail_check() {
     let (code, _, err) = check(&write(dir.path(), "traefik.toml", cfg));
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("unknown key logLevl"), "{err}");
-    assert!(err.contains("traefik.toml:8:16 frontend f route r"), "{err}");
+    assert!(
+        err.contains("traefik.toml:8:16 frontend f route r"),
+        "{err}"
+    );
     assert!(err.contains("unknown matcher \"PathPrefx\""), "{err}");
 }
 
@@ -65,11 +91,22 @@ fn a_busy_port_is_a_clear_start_up_error() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = taken.local_addr().expect("addr");
     let dir = tempfile::tempdir().expect("tempdir");
-    let cfg = write(dir.path(), "t.toml", &format!("[entryPoints.http]\naddress = \"{addr}\"\n"));
-    let out = Command::new(binary()).arg("-c").arg(&cfg).output().expect("run");
+    let cfg = write(
+        dir.path(),
+        "t.toml",
+        &format!("[entryPoints.http]\naddress = \"{addr}\"\n"),
+    );
+    let out = Command::new(binary())
+        .arg("-c")
+        .arg(&cfg)
+        .output()
+        .expect("run");
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains(&format!("entrypoint http: cannot listen on {addr}")), "{err}");
+    assert!(
+        err.contains(&format!("entrypoint http: cannot listen on {addr}")),
+        "{err}"
+    );
 }
 
 #[tokio::test]

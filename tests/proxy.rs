@@ -19,7 +19,12 @@ fn backend(name: &str, servers: &[(&Backend, u32)]) -> String {
     servers
         .iter()
         .enumerate()
-        .map(|(i, (b, w))| format!("[backends.{name}.servers.s{i}]\nurl = \"{}\"\nweight = {w}\n", b.url()))
+        .map(|(i, (b, w))| {
+            format!(
+                "[backends.{name}.servers.s{i}]\nurl = \"{}\"\nweight = {w}\n",
+                b.url()
+            )
+        })
         .collect()
 }
 
@@ -37,7 +42,11 @@ async fn routes_by_host_and_by_path() {
     );
     let p = Portier::start(&cfg);
     assert_eq!(get(p.http(), "a.local", "/x").await.echo().name, "a");
-    assert_eq!(get(p.http(), "A.LOCAL:8080", "/x").await.echo().name, "a", "host is case-insensitive, port ignored");
+    assert_eq!(
+        get(p.http(), "A.LOCAL:8080", "/x").await.echo().name,
+        "a",
+        "host is case-insensitive, port ignored"
+    );
     assert_eq!(get(p.http(), "other", "/b/1").await.echo().name, "b");
     let miss = get(p.http(), "other", "/x").await;
     assert_eq!(miss.status, 404);
@@ -53,7 +62,10 @@ async fn path_prefix_strip_as_in_the_seed() {
         "{HEAD}{}{}{}",
         backend("musicapp", &[(&music, 1)]),
         backend("photoapp", &[(&photo, 1)]),
-        frontends(&[("music", "musicapp", "PathPrefixStrip:/music"), ("photo", "photoapp", "PathPrefixStrip:/photo")])
+        frontends(&[
+            ("music", "musicapp", "PathPrefixStrip:/music"),
+            ("photo", "photoapp", "PathPrefixStrip:/photo")
+        ])
     );
     let p = Portier::start(&cfg);
     let e = get(p.http(), "localhost", "/music").await.echo();
@@ -75,7 +87,10 @@ async fn priority_explicit_then_rule_length() {
         backend("ba", &[(&a, 1)]),
         backend("bb", &[(&b, 1)]),
         backend("bc", &[(&c, 1)]),
-        frontends(&[("long", "ba", "PathPrefix:/api/v1"), ("short", "bb", "PathPrefix:/api")])
+        frontends(&[
+            ("long", "ba", "PathPrefix:/api/v1"),
+            ("short", "bb", "PathPrefix:/api")
+        ])
     );
     let p = Portier::start(&cfg);
     // The explicit priority 100 beats both length-based priorities (18 and 14).
@@ -99,12 +114,17 @@ async fn weighted_round_robin_across_servers() {
         "{HEAD}{}{}{}",
         backend("weighted", &[(&a, 3), (&b, 1)]),
         backend("equal", &[(&c, 1), (&d, 1)]),
-        frontends(&[("w", "weighted", "Host:w.local"), ("e", "equal", "Host:e.local")])
+        frontends(&[
+            ("w", "weighted", "Host:w.local"),
+            ("e", "equal", "Host:e.local")
+        ])
     );
     let p = Portier::start(&cfg);
     let mut counts = std::collections::BTreeMap::new();
     for _ in 0..400 {
-        *counts.entry(get(p.http(), "w.local", "/").await.echo().name).or_insert(0) += 1;
+        *counts
+            .entry(get(p.http(), "w.local", "/").await.echo().name)
+            .or_insert(0) += 1;
     }
     assert_eq!(counts.get("a"), Some(&300), "{counts:?}");
     assert_eq!(counts.get("b"), Some(&100), "{counts:?}");
@@ -128,24 +148,44 @@ async fn status_codes_for_missing_unreachable_and_slow_servers() {
          [backends.empty.loadBalancer]\nmethod = \"wrr\"\n\
          [backends.down.servers.s]\nurl = \"http://{closed}\"\n{}{}",
         backend("slow", &[(&slow, 1)]),
-        frontends(&[("e", "empty", "Host:empty.local"), ("d", "down", "Host:down.local"), ("s", "slow", "Host:slow.local")])
+        frontends(&[
+            ("e", "empty", "Host:empty.local"),
+            ("d", "down", "Host:down.local"),
+            ("s", "slow", "Host:slow.local")
+        ])
     );
     let p = Portier::start(&cfg);
     let r = get(p.http(), "empty.local", "/").await;
-    assert_eq!((r.status.as_u16(), r.text().as_str()), (503, "Service Unavailable"));
+    assert_eq!(
+        (r.status.as_u16(), r.text().as_str()),
+        (503, "Service Unavailable")
+    );
     let r = get(p.http(), "down.local", "/").await;
     assert_eq!((r.status.as_u16(), r.text().as_str()), (502, "Bad Gateway"));
     let started = std::time::Instant::now();
     let r = get(p.http(), "slow.local", "/slow/3000").await;
-    assert_eq!((r.status.as_u16(), r.text().as_str()), (504, "Gateway Timeout"));
-    assert!(started.elapsed() < Duration::from_millis(2500), "504 after the 500 ms timeout, not the 3 s answer");
-    assert_eq!(get(p.http(), "slow.local", "/slow/10").await.text(), "slow slow");
+    assert_eq!(
+        (r.status.as_u16(), r.text().as_str()),
+        (504, "Gateway Timeout")
+    );
+    assert!(
+        started.elapsed() < Duration::from_millis(2500),
+        "504 after the 500 ms timeout, not the 3 s answer"
+    );
+    assert_eq!(
+        get(p.http(), "slow.local", "/slow/10").await.text(),
+        "slow slow"
+    );
 }
 
 #[tokio::test]
 async fn twenty_mib_bodies_stream_without_growing_memory() {
     let big = Backend::spawn("big").await;
-    let cfg = format!("{HEAD}{}{}", backend("big", &[(&big, 1)]), frontends(&[("f", "big", "Host:big.local")]));
+    let cfg = format!(
+        "{HEAD}{}{}",
+        backend("big", &[(&big, 1)]),
+        frontends(&[("f", "big", "Host:big.local")])
+    );
     let p = Portier::start(&cfg);
     const SIZE: u64 = 20 * 1024 * 1024;
     // Warm up the pools and allocator so the baseline is fair.
@@ -153,12 +193,23 @@ async fn twenty_mib_bodies_stream_without_growing_memory() {
     let (_, peak_before) = p.memory_kib();
     let r = get(p.http(), "big.local", &format!("/download/{SIZE}")).await;
     assert_eq!(r.body.len() as u64, SIZE);
-    let r = send(p.http(), "POST", "big.local", "/upload", &[], TestBody::streamed(SIZE)).await;
+    let r = send(
+        p.http(),
+        "POST",
+        "big.local",
+        "/upload",
+        &[],
+        TestBody::streamed(SIZE),
+    )
+    .await;
     assert_eq!(r.text(), SIZE.to_string());
     let (_, peak_after) = p.memory_kib();
     let grown_kib = peak_after.saturating_sub(peak_before);
     eprintln!("portier peak RSS before {peak_before} KiB, after 2 x 20 MiB {peak_after} KiB");
-    assert!(grown_kib < 4 * 1024, "peak RSS grew by {grown_kib} KiB for 20 MiB bodies: something buffers");
+    assert!(
+        grown_kib < 4 * 1024,
+        "peak RSS grew by {grown_kib} KiB for 20 MiB bodies: something buffers"
+    );
 }
 
 #[tokio::test]
@@ -170,8 +221,21 @@ async fn forwarded_headers_and_host() {
         frontends(&[("f", "ba", "Host:web.local")])
     );
     let p = Portier::start(&cfg);
-    let e = send(p.http(), "GET", "web.local:8080", "/", &[("x-forwarded-for", "10.0.0.1")], TestBody::empty()).await.echo();
-    assert_eq!(e.header("host"), Some("web.local:8080"), "Host passes through");
+    let e = send(
+        p.http(),
+        "GET",
+        "web.local:8080",
+        "/",
+        &[("x-forwarded-for", "10.0.0.1")],
+        TestBody::empty(),
+    )
+    .await
+    .echo();
+    assert_eq!(
+        e.header("host"),
+        Some("web.local:8080"),
+        "Host passes through"
+    );
     assert_eq!(e.header("x-forwarded-for"), Some("10.0.0.1, 127.0.0.1"));
     assert_eq!(e.header("x-real-ip"), Some("127.0.0.1"));
     assert_eq!(e.header("x-forwarded-proto"), Some("http"));
@@ -179,7 +243,11 @@ async fn forwarded_headers_and_host() {
     assert_eq!(e.header("x-forwarded-port"), Some("8080"));
     assert!(e.header("x-forwarded-server").is_some());
     let e = get(p.http(), "nohost.local", "/").await.echo();
-    assert_eq!(e.header("host"), Some(a.addr.to_string().as_str()), "passHostHeader = false sends the server's address");
+    assert_eq!(
+        e.header("host"),
+        Some(a.addr.to_string().as_str()),
+        "passHostHeader = false sends the server's address"
+    );
     assert_eq!(e.header("x-forwarded-host"), Some("nohost.local"));
 }
 
@@ -192,9 +260,20 @@ async fn forwarded_headers_from_untrusted_peers_are_replaced() {
         frontends(&[("f", "ba", "Host:web.local")])
     );
     let p = Portier::start(&cfg);
-    let e = send(p.http(), "GET", "web.local", "/", &[("x-forwarded-for", "6.6.6.6"), ("x-real-ip", "6.6.6.6"), ("x-forwarded-proto", "https")], TestBody::empty())
-        .await
-        .echo();
+    let e = send(
+        p.http(),
+        "GET",
+        "web.local",
+        "/",
+        &[
+            ("x-forwarded-for", "6.6.6.6"),
+            ("x-real-ip", "6.6.6.6"),
+            ("x-forwarded-proto", "https"),
+        ],
+        TestBody::empty(),
+    )
+    .await
+    .echo();
     assert_eq!(e.header("x-forwarded-for"), Some("127.0.0.1"));
     assert_eq!(e.header("x-real-ip"), Some("127.0.0.1"));
     assert_eq!(e.header("x-forwarded-proto"), Some("http"));
@@ -203,7 +282,11 @@ async fn forwarded_headers_from_untrusted_peers_are_replaced() {
 #[tokio::test]
 async fn hop_by_hop_headers_are_removed_both_ways() {
     let a = Backend::spawn("a").await;
-    let cfg = format!("{HEAD}{}{}", backend("ba", &[(&a, 1)]), frontends(&[("f", "ba", "Host:web.local")]));
+    let cfg = format!(
+        "{HEAD}{}{}",
+        backend("ba", &[(&a, 1)]),
+        frontends(&[("f", "ba", "Host:web.local")])
+    );
     let p = Portier::start(&cfg);
     let headers = [
         ("connection", "keep-alive, x-custom"),
@@ -213,7 +296,16 @@ async fn hop_by_hop_headers_are_removed_both_ways() {
         ("upgrade", "foo"),
         ("x-normal", "kept"),
     ];
-    let e = send(p.http(), "GET", "web.local", "/", &headers, TestBody::empty()).await.echo();
+    let e = send(
+        p.http(),
+        "GET",
+        "web.local",
+        "/",
+        &headers,
+        TestBody::empty(),
+    )
+    .await
+    .echo();
     for gone in ["x-custom", "keep-alive", "proxy-authorization", "upgrade"] {
         assert_eq!(e.header(gone), None, "{gone} must not reach the backend");
     }
@@ -228,24 +320,48 @@ async fn hop_by_hop_headers_are_removed_both_ways() {
 async fn file_provider_watches_and_keeps_the_last_good_config() {
     let a = Backend::spawn("a").await;
     let b = Backend::spawn("b").await;
-    let rules = format!("{}{}", backend("ba", &[(&a, 1)]), frontends(&[("f", "ba", "Host:web.local")]));
+    let rules = format!(
+        "{}{}",
+        backend("ba", &[(&a, 1)]),
+        frontends(&[("f", "ba", "Host:web.local")])
+    );
     let cfg = "[entryPoints.http]\naddress = \"127.0.0.1:0\"\n[file]\nfilename = \"rules.toml\"\nwatch = true\n";
     let p = Portier::start_with(cfg, &[("rules.toml", &rules)], &[]);
     assert_eq!(get(p.http(), "web.local", "/").await.echo().name, "a");
 
-    let rules2 = format!("{}{}", backend("bb", &[(&b, 1)]), frontends(&[("f", "bb", "Host:web.local")]));
+    let rules2 = format!(
+        "{}{}",
+        backend("bb", &[(&b, 1)]),
+        frontends(&[("f", "bb", "Host:web.local")])
+    );
     p.write("rules.toml", &rules2);
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    while get(p.http(), "web.local", "/").await.text().contains("\"a\"") {
-        assert!(std::time::Instant::now() < deadline, "the file change was not applied");
+    while get(p.http(), "web.local", "/")
+        .await
+        .text()
+        .contains("\"a\"")
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the file change was not applied"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert_eq!(get(p.http(), "web.local", "/").await.echo().name, "b");
 
     p.write("rules.toml", "[frontends.f]\nbackend = \n");
-    let line = p.wait_log("keeping the last good configuration", Duration::from_secs(5)).await;
+    let line = p
+        .wait_log(
+            "keeping the last good configuration",
+            Duration::from_secs(5),
+        )
+        .await;
     assert!(line.contains("rules.toml:2:11"), "{line}");
-    assert_eq!(get(p.http(), "web.local", "/").await.echo().name, "b", "the last good config stays");
+    assert_eq!(
+        get(p.http(), "web.local", "/").await.echo().name,
+        "b",
+        "the last good config stays"
+    );
 }
 
 #[tokio::test]
@@ -254,12 +370,18 @@ async fn bad_rules_disable_only_their_frontend() {
     let cfg = format!(
         "{HEAD}{}{}",
         backend("ba", &[(&a, 1)]),
-        frontends(&[("good", "ba", "Host:good.local"), ("bad", "ba", "Hots:bad.local")])
+        frontends(&[
+            ("good", "ba", "Host:good.local"),
+            ("bad", "ba", "Hots:bad.local")
+        ])
     );
     let p = Portier::start(&cfg);
     assert_eq!(get(p.http(), "good.local", "/").await.echo().name, "a");
     let line = p.wait_log("unknown matcher", Duration::from_secs(2)).await;
-    assert!(line.contains("traefik.toml:") && line.contains("frontend bad"), "{line}");
+    assert!(
+        line.contains("traefik.toml:") && line.contains("frontend bad"),
+        "{line}"
+    );
 }
 
 #[tokio::test]
@@ -280,13 +402,27 @@ async fn access_log_in_common_log_format() {
         if text.lines().count() >= 2 {
             break text;
         }
-        assert!(std::time::Instant::now() < deadline, "access log not written: {text:?}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "access log not written: {text:?}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     let lines: Vec<&str> = text.lines().collect();
-    let first = lines.iter().find(|l| l.contains("/hello")).expect("a line for /hello");
+    let first = lines
+        .iter()
+        .find(|l| l.contains("/hello"))
+        .expect("a line for /hello");
     assert!(first.starts_with("127.0.0.1 - - ["), "{first}");
-    assert!(first.contains("] \"GET /hello?x=1 HTTP/1.1\" 200 "), "{first}");
+    assert!(
+        first.contains("] \"GET /hello?x=1 HTTP/1.1\" 200 "),
+        "{first}"
+    );
     assert!(first.contains(&format!("\"f\" \"{}\"", a.url())), "{first}");
-    assert!(lines.iter().any(|l| l.contains("\"GET /missing HTTP/1.1\" 404 19 ")), "{text}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("\"GET /missing HTTP/1.1\" 404 19 ")),
+        "{text}"
+    );
 }

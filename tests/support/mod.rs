@@ -42,14 +42,20 @@ impl TestBody {
     }
     /// `len` bytes of `x`, streamed in 64 KiB chunks.
     pub fn streamed(len: u64) -> TestBody {
-        TestBody::Repeat { remaining: len, chunk: Bytes::from(vec![b'x'; 64 * 1024]) }
+        TestBody::Repeat {
+            remaining: len,
+            chunk: Bytes::from(vec![b'x'; 64 * 1024]),
+        }
     }
 }
 
 impl Body for TestBody {
     type Data = Bytes;
     type Error = Infallible;
-    fn poll_frame(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
         Poll::Ready(match &mut *self {
             TestBody::Full(d) => d.take().map(|d| Ok(Frame::data(d))),
             TestBody::Repeat { remaining, chunk } => {
@@ -86,7 +92,10 @@ pub struct Echo {
 
 impl Echo {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.first()).map(String::as_str)
+        self.headers
+            .get(name)
+            .and_then(|v| v.first())
+            .map(String::as_str)
     }
 }
 
@@ -103,20 +112,30 @@ pub struct Backend {
 
 impl Backend {
     pub async fn spawn(name: &str) -> Backend {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind backend");
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind backend");
         let addr = listener.local_addr().expect("addr");
         let n = name.to_string();
         let task = tokio::spawn(async move {
             loop {
-                let Ok((stream, _)) = listener.accept().await else { continue };
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
                 let n = n.clone();
                 tokio::spawn(async move {
                     let svc = service_fn(move |req| answer(n.clone(), req));
-                    let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), svc).await;
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), svc)
+                        .await;
                 });
             }
         });
-        Backend { name: name.to_string(), addr, task }
+        Backend {
+            name: name.to_string(),
+            addr,
+            task,
+        }
     }
 
     pub fn url(&self) -> String {
@@ -161,7 +180,10 @@ async fn answer(name: String, req: Request<Incoming>) -> Result<Response<TestBod
     }
     let mut headers: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (k, v) in req.headers() {
-        headers.entry(k.as_str().to_string()).or_default().push(v.to_str().unwrap_or("?").to_string());
+        headers
+            .entry(k.as_str().to_string())
+            .or_default()
+            .push(v.to_str().unwrap_or("?").to_string());
     }
     let echo = serde_json::json!({
         "name": name,
@@ -213,7 +235,19 @@ impl Portier {
             .spawn()
             .expect("start portier");
         let log = Arc::new(Mutex::new(Vec::new()));
-        for pipe in [child.stderr.take().map(|p| Box::new(p) as Box<dyn std::io::Read + Send>), child.stdout.take().map(|p| Box::new(p) as Box<dyn std::io::Read + Send>)].into_iter().flatten() {
+        for pipe in [
+            child
+                .stderr
+                .take()
+                .map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
+            child
+                .stdout
+                .take()
+                .map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
+        ]
+        .into_iter()
+        .flatten()
+        {
             let log = Arc::clone(&log);
             std::thread::spawn(move || {
                 for line in BufReader::new(pipe).lines().map_while(Result::ok) {
@@ -221,7 +255,14 @@ impl Portier {
                 }
             });
         }
-        let mut p = Portier { child, dir, config, entry_points: BTreeMap::new(), web: None, log };
+        let mut p = Portier {
+            child,
+            dir,
+            config,
+            entry_points: BTreeMap::new(),
+            web: None,
+            log,
+        };
         p.wait_started();
         p
     }
@@ -247,9 +288,16 @@ impl Portier {
                 return;
             }
             if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("portier exited with {status} before starting:\n{}", lines.join("\n"));
+                panic!(
+                    "portier exited with {status} before starting:\n{}",
+                    lines.join("\n")
+                );
             }
-            assert!(Instant::now() < deadline, "portier did not start in time:\n{}", lines.join("\n"));
+            assert!(
+                Instant::now() < deadline,
+                "portier did not start in time:\n{}",
+                lines.join("\n")
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -273,14 +321,21 @@ impl Portier {
             if let Some(l) = self.log_lines().iter().rfind(|l| l.contains(needle)) {
                 return l.clone();
             }
-            assert!(Instant::now() < deadline, "no log line with {needle:?}:\n{}", self.log_lines().join("\n"));
+            assert!(
+                Instant::now() < deadline,
+                "no log line with {needle:?}:\n{}",
+                self.log_lines().join("\n")
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 
     /// Counts log lines containing `needle`.
     pub fn count_log(&self, needle: &str) -> usize {
-        self.log_lines().iter().filter(|l| l.contains(needle)).count()
+        self.log_lines()
+            .iter()
+            .filter(|l| l.contains(needle))
+            .count()
     }
 
     pub fn write(&self, name: &str, text: &str) -> PathBuf {
@@ -291,7 +346,8 @@ impl Portier {
 
     /// `VmRSS` and `VmHWM` (peak) of the process, in KiB.
     pub fn memory_kib(&self) -> (u64, u64) {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).expect("status");
+        let status =
+            std::fs::read_to_string(format!("/proc/{}/status", self.pid())).expect("status");
         let field = |name: &str| {
             status
                 .lines()
@@ -305,13 +361,19 @@ impl Portier {
 
     /// Sends SIGTERM and waits for the exit code.
     pub fn terminate(mut self) -> std::process::ExitStatus {
-        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
         let deadline = Instant::now() + Duration::from_secs(15);
         loop {
             if let Ok(Some(s)) = self.child.try_wait() {
                 return s;
             }
-            assert!(Instant::now() < deadline, "portier did not stop after SIGTERM");
+            assert!(
+                Instant::now() < deadline,
+                "portier did not stop after SIGTERM"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -326,8 +388,17 @@ impl Drop for Portier {
 
 /// Runs `portier check -c <file>` and returns (exit code, stdout, stderr).
 pub fn check(config: &Path) -> (i32, String, String) {
-    let out = Command::new(binary()).arg("check").arg("-c").arg(config).output().expect("run check");
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    let out = Command::new(binary())
+        .arg("check")
+        .arg("-c")
+        .arg(config)
+        .output()
+        .expect("run check");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 // === Client ===
@@ -343,7 +414,8 @@ impl Reply {
         String::from_utf8_lossy(&self.body).into_owned()
     }
     pub fn echo(&self) -> Echo {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("not an echo ({e}): {} {}", self.status, self.text()))
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not an echo ({e}): {} {}", self.status, self.text()))
     }
 }
 
@@ -352,15 +424,32 @@ pub fn client() -> Client<HttpConnector, TestBody> {
 }
 
 /// Sends a request with `host` and extra headers through `addr`.
-pub async fn send(addr: SocketAddr, method: &str, host: &str, path: &str, headers: &[(&str, &str)], body: TestBody) -> Reply {
-    let mut req = Request::builder().method(method).uri(format!("http://{addr}{path}")).header("host", host);
+pub async fn send(
+    addr: SocketAddr,
+    method: &str,
+    host: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: TestBody,
+) -> Reply {
+    let mut req = Request::builder()
+        .method(method)
+        .uri(format!("http://{addr}{path}"))
+        .header("host", host);
     for (k, v) in headers {
         req = req.header(*k, *v);
     }
-    let resp = client().request(req.body(body).expect("request")).await.expect("response");
+    let resp = client()
+        .request(req.body(body).expect("request"))
+        .await
+        .expect("response");
     let (parts, body) = resp.into_parts();
     let body = body.collect().await.expect("body").to_bytes();
-    Reply { status: parts.status, headers: parts.headers, body }
+    Reply {
+        status: parts.status,
+        headers: parts.headers,
+        body,
+    }
 }
 
 pub async fn get(addr: SocketAddr, host: &str, path: &str) -> Reply {
