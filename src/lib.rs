@@ -3,7 +3,7 @@
 //! # Layout
 //! - [`config`]: traefik.toml and flags → a checked [`config::Config`].
 //! - [`dynamic`]: the provider output model (frontends, backends, servers).
-//! - [`provider`]: tasks that watch a source and send whole snapshots (`file`).
+//! - [`provider`]: tasks that watch a source and send whole snapshots (`file`, `docker`).
 //! - [`aggregator`]: merges snapshots, compiles them, publishes the [`router::RoutingTable`].
 //! - [`rules`]: the frontend rule grammar, matching and path rewriting (pure).
 //! - [`router`]: the immutable, host-indexed routing table.
@@ -117,8 +117,16 @@ pub async fn run(
             agg.updates.clone(),
         );
     }
-    if let Some(d) = &config.docker {
-        tracing::warn!(endpoint = %d.endpoint, "docker provider: not available in this build yet; [docker] is accepted and ignored");
+    if let Some(d) = config.docker.clone() {
+        tracing::info!(
+            provider = "docker",
+            "docker provider: endpoint {} watch={} exposedByDefault={} domain={:?}",
+            d.endpoint,
+            d.watch,
+            d.exposed_by_default,
+            d.domain
+        );
+        provider::docker::spawn(d, agg.updates.clone());
     }
     drop(agg.updates);
 

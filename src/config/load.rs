@@ -164,7 +164,7 @@ pub fn resolve(
     };
 
     let web = resolve_web(f, over, path, &mut entry_points)?;
-    let docker = resolve_docker(f, over);
+    let docker = resolve_docker(f, over, path)?;
     let base_dir = path
         .as_ref()
         .and_then(|p| p.parent())
@@ -292,16 +292,29 @@ fn resolve_web(
     Ok(None)
 }
 
-fn resolve_docker(f: &FileConfig, over: &Overrides) -> Option<DockerConfig> {
+fn resolve_docker(
+    f: &FileConfig,
+    over: &Overrides,
+    path: &Option<PathBuf>,
+) -> Result<Option<DockerConfig>, ConfigError> {
     let d = f.docker.as_ref();
     let wanted = d.is_some()
         || over.docker == Some(true)
         || over.docker_endpoint.is_some()
         || over.docker_domain.is_some();
     if !wanted || over.docker == Some(false) {
-        return None;
+        return Ok(None);
     }
-    Some(DockerConfig {
+    let mut constraints = Vec::new();
+    for (key, list) in [
+        ("constraints", &f.constraints),
+        ("docker.constraints", &d.and_then(|d| d.constraints.clone())),
+    ] {
+        for text in list.iter().flatten() {
+            constraints.push(Constraint::parse(text).map_err(|e| invalid(path, key, e))?);
+        }
+    }
+    Ok(Some(DockerConfig {
         endpoint: over
             .docker_endpoint
             .clone()
@@ -321,7 +334,8 @@ fn resolve_docker(f: &FileConfig, over: &Overrides) -> Option<DockerConfig> {
             .or_else(|| d.and_then(|d| d.exposed_by_default))
             .unwrap_or(true),
         network: d.and_then(|d| d.network.clone()).unwrap_or_default(),
-    })
+        constraints,
+    }))
 }
 
 fn resolve_file(

@@ -175,6 +175,54 @@ pub struct DockerConfig {
     pub watch: bool,
     pub exposed_by_default: bool,
     pub network: String,
+    /// Global and `[docker]` constraints together; a container must satisfy all.
+    pub constraints: Vec<Constraint>,
+}
+
+/// `tag==web*` (some tag matches) or `tag!=internal` (no tag matches); `*` is a wildcard.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Constraint {
+    pub negate: bool,
+    pub pattern: String,
+}
+
+impl Constraint {
+    pub fn parse(text: &str) -> Result<Constraint, String> {
+        let t = text.trim();
+        let (negate, rest) = if let Some(r) = t.strip_prefix("tag==") {
+            (false, r)
+        } else if let Some(r) = t.strip_prefix("tag!=") {
+            (true, r)
+        } else {
+            return Err(format!("{text:?}: write tag==PATTERN or tag!=PATTERN"));
+        };
+        if rest.is_empty() {
+            return Err(format!("{text:?}: the pattern is empty"));
+        }
+        Ok(Constraint {
+            negate,
+            pattern: rest.to_string(),
+        })
+    }
+
+    /// Whether a container with these tags passes.
+    pub fn allows(&self, tags: &[&str]) -> bool {
+        let any = tags.iter().any(|t| glob(&self.pattern, t));
+        any != self.negate
+    }
+}
+
+/// `*` matches any run of characters; everything else matches itself.
+fn glob(pattern: &str, text: &str) -> bool {
+    match pattern.split_once('*') {
+        None => pattern == text,
+        Some((head, tail)) => {
+            text.starts_with(head)
+                && (0..=text.len() - head.len()).any(|i| {
+                    text.is_char_boundary(head.len() + i) && glob(tail, &text[head.len() + i..])
+                })
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -232,6 +280,21 @@ pub fn toml_error(path: &std::path::Path, text: &str, err: &toml::de::Error) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn constraints_match_tags_with_globs() {
+        let eq = Constraint::parse("tag==web*").expect("valid");
+        assert!(eq.allows(&["api", "web-1"]));
+        assert!(!eq.allows(&["api"]));
+        assert!(!eq.allows(&[]));
+        let ne = Constraint::parse("tag!=internal").expect("valid");
+        assert!(ne.allows(&["web"]));
+        assert!(ne.allows(&[]));
+        assert!(!ne.allows(&["internal"]));
+        assert!(Constraint::parse("label==x").is_err());
+        assert!(Constraint::parse("tag==").is_err());
+        assert!(glob("a*c*e", "abcde") && !glob("a*c", "abd"));
+    }
 
     #[test]
     fn ip_networks_contain_their_addresses() {

@@ -30,6 +30,8 @@ pub struct FileConfig {
     pub access_logs_file: Option<String>,
     pub traefik_log: Option<TraefikLogToml>,
     pub max_idle_conns_per_host: Option<usize>,
+    /// Global tag constraints (`["tag==api"]`), applied to the Docker provider.
+    pub constraints: Option<Vec<String>>,
     pub life_cycle: Option<LifeCycleToml>,
     /// Dynamic configuration read by `[file]` when it has no `filename`.
     pub frontends: Option<BTreeMap<String, FrontendToml>>,
@@ -98,6 +100,7 @@ pub struct DockerToml {
     #[serde(alias = "swarmmode")]
     pub swarm_mode: Option<bool>,
     pub use_bind_port_ip: Option<bool>,
+    pub constraints: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

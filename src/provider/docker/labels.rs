@@ -1,0 +1,632 @@
+//! Containers and their `traefik.*` labels → a [`ProviderConfig`]. Pure: no I/O, tested on
+//! plain data.
+//!
+//! Containers with the same `traefik.backend` (or the same compose project and service) become
+//! the servers of one backend. Containers of one backend with the same rule share one frontend.
+//! A container that cannot take traffic now (paused, stopping, not yet healthy) still declares
+//! its frontend and backend, without a server, so clients get 503 rather than 404.
+
+use std::collections::BTreeMap;
+
+use super::container::{ContainerInfo, Health, RunState};
+use crate::config::Constraint;
+use crate::dynamic::{Backend, Frontend, ProviderConfig, ProviderError, Route, Server};
+use crate::rules;
+
+pub const LABEL_ENABLE: &str = "traefik.enable";
+pub const LABEL_BACKEND: &str = "traefik.backend";
+pub const LABEL_PORT: &str = "traefik.port";
+pub const LABEL_PROTOCOL: &str = "traefik.protocol";
+pub const LABEL_WEIGHT: &str = "traefik.weight";
+pub const LABEL_DOMAIN: &str = "traefik.domain";
+pub const LABEL_NETWORK: &str = "traefik.docker.network";
+pub const LABEL_RULE: &str = "traefik.frontend.rule";
+pub const LABEL_PRIORITY: &str = "traefik.frontend.priority";
+pub const LABEL_ENTRYPOINTS: &str = "traefik.frontend.entryPoints";
+pub const LABEL_PASS_HOST: &str = "traefik.frontend.passHostHeader";
+const LABEL_TAGS: &str = "traefik.tags";
+const COMPOSE_PROJECT: &str = "com.docker.compose.project";
+const COMPOSE_SERVICE: &str = "com.docker.compose.service";
+
+/// The `[docker]` settings translation depends on.
+#[derive(Debug, Clone, Default)]
+pub struct DockerDefaults {
+    pub domain: String,
+    pub exposed_by_default: bool,
+    pub network: String,
+    /// Every constraint must allow the container's `traefik.tags`.
+    pub constraints: Vec<Constraint>,
+}
+
+/// The snapshot plus remarks worth logging once (network choices, ignored labels).
+#[derive(Debug, Default)]
+pub struct Translation {
+    pub config: ProviderConfig,
+    pub notes: Vec<String>,
+}
+
+/// One container's contribution before grouping.
+struct Parsed {
+    backend: String,
+    rule: String,
+    frontend: Frontend,
+    server: Option<(String, Server)>,
+}
+
+pub fn translate(containers: &[ContainerInfo], defaults: &DockerDefaults) -> Translation {
+    let mut out = Translation::default();
+    let mut sorted: Vec<&ContainerInfo> = containers.iter().collect();
+    sorted.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.id.cmp(&b.id)));
+    // (backend, rule) → frontend name, so one compose service gets one frontend.
+    let mut frontend_names: BTreeMap<(String, String), String> = BTreeMap::new();
+    for c in sorted {
+        if matches!(c.state, RunState::NotRunning) {
+            continue;
+        }
+        let parsed = match parse(c, defaults, &mut out.notes) {
+            Ok(Some(p)) => p,
+            Ok(None) => continue,
+            Err(e) => {
+                out.config.errors.push(e);
+                continue;
+            }
+        };
+        let backend = out
+            .config
+            .backends
+            .entry(parsed.backend.clone())
+            .or_insert_with(Backend::default);
+        if let Some((name, server)) = parsed.server {
+            backend.servers.insert(name, server);
+        }
+        let key = (parsed.backend.clone(), parsed.rule.clone());
+        if frontend_names.contains_key(&key) {
+            continue;
+        }
+        let base = format!("frontend-{}", normalize(&parsed.rule));
+        let name = if out.config.frontends.contains_key(&base) {
+            format!("{base}-{}", parsed.backend.trim_start_matches("backend-"))
+        } else {
+            base
+        };
+        frontend_names.insert(key, name.clone());
+        out.config.frontends.insert(name, parsed.frontend);
+    }
+    out
+}
+
+fn parse(
+    c: &ContainerInfo,
+    d: &DockerDefaults,
+    notes: &mut Vec<String>,
+) -> Result<Option<Parsed>, ProviderError> {
+    let label = |k: &str| {
+        c.labels
+            .get(k)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
+    };
+    let bad = |key: &str, reason: String| ProviderError {
+        source: format!("container {} label {key}", c.name),
+        message: format!(
+            "value {:?}: {reason}; container left out",
+            c.labels.get(key).map(String::as_str).unwrap_or("")
+        ),
+    };
+    let enabled = match label(LABEL_ENABLE) {
+        Some(v) => parse_bool(v)
+            .ok_or_else(|| bad(LABEL_ENABLE, "not a boolean (true or false)".into()))?,
+        None => d.exposed_by_default,
+    };
+    if !enabled {
+        return Ok(None);
+    }
+    let tags: Vec<&str> = label(LABEL_TAGS)
+        .map(|t| {
+            t.split(',')
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
+    if !d.constraints.iter().all(|k| k.allows(&tags)) {
+        return Ok(None);
+    }
+    for key in c.labels.keys().filter(|k| k.starts_with("traefik.")) {
+        if !KNOWN.contains(&key.as_str()) {
+            notes.push(format!(
+                "container {}: label {key} is not supported (yet) and is ignored",
+                c.name
+            ));
+        }
+    }
+    let compose = match (c.labels.get(COMPOSE_PROJECT), c.labels.get(COMPOSE_SERVICE)) {
+        (Some(p), Some(s)) => Some((p.as_str(), s.as_str())),
+        _ => None,
+    };
+    let backend_name = match (label(LABEL_BACKEND), compose) {
+        (Some(b), _) => b.to_string(),
+        (None, Some((project, service))) => format!("{service}_{project}"),
+        (None, None) => c.name.clone(),
+    };
+    let backend = format!("backend-{}", normalize(&backend_name));
+
+    let domain = label(LABEL_DOMAIN).unwrap_or(&d.domain);
+    let rule = match (label(LABEL_RULE), compose) {
+        (Some(r), _) => r.to_string(),
+        (None, Some((project, service))) => {
+            let suffix = if domain.is_empty() {
+                String::new()
+            } else {
+                format!(".{domain}")
+            };
+            format!("Host:{}.{}{suffix}", host_part(service), host_part(project))
+        }
+        (None, None) if !domain.is_empty() => format!("Host:{}.{domain}", host_part(&c.name)),
+        (None, None) => {
+            notes.push(format!(
+                "container {}: no {LABEL_RULE} and no domain for a default rule; not routed",
+                c.name
+            ));
+            return Ok(None);
+        }
+    };
+    if let Err(e) = rules::parse(&rule) {
+        return Err(bad(LABEL_RULE, format!("{e}")));
+    }
+    let priority = match label(LABEL_PRIORITY) {
+        Some(v) => v
+            .trim()
+            .parse::<i64>()
+            .map_err(|_| bad(LABEL_PRIORITY, "not a whole number".into()))?,
+        None => 0,
+    };
+    let pass_host_header = match label(LABEL_PASS_HOST) {
+        Some(v) => parse_bool(v)
+            .ok_or_else(|| bad(LABEL_PASS_HOST, "not a boolean (true or false)".into()))?,
+        None => true,
+    };
+    let entry_points = label(LABEL_ENTRYPOINTS)
+        .map(|v| {
+            v.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect()
+        })
+        .unwrap_or_default();
+
+    let port = match label(LABEL_PORT) {
+        Some(v) => v
+            .trim()
+            .parse::<u16>()
+            .ok()
+            .filter(|p| *p > 0)
+            .ok_or_else(|| bad(LABEL_PORT, "not a port number (1-65535)".into()))?,
+        None => match c.ports.as_slice() {
+            [one] => *one,
+            [] => {
+                return Err(ProviderError {
+                    source: format!("container {} label {LABEL_PORT}", c.name),
+                    message: "missing, and the container exposes no port; set traefik.port; container left out".into(),
+                });
+            }
+            many => {
+                let list: Vec<String> = many.iter().map(u16::to_string).collect();
+                return Err(ProviderError {
+                    source: format!("container {} label {LABEL_PORT}", c.name),
+                    message: format!(
+                        "missing, and the container exposes several ports ({}); set traefik.port to choose one; container left out",
+                        list.join(", ")
+                    ),
+                });
+            }
+        },
+    };
+    let protocol = label(LABEL_PROTOCOL).unwrap_or("http");
+    if protocol != "http" {
+        return Err(bad(
+            LABEL_PROTOCOL,
+            "only http backends are supported so far".into(),
+        ));
+    }
+    let weight = match label(LABEL_WEIGHT) {
+        Some(v) => v
+            .trim()
+            .parse::<u32>()
+            .map_err(|_| bad(LABEL_WEIGHT, "not a whole number of 0 or more".into()))?,
+        None => 1,
+    };
+    let frontend = Frontend {
+        entry_points,
+        backend: backend.clone(),
+        routes: [(
+            format!("route-{}", normalize(&rule)),
+            Route { rule: rule.clone() },
+        )]
+        .into(),
+        pass_host_header,
+        priority,
+    };
+    let usable = c.state == RunState::Running && matches!(c.health, None | Some(Health::Healthy));
+    let server = if usable {
+        let ip = ip_address(c, d, notes)?;
+        let host = if ip.contains(':') {
+            format!("[{ip}]")
+        } else {
+            ip
+        };
+        Some((
+            format!("server-{}", normalize(&c.name)),
+            Server {
+                url: format!("{protocol}://{host}:{port}"),
+                weight: i64::from(weight),
+            },
+        ))
+    } else {
+        None
+    };
+    Ok(Some(Parsed {
+        backend,
+        rule,
+        frontend,
+        server,
+    }))
+}
+
+const KNOWN: [&str; 12] = [
+    LABEL_ENABLE,
+    LABEL_BACKEND,
+    LABEL_PORT,
+    LABEL_PROTOCOL,
+    LABEL_WEIGHT,
+    LABEL_DOMAIN,
+    LABEL_NETWORK,
+    LABEL_RULE,
+    LABEL_PRIORITY,
+    LABEL_ENTRYPOINTS,
+    LABEL_PASS_HOST,
+    LABEL_TAGS,
+];
+
+/// The container's IP: on `traefik.docker.network`, else `[docker] network`, else host
+/// networking (127.0.0.1), else its only network, else the first by name (logged).
+fn ip_address(
+    c: &ContainerInfo,
+    d: &DockerDefaults,
+    notes: &mut Vec<String>,
+) -> Result<String, ProviderError> {
+    let wanted = c
+        .labels
+        .get(LABEL_NETWORK)
+        .filter(|v| !v.is_empty())
+        .map(|v| (v.as_str(), true))
+        .or_else(|| (!d.network.is_empty()).then_some((d.network.as_str(), false)));
+    if let Some((net, from_label)) = wanted {
+        if let Some(ip) = c.networks.get(net) {
+            return Ok(ip.clone());
+        }
+        let attached: Vec<&str> = c.networks.keys().map(String::as_str).collect();
+        if from_label {
+            return Err(ProviderError {
+                source: format!("container {} label {LABEL_NETWORK}", c.name),
+                message: format!(
+                    "value {net:?}: the container is not on that network (it is on: {}); container left out",
+                    attached.join(", ")
+                ),
+            });
+        }
+        notes.push(format!(
+            "container {}: not on [docker] network {net:?}; using another network",
+            c.name
+        ));
+    }
+    if c.network_mode == "host" {
+        return Ok("127.0.0.1".to_string());
+    }
+    let mut nets = c.networks.iter();
+    match (nets.next(), c.networks.len()) {
+        (Some((_, ip)), 1) => Ok(ip.clone()),
+        (Some((name, ip)), n) => {
+            notes.push(format!(
+                "container {} is on {n} networks ({}); using {name} ({ip}), the first by name; set {LABEL_NETWORK} to choose",
+                c.name,
+                c.networks.keys().cloned().collect::<Vec<_>>().join(", ")
+            ));
+            Ok(ip.clone())
+        }
+        (None, _) => Err(ProviderError {
+            source: format!("container {}", c.name),
+            message: "has no IP address on any network; container left out".into(),
+        }),
+    }
+}
+
+/// Traefik's `Normalize`: runs of characters other than letters and digits become one `-`.
+pub fn normalize(s: &str) -> String {
+    s.split(|c: char| !c.is_alphanumeric())
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+/// A container or service name as a host label: `/` and `_` become `-`.
+fn host_part(s: &str) -> String {
+    s.trim_start_matches('/').replace(['/', '_'], "-")
+}
+
+/// Go's `strconv.ParseBool`.
+fn parse_bool(v: &str) -> Option<bool> {
+    match v.trim() {
+        "1" | "t" | "T" | "true" | "TRUE" | "True" => Some(true),
+        "0" | "f" | "F" | "false" | "FALSE" | "False" => Some(false),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn container(name: &str, ip: &str, labels: &[(&str, &str)]) -> ContainerInfo {
+        ContainerInfo {
+            id: format!("id-{name}"),
+            name: name.to_string(),
+            labels: labels
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            state: RunState::Running,
+            health: None,
+            ports: vec![80],
+            networks: [("bridge".to_string(), ip.to_string())].into(),
+            network_mode: "bridge".to_string(),
+        }
+    }
+
+    fn defaults() -> DockerDefaults {
+        DockerDefaults {
+            domain: "docker.localhost".into(),
+            exposed_by_default: true,
+            network: String::new(),
+            constraints: vec![],
+        }
+    }
+
+    fn web(name: &str, ip: &str) -> ContainerInfo {
+        container(
+            name,
+            ip,
+            &[
+                ("traefik.backend", "webapp"),
+                ("traefik.port", "80"),
+                ("traefik.frontend.rule", "Host:web.local"),
+            ],
+        )
+    }
+
+    #[test]
+    fn the_seed_scenario_two_containers_one_backend() {
+        let t = translate(
+            &[web("a", "172.17.0.2"), web("b", "172.17.0.3")],
+            &defaults(),
+        );
+        assert!(t.config.errors.is_empty(), "{:?}", t.config.errors);
+        assert_eq!(t.config.backends.len(), 1);
+        let b = &t.config.backends["backend-webapp"];
+        let urls: Vec<&str> = b.servers.values().map(|s| s.url.as_str()).collect();
+        assert_eq!(urls, ["http://172.17.0.2:80", "http://172.17.0.3:80"]);
+        assert_eq!(t.config.frontends.len(), 1);
+        let f = &t.config.frontends["frontend-Host-web-local"];
+        assert_eq!(f.backend, "backend-webapp");
+        assert!(f.pass_host_header);
+        assert_eq!(
+            f.routes.values().next().map(|r| r.rule.as_str()),
+            Some("Host:web.local")
+        );
+    }
+
+    #[test]
+    fn defaults_for_name_rule_and_port() {
+        let c = container("/my_app", "10.0.0.2", &[]);
+        let t = translate(&[c], &defaults());
+        assert!(t.config.backends.contains_key("backend-my-app"));
+        let f = &t.config.frontends["frontend-Host-my-app-docker-localhost"];
+        assert_eq!(
+            f.routes.values().next().map(|r| r.rule.as_str()),
+            Some("Host:my-app.docker.localhost")
+        );
+        assert_eq!(
+            t.config.backends["backend-my-app"].servers["server-my-app"].url,
+            "http://10.0.0.2:80"
+        );
+    }
+
+    #[test]
+    fn compose_services_group_into_one_backend_and_frontend() {
+        let compose = |n: &str, ip: &str| {
+            container(
+                n,
+                ip,
+                &[
+                    (COMPOSE_PROJECT, "shop"),
+                    (COMPOSE_SERVICE, "web"),
+                    ("traefik.port", "5000"),
+                ],
+            )
+        };
+        let t = translate(
+            &[
+                compose("shop_web_1", "10.0.0.2"),
+                compose("shop_web_2", "10.0.0.3"),
+                compose("shop_web_3", "10.0.0.4"),
+            ],
+            &defaults(),
+        );
+        assert_eq!(t.config.backends["backend-web-shop"].servers.len(), 3);
+        assert_eq!(t.config.frontends.len(), 1);
+        let f = t.config.frontends.values().next().expect("one");
+        assert_eq!(
+            f.routes.values().next().map(|r| r.rule.as_str()),
+            Some("Host:web.shop.docker.localhost")
+        );
+    }
+
+    #[test]
+    fn enable_and_exposed_by_default() {
+        let off = container("off", "10.0.0.2", &[("traefik.enable", "false")]);
+        let plain = container("plain", "10.0.0.3", &[]);
+        let on = container("on", "10.0.0.4", &[("traefik.enable", "true")]);
+        let t = translate(&[off.clone(), plain.clone(), on.clone()], &defaults());
+        let names: Vec<&str> = t.config.backends.keys().map(String::as_str).collect();
+        assert_eq!(names, ["backend-on", "backend-plain"]);
+        let d = DockerDefaults {
+            exposed_by_default: false,
+            ..defaults()
+        };
+        let t = translate(&[off, plain, on], &d);
+        let names: Vec<&str> = t.config.backends.keys().map(String::as_str).collect();
+        assert_eq!(names, ["backend-on"]);
+    }
+
+    #[test]
+    fn bad_labels_leave_only_that_container_out() {
+        let mut multi = container(
+            "multi",
+            "10.0.0.5",
+            &[("traefik.frontend.rule", "Host:m.local")],
+        );
+        multi.ports = vec![80, 443];
+        let cases = vec![
+            container("badport", "10.0.0.2", &[("traefik.port", "eighty")]),
+            container(
+                "badrule",
+                "10.0.0.3",
+                &[("traefik.frontend.rule", "Hots:x")],
+            ),
+            container("badweight", "10.0.0.4", &[("traefik.weight", "-1")]),
+            multi,
+            container("badnet", "10.0.0.6", &[("traefik.docker.network", "nope")]),
+            container(
+                "good",
+                "10.0.0.9",
+                &[("traefik.frontend.rule", "Host:good.local")],
+            ),
+        ];
+        let t = translate(&cases, &defaults());
+        assert_eq!(
+            t.config.backends.keys().collect::<Vec<_>>(),
+            ["backend-good"]
+        );
+        let errors: Vec<String> = t.config.errors.iter().map(ToString::to_string).collect();
+        assert_eq!(errors.len(), 5, "{errors:#?}");
+        assert!(errors.contains(&"container badport label traefik.port: value \"eighty\": not a port number (1-65535); container left out".to_string()), "{errors:#?}");
+        assert!(errors.iter().any(|e| e.starts_with("container badrule label traefik.frontend.rule: value \"Hots:x\": column 1: unknown matcher")));
+        assert!(errors.iter().any(|e| e.starts_with("container multi label traefik.port: missing, and the container exposes several ports (80, 443)")));
+        assert!(errors.iter().any(|e| e.contains("container badnet label traefik.docker.network: value \"nope\": the container is not on that network (it is on: bridge)")));
+    }
+
+    #[test]
+    fn unusable_containers_keep_their_frontend_without_a_server() {
+        let mut starting = web("a", "10.0.0.2");
+        starting.health = Some(Health::Starting);
+        let mut paused = web("b", "10.0.0.3");
+        paused.state = RunState::Paused;
+        let mut stopping = web("c", "10.0.0.4");
+        stopping.state = RunState::Stopping;
+        let mut exited = web("d", "10.0.0.5");
+        exited.state = RunState::NotRunning;
+        let t = translate(&[starting.clone(), paused, stopping, exited], &defaults());
+        assert_eq!(
+            t.config.frontends.len(),
+            1,
+            "the frontend stays, so clients get 503"
+        );
+        assert!(t.config.backends["backend-webapp"].servers.is_empty());
+        starting.health = Some(Health::Healthy);
+        let t = translate(&[starting], &defaults());
+        assert_eq!(t.config.backends["backend-webapp"].servers.len(), 1);
+    }
+
+    #[test]
+    fn network_choice_is_deterministic_and_noted() {
+        let mut c = container("multi", "10.0.0.2", &[]);
+        c.networks = [
+            ("zeta".to_string(), "10.9.0.2".to_string()),
+            ("alpha".to_string(), "10.1.0.2".to_string()),
+        ]
+        .into();
+        for _ in 0..3 {
+            let t = translate(std::slice::from_ref(&c), &defaults());
+            assert_eq!(
+                t.config.backends["backend-multi"].servers["server-multi"].url,
+                "http://10.1.0.2:80"
+            );
+            assert!(
+                t.notes.iter().any(|n| n.contains("using alpha")),
+                "{:?}",
+                t.notes
+            );
+        }
+        c.labels.insert(LABEL_NETWORK.into(), "zeta".into());
+        let t = translate(std::slice::from_ref(&c), &defaults());
+        assert_eq!(
+            t.config.backends["backend-multi"].servers["server-multi"].url,
+            "http://10.9.0.2:80"
+        );
+        let mut host = container("h", "", &[("traefik.port", "8080")]);
+        host.networks.clear();
+        host.network_mode = "host".into();
+        let t = translate(&[host], &defaults());
+        assert_eq!(
+            t.config.backends["backend-h"].servers["server-h"].url,
+            "http://127.0.0.1:8080"
+        );
+    }
+
+    #[test]
+    fn frontend_labels() {
+        let c = container(
+            "f",
+            "10.0.0.2",
+            &[
+                ("traefik.frontend.rule", "PathPrefixStrip:/music"),
+                ("traefik.frontend.priority", "50"),
+                ("traefik.frontend.entryPoints", "http, admin"),
+                ("traefik.frontend.passHostHeader", "false"),
+                ("traefik.weight", "5"),
+                ("traefik.frontend.auth.basic.users", "x"),
+            ],
+        );
+        let t = translate(&[c], &defaults());
+        let f = &t.config.frontends["frontend-PathPrefixStrip-music"];
+        assert_eq!((f.priority, f.pass_host_header), (50, false));
+        assert_eq!(f.entry_points, ["http", "admin"]);
+        assert_eq!(t.config.backends["backend-f"].servers["server-f"].weight, 5);
+        assert!(
+            t.notes
+                .iter()
+                .any(|n| n.contains("traefik.frontend.auth.basic.users is not supported"))
+        );
+    }
+
+    #[test]
+    fn constraints_filter_by_tags() {
+        let d = DockerDefaults {
+            constraints: vec![Constraint::parse("tag==team-a").expect("valid")],
+            ..defaults()
+        };
+        let a = container("a", "10.0.0.2", &[("traefik.tags", "x, team-a")]);
+        let b = container("b", "10.0.0.3", &[("traefik.tags", "team-b")]);
+        let none = container("n", "10.0.0.4", &[]);
+        let t = translate(&[a, b, none], &d);
+        assert_eq!(t.config.backends.keys().collect::<Vec<_>>(), ["backend-a"]);
+    }
+
+    #[test]
+    fn normalizes_like_traefik() {
+        assert_eq!(normalize("/my_app.v2"), "my-app-v2");
+        assert_eq!(normalize("Host:web.local"), "Host-web-local");
+        assert_eq!(normalize("\"test\""), "test");
+    }
+}

@@ -1,0 +1,289 @@
+//! The `[docker]` provider: containers and their `traefik.*` labels, followed live through the
+//! engine's event stream.
+//!
+//! Only read-only API calls are made (version, list, inspect, events), so portier works behind a
+//! read-only socket proxy. The task subscribes to events from a moment before it lists, keeps a
+//! cache of inspected containers, re-inspects only the container an event names, and sends a
+//! whole snapshot at most [`DEBOUNCE`] after the first event of a burst. When the engine goes
+//! away the last routes stay; it reconnects with capped backoff and re-lists everything.
+
+mod container;
+mod events;
+mod labels;
+
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bollard::Docker;
+use bollard::query_parameters::{EventsOptionsBuilder, ListContainersOptionsBuilder};
+use futures_util::StreamExt;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+pub use container::{ContainerInfo, Health, RunState};
+pub use events::{Change, classify};
+pub use labels::{DockerDefaults, Translation, normalize, translate};
+
+use crate::aggregator::ProviderUpdate;
+use crate::config::DockerConfig;
+
+/// The provider name shown in the API.
+pub const NAME: &str = "docker";
+/// A burst of events is sent as one snapshot this long after its first event.
+pub const DEBOUNCE: Duration = Duration::from_millis(10);
+/// First and largest wait between reconnection attempts.
+const BACKOFF_START: Duration = Duration::from_millis(500);
+const BACKOFF_MAX: Duration = Duration::from_secs(30);
+/// Events are asked for from this long before the list, so none falls between the two.
+const EVENTS_OVERLAP: Duration = Duration::from_secs(1);
+
+#[derive(Debug, thiserror::Error)]
+enum DockerError {
+    #[error("cannot connect to the Docker engine at {endpoint}: {source}")]
+    Connect {
+        endpoint: String,
+        source: bollard::errors::Error,
+    },
+    #[error("Docker engine at {endpoint}: {source}")]
+    Api {
+        endpoint: String,
+        source: bollard::errors::Error,
+    },
+    #[error("Docker engine at {endpoint}: the event stream ended")]
+    StreamEnded { endpoint: String },
+}
+
+/// Starts the provider task.
+pub fn spawn(cfg: DockerConfig, tx: mpsc::Sender<ProviderUpdate>) {
+    tokio::spawn(run(cfg, tx));
+}
+
+async fn run(cfg: DockerConfig, tx: mpsc::Sender<ProviderUpdate>) {
+    let mut provider = Provider {
+        defaults: DockerDefaults {
+            domain: cfg.domain.clone(),
+            exposed_by_default: cfg.exposed_by_default,
+            network: cfg.network.clone(),
+            constraints: cfg.constraints.clone(),
+        },
+        cache: HashMap::new(),
+        notes: HashSet::new(),
+        tx,
+    };
+    let mut backoff = BACKOFF_START;
+    let mut was_connected: Option<bool> = None;
+    loop {
+        let result = provider.session(&cfg, &mut was_connected).await;
+        if provider.tx.is_closed() {
+            return;
+        }
+        match result {
+            Ok(()) => return, // watch = false: one snapshot is all.
+            Err(e) => {
+                if was_connected != Some(false) {
+                    tracing::error!(provider = NAME, "{e}; keeping the last routes and retrying");
+                    was_connected = Some(false);
+                } else {
+                    tracing::debug!(provider = NAME, "{e}; retrying in {backoff:?}");
+                }
+            }
+        }
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 3 / 2).min(BACKOFF_MAX);
+        if was_connected == Some(true) {
+            backoff = BACKOFF_START;
+        }
+    }
+}
+
+struct Provider {
+    defaults: DockerDefaults,
+    cache: HashMap<String, ContainerInfo>,
+    notes: HashSet<String>,
+    tx: mpsc::Sender<ProviderUpdate>,
+}
+
+impl Provider {
+    /// One connection: connect, subscribe, list, then follow events until the stream ends.
+    async fn session(
+        &mut self,
+        cfg: &DockerConfig,
+        was_connected: &mut Option<bool>,
+    ) -> Result<(), DockerError> {
+        let endpoint = cfg.endpoint.clone();
+        let api = |source| DockerError::Api {
+            endpoint: endpoint.clone(),
+            source,
+        };
+        let docker =
+            Docker::connect_with_host(&cfg.endpoint).map_err(|source| DockerError::Connect {
+                endpoint: endpoint.clone(),
+                source,
+            })?;
+        let docker = docker
+            .negotiate_version()
+            .await
+            .map_err(|source| DockerError::Connect {
+                endpoint: endpoint.clone(),
+                source,
+            })?;
+        let version = docker.version().await.map_err(api)?;
+        let since = SystemTime::now()
+            .checked_sub(EVENTS_OVERLAP)
+            .unwrap_or(UNIX_EPOCH);
+        let since = since
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0)
+            .to_string();
+        let mut filters = HashMap::new();
+        filters.insert("type", vec!["container", "network"]);
+        filters.insert(
+            "event",
+            vec![
+                "start",
+                "die",
+                "stop",
+                "kill",
+                "pause",
+                "unpause",
+                "health_status",
+                "destroy",
+                "rename",
+                "restart",
+                "update",
+                "oom",
+                "connect",
+                "disconnect",
+            ],
+        );
+        let mut stream = docker.events(Some(
+            EventsOptionsBuilder::default()
+                .since(&since)
+                .filters(&filters)
+                .build(),
+        ));
+
+        let listed = docker
+            .list_containers(Some(
+                ListContainersOptionsBuilder::default().all(false).build(),
+            ))
+            .await
+            .map_err(api)?;
+        let ids: Vec<String> = listed.into_iter().filter_map(|c| c.id).collect();
+        let inspected =
+            futures_util::future::join_all(ids.iter().map(|id| docker.inspect_container(id, None)))
+                .await;
+        self.cache.clear();
+        for r in inspected {
+            match r {
+                Ok(c) => {
+                    if let Some(info) = ContainerInfo::from_inspect(&c) {
+                        self.cache.insert(info.id.clone(), info);
+                    }
+                }
+                // A container that vanished between list and inspect is simply gone.
+                Err(e) => tracing::debug!(provider = NAME, "inspect failed: {e}"),
+            }
+        }
+        if *was_connected != Some(true) {
+            tracing::info!(
+                provider = NAME,
+                "docker provider: connected to Docker {} (API {}) at {}; {} running containers",
+                version.version.as_deref().unwrap_or("?"),
+                version.api_version.as_deref().unwrap_or("?"),
+                cfg.endpoint,
+                self.cache.len()
+            );
+            *was_connected = Some(true);
+        }
+        self.send().await;
+        if !cfg.watch {
+            return Ok(());
+        }
+
+        let mut deadline: Option<Instant> = None;
+        loop {
+            let next = tokio::select! {
+                ev = stream.next() => ev,
+                _ = sleep_until(deadline) => {
+                    deadline = None;
+                    self.send().await;
+                    continue;
+                }
+            };
+            let ev = match next {
+                Some(Ok(ev)) => ev,
+                Some(Err(e)) => return Err(api(e)),
+                None => {
+                    return Err(DockerError::StreamEnded {
+                        endpoint: endpoint.clone(),
+                    });
+                }
+            };
+            let change = classify(&ev);
+            tracing::debug!(
+                provider = NAME,
+                action = ev.action.as_deref().unwrap_or(""),
+                "docker event: {change:?}"
+            );
+            let changed = match change {
+                Change::Ignore => false,
+                Change::Refresh(id) => self.refresh(&docker, &id).await,
+                Change::Stopping(id) => self.mark(&id, RunState::Stopping),
+                Change::Paused(id) => self.mark(&id, RunState::Paused),
+                Change::Remove(id) => self.cache.remove(&id).is_some(),
+            };
+            if changed && deadline.is_none() {
+                deadline = Some(Instant::now() + DEBOUNCE);
+            }
+        }
+    }
+
+    async fn refresh(&mut self, docker: &Docker, id: &str) -> bool {
+        match docker.inspect_container(id, None).await {
+            Ok(c) => match ContainerInfo::from_inspect(&c) {
+                Some(info) => self.cache.insert(id.to_string(), info.clone()) != Some(info),
+                None => false,
+            },
+            Err(e) => {
+                tracing::debug!(provider = NAME, "inspect {id} failed: {e}");
+                self.cache.remove(id).is_some()
+            }
+        }
+    }
+
+    fn mark(&mut self, id: &str, state: RunState) -> bool {
+        match self.cache.get_mut(id) {
+            Some(c) if c.state != state => {
+                c.state = state;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    async fn send(&mut self) {
+        let containers: Vec<ContainerInfo> = self.cache.values().cloned().collect();
+        let t = translate(&containers, &self.defaults);
+        for note in t.notes {
+            if self.notes.insert(note.clone()) {
+                tracing::info!(provider = NAME, "{note}");
+            }
+        }
+        let _ = self
+            .tx
+            .send(ProviderUpdate {
+                provider: NAME.into(),
+                config: t.config,
+            })
+            .await;
+    }
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}
