@@ -2,6 +2,8 @@
 //! small HTTP client. Everything binds 127.0.0.1 on port 0.
 #![allow(dead_code)]
 
+pub mod docker;
+
 use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::io::{BufRead, BufReader};
@@ -454,4 +456,16 @@ pub async fn send(
 
 pub async fn get(addr: SocketAddr, host: &str, path: &str) -> Reply {
     send(addr, "GET", host, path, &[], TestBody::empty()).await
+}
+
+/// `get` that gives up after `limit` (a request may hang on a paused or stuck server).
+pub async fn get_within(
+    addr: SocketAddr,
+    host: &str,
+    path: &str,
+    limit: Duration,
+) -> Option<Reply> {
+    tokio::time::timeout(limit, get(addr, host, path))
+        .await
+        .ok()
 }

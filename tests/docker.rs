@@ -1,0 +1,359 @@
+//! The Docker provider against the real engine: containers started by the tests (from an image
+//! the harness builds, no registry), routed by portier within moments.
+
+mod support;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::time::Duration;
+
+use support::docker::{Scope, docker, eventually, hostname};
+use support::{Portier, get, get_within};
+
+const HTTP: &str = "[entryPoints.http]\naddress = \"127.0.0.1:0\"\n";
+const WAIT: Duration = Duration::from_secs(10);
+
+fn short(id: &str) -> String {
+    id.chars().take(12).collect()
+}
+
+/// Sends `n` requests for `host` + `path` and returns the hostnames that answered.
+async fn answers(p: &Portier, host: &str, path: &str, n: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    for _ in 0..n {
+        let r = get(p.http(), host, path).await;
+        out.push(if r.status == 200 {
+            hostname(&r.text()).unwrap_or_default()
+        } else {
+            format!("status {}", r.status)
+        });
+    }
+    out
+}
+
+#[tokio::test]
+async fn the_seed_scenario_step_by_step() {
+    let s = Scope::new("seed");
+    let p = Portier::start(&format!("{HTTP}{}", s.docker_toml("")));
+    let web = [
+        "-l",
+        "traefik.backend=webapp",
+        "-l",
+        "traefik.port=80",
+        "-l",
+        "traefik.frontend.rule=Host:web.joinc.priv",
+    ];
+    let a = short(&s.run("web1", &web));
+    let b = short(&s.run("web2", &web));
+
+    // Both containers answer, in turn.
+    eventually(WAIT, "both web containers in rotation", async || {
+        let seen: BTreeSet<String> = answers(&p, "web.joinc.priv", "/", 4)
+            .await
+            .into_iter()
+            .collect();
+        (seen == BTreeSet::from([a.clone(), b.clone()])).then_some(())
+    })
+    .await;
+    let turns = answers(&p, "web.joinc.priv", "/", 10).await;
+    for pair in turns.windows(2) {
+        assert_ne!(
+            pair[0], pair[1],
+            "weighted round robin alternates: {turns:?}"
+        );
+    }
+
+    // Two more apps by path, stripped.
+    let music = short(&s.run(
+        "music",
+        &[
+            "-l",
+            "traefik.backend=musicapp",
+            "-l",
+            "traefik.port=80",
+            "-l",
+            "traefik.frontend.rule=PathPrefixStrip:/music",
+        ],
+    ));
+    s.run(
+        "photo",
+        &[
+            "-l",
+            "traefik.backend=photoapp",
+            "-l",
+            "traefik.port=80",
+            "-l",
+            "traefik.frontend.rule=PathPrefixStrip:/photo",
+        ],
+    );
+    let r = eventually(WAIT, "musicapp routed", async || {
+        let r = get(p.http(), "localhost", "/music").await;
+        (r.status == 200).then_some(r)
+    })
+    .await;
+    assert_eq!(hostname(&r.text()), Some(music.clone()));
+    assert!(r.text().contains("\nGET / HTTP/1.1\n"), "{}", r.text());
+    assert!(
+        r.text()
+            .to_lowercase()
+            .contains("x-forwarded-prefix: /music"),
+        "{}",
+        r.text()
+    );
+    let r = get(p.http(), "localhost", "/music/1").await;
+    assert!(r.text().contains("\nGET /1 HTTP/1.1\n"), "{}", r.text());
+    let r = eventually(WAIT, "photoapp routed", async || {
+        let r = get(p.http(), "localhost", "/photo/x").await;
+        (r.status == 200).then_some(r)
+    })
+    .await;
+    assert!(r.text().contains("\nGET /x HTTP/1.1\n"), "{}", r.text());
+}
+
+#[tokio::test]
+async fn compose_scale_three_then_one() {
+    let s = Scope::new("compose");
+    let p = Portier::start(&format!("{HTTP}{}", s.docker_toml("")));
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/compose/docker-compose.yml");
+    s.compose(&file, &["up", "-d", "--scale", "web=3"]);
+    let three = eventually(WAIT, "three compose servers", async || {
+        let seen: BTreeSet<String> = answers(&p, "compose.local", "/", 6)
+            .await
+            .into_iter()
+            .collect();
+        (seen.len() == 3 && seen.iter().all(|h| !h.starts_with("status"))).then_some(seen)
+    })
+    .await;
+    assert_eq!(three.len(), 3);
+    // One backend with three servers, one frontend; redis got a default rule but no traefik.port
+    // is needed since it exposes one port.
+    s.compose(&file, &["up", "-d", "--scale", "web=1"]);
+    eventually(WAIT, "back to one server", async || {
+        let seen: BTreeSet<String> = answers(&p, "compose.local", "/", 6)
+            .await
+            .into_iter()
+            .collect();
+        (seen.len() == 1 && seen.iter().all(|h| !h.starts_with("status"))).then_some(())
+    })
+    .await;
+    s.compose(&file, &["down"]);
+}
+
+#[tokio::test]
+async fn stop_and_kill_take_a_server_out_before_it_exits() {
+    let s = Scope::new("stop");
+    let p = Portier::start(&format!("{HTTP}{}", s.docker_toml("")));
+    let labels = [
+        "-l",
+        "traefik.port=80",
+        "-l",
+        "traefik.backend=stopper",
+        "-l",
+        "traefik.frontend.rule=Host:stop.local",
+    ];
+    let ids: Vec<String> = ["s1", "s2", "s3"]
+        .iter()
+        .map(|n| s.run(n, &labels))
+        .collect();
+    let names: Vec<String> = ids.iter().map(|i| short(i)).collect();
+    eventually(WAIT, "three servers", async || {
+        let seen: BTreeSet<String> = answers(&p, "stop.local", "/", 6)
+            .await
+            .into_iter()
+            .collect();
+        (seen.len() == 3).then_some(())
+    })
+    .await;
+
+    // whoami is PID 1 and ignores SIGTERM, so `docker stop -t 8` keeps it running for 8 s:
+    // the server must leave at the stop/kill event, not at `die`.
+    let stopping = ids[0].clone();
+    let stopper = std::thread::spawn(move || docker(&["stop", "-t", "8", &stopping]));
+    eventually(Duration::from_secs(3), "s1 out of rotation", async || {
+        let seen = answers(&p, "stop.local", "/", 6).await;
+        (!seen.contains(&names[0])).then_some(())
+    })
+    .await;
+    let running = docker(&["inspect", "-f", "{{.State.Running}}", &ids[0]]);
+    assert_eq!(
+        running, "true",
+        "the server left while its container was still running"
+    );
+    for h in answers(&p, "stop.local", "/", 20).await {
+        assert!(
+            h == names[1] || h == names[2],
+            "only s2 and s3 answer, got {h}"
+        );
+    }
+
+    docker(&["kill", &ids[1]]);
+    eventually(Duration::from_secs(3), "s2 out of rotation", async || {
+        let seen = answers(&p, "stop.local", "/", 6).await;
+        seen.iter().all(|h| *h == names[2]).then_some(())
+    })
+    .await;
+    let _ = stopper.join();
+}
+
+#[tokio::test]
+async fn several_exposed_ports_without_traefik_port_is_a_clear_error() {
+    let s = Scope::new("ports");
+    let p = Portier::start(&format!("{HTTP}{}", s.docker_toml("")));
+    let multi = s.run(
+        "multi",
+        &[
+            "--expose",
+            "8080",
+            "-l",
+            "traefik.frontend.rule=Host:multi.local",
+        ],
+    );
+    let good = short(&s.run("good", &["-l", "traefik.frontend.rule=Host:good.local"]));
+    let name = docker(&["inspect", "-f", "{{.Name}}", &multi])
+        .trim_start_matches('/')
+        .to_string();
+    let line = p
+        .wait_log(&format!("container {name} label traefik.port: missing, and the container exposes several ports (80, 8080)"), WAIT)
+        .await;
+    assert!(line.contains("set traefik.port"), "{line}");
+    let r = eventually(WAIT, "the good container routed", async || {
+        let r = get(p.http(), "good.local", "/").await;
+        (r.status == 200).then_some(r)
+    })
+    .await;
+    assert_eq!(hostname(&r.text()), Some(good));
+    assert_eq!(get(p.http(), "multi.local", "/").await.status, 404);
+}
+
+#[tokio::test]
+async fn enable_labels_and_exposed_by_default() {
+    let s = Scope::new("enable");
+    let open = Portier::start(&format!("{HTTP}{}", s.docker_toml("")));
+    let closed = Portier::start(&format!(
+        "{HTTP}{}",
+        s.docker_toml("exposedByDefault = false")
+    ));
+    s.run(
+        "off",
+        &[
+            "-l",
+            "traefik.enable=false",
+            "-l",
+            "traefik.frontend.rule=Host:off.local",
+        ],
+    );
+    s.run("plain", &["-l", "traefik.frontend.rule=Host:plain.local"]);
+    s.run(
+        "on",
+        &[
+            "-l",
+            "traefik.enable=true",
+            "-l",
+            "traefik.frontend.rule=Host:on.local",
+        ],
+    );
+    for (p, host) in [
+        (&open, "plain.local"),
+        (&open, "on.local"),
+        (&closed, "on.local"),
+    ] {
+        eventually(WAIT, &format!("{host} routed"), async || {
+            (get(p.http(), host, "/").await.status == 200).then_some(())
+        })
+        .await;
+    }
+    assert_eq!(
+        get(open.http(), "off.local", "/").await.status,
+        404,
+        "traefik.enable=false"
+    );
+    assert_eq!(
+        get(closed.http(), "plain.local", "/").await.status,
+        404,
+        "exposedByDefault=false"
+    );
+    assert_eq!(get(closed.http(), "off.local", "/").await.status, 404);
+}
+
+#[tokio::test]
+async fn a_healthcheck_container_joins_only_when_healthy() {
+    let s = Scope::new("health");
+    let p = Portier::start(&format!("{HTTP}{}", s.docker_toml("")));
+    let id = s.run_image(
+        "hc",
+        support::docker::HEALTH_IMAGE,
+        &[
+            "-e",
+            "HEALTHY=0",
+            "-l",
+            "traefik.frontend.rule=Host:hc.local",
+        ],
+    );
+    // Known to portier but not healthy: 503, not a confusing 404.
+    let r = eventually(WAIT, "503 while not healthy", async || {
+        let r = get(p.http(), "hc.local", "/").await;
+        (r.status == 503).then_some(r)
+    })
+    .await;
+    assert_eq!(r.text(), "Service Unavailable");
+    docker(&["exec", &id, "/whoami", "up"]);
+    let r = eventually(WAIT, "200 once healthy", async || {
+        let r = get(p.http(), "hc.local", "/").await;
+        (r.status == 200).then_some(r)
+    })
+    .await;
+    assert_eq!(hostname(&r.text()), Some(short(&id)));
+    docker(&["exec", &id, "/whoami", "down"]);
+    eventually(WAIT, "503 again once unhealthy", async || {
+        (get(p.http(), "hc.local", "/").await.status == 503).then_some(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_paused_container_is_not_routed() {
+    let s = Scope::new("pause");
+    let p = Portier::start(&format!("{HTTP}{}", s.docker_toml("")));
+    let id = s.run("p", &["-l", "traefik.frontend.rule=Host:pause.local"]);
+    eventually(WAIT, "routed", async || {
+        (get(p.http(), "pause.local", "/").await.status == 200).then_some(())
+    })
+    .await;
+    docker(&["pause", &id]);
+    // A request racing the pause event may reach the frozen container and wait: bound each try.
+    eventually(WAIT, "503 while paused", async || {
+        get_within(p.http(), "pause.local", "/", Duration::from_secs(1))
+            .await
+            .filter(|r| r.status == 503)
+            .map(|_| ())
+    })
+    .await;
+    docker(&["unpause", &id]);
+    eventually(WAIT, "routed again", async || {
+        (get(p.http(), "pause.local", "/").await.status == 200).then_some(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_missing_engine_does_not_stop_portier() {
+    let backend = support::Backend::spawn("file").await;
+    let cfg = format!(
+        "{HTTP}[docker]\nendpoint = \"unix:///nonexistent/docker.sock\"\n[file]\n[backends.b.servers.s]\nurl = \"{}\"\n[frontends.f]\nbackend = \"b\"\n[frontends.f.routes.r]\nrule = \"Host:file.local\"\n",
+        backend.url()
+    );
+    let p = Portier::start(&cfg);
+    assert_eq!(get(p.http(), "file.local", "/").await.echo().name, "file");
+    let line = p
+        .wait_log(
+            "cannot connect to the Docker engine at unix:///nonexistent/docker.sock",
+            WAIT,
+        )
+        .await;
+    assert!(line.contains("retrying"), "{line}");
+    assert_eq!(
+        p.count_log("cannot connect to the Docker engine"),
+        1,
+        "logged once per state change"
+    );
+}
