@@ -31,6 +31,12 @@ enum Command {
         #[command(flatten)]
         flags: Flags,
     },
+    /// Ask a running portier's /ping (on the [web] address); exit 0 when it answers OK.
+    /// For Docker HEALTHCHECK in images that have no curl.
+    Healthcheck {
+        #[command(flatten)]
+        flags: Flags,
+    },
 }
 
 #[derive(Args, Debug, Clone, Default)]
@@ -100,6 +106,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Some(Command::Check { flags }) => check(&merge(&cli.flags, &flags)),
+        Some(Command::Healthcheck { flags }) => healthcheck(&merge(&cli.flags, &flags)),
         None => match serve(&cli.flags) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -268,5 +275,51 @@ fn check(flags: &Flags) -> ExitCode {
     } else {
         println!("{}: configuration OK", source.display());
         ExitCode::SUCCESS
+    }
+}
+
+fn healthcheck(flags: &Flags) -> ExitCode {
+    use std::io::{Read, Write};
+    let resolved = load(flags).and_then(|l| config::resolve(&l, &flags.overrides()));
+    let web = match resolved {
+        Ok((c, _, _)) => c.web,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let Some(web) = web else {
+        eprintln!("error: no [web] address is configured, so there is no /ping to ask");
+        return ExitCode::from(2);
+    };
+    let mut addr = web.address.socket;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    let timeout = std::time::Duration::from_secs(3);
+    let answer = (|| -> std::io::Result<String> {
+        let mut s = std::net::TcpStream::connect_timeout(&addr, timeout)?;
+        s.set_read_timeout(Some(timeout))?;
+        write!(
+            s,
+            "GET /ping HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+        )?;
+        let mut out = String::new();
+        s.read_to_string(&mut out)?;
+        Ok(out)
+    })();
+    match answer {
+        Ok(a) if a.starts_with("HTTP/1.1 200") => {
+            println!("OK");
+            ExitCode::SUCCESS
+        }
+        Ok(a) => {
+            eprintln!("unhealthy: {}", a.lines().next().unwrap_or(""));
+            ExitCode::from(1)
+        }
+        Err(e) => {
+            eprintln!("unhealthy: cannot reach {addr}: {e}");
+            ExitCode::from(1)
+        }
     }
 }

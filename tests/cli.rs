@@ -109,6 +109,31 @@ fn a_busy_port_is_a_clear_start_up_error() {
     );
 }
 
+#[test]
+fn healthcheck_asks_ping() {
+    let p = support::Portier::start(
+        "[entryPoints.http]\naddress = \"127.0.0.1:0\"\n[web]\naddress = \"127.0.0.1:0\"\n[file]\n",
+    );
+    let web = p.web.expect("web address logged");
+    let out = Command::new(binary())
+        .args(["healthcheck", "--web.address", &web.to_string()])
+        .output()
+        .expect("run");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    drop(p);
+    let out = Command::new(binary())
+        .args(["healthcheck", "--web.address", &web.to_string()])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot reach"));
+}
+
 #[tokio::test]
 async fn sigterm_stops_cleanly_with_exit_0() {
     let p = support::Portier::start("[entryPoints.http]\naddress = \"127.0.0.1:0\"\n[file]\n");
