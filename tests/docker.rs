@@ -357,3 +357,54 @@ async fn a_missing_engine_does_not_stop_portier() {
         "logged once per state change"
     );
 }
+
+// Multi-threaded: the engine link runs on this runtime while `Portier::start` blocks a thread.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn engine_lost_and_back_keeps_routes_then_resyncs() {
+    let s = Scope::new("reconnect");
+    let mut link = support::docker::EngineLink::start().await;
+    let cfg = format!(
+        "{HTTP}[docker]\nendpoint = \"tcp://{}\"\nconstraints = [\"tag=={}\"]\n",
+        link.addr, s.tag
+    );
+    let p = Portier::start(&cfg);
+    s.run("a", &["-l", "traefik.frontend.rule=Host:a.local"]);
+    eventually(WAIT, "a routed", async || {
+        (get(p.http(), "a.local", "/").await.status == 200).then_some(())
+    })
+    .await;
+
+    link.cut();
+    p.wait_log("keeping the last routes and retrying", WAIT)
+        .await;
+    s.run("b", &["-l", "traefik.frontend.rule=Host:b.local"]);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        get(p.http(), "a.local", "/").await.status,
+        200,
+        "the last routes stay while the engine is away"
+    );
+    assert_eq!(
+        get(p.http(), "b.local", "/").await.status,
+        404,
+        "no events while away"
+    );
+
+    link.restore().await;
+    eventually(
+        Duration::from_secs(15),
+        "b routed after the resync",
+        async || (get(p.http(), "b.local", "/").await.status == 200).then_some(()),
+    )
+    .await;
+    assert_eq!(
+        p.count_log("keeping the last routes and retrying"),
+        1,
+        "the loss is logged once"
+    );
+    assert_eq!(
+        p.count_log("docker provider: connected"),
+        2,
+        "connected, then connected again"
+    );
+}

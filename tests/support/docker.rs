@@ -248,3 +248,58 @@ pub fn hostname(text: &str) -> Option<String> {
         .find_map(|l| l.strip_prefix("Hostname: "))
         .map(str::to_string)
 }
+
+/// A TCP front for the real engine's unix socket that a test can cut and restore, to make the
+/// engine "go away" and come back (the one fault the real engine cannot produce on demand).
+pub struct EngineLink {
+    pub addr: std::net::SocketAddr,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl EngineLink {
+    pub async fn start() -> EngineLink {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind link");
+        let addr = listener.local_addr().expect("addr");
+        EngineLink {
+            addr,
+            task: Some(tokio::spawn(forward(listener))),
+        }
+    }
+
+    /// Closes the listener and every forwarded connection.
+    pub fn cut(&mut self) {
+        if let Some(t) = self.task.take() {
+            t.abort();
+        }
+    }
+
+    /// Listens again on the same address.
+    pub async fn restore(&mut self) {
+        let listener = tokio::net::TcpListener::bind(self.addr)
+            .await
+            .expect("rebind link");
+        self.task = Some(tokio::spawn(forward(listener)));
+    }
+}
+
+impl Drop for EngineLink {
+    fn drop(&mut self) {
+        self.cut();
+    }
+}
+
+async fn forward(listener: tokio::net::TcpListener) {
+    let mut conns = tokio::task::JoinSet::new();
+    loop {
+        let Ok((mut tcp, _)) = listener.accept().await else {
+            continue;
+        };
+        conns.spawn(async move {
+            if let Ok(mut unix) = tokio::net::UnixStream::connect("/var/run/docker.sock").await {
+                let _ = tokio::io::copy_bidirectional(&mut tcp, &mut unix).await;
+            }
+        });
+    }
+}

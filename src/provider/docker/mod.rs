@@ -71,28 +71,26 @@ async fn run(cfg: DockerConfig, tx: mpsc::Sender<ProviderUpdate>) {
         tx,
     };
     let mut backoff = BACKOFF_START;
-    let mut was_connected: Option<bool> = None;
+    let mut connected: Option<bool> = None;
     loop {
-        let result = provider.session(&cfg, &mut was_connected).await;
+        let mut reached = false;
+        let result = provider.session(&cfg, &mut connected, &mut reached).await;
         if provider.tx.is_closed() {
             return;
         }
+        if reached {
+            backoff = BACKOFF_START;
+        }
         match result {
             Ok(()) => return, // watch = false: one snapshot is all.
-            Err(e) => {
-                if was_connected != Some(false) {
-                    tracing::error!(provider = NAME, "{e}; keeping the last routes and retrying");
-                    was_connected = Some(false);
-                } else {
-                    tracing::debug!(provider = NAME, "{e}; retrying in {backoff:?}");
-                }
+            Err(e) if connected != Some(false) => {
+                tracing::error!(provider = NAME, "{e}; keeping the last routes and retrying");
+                connected = Some(false);
             }
+            Err(e) => tracing::debug!(provider = NAME, "{e}; retrying in {backoff:?}"),
         }
         tokio::time::sleep(backoff).await;
         backoff = (backoff * 3 / 2).min(BACKOFF_MAX);
-        if was_connected == Some(true) {
-            backoff = BACKOFF_START;
-        }
     }
 }
 
@@ -105,10 +103,13 @@ struct Provider {
 
 impl Provider {
     /// One connection: connect, subscribe, list, then follow events until the stream ends.
+    /// `connected` is the state last logged (so each change is logged once); `reached` is set
+    /// once this session got a full list, which resets the backoff.
     async fn session(
         &mut self,
         cfg: &DockerConfig,
-        was_connected: &mut Option<bool>,
+        connected: &mut Option<bool>,
+        reached: &mut bool,
     ) -> Result<(), DockerError> {
         let endpoint = cfg.endpoint.clone();
         let api = |source| DockerError::Api {
@@ -186,7 +187,8 @@ impl Provider {
                 Err(e) => tracing::debug!(provider = NAME, "inspect failed: {e}"),
             }
         }
-        if *was_connected != Some(true) {
+        *reached = true;
+        if *connected != Some(true) {
             tracing::info!(
                 provider = NAME,
                 "docker provider: connected to Docker {} (API {}) at {}; {} running containers",
@@ -195,7 +197,7 @@ impl Provider {
                 cfg.endpoint,
                 self.cache.len()
             );
-            *was_connected = Some(true);
+            *connected = Some(true);
         }
         self.send().await;
         if !cfg.watch {
