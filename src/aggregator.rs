@@ -16,6 +16,7 @@ use tokio::sync::{mpsc, watch};
 
 use crate::balancer::ServerState;
 use crate::dynamic::{Backend, ProviderConfig, ProviderError};
+use crate::metrics::{ControlMetrics, TrafficMetrics};
 use crate::router::{BackendRuntime, CompiledRoute, EntryPointRoutes, RoutingTable, ServerRuntime};
 use crate::rules;
 
@@ -36,8 +37,19 @@ pub struct CompileSettings {
     pub default_entry_points: Vec<String>,
 }
 
-/// Server state that outlives tables: (provider, backend, URL) → state.
-pub type Registry = HashMap<(String, String, String), Arc<ServerState>>;
+/// State that outlives tables: servers by (provider, backend, URL), frontend metrics by
+/// (provider, frontend).
+#[derive(Debug, Default)]
+pub struct Registry {
+    pub servers: HashMap<(String, String, String), Arc<ServerState>>,
+    pub routes: HashMap<(String, String), Arc<TrafficMetrics>>,
+}
+
+impl Registry {
+    pub fn new() -> Registry {
+        Registry::default()
+    }
+}
 
 /// The aggregator's inputs and outputs.
 #[derive(Debug, Clone)]
@@ -47,7 +59,11 @@ pub struct Handle {
 }
 
 /// Starts the aggregator; it stops when every `updates` sender is dropped.
-pub fn spawn(settings: CompileSettings, table: Arc<ArcSwap<RoutingTable>>) -> Handle {
+pub fn spawn(
+    settings: CompileSettings,
+    table: Arc<ArcSwap<RoutingTable>>,
+    control: Arc<ControlMetrics>,
+) -> Handle {
     let (tx, mut rx) = mpsc::channel::<ProviderUpdate>(UPDATE_QUEUE);
     let (watch_tx, watch_rx) = watch::channel(table.load_full());
     tokio::spawn(async move {
@@ -80,6 +96,20 @@ pub fn spawn(settings: CompileSettings, table: Arc<ArcSwap<RoutingTable>>) -> Ha
                 "configuration applied in {:?}",
                 started.elapsed()
             );
+            let took = started.elapsed();
+            control
+                .config_reloads
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            control
+                .last_reload_ns
+                .store(took.as_nanos() as u64, std::sync::atomic::Ordering::Relaxed);
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0);
+            control
+                .last_reload_unix
+                .store(now, std::sync::atomic::Ordering::Relaxed);
             let new = Arc::new(new);
             table.store(Arc::clone(&new));
             watch_tx.send_replace(new);
@@ -113,6 +143,7 @@ pub fn compile(
     let mut errors = Vec::new();
     let mut per_ep: HashMap<String, Vec<Arc<CompiledRoute>>> = HashMap::new();
     let mut used = HashSet::new();
+    let mut used_routes = HashSet::new();
     for (pname, config) in providers {
         errors.extend(config.errors.iter().cloned());
         let mut backends: HashMap<&str, Arc<BackendRuntime>> = HashMap::new();
@@ -166,7 +197,11 @@ pub fn compile(
                 ));
                 continue;
             }
+            let route_key = (pname.clone(), fname.clone());
+            let metrics = Arc::clone(registry.routes.entry(route_key.clone()).or_default());
+            used_routes.insert(route_key);
             let route = Arc::new(CompiledRoute {
+                metrics,
                 frontend: fname.clone(),
                 provider: pname.clone(),
                 priority: rules::priority(f.priority, &texts),
@@ -182,8 +217,10 @@ pub fn compile(
             }
         }
     }
-    registry.retain(|k, _| used.contains(k));
+    registry.servers.retain(|k, _| used.contains(k));
+    registry.routes.retain(|k, _| used_routes.contains(k));
     RoutingTable {
+        servers: registry.servers.clone(),
         entry_points: settings
             .entry_points
             .iter()
@@ -232,7 +269,7 @@ fn backend_runtime(
             }
         };
         let key = (pname.to_string(), bname.to_string(), server.url.clone());
-        let state = Arc::clone(registry.entry(key.clone()).or_default());
+        let state = Arc::clone(registry.servers.entry(key.clone()).or_default());
         used.insert(key);
         servers.push(ServerRuntime {
             name: sname.clone(),
@@ -386,7 +423,7 @@ mod tests {
             .insert("b".into(), backend(&["http://127.0.0.1:9"]));
         let providers = [("file".to_string(), Arc::new(config))].into();
         compile(&providers, &settings(), &mut registry, 3);
-        assert_eq!(registry.len(), 1);
-        assert!(registry.keys().all(|k| k.2 == "http://127.0.0.1:9"));
+        assert_eq!(registry.servers.len(), 1);
+        assert!(registry.servers.keys().all(|k| k.2 == "http://127.0.0.1:9"));
     }
 }

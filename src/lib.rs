@@ -10,18 +10,21 @@
 //! - [`balancer`]: smooth weighted round robin and per-server state.
 //! - [`proxy`]: listeners and the per-request pipeline.
 //! - [`accesslog`]: Common Log Format lines written off the request path.
-//! - [`web`]: the `[web]` address (`/ping` for now).
+//! - [`dashboard`]: the dashboard, JSON API, `/health`, `/metrics` and SSE on `[web] address`.
+//! - [`metrics`], [`stats`]: lock-free counters behind `/metrics` and `/health`.
 
 pub mod accesslog;
 pub mod aggregator;
 pub mod balancer;
 pub mod config;
+pub mod dashboard;
 pub mod dynamic;
+pub mod metrics;
 pub mod provider;
 pub mod proxy;
 pub mod router;
 pub mod rules;
-pub mod web;
+pub mod stats;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -105,7 +108,12 @@ pub async fn run(
         entry_points: config.entry_points.iter().map(|e| e.name.clone()).collect(),
         default_entry_points: config.default_entry_points.clone(),
     };
-    let agg = aggregator::spawn(settings, Arc::clone(&table));
+    let control = Arc::new(metrics::ControlMetrics::default());
+    control.docker_connected.store(
+        if config.docker.is_some() { 0 } else { -1 },
+        std::sync::atomic::Ordering::Relaxed,
+    );
+    let agg = aggregator::spawn(settings, Arc::clone(&table), Arc::clone(&control));
 
     if let Some(file_cfg) = config.file.clone() {
         let path = config.config_file.clone().unwrap_or_default();
@@ -126,7 +134,7 @@ pub async fn run(
             d.exposed_by_default,
             d.domain
         );
-        provider::docker::spawn(d, agg.updates.clone());
+        provider::docker::spawn(d, agg.updates.clone(), Arc::clone(&control));
     }
     drop(agg.updates);
 
@@ -143,7 +151,14 @@ pub async fn run(
         })?),
         None => None,
     };
-    let proxy = Arc::new(proxy::Proxy::new(&config, Arc::clone(&table), access_log));
+    let stats = Arc::new(stats::Stats::default());
+    let proxy = Arc::new(proxy::Proxy::new(
+        &config,
+        Arc::clone(&table),
+        access_log,
+        Arc::clone(&stats),
+    ));
+    let mut ep_metrics = Vec::new();
     let stop = CancellationToken::new();
     let graceful = Arc::new(GracefulShutdown::new());
     let mut tasks = Vec::new();
@@ -153,7 +168,10 @@ pub async fn run(
             .map(|a| a.to_string())
             .unwrap_or_default();
         tracing::info!(entry_point = %ep.name, "entrypoint {} listening on {addr}", ep.name);
+        let metrics = Arc::new(metrics::TrafficMetrics::default());
+        ep_metrics.push((ep.name.clone(), Arc::clone(&metrics)));
         let ctx = Arc::new(proxy::EntryPointContext {
+            metrics,
             name: ep.name,
             forwarded: ep.forwarded_headers,
             proxy: Arc::clone(&proxy),
@@ -171,7 +189,25 @@ pub async fn run(
             .map(|a| a.to_string())
             .unwrap_or_default();
         tracing::info!("web listening on {addr}");
-        tasks.push(tokio::spawn(web::serve(listener, stop.clone())));
+        let state = dashboard::WebState {
+            table: Arc::clone(&table),
+            tables: agg.tables.clone(),
+            stats: Arc::clone(&stats),
+            control: Arc::clone(&control),
+            entry_points: ep_metrics.clone(),
+            default_entry_points: config.default_entry_points.clone(),
+            users: config
+                .web
+                .as_ref()
+                .map(|w| w.users.clone())
+                .unwrap_or_default(),
+            rates: Default::default(),
+        };
+        tasks.push(tokio::spawn(dashboard::serve(
+            listener,
+            state,
+            stop.clone(),
+        )));
     }
 
     shutdown.await;

@@ -23,6 +23,8 @@ pub struct RoutingTable {
     /// Provider errors plus compile errors (bad rules, undefined backends).
     pub errors: Vec<ProviderError>,
     pub generation: u64,
+    /// Runtime state of every server in this table, by (provider, backend, URL).
+    pub servers: HashMap<(String, String, String), Arc<ServerState>>,
 }
 
 impl RoutingTable {
@@ -101,6 +103,8 @@ pub struct CompiledRoute {
     pub rule: Rule,
     pub pass_host_header: bool,
     pub backend: Arc<BackendRuntime>,
+    /// Survives rebuilds: kept in the aggregator's registry by (provider, frontend).
+    pub metrics: Arc<crate::metrics::TrafficMetrics>,
 }
 
 /// A backend's servers and its balancer. Shared by every frontend that names it.
@@ -121,11 +125,9 @@ impl BackendRuntime {
         }
     }
 
-    /// The next healthy server by weighted round robin.
-    pub fn pick(&self) -> Option<&ServerRuntime> {
-        self.wrr
-            .pick(|i| self.servers[i].state.is_healthy())
-            .map(|i| &self.servers[i])
+    /// The index of the next healthy server by weighted round robin.
+    pub fn pick_index(&self) -> Option<usize> {
+        self.wrr.pick(|i| self.servers[i].state.is_healthy())
     }
 }
 
@@ -153,6 +155,7 @@ mod tests {
             rule: parse(rule).expect("parses"),
             pass_host_header: true,
             backend: Arc::new(BackendRuntime::new("b".into(), Vec::new())),
+            metrics: Arc::default(),
         })
     }
 

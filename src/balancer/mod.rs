@@ -13,6 +13,10 @@ pub struct ServerState {
     healthy: AtomicBool,
     open: AtomicUsize,
     requests: AtomicU64,
+    /// Unix milliseconds of the last health change (or of creation).
+    since_ms: AtomicU64,
+    /// The last forwarding error, for the dashboard (written on the error path only).
+    last_error: arc_swap::ArcSwapOption<String>,
 }
 
 impl Default for ServerState {
@@ -21,8 +25,17 @@ impl Default for ServerState {
             healthy: AtomicBool::new(true),
             open: AtomicUsize::new(0),
             requests: AtomicU64::new(0),
+            since_ms: AtomicU64::new(now_ms()),
+            last_error: arc_swap::ArcSwapOption::empty(),
         }
     }
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
 }
 
 impl ServerState {
@@ -31,7 +44,22 @@ impl ServerState {
     }
 
     pub fn set_healthy(&self, healthy: bool) {
-        self.healthy.store(healthy, Ordering::Relaxed);
+        if self.healthy.swap(healthy, Ordering::Relaxed) != healthy {
+            self.since_ms.store(now_ms(), Ordering::Relaxed);
+        }
+    }
+
+    /// Unix milliseconds since which the server has been in its current health state.
+    pub fn since_ms(&self) -> u64 {
+        self.since_ms.load(Ordering::Relaxed)
+    }
+
+    pub fn set_last_error(&self, error: String) {
+        self.last_error.store(Some(Arc::new(error)));
+    }
+
+    pub fn last_error(&self) -> Option<Arc<String>> {
+        self.last_error.load_full()
     }
 
     pub fn open_connections(&self) -> usize {

@@ -93,7 +93,12 @@ impl Serialize for GoDuration {
 pub fn format_duration(d: Duration) -> String {
     let ms = d.as_millis();
     if ms == 0 {
-        return "0s".to_string();
+        let us = d.as_micros();
+        return if us == 0 {
+            "0s".to_string()
+        } else {
+            format!("{us}µs")
+        };
     }
     if ms < 1000 {
         return format!("{ms}ms");

@@ -163,13 +163,16 @@ pub fn resolve(
         },
     };
 
-    let web = resolve_web(f, over, path, &mut entry_points)?;
+    let mut web = resolve_web(f, over, path, &mut entry_points)?;
     let docker = resolve_docker(f, over, path)?;
     let base_dir = path
         .as_ref()
         .and_then(|p| p.parent())
         .map(Path::to_path_buf)
         .unwrap_or_default();
+    if let (Some(w), Some(toml)) = (web.as_mut(), f.web.as_ref()) {
+        w.users = web_users(toml, path, &base_dir)?;
+    }
     let file = resolve_file(f, over, &base_dir, &mut warnings);
     if file.is_none() && (f.frontends.is_some() || f.backends.is_some()) {
         warnings
@@ -265,7 +268,10 @@ fn resolve_web(
 ) -> Result<Option<WebConfig>, ConfigError> {
     if let Some(text) = &over.web_address {
         let address = ListenAddress::parse(text).map_err(|e| invalid(&None, "--web.address", e))?;
-        return Ok(Some(WebConfig { address }));
+        return Ok(Some(WebConfig {
+            address,
+            users: Default::default(),
+        }));
     }
     if let Some(web) = &f.web {
         let address = match &web.address {
@@ -274,7 +280,10 @@ fn resolve_web(
                 ListenAddress::parse(DEFAULT_WEB_ADDRESS).map_err(|e| invalid(path, "web", e))?
             }
         };
-        return Ok(Some(WebConfig { address }));
+        return Ok(Some(WebConfig {
+            address,
+            users: Default::default(),
+        }));
     }
     if let Some(api) = &f.api {
         let name = api.entry_point.as_deref().unwrap_or("traefik");
@@ -283,13 +292,46 @@ fn resolve_web(
             let ep = entry_points.remove(pos);
             return Ok(Some(WebConfig {
                 address: ep.address,
+                users: Default::default(),
             }));
         }
         let address =
             ListenAddress::parse(DEFAULT_WEB_ADDRESS).map_err(|e| invalid(path, "api", e))?;
-        return Ok(Some(WebConfig { address }));
+        return Ok(Some(WebConfig {
+            address,
+            users: Default::default(),
+        }));
     }
     Ok(None)
+}
+
+fn web_users(
+    w: &model::WebToml,
+    path: &Option<PathBuf>,
+    base_dir: &Path,
+) -> Result<crate::dashboard::auth::Users, ConfigError> {
+    let basic = w.auth.as_ref().and_then(|a| a.basic.as_ref());
+    let mut lines: Vec<String> = w.users.clone().unwrap_or_default();
+    lines.extend(basic.and_then(|b| b.users.clone()).unwrap_or_default());
+    for file in [
+        w.users_file.as_ref(),
+        basic.and_then(|b| b.users_file.as_ref()),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        let p = relative_to(base_dir, file);
+        let text = std::fs::read_to_string(&p).map_err(|e| {
+            invalid(
+                path,
+                "web.usersFile",
+                format!("cannot read {}: {e}", p.display()),
+            )
+        })?;
+        lines.extend(text.lines().map(String::from));
+    }
+    crate::dashboard::auth::Users::parse(lines.iter().map(String::as_str))
+        .map_err(|e| invalid(path, "web.users", e))
 }
 
 fn resolve_docker(

@@ -165,6 +165,9 @@ impl LogLevel {
 #[serde(rename_all = "camelCase")]
 pub struct WebConfig {
     pub address: ListenAddress,
+    /// Checked `user:hash` entries (from `users` and `usersFile`); empty means no auth.
+    #[serde(skip)]
+    pub users: crate::dashboard::auth::Users,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -79,6 +79,23 @@ pub struct WebToml {
     pub address: Option<ListenAddress>,
     pub read_only: Option<bool>,
     pub path: Option<String>,
+    /// `["user:htpasswd-hash"]`: basic auth for the dashboard and API (not `/ping`).
+    pub users: Option<Vec<String>>,
+    pub users_file: Option<String>,
+    /// Traefik 1.x spelling: `[web.auth.basic] users = [...]`.
+    pub auth: Option<WebAuthToml>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct WebAuthToml {
+    pub basic: Option<BasicAuthToml>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BasicAuthToml {
+    pub users: Option<Vec<String>>,
+    pub users_file: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

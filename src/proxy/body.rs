@@ -9,15 +9,51 @@ use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
 
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
 use crate::accesslog::Pending;
 use crate::balancer::InFlight;
+use crate::metrics::TrafficMetrics;
+use crate::stats::Stats;
+
+/// Everything recorded when a response ends: metrics, `/health` stats and the access log.
+#[derive(Debug)]
+pub struct Completion {
+    pub started: Instant,
+    pub status: u16,
+    pub method: u8,
+    pub entry_point: Arc<TrafficMetrics>,
+    /// The frontend's metrics; its `open` gauge was raised when the request was routed.
+    pub route: Option<Arc<TrafficMetrics>>,
+    pub stats: Arc<Stats>,
+    pub log: Option<Pending>,
+}
+
+impl Completion {
+    fn finish(self, bytes: u64) {
+        let took = self.started.elapsed();
+        self.entry_point.requests.add(self.status, self.method);
+        self.entry_point.duration.observe(took);
+        if let Some(r) = &self.route {
+            r.requests.add(self.status, self.method);
+            r.duration.observe(took);
+            r.open.fetch_sub(1, Ordering::Relaxed);
+        }
+        self.stats.record(self.status, took, bytes);
+        if let Some(log) = self.log {
+            log.finish(bytes);
+        }
+    }
+}
 
 #[derive(Debug)]
 pub struct ProxyBody {
     inner: Inner,
     bytes: u64,
     in_flight: Option<InFlight>,
-    log: Option<Pending>,
+    done: Option<Completion>,
 }
 
 #[derive(Debug)]
@@ -47,19 +83,19 @@ impl ProxyBody {
             inner,
             bytes: 0,
             in_flight: None,
-            log: None,
+            done: None,
         }
     }
 
-    /// Attaches an access-log line, written when the body ends or is dropped.
-    pub fn set_log(&mut self, log: Pending) {
-        self.log = Some(log);
+    /// Attaches what to record when the body ends or is dropped.
+    pub fn set_completion(&mut self, done: Completion) {
+        self.done = Some(done);
     }
 
     fn finish(&mut self) {
         self.in_flight = None;
-        if let Some(log) = self.log.take() {
-            log.finish(self.bytes);
+        if let Some(done) = self.done.take() {
+            done.finish(self.bytes);
         }
     }
 }

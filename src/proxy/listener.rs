@@ -3,6 +3,7 @@
 
 use std::convert::Infallible;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use hyper::service::service_fn;
@@ -58,6 +59,7 @@ pub async fn serve(
             }
         };
         let _ = stream.set_nodelay(true);
+        let open = Arc::clone(&ep.metrics);
         let ep = Arc::clone(&ep);
         let svc = service_fn(move |req| {
             let ep = Arc::clone(&ep);
@@ -67,10 +69,12 @@ pub async fn serve(
             .serve_connection_with_upgrades(TokioIo::new(stream), svc)
             .into_owned();
         let watched = graceful.watch(conn);
+        open.open.fetch_add(1, Ordering::Relaxed);
         tokio::spawn(async move {
             if let Err(e) = watched.await {
                 tracing::trace!("connection from {peer}: {e}");
             }
+            open.open.fetch_sub(1, Ordering::Relaxed);
         });
     }
 }

@@ -36,6 +36,7 @@ pub struct Proxy {
     response_header_timeout: Option<Duration>,
     server_name: HeaderValue,
     access_log: Option<AccessLog>,
+    pub stats: Arc<crate::stats::Stats>,
 }
 
 impl Proxy {
@@ -43,6 +44,7 @@ impl Proxy {
         config: &Config,
         table: Arc<ArcSwap<RoutingTable>>,
         access_log: Option<AccessLog>,
+        stats: Arc<crate::stats::Stats>,
     ) -> Proxy {
         let mut http = HttpConnector::new();
         http.set_nodelay(true);
@@ -62,6 +64,7 @@ impl Proxy {
             server_name: HeaderValue::from_str(&hostname())
                 .unwrap_or(HeaderValue::from_static("portier")),
             access_log,
+            stats,
         }
     }
 }
@@ -72,9 +75,10 @@ pub struct EntryPointContext {
     pub name: String,
     pub forwarded: ForwardedHeaders,
     pub proxy: Arc<Proxy>,
+    pub metrics: Arc<crate::metrics::TrafficMetrics>,
 }
 
-fn hostname() -> String {
+pub fn hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|s| s.trim().to_string())
         .ok()

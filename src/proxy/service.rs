@@ -11,9 +11,12 @@ use http::{HeaderValue, Request, Response, Version, header};
 use hyper::body::Incoming;
 
 use super::EntryPointContext;
-use super::body::ProxyBody;
+use std::sync::atomic::Ordering;
+
+use super::body::{Completion, ProxyBody};
 use super::error::ProxyError;
 use super::headers::{self, Forwarded, X_FORWARDED_PREFIX, X_REPLACED_PATH};
+use crate::metrics;
 use crate::router::CompiledRoute;
 use crate::rules::{RequestView, Rewrite, matcher_host};
 
@@ -32,32 +35,57 @@ pub async fn handle(
     req: Request<Incoming>,
 ) -> Response<ProxyBody> {
     let started = Instant::now();
+    let method = metrics::method_index(req.method());
     let log_info = ep.proxy.access_log.as_ref().map(|_| log_info(&req));
-    let (mut resp, frontend, backend_url) = match forward(&ep, peer, req).await {
-        Ok((resp, frontend, url)) => (resp, frontend, url),
-        Err((e, frontend)) => {
+    let mut routed = Routed::default();
+    let mut resp = match forward(&ep, peer, req, &mut routed).await {
+        Ok(resp) => resp,
+        Err(e) => {
             if !matches!(e, ProxyError::NoRoute) {
                 tracing::debug!(entry_point = %ep.name, "{} caused by: {e}", e.status());
             }
-            (e.response(), frontend, String::new())
+            e.response()
         }
     };
-    if let (Some(log), Some(info)) = (&ep.proxy.access_log, log_info) {
-        let pending = log.begin(
-            peer.ip(),
-            &info.method,
-            &info.uri,
-            info.version,
-            resp.status().as_u16(),
-            &info.referer,
-            &info.user_agent,
-            &frontend,
-            &backend_url,
-            started,
-        );
-        resp.body_mut().set_log(pending);
-    }
+    let status = resp.status().as_u16();
+    let log = match (&ep.proxy.access_log, log_info) {
+        (Some(log), Some(info)) => {
+            let route = routed.route.as_deref();
+            let url = route
+                .zip(routed.server)
+                .map_or("", |(r, i)| r.backend.servers[i].url.as_str());
+            Some(log.begin(
+                peer.ip(),
+                &info.method,
+                &info.uri,
+                info.version,
+                status,
+                &info.referer,
+                &info.user_agent,
+                route.map_or("", |r| r.frontend.as_str()),
+                url,
+                started,
+            ))
+        }
+        _ => None,
+    };
+    resp.body_mut().set_completion(Completion {
+        started,
+        status,
+        method,
+        entry_point: Arc::clone(&ep.metrics),
+        route: routed.route.map(|r| Arc::clone(&r.metrics)),
+        stats: Arc::clone(&ep.proxy.stats),
+        log,
+    });
     resp
+}
+
+/// Which route and server a request went to, for the metrics and the access log.
+#[derive(Default)]
+struct Routed {
+    route: Option<Arc<CompiledRoute>>,
+    server: Option<usize>,
 }
 
 fn log_info(req: &Request<Incoming>) -> LogInfo {
@@ -91,22 +119,28 @@ fn version_str(v: Version) -> &'static str {
     }
 }
 
-type Forwardable = Result<(Response<ProxyBody>, String, String), (ProxyError, String)>;
-
-async fn forward(ep: &EntryPointContext, peer: SocketAddr, req: Request<Incoming>) -> Forwardable {
-    let route = find_route(ep, &req).ok_or((ProxyError::NoRoute, String::new()))?;
-    let frontend = route.frontend.clone();
-    let fail = |e| (e, frontend.clone());
-    let server = route.backend.pick().ok_or_else(|| {
-        fail(ProxyError::NoServer {
+async fn forward(
+    ep: &EntryPointContext,
+    peer: SocketAddr,
+    req: Request<Incoming>,
+    routed: &mut Routed,
+) -> Result<Response<ProxyBody>, ProxyError> {
+    let route = find_route(ep, &req).ok_or(ProxyError::NoRoute)?;
+    route.metrics.open.fetch_add(1, Ordering::Relaxed);
+    routed.route = Some(Arc::clone(&route));
+    let index = route
+        .backend
+        .pick_index()
+        .ok_or_else(|| ProxyError::NoServer {
             backend: route.backend.name.clone(),
-        })
-    })?;
+        })?;
+    routed.server = Some(index);
+    let server = &route.backend.servers[index];
     let (mut parts, body) = req.into_parts();
 
     let rewrite = route.rule.modifiers.apply(parts.uri.path());
     let path_and_query =
-        upstream_path(&parts.uri, rewrite.as_ref()).map_err(|e| fail(ProxyError::BadRequest(e)))?;
+        upstream_path(&parts.uri, rewrite.as_ref()).map_err(ProxyError::BadRequest)?;
     let client_host = parts.headers.get(header::HOST).cloned().or_else(|| {
         parts
             .uri
@@ -118,7 +152,7 @@ async fn forward(ep: &EntryPointContext, peer: SocketAddr, req: Request<Incoming
         .authority(server.authority.clone())
         .path_and_query(path_and_query)
         .build()
-        .map_err(|e| fail(ProxyError::BadRequest(e.to_string())))?;
+        .map_err(|e| ProxyError::BadRequest(e.to_string()))?;
     parts.version = Version::HTTP_11;
 
     let h = &mut parts.headers;
@@ -162,29 +196,36 @@ async fn forward(ep: &EntryPointContext, peer: SocketAddr, req: Request<Incoming
     }
 
     let in_flight = server.state.start_request();
-    let url = server.url.clone();
     let pending = ep.proxy.client.request(Request::from_parts(parts, body));
     let result = match ep.proxy.response_header_timeout {
-        Some(t) => tokio::time::timeout(t, pending).await.map_err(|_| {
-            fail(ProxyError::Timeout {
-                url: url.clone(),
+        Some(t) => tokio::time::timeout(t, pending)
+            .await
+            .map_err(|_| ProxyError::Timeout {
+                url: server.url.clone(),
                 timeout: t,
-            })
-        })?,
-        None => pending.await,
+            }),
+        None => Ok(pending.await),
     };
-    let resp = result.map_err(|source| {
-        fail(ProxyError::Upstream {
-            url: url.clone(),
-            source,
-        })
-    })?;
+    let resp = match result {
+        Ok(Ok(resp)) => resp,
+        Ok(Err(source)) => {
+            let e = ProxyError::Upstream {
+                url: server.url.clone(),
+                source,
+            };
+            server.state.set_last_error(e.to_string());
+            return Err(e);
+        }
+        Err(e) => {
+            server.state.set_last_error(e.to_string());
+            return Err(e);
+        }
+    };
     let (mut parts, body) = resp.into_parts();
     headers::remove_hop_by_hop(&mut parts.headers);
-    Ok((
-        Response::from_parts(parts, ProxyBody::upstream(body, in_flight)),
-        frontend,
-        url,
+    Ok(Response::from_parts(
+        parts,
+        ProxyBody::upstream(body, in_flight),
     ))
 }
 

@@ -12,6 +12,8 @@ mod events;
 mod labels;
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bollard::Docker;
@@ -26,6 +28,7 @@ pub use labels::{DockerDefaults, Translation, normalize, translate};
 
 use crate::aggregator::ProviderUpdate;
 use crate::config::DockerConfig;
+use crate::metrics::ControlMetrics;
 
 /// The provider name shown in the API.
 pub const NAME: &str = "docker";
@@ -54,12 +57,13 @@ enum DockerError {
 }
 
 /// Starts the provider task.
-pub fn spawn(cfg: DockerConfig, tx: mpsc::Sender<ProviderUpdate>) {
-    tokio::spawn(run(cfg, tx));
+pub fn spawn(cfg: DockerConfig, tx: mpsc::Sender<ProviderUpdate>, control: Arc<ControlMetrics>) {
+    tokio::spawn(run(cfg, tx, control));
 }
 
-async fn run(cfg: DockerConfig, tx: mpsc::Sender<ProviderUpdate>) {
+async fn run(cfg: DockerConfig, tx: mpsc::Sender<ProviderUpdate>, control: Arc<ControlMetrics>) {
     let mut provider = Provider {
+        control,
         defaults: DockerDefaults {
             domain: cfg.domain.clone(),
             exposed_by_default: cfg.exposed_by_default,
@@ -84,6 +88,10 @@ async fn run(cfg: DockerConfig, tx: mpsc::Sender<ProviderUpdate>) {
         match result {
             Ok(()) => return, // watch = false: one snapshot is all.
             Err(e) if connected != Some(false) => {
+                provider
+                    .control
+                    .docker_connected
+                    .store(0, Ordering::Relaxed);
                 tracing::error!(provider = NAME, "{e}; keeping the last routes and retrying");
                 connected = Some(false);
             }
@@ -95,6 +103,7 @@ async fn run(cfg: DockerConfig, tx: mpsc::Sender<ProviderUpdate>) {
 }
 
 struct Provider {
+    control: Arc<ControlMetrics>,
     defaults: DockerDefaults,
     cache: HashMap<String, ContainerInfo>,
     notes: HashSet<String>,
@@ -188,6 +197,7 @@ impl Provider {
             }
         }
         *reached = true;
+        self.control.docker_connected.store(1, Ordering::Relaxed);
         if *connected != Some(true) {
             tracing::info!(
                 provider = NAME,
@@ -223,6 +233,7 @@ impl Provider {
                     });
                 }
             };
+            self.control.docker_events.fetch_add(1, Ordering::Relaxed);
             let change = classify(&ev);
             tracing::debug!(
                 provider = NAME,

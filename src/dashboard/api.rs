@@ -1,0 +1,161 @@
+//! The JSON API in Traefik 1.x shapes (`/api`, `/api/providers/...`, `/health`) plus what
+//! Traefik lacks: each server's health, open connections and request rate, and each provider's
+//! errors.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value, json};
+
+use super::WebState;
+use crate::dynamic::{Backend, Frontend, ProviderConfig};
+use crate::router::RoutingTable;
+
+/// `{"docker": {...}, "file": {...}}`.
+pub fn providers(state: &WebState, table: &RoutingTable) -> Value {
+    let map: Map<String, Value> = table
+        .providers
+        .iter()
+        .map(|(name, p)| (name.clone(), provider(state, table, name, p)))
+        .collect();
+    Value::Object(map)
+}
+
+/// One provider: `{"backends": {...}, "frontends": {...}, "errors": [...]}`.
+pub fn provider(state: &WebState, table: &RoutingTable, name: &str, p: &ProviderConfig) -> Value {
+    let backends: Map<String, Value> = p
+        .backends
+        .iter()
+        .map(|(b, backend)| (b.clone(), self::backend(state, table, name, b, backend)))
+        .collect();
+    let frontends: Map<String, Value> = p
+        .frontends
+        .iter()
+        .map(|(f, fe)| (f.clone(), frontend(state, table, name, f, fe)))
+        .collect();
+    let prefix = format!("{name} ");
+    let errors: Vec<Value> = p
+        .errors
+        .iter()
+        .chain(
+            table
+                .errors
+                .iter()
+                .filter(|e| e.source.starts_with(&prefix) && !p.errors.contains(e)),
+        )
+        .map(|e| json!({"source": e.source, "message": e.message}))
+        .collect();
+    json!({"backends": backends, "frontends": frontends, "errors": errors})
+}
+
+pub fn backend(
+    state: &WebState,
+    table: &RoutingTable,
+    provider: &str,
+    name: &str,
+    b: &Backend,
+) -> Value {
+    json!({
+        "servers": servers(state, table, provider, name, b),
+        "loadBalancer": {"method": b.load_balancer.method},
+    })
+}
+
+pub fn servers(
+    state: &WebState,
+    table: &RoutingTable,
+    provider: &str,
+    backend: &str,
+    b: &Backend,
+) -> Value {
+    let rates = state.rates.lock().map(|r| r.clone()).unwrap_or_default();
+    let map: Map<String, Value> = b
+        .servers
+        .iter()
+        .map(|(s, server)| {
+            let key = (
+                provider.to_string(),
+                backend.to_string(),
+                server.url.clone(),
+            );
+            let mut v = json!({"url": server.url, "weight": server.weight});
+            if let (Some(st), Some(obj)) = (table.servers.get(&key), v.as_object_mut()) {
+                obj.insert(
+                    "status".into(),
+                    json!(if st.is_healthy() { "up" } else { "down" }),
+                );
+                obj.insert("since".into(), json!(rfc3339_ms(st.since_ms())));
+                obj.insert(
+                    "lastError".into(),
+                    json!(st.last_error().map(|e| e.to_string())),
+                );
+                obj.insert("openConnections".into(), json!(st.open_connections()));
+                obj.insert("totalRequests".into(), json!(st.total_requests()));
+                obj.insert(
+                    "requestRate".into(),
+                    json!(rates.get(&key).map_or(0.0, |r| r.1)),
+                );
+            }
+            (s.clone(), v)
+        })
+        .collect();
+    Value::Object(map)
+}
+
+pub fn frontend(
+    state: &WebState,
+    table: &RoutingTable,
+    provider: &str,
+    name: &str,
+    f: &Frontend,
+) -> Value {
+    let entry_points = if f.entry_points.is_empty() {
+        &state.default_entry_points
+    } else {
+        &f.entry_points
+    };
+    let routes: BTreeMap<&String, Value> = f
+        .routes
+        .iter()
+        .map(|(r, route)| (r, json!({"rule": route.rule})))
+        .collect();
+    let rules: Vec<&str> = f.routes.values().map(|r| r.rule.as_str()).collect();
+    let active = table.entry_points.values().any(|ep| {
+        ep.routes()
+            .iter()
+            .any(|r| r.provider == provider && r.frontend == name)
+    });
+    json!({
+        "entryPoints": entry_points,
+        "backend": f.backend,
+        "routes": routes,
+        "passHostHeader": f.pass_host_header,
+        "priority": f.priority,
+        "effectivePriority": crate::rules::priority(f.priority, &rules),
+        "basicAuth": null,
+        "active": active,
+    })
+}
+
+/// `2026-11-23T01:02:03.456Z` from Unix milliseconds.
+pub fn rfc3339_ms(ms: u64) -> String {
+    let secs = ms / 1000;
+    let (y, m, d) = crate::accesslog::civil_from_days((secs / 86_400) as i64);
+    let rem = secs % 86_400;
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rem / 3600,
+        (rem / 60) % 60,
+        rem % 60,
+        ms % 1000
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_rfc3339() {
+        assert_eq!(rfc3339_ms(971_186_136_123), "2000-10-10T13:55:36.123Z");
+    }
+}

@@ -1,0 +1,176 @@
+//! `[web] users` / `usersFile` basic authentication: htpasswd entries with bcrypt (`$2y$`,
+//! `$2a$`, `$2b$`), Apache MD5 (`$apr1$`) or SHA-1 (`{SHA}`) hashes.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use md5::{Digest, Md5};
+
+/// The realm Traefik announces.
+pub const REALM: &str = "traefik";
+
+#[derive(Debug, Clone, Default)]
+pub struct Users {
+    entries: Vec<(String, String)>,
+}
+
+impl Users {
+    /// Parses `user:hash` entries; returns the bad ones' reasons.
+    pub fn parse<'a>(lines: impl IntoIterator<Item = &'a str>) -> Result<Users, String> {
+        let mut entries = Vec::new();
+        for line in lines {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let (user, hash) = line
+                .split_once(':')
+                .ok_or_else(|| format!("{line:?} is not user:hash"))?;
+            if !(hash.starts_with("$2") || hash.starts_with("$apr1$") || hash.starts_with("{SHA}"))
+            {
+                return Err(format!(
+                    "user {user:?}: hash must be bcrypt ($2y$…), Apache MD5 ($apr1$…) or SHA-1 ({{SHA}}…), e.g. from `htpasswd -nB {user}`"
+                ));
+            }
+            entries.push((user.to_string(), hash.to_string()));
+        }
+        Ok(Users { entries })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Checks an `Authorization: Basic …` header value.
+    pub fn check(&self, authorization: Option<&str>) -> bool {
+        let Some(encoded) = authorization.and_then(|a| a.strip_prefix("Basic ")) else {
+            return false;
+        };
+        let Ok(decoded) = STANDARD.decode(encoded.trim()) else {
+            return false;
+        };
+        let Ok(text) = String::from_utf8(decoded) else {
+            return false;
+        };
+        let Some((user, password)) = text.split_once(':') else {
+            return false;
+        };
+        self.entries
+            .iter()
+            .filter(|(u, _)| u == user)
+            .any(|(_, hash)| verify(password, hash))
+    }
+}
+
+/// Whether `password` matches an htpasswd hash.
+pub fn verify(password: &str, hash: &str) -> bool {
+    if let Some(rest) = hash.strip_prefix("$apr1$") {
+        let salt = rest.split('$').next().unwrap_or("");
+        return apr1(password, salt) == hash;
+    }
+    if let Some(b64) = hash.strip_prefix("{SHA}") {
+        use sha1::Sha1;
+        let digest = Sha1::digest(password.as_bytes());
+        return STANDARD.encode(digest) == b64;
+    }
+    bcrypt::verify(password, hash).unwrap_or(false)
+}
+
+/// Apache's MD5-crypt (`$apr1$salt$hash`).
+pub fn apr1(password: &str, salt: &str) -> String {
+    const MAGIC: &[u8] = b"$apr1$";
+    let pw = password.as_bytes();
+    let salt = &salt.as_bytes()[..salt.len().min(8)];
+    let alt = Md5::new()
+        .chain_update(pw)
+        .chain_update(salt)
+        .chain_update(pw)
+        .finalize();
+    let mut ctx = Md5::new()
+        .chain_update(pw)
+        .chain_update(MAGIC)
+        .chain_update(salt);
+    let mut left = pw.len();
+    while left > 0 {
+        let n = left.min(16);
+        ctx.update(&alt[..n]);
+        left -= n;
+    }
+    let mut i = pw.len();
+    while i > 0 {
+        if i & 1 == 1 {
+            ctx.update([0u8]);
+        } else {
+            ctx.update(&pw[..1]);
+        }
+        i >>= 1;
+    }
+    let mut fin = ctx.finalize();
+    for round in 0..1000 {
+        let mut c = Md5::new();
+        if round & 1 == 1 {
+            c.update(pw)
+        } else {
+            c.update(fin)
+        }
+        if round % 3 != 0 {
+            c.update(salt);
+        }
+        if round % 7 != 0 {
+            c.update(pw);
+        }
+        if round & 1 == 1 {
+            c.update(fin)
+        } else {
+            c.update(pw)
+        }
+        fin = c.finalize();
+    }
+    const ITOA: &[u8] = b"./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    let mut out = String::from("$apr1$");
+    out.push_str(std::str::from_utf8(salt).unwrap_or(""));
+    out.push('$');
+    let mut to64 = |mut v: u32, n: usize| {
+        for _ in 0..n {
+            out.push(ITOA[(v & 0x3f) as usize] as char);
+            v >>= 6;
+        }
+    };
+    let f = |i: usize| u32::from(fin[i]);
+    for (a, b, c) in [(0, 6, 12), (1, 7, 13), (2, 8, 14), (3, 9, 15), (4, 10, 5)] {
+        to64((f(a) << 16) | (f(b) << 8) | f(c), 4);
+    }
+    to64(f(11), 2);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn apache_md5_matches_traefiks_documented_hash() {
+        // From Traefik's docs: user "test", password "test".
+        assert!(verify("test", "$apr1$H6uskkkW$IgXLP6ewTrSuBkTrqE8wj/"));
+        assert!(!verify("wrong", "$apr1$H6uskkkW$IgXLP6ewTrSuBkTrqE8wj/"));
+    }
+
+    #[test]
+    fn bcrypt_and_sha1() {
+        let hash = bcrypt::hash("s3cret", 4).expect("hash");
+        assert!(verify("s3cret", &hash));
+        assert!(!verify("nope", &hash));
+        // htpasswd -nbs u password
+        assert!(verify("password", "{SHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g="));
+    }
+
+    #[test]
+    fn checks_basic_headers() {
+        let users = Users::parse(["test:$apr1$H6uskkkW$IgXLP6ewTrSuBkTrqE8wj/"]).expect("valid");
+        let good = format!("Basic {}", STANDARD.encode("test:test"));
+        let bad = format!("Basic {}", STANDARD.encode("test:nope"));
+        assert!(users.check(Some(&good)));
+        assert!(!users.check(Some(&bad)));
+        assert!(!users.check(None));
+        assert!(Users::parse(["admin:plaintext"]).is_err());
+    }
+}

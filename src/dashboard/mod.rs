@@ -1,0 +1,305 @@
+//! The dashboard and API on `[web] address`: read-only by design (every route is GET), with
+//! optional basic auth on everything but `/ping`.
+//!
+//! Routes: `/ping`, `/health`, `/metrics`, `/api`, `/api/providers[/{p}[/backends|frontends…]]`,
+//! `/api/version`, `/api/events` (Server-Sent Events on every new table), `/dashboard/` (the
+//! page from `static/`, embedded in the binary).
+
+pub mod api;
+pub mod auth;
+mod metrics_text;
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use axum::Router;
+use axum::extract::{Path, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use futures_util::Stream;
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+use crate::metrics::{ControlMetrics, TrafficMetrics};
+use crate::router::RoutingTable;
+use crate::stats::Stats;
+
+/// How often `/health` per-second counts and server request rates are sampled.
+const SAMPLE_EVERY: Duration = Duration::from_secs(1);
+
+/// Everything the dashboard reads. Shared with the data plane only through atomics and the
+/// published table.
+#[derive(Debug)]
+pub struct WebState {
+    pub table: Arc<ArcSwap<RoutingTable>>,
+    pub tables: watch::Receiver<Arc<RoutingTable>>,
+    pub stats: Arc<Stats>,
+    pub control: Arc<ControlMetrics>,
+    pub entry_points: Vec<(String, Arc<TrafficMetrics>)>,
+    pub default_entry_points: Vec<String>,
+    pub users: auth::Users,
+    /// (provider, backend, url) → (total requests at the last sample, requests per second).
+    pub rates: Mutex<Rates>,
+}
+
+/// (provider, backend, url) → (total requests at the last sample, requests per second).
+pub type Rates = HashMap<(String, String, String), (u64, f64)>;
+
+#[derive(rust_embed::Embed)]
+#[folder = "static/"]
+struct Assets;
+
+type Shared = Arc<WebState>;
+
+/// Serves the dashboard until `stop` is cancelled.
+pub async fn serve(listener: TcpListener, state: WebState, stop: CancellationToken) {
+    let state = Arc::new(state);
+    tokio::spawn(sample(Arc::clone(&state), stop.clone()));
+    let protected = Router::new()
+        .route("/", get(to_dashboard))
+        .route("/dashboard", get(to_dashboard))
+        .route("/dashboard/", get(|| asset(Path("index.html".to_string()))))
+        .route("/dashboard/{*file}", get(asset))
+        .route("/health", get(health))
+        .route("/metrics", get(metrics))
+        .route("/api", get(all))
+        .route("/api/providers", get(all))
+        .route(
+            "/api/version",
+            get(|| async {
+                axum::Json(json!({"Version": env!("CARGO_PKG_VERSION"), "Codename": "portier"}))
+            }),
+        )
+        .route("/api/events", get(events))
+        .route("/api/providers/{p}", get(one_provider))
+        .route("/api/providers/{p}/{kind}", get(provider_part))
+        .route("/api/providers/{p}/{kind}/{name}", get(provider_item))
+        .route(
+            "/api/providers/{p}/{kind}/{name}/{sub}",
+            get(provider_item_part),
+        )
+        .route(
+            "/api/providers/{p}/{kind}/{name}/{sub}/{item}",
+            get(provider_item_sub),
+        )
+        .route_layer(middleware::from_fn_with_state(
+            Arc::clone(&state),
+            require_auth,
+        ));
+    let app = Router::new()
+        .route("/ping", get(|| async { "OK" }))
+        .merge(protected)
+        .fallback(|| async { (StatusCode::NOT_FOUND, "404 page not found\n") })
+        .with_state(state);
+    let shutdown = stop.clone();
+    if let Err(e) = axum::serve(listener, app)
+        .with_graceful_shutdown(async move { shutdown.cancelled().await })
+        .await
+    {
+        tracing::error!("web: {e}");
+    }
+}
+
+async fn require_auth(State(s): State<Shared>, req: Request, next: Next) -> Response {
+    if s.users.is_empty()
+        || s.users.check(
+            req.headers()
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok()),
+        )
+    {
+        return next.run(req).await;
+    }
+    let mut resp = (StatusCode::UNAUTHORIZED, "401 Unauthorized\n").into_response();
+    resp.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_str(&format!("Basic realm=\"{}\"", auth::REALM))
+            .unwrap_or(HeaderValue::from_static("Basic")),
+    );
+    resp
+}
+
+/// Once a second: per-second `/health` counts and each server's request rate.
+async fn sample(state: Shared, stop: CancellationToken) {
+    let mut tick = tokio::time::interval(SAMPLE_EVERY);
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        state.stats.tick();
+        let table = state.table.load_full();
+        let Ok(mut rates) = state.rates.lock() else {
+            continue;
+        };
+        let mut next = HashMap::with_capacity(table.servers.len());
+        for (key, st) in &table.servers {
+            let total = st.total_requests();
+            let prev = rates.get(key).map_or(total, |r| r.0);
+            next.insert(
+                key.clone(),
+                (
+                    total,
+                    total.saturating_sub(prev) as f64 / SAMPLE_EVERY.as_secs_f64(),
+                ),
+            );
+        }
+        *rates = next;
+    }
+}
+
+/// Traefik answers `/` with a 302 to the dashboard.
+async fn to_dashboard() -> Response {
+    (StatusCode::FOUND, [(header::LOCATION, "/dashboard/")]).into_response()
+}
+
+fn json_response(v: Value) -> Response {
+    let mut resp = axum::Json(v).into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=UTF-8"),
+    );
+    resp
+}
+
+fn not_found() -> Response {
+    (StatusCode::NOT_FOUND, "404 page not found\n").into_response()
+}
+
+async fn all(State(s): State<Shared>) -> Response {
+    let table = s.table.load_full();
+    json_response(api::providers(&s, &table))
+}
+
+async fn one_provider(State(s): State<Shared>, Path(p): Path<String>) -> Response {
+    let table = s.table.load_full();
+    let p = if p == "rest" { "web".to_string() } else { p };
+    match table.providers.get(&p) {
+        Some(cfg) => json_response(api::provider(&s, &table, &p, cfg)),
+        None => not_found(),
+    }
+}
+
+/// `/api/providers/{p}/backends` or `/frontends` (or `/errors`).
+async fn provider_part(
+    State(s): State<Shared>,
+    Path((p, kind)): Path<(String, String)>,
+) -> Response {
+    let table = s.table.load_full();
+    let Some(cfg) = table.providers.get(&p) else {
+        return not_found();
+    };
+    let v = api::provider(&s, &table, &p, cfg);
+    match v.get(kind.as_str()) {
+        Some(part) => json_response(part.clone()),
+        None => not_found(),
+    }
+}
+
+async fn provider_item(
+    State(s): State<Shared>,
+    Path((p, kind, name)): Path<(String, String, String)>,
+) -> Response {
+    item_path(&s, &p, &[&kind, &name])
+}
+
+async fn provider_item_part(
+    State(s): State<Shared>,
+    Path((p, kind, name, sub)): Path<(String, String, String, String)>,
+) -> Response {
+    item_path(&s, &p, &[&kind, &name, &sub])
+}
+
+async fn provider_item_sub(
+    State(s): State<Shared>,
+    Path((p, kind, name, sub, item)): Path<(String, String, String, String, String)>,
+) -> Response {
+    item_path(&s, &p, &[&kind, &name, &sub, &item])
+}
+
+fn item_path(s: &WebState, p: &str, path: &[&str]) -> Response {
+    let table = s.table.load_full();
+    let Some(cfg) = table.providers.get(p) else {
+        return not_found();
+    };
+    let root = api::provider(s, &table, p, cfg);
+    let mut v = &root;
+    for key in path {
+        match v.get(*key) {
+            Some(next) => v = next,
+            None => return not_found(),
+        }
+    }
+    json_response(v.clone())
+}
+
+async fn health(State(s): State<Shared>) -> Response {
+    json_response(s.stats.to_json())
+}
+
+async fn metrics(State(s): State<Shared>) -> Response {
+    let table = s.table.load_full();
+    let body = metrics_text::render(&s, &table);
+    let mut resp = body.into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    resp
+}
+
+/// One `table` event per new routing table (with its generation), starting with the current
+/// one, so a page can refetch `/api` without polling.
+async fn events(State(s): State<Shared>) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let rx = s.tables.clone();
+    let stream = futures_util::stream::unfold((rx, true), |(mut rx, first)| async move {
+        if !first && rx.changed().await.is_err() {
+            return None;
+        }
+        let generation = rx.borrow_and_update().generation;
+        let event = Event::default()
+            .event("table")
+            .data(json!({"generation": generation}).to_string());
+        Some((Ok(event), (rx, false)))
+    });
+    Sse::new(stream).keep_alive(KeepAlive::default())
+}
+
+async fn asset(Path(file): Path<String>) -> Response {
+    let file = if file.is_empty() || file.ends_with('/') {
+        format!("{file}index.html")
+    } else {
+        file
+    };
+    match Assets::get(&file) {
+        Some(content) => {
+            let mime = match file.rsplit('.').next() {
+                Some("html") => "text/html; charset=utf-8",
+                Some("js") => "text/javascript; charset=utf-8",
+                Some("css") => "text/css; charset=utf-8",
+                Some("svg") => "image/svg+xml",
+                _ => "application/octet-stream",
+            };
+            let mut resp = content.data.into_owned().into_response();
+            let h = resp.headers_mut();
+            h.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));
+            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+            h.insert(
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(
+                    "default-src 'self'; style-src 'self'; script-src 'self'; connect-src 'self'",
+                ),
+            );
+            resp
+        }
+        None => not_found(),
+    }
+}

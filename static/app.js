@@ -1,0 +1,116 @@
+// portier dashboard: renders /api and /health, and refreshes on every /api/events message.
+
+const $ = (sel) => document.querySelector(sel);
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === "class") node.className = v;
+    else node.setAttribute(k, v);
+  }
+  for (const c of children) node.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  return node;
+}
+
+async function getJSON(path) {
+  const resp = await fetch(path, { cache: "no-store" });
+  if (!resp.ok) throw new Error(`${path}: ${resp.status}`);
+  return resp.json();
+}
+
+function renderProviders(providers) {
+  const tbody = $("#frontends tbody");
+  const backends = $("#backends");
+  const errors = [];
+  const rows = [];
+  const cards = [];
+  for (const [provider, p] of Object.entries(providers).sort()) {
+    for (const e of p.errors || []) errors.push(`${e.source}: ${e.message}`);
+    for (const [name, f] of Object.entries(p.frontends || {})) {
+      const rules = Object.values(f.routes || {}).map((r) => r.rule).join(" ; ");
+      rows.push({ priority: f.effectivePriority ?? f.priority, node: el("tr", { "data-frontend": name },
+        el("td", { "data-label": "Frontend" }, el("code", {}, name)),
+        el("td", { "data-label": "Rule" }, el("code", {}, rules)),
+        el("td", { "data-label": "Backend" }, el("code", {}, f.backend)),
+        el("td", { "data-label": "Entrypoints" }, (f.entryPoints || []).join(", ")),
+        el("td", { "data-label": "Priority" }, f.effectivePriority ?? f.priority),
+        el("td", { "data-label": "Provider" }, provider)) });
+    }
+    for (const [name, b] of Object.entries(p.backends || {})) {
+      const servers = Object.entries(b.servers || {});
+      const card = el("div", { class: "card", "data-backend": name },
+        el("h3", {}, name),
+        el("div", { class: "muted" }, `${provider} · ${b.loadBalancer?.method || "wrr"} · ${servers.length} server${servers.length === 1 ? "" : "s"}`));
+      if (servers.length === 0) card.append(el("div", { class: "server" }, el("span", { class: "badge down" }, "no server"), "answers 503"));
+      for (const [sname, s] of servers) {
+        const up = (s.status || "up") === "up";
+        const row = el("div", { class: "server", "data-server": sname },
+          el("span", { class: `badge ${up ? "up" : "down"}`, title: s.since ? `since ${s.since}` : "" }, up ? "up" : "down"),
+          el("code", {}, s.url),
+          el("span", { class: "muted" }, `weight ${s.weight}`),
+          el("span", { class: "muted" }, `${s.openConnections ?? 0} open`),
+          el("span", { class: "muted" }, `${(s.requestRate ?? 0).toFixed(1)} req/s`));
+        if (s.lastError) row.append(el("span", { class: "muted", title: s.lastError }, "last error: " + s.lastError));
+        card.append(row);
+      }
+      cards.push(card);
+    }
+  }
+  rows.sort((a, b) => b.priority - a.priority);
+  tbody.replaceChildren(...rows.map((r) => r.node));
+  $("#no-frontends").hidden = rows.length > 0;
+  backends.replaceChildren(...cards);
+  $("#error-list").replaceChildren(...errors.map((e) => el("li", {}, e)));
+  $("#errors").hidden = errors.length === 0;
+}
+
+function renderHealth(h) {
+  const stat = (label, value) => el("div", { class: "stat" }, el("b", {}, value), el("span", { class: "muted" }, label));
+  $("#health").replaceChildren(
+    stat("requests", h.total_count),
+    stat("last second", h.count),
+    stat("avg response", h.average_response_time),
+    stat("uptime", h.uptime),
+  );
+  const codes = Object.entries(h.total_status_code_count || {}).sort();
+  $("#codes").replaceChildren(...codes.map(([code, n]) => el("span", { class: "code" }, `${code}: ${n}`)));
+}
+
+async function refresh() {
+  try {
+    renderProviders(await getJSON("/api"));
+  } catch (e) {
+    console.error(e);
+  }
+}
+
+async function refreshHealth() {
+  try {
+    renderHealth(await getJSON("/health"));
+  } catch (e) {
+    console.error(e);
+  }
+}
+
+function live() {
+  const badge = $("#live");
+  const events = new EventSource("/api/events");
+  events.addEventListener("table", (msg) => {
+    badge.textContent = "live";
+    badge.className = "badge up";
+    try {
+      $("#generation").textContent = `configuration #${JSON.parse(msg.data).generation}`;
+    } catch (_) { /* keep the old label */ }
+    refresh();
+  });
+  events.onerror = () => {
+    badge.textContent = "reconnecting…";
+    badge.className = "badge down";
+  };
+}
+
+refresh();
+refreshHealth();
+live();
+setInterval(refreshHealth, 2000);
+setInterval(refresh, 5000); // request rates; configuration changes arrive through /api/events

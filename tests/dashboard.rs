@@ -1,0 +1,608 @@
+//! The dashboard and API on `[web] address`: JSON shapes, /health, /metrics (parsed by the
+//! Prometheus Python parser), SSE, basic auth, and the page in a real headless Chromium driven
+//! through chromedriver.
+
+mod support;
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use serde_json::{Value, json};
+use support::{Backend, Portier, get, send};
+
+/// traefik.toml: an entrypoint, the dashboard (with `extra` in `[web]`) and a watched rules file.
+fn config(extra: &str) -> String {
+    format!(
+        "[entryPoints.http]\naddress = \"127.0.0.1:0\"\n[web]\naddress = \"127.0.0.1:0\"\n{extra}\n[file]\nfilename = \"rules.toml\"\n"
+    )
+}
+
+fn rules(a: &Backend, b: &Backend, extra_frontend: Option<&str>) -> String {
+    let mut r = format!(
+        "[backends.web.servers.one]\nurl = \"{}\"\nweight = 2\n[backends.web.servers.two]\nurl = \"{}\"\n\
+         [frontends.site]\nbackend = \"web\"\n[frontends.site.routes.main]\nrule = \"Host:site.local\"\n",
+        a.url(),
+        b.url()
+    );
+    if let Some(name) = extra_frontend {
+        r += &format!(
+            "[frontends.{name}]\nbackend = \"web\"\n[frontends.{name}.routes.main]\nrule = \"PathPrefix:/{name}\"\n"
+        );
+    }
+    r
+}
+
+async fn json(p: &Portier, path: &str) -> (u16, Value) {
+    let r = get(p.web.expect("web"), "localhost", path).await;
+    let v = serde_json::from_slice(&r.body).unwrap_or(Value::Null);
+    (r.status.as_u16(), v)
+}
+
+async fn start() -> (Backend, Backend, Portier) {
+    let a = Backend::spawn("one").await;
+    let b = Backend::spawn("two").await;
+    let p = Portier::start_with(&config(""), &[("rules.toml", &rules(&a, &b, None))], &[]);
+    (a, b, p)
+}
+
+#[tokio::test]
+async fn api_has_traefik_shapes_and_values() {
+    let (a, b, p) = start().await;
+    let (code, api) = json(&p, "/api").await;
+    assert_eq!(code, 200);
+    let file = &api["file"];
+    let servers = &file["backends"]["web"]["servers"];
+    assert_eq!(servers["one"]["url"], a.url());
+    assert_eq!(servers["one"]["weight"], 2);
+    assert_eq!(servers["two"]["url"], b.url());
+    assert_eq!(servers["two"]["weight"], 1);
+    assert_eq!(servers["one"]["status"], "up");
+    assert_eq!(servers["one"]["openConnections"], 0);
+    assert_eq!(file["backends"]["web"]["loadBalancer"]["method"], "wrr");
+    let f = &file["frontends"]["site"];
+    assert_eq!(f["backend"], "web");
+    assert_eq!(f["entryPoints"], json!(["http"]));
+    assert_eq!(f["routes"]["main"]["rule"], "Host:site.local");
+    assert_eq!(f["passHostHeader"], true);
+    assert_eq!(f["priority"], 0);
+    assert_eq!(file["errors"], json!([]));
+
+    assert_eq!(json(&p, "/api/providers").await.1, api);
+    assert_eq!(json(&p, "/api/providers/file").await.1, api["file"]);
+    assert_eq!(
+        json(&p, "/api/providers/file/backends").await.1,
+        file["backends"]
+    );
+    assert_eq!(
+        json(&p, "/api/providers/file/backends/web/servers").await.1,
+        *servers
+    );
+    assert_eq!(
+        json(&p, "/api/providers/file/backends/web/servers/two")
+            .await
+            .1,
+        servers["two"]
+    );
+    assert_eq!(json(&p, "/api/providers/file/frontends/site").await.1, *f);
+    assert_eq!(
+        json(&p, "/api/providers/file/frontends/site/routes/main")
+            .await
+            .1,
+        json!({"rule": "Host:site.local"})
+    );
+    assert_eq!(json(&p, "/api/providers/docker").await.0, 404);
+    assert_eq!(json(&p, "/api/providers/file/backends/nope").await.0, 404);
+    let ping = get(p.web.expect("web"), "localhost", "/ping").await;
+    assert_eq!((ping.status.as_u16(), ping.text().as_str()), (200, "OK"));
+    let root = get(p.web.expect("web"), "localhost", "/").await;
+    assert_eq!(
+        (root.status.as_u16(), root.headers["location"].to_str().ok()),
+        (302, Some("/dashboard/"))
+    );
+    let r = send(
+        p.web.expect("web"),
+        "POST",
+        "localhost",
+        "/api",
+        &[],
+        support::TestBody::empty(),
+    )
+    .await;
+    assert_eq!(r.status, 405, "read-only");
+
+    // Bad rules show up as the provider's errors, with file:line:column.
+    p.write(
+        "rules.toml",
+        &(rules(&a, &b, None)
+            + "[frontends.bad]\nbackend = \"web\"\n[frontends.bad.routes.r]\nrule = \"Hots:x\"\n"),
+    );
+    let errors = eventually_json(&p, "/api/providers/file", |v| {
+        v["errors"].as_array().is_some_and(|e| !e.is_empty())
+    })
+    .await["errors"]
+        .clone();
+    let text = errors.to_string();
+    assert!(
+        text.contains("rules.toml:13:9 frontend bad route r") && text.contains("unknown matcher"),
+        "{text}"
+    );
+}
+
+async fn eventually_json(p: &Portier, path: &str, ok: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let (_, v) = json(p, path).await;
+        if ok(&v) {
+            return v;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{path} never satisfied the check: {v}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn health_counts_move_after_requests() {
+    let (_a, _b, p) = start().await;
+    let (_, before) = json(&p, "/health").await;
+    assert_eq!(before["total_count"], 0);
+    assert!(
+        before["pid"]
+            .as_u64()
+            .is_some_and(|pid| pid == u64::from(p.pid()))
+    );
+    for _ in 0..3 {
+        assert_eq!(get(p.http(), "site.local", "/").await.status, 200);
+    }
+    assert_eq!(get(p.http(), "nowhere", "/").await.status, 404);
+    let after = eventually_json(&p, "/health", |v| v["total_count"] == 4).await;
+    assert_eq!(
+        after["total_status_code_count"],
+        json!({"200": 3, "404": 1})
+    );
+    assert!(after["total_response_size"].as_u64().is_some_and(|n| n > 0));
+    assert!(
+        after["average_response_time_sec"]
+            .as_f64()
+            .is_some_and(|t| t > 0.0)
+    );
+    // The per-second window catches up within a sample.
+    let v = eventually_json(&p, "/health", |v| {
+        v["count"].as_u64().is_some_and(|c| c > 0)
+            || v["uptime_sec"].as_f64().is_some_and(|u| u > 3.0)
+    })
+    .await;
+    assert!(v["status_code_count"].is_object());
+}
+
+const PARSE_METRICS: &str = r#"
+import json, sys
+from prometheus_client.parser import text_string_to_metric_families
+out = {}
+for fam in text_string_to_metric_families(sys.stdin.read()):
+    for s in fam.samples:
+        out.setdefault(s.name, []).append({"labels": s.labels, "value": s.value})
+print(json.dumps(out))
+"#;
+
+#[tokio::test]
+async fn metrics_parse_as_prometheus_text() {
+    let (a, _b, p) = start().await;
+    for _ in 0..3 {
+        get(p.http(), "site.local", "/").await;
+    }
+    get(p.http(), "nowhere", "/").await;
+    let text = eventually_text(&p, "/metrics", "portier_backend_requests_total").await;
+    let mut child = Command::new("python3")
+        .args(["-c", PARSE_METRICS])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("python3 (with prometheus-client: pip install prometheus-client)");
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(text.as_bytes())
+        .expect("write");
+    let out = child.wait_with_output().expect("parser");
+    assert!(
+        out.status.success(),
+        "the Prometheus parser rejected /metrics: {}\n{text}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let m: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let find = |name: &str, labels: Value| -> Option<f64> {
+        m[name]
+            .as_array()?
+            .iter()
+            .find(|s| {
+                labels
+                    .as_object()
+                    .is_some_and(|l| l.iter().all(|(k, v)| s["labels"][k] == *v))
+            })
+            .and_then(|s| s["value"].as_f64())
+    };
+    assert_eq!(
+        find(
+            "portier_entrypoint_requests_total",
+            json!({"entrypoint": "http", "code": "200", "method": "GET"})
+        ),
+        Some(3.0)
+    );
+    assert_eq!(
+        find(
+            "portier_entrypoint_requests_total",
+            json!({"entrypoint": "http", "code": "404"})
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        find(
+            "portier_backend_requests_total",
+            json!({"frontend": "site", "backend": "web", "code": "200"})
+        ),
+        Some(3.0)
+    );
+    assert_eq!(
+        find(
+            "portier_backend_request_duration_seconds_count",
+            json!({"frontend": "site"})
+        ),
+        Some(3.0)
+    );
+    assert_eq!(
+        find(
+            "portier_backend_server_up",
+            json!({"backend": "web", "url": a.url()})
+        ),
+        Some(1.0)
+    );
+    assert!(
+        find(
+            "portier_entrypoint_open_connections",
+            json!({"entrypoint": "http"})
+        )
+        .is_some()
+    );
+    assert!(find("portier_config_reloads_total", json!({})).is_some_and(|n| n >= 1.0));
+    assert_eq!(find("portier_docker_connected", json!({})), Some(-1.0));
+    assert!(m["portier_docker_events_total"].is_array());
+}
+
+async fn eventually_text(p: &Portier, path: &str, needle: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let t = get(p.web.expect("web"), "localhost", path).await.text();
+        if t.contains(needle) {
+            return t;
+        }
+        assert!(Instant::now() < deadline, "{path} never contained {needle}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn sse_delivers_an_event_within_200ms_of_a_config_change() {
+    let (a, b, p) = start().await;
+    let web = p.web.expect("web");
+    let mut stream = tokio::net::TcpStream::connect(web).await.expect("connect");
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    stream
+        .write_all(
+            b"GET /api/events HTTP/1.1\r\nHost: localhost\r\nAccept: text/event-stream\r\n\r\n",
+        )
+        .await
+        .expect("write");
+    let mut buf = Vec::new();
+    let read_event = async |stream: &mut tokio::net::TcpStream, buf: &mut Vec<u8>| -> String {
+        loop {
+            let text = String::from_utf8_lossy(buf).to_string();
+            if let Some(i) = text.find("event: table") {
+                if let Some(end) = text[i..].find("\n\n") {
+                    let ev = text[i..i + end].to_string();
+                    buf.drain(..(i + end + 2).min(buf.len()));
+                    return ev;
+                }
+            }
+            let mut chunk = [0u8; 4096];
+            let n = stream.read(&mut chunk).await.expect("read");
+            assert!(n > 0, "the event stream closed");
+            buf.extend_from_slice(&chunk[..n]);
+        }
+    };
+    let first = read_event(&mut stream, &mut buf).await;
+    assert!(first.contains("\"generation\""), "{first}");
+    let changed = Instant::now();
+    p.write("rules.toml", &rules(&a, &b, Some("added")));
+    let second = tokio::time::timeout(Duration::from_secs(2), read_event(&mut stream, &mut buf))
+        .await
+        .expect("an event after the change");
+    let took = changed.elapsed();
+    assert_ne!(first, second, "a new generation");
+    assert!(took < Duration::from_millis(200), "event after {took:?}");
+    eprintln!("SSE event {took:?} after the rules file was written");
+}
+
+#[tokio::test]
+async fn basic_auth_protects_everything_but_ping() {
+    let a = Backend::spawn("one").await;
+    let b = Backend::spawn("two").await;
+    // test:test (Apache MD5, from Traefik's docs).
+    let cfg = config("users = [\"test:$apr1$H6uskkkW$IgXLP6ewTrSuBkTrqE8wj/\"]");
+    let p = Portier::start_with(&cfg, &[("rules.toml", &rules(&a, &b, None))], &[]);
+    let web = p.web.expect("web");
+    let r = get(web, "localhost", "/api").await;
+    assert_eq!(r.status, 401);
+    assert_eq!(r.headers["www-authenticate"], "Basic realm=\"traefik\"");
+    let bad = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode("test:wrong")
+    );
+    assert_eq!(
+        send(
+            web,
+            "GET",
+            "localhost",
+            "/api",
+            &[("authorization", &bad)],
+            support::TestBody::empty()
+        )
+        .await
+        .status,
+        401
+    );
+    let good = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode("test:test")
+    );
+    assert_eq!(
+        send(
+            web,
+            "GET",
+            "localhost",
+            "/api",
+            &[("authorization", &good)],
+            support::TestBody::empty()
+        )
+        .await
+        .status,
+        200
+    );
+    assert_eq!(
+        send(
+            web,
+            "GET",
+            "localhost",
+            "/dashboard/",
+            &[("authorization", &good)],
+            support::TestBody::empty()
+        )
+        .await
+        .status,
+        200
+    );
+    assert_eq!(get(web, "localhost", "/dashboard/").await.status, 401);
+    assert_eq!(
+        get(web, "localhost", "/ping").await.status,
+        200,
+        "/ping is never behind auth"
+    );
+}
+
+// === The page in a real browser ===
+
+struct Driver {
+    child: Child,
+    port: u16,
+    session: String,
+}
+
+impl Driver {
+    async fn start() -> Driver {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("port")
+            .port();
+        let child = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver (apt-get install chromium chromium-driver)");
+        let mut d = Driver {
+            child,
+            port,
+            session: String::new(),
+        };
+        let caps = json!({"capabilities": {"alwaysMatch": {"browserName": "chrome", "goog:chromeOptions": {
+            "binary": "/usr/bin/chromium",
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1440,900"]
+        }}}});
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(v) = d.call("POST", "/session", Some(caps.clone())).await {
+                if let Some(id) = v["value"]["sessionId"].as_str() {
+                    d.session = id.to_string();
+                    return d;
+                }
+                panic!("chromedriver refused the session: {v}");
+            }
+            assert!(Instant::now() < deadline, "chromedriver did not start");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn call(&self, method: &str, path: &str, body: Option<Value>) -> Option<Value> {
+        let addr = format!("127.0.0.1:{}", self.port);
+        let body = body
+            .map(|b| support::TestBody::text(b.to_string()))
+            .unwrap_or(support::TestBody::empty());
+        let req = http::Request::builder()
+            .method(method)
+            .uri(format!("http://{addr}{path}"))
+            .header("content-type", "application/json")
+            .body(body)
+            .ok()?;
+        let resp = tokio::time::timeout(Duration::from_secs(30), support::client().request(req))
+            .await
+            .ok()?
+            .ok()?;
+        use http_body_util::BodyExt;
+        let bytes = resp.into_body().collect().await.ok()?.to_bytes();
+        serde_json::from_slice(&bytes).ok()
+    }
+
+    async fn session_call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        let path = format!("/session/{}{path}", self.session);
+        self.call(method, &path, body)
+            .await
+            .unwrap_or_else(|| panic!("webdriver {method} {path} failed"))
+    }
+
+    async fn script(&self, js: &str) -> Value {
+        self.session_call(
+            "POST",
+            "/execute/sync",
+            Some(json!({"script": js, "args": []})),
+        )
+        .await["value"]
+            .clone()
+    }
+
+    async fn text(&self) -> String {
+        self.script("return document.body.innerText")
+            .await
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    }
+
+    async fn wait_text(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let t = self.text().await;
+            if ok(&t) {
+                return t;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the page never showed {what}:\n{t}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn screenshot(&self, name: &str) -> std::path::PathBuf {
+        let v = self.session_call("GET", "/screenshot", None).await;
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(v["value"].as_str().unwrap_or(""))
+            .expect("png");
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/dashboard-screenshots");
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join(name);
+        std::fs::write(&path, png).expect("write png");
+        path
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_shows_routes_and_health_and_updates_live() {
+    let (a, b, p) = start().await;
+    get(p.http(), "site.local", "/").await;
+    let driver = Driver::start().await;
+    let url = format!("http://{}/dashboard/", p.web.expect("web"));
+    driver
+        .session_call("POST", "/url", Some(json!({"url": url})))
+        .await;
+    let text = driver
+        .wait_text("the frontend, backend and both servers", |t| {
+            t.contains("site")
+                && t.contains("Host:site.local")
+                && t.contains(&a.url())
+                && t.contains(&b.url())
+        })
+        .await;
+    assert!(text.contains("web"), "backend name: {text}");
+    let up = driver
+        .script("return document.querySelectorAll('[data-backend=\"web\"] .badge.up').length")
+        .await;
+    assert_eq!(up, json!(2), "both servers shown up");
+    driver
+        .wait_text("live updates", |t| t.contains("live"))
+        .await;
+    let shot = driver.screenshot("dashboard-1440.png").await;
+    eprintln!("screenshot: {}", shot.display());
+
+    // A marker that a reload would erase.
+    driver.script("window.__noReload = 42; return 1").await;
+    let generation = driver
+        .script("return document.querySelector('#generation').textContent")
+        .await;
+    p.write("rules.toml", &rules(&a, &b, Some("added")));
+    driver
+        .wait_text("the new frontend without a reload", |t| {
+            t.contains("PathPrefix:/added")
+        })
+        .await;
+    assert_eq!(
+        driver.script("return window.__noReload").await,
+        json!(42),
+        "the page was not reloaded"
+    );
+    assert_ne!(
+        driver
+            .script("return document.querySelector('#generation').textContent")
+            .await,
+        generation
+    );
+
+    // Provider errors are shown prominently, live.
+    p.write(
+        "rules.toml",
+        &(rules(&a, &b, Some("added"))
+            + "[frontends.bad]\nbackend = \"web\"\n[frontends.bad.routes.r]\nrule = \"Hots:x\"\n"),
+    );
+    let t = driver
+        .wait_text("the configuration error", |t| {
+            t.contains("Configuration errors") && t.contains("unknown matcher \"Hots\"")
+        })
+        .await;
+    assert!(t.contains("frontend bad route r"), "{t}");
+
+    // Usable on a phone: no horizontal scrolling of the page at 375 px.
+    driver
+        .session_call(
+            "POST",
+            "/window/rect",
+            Some(json!({"width": 375, "height": 812})),
+        )
+        .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let width = driver
+        .script("return [document.documentElement.scrollWidth, window.innerWidth]")
+        .await;
+    let (scroll, inner) = (
+        width[0].as_u64().unwrap_or(9999),
+        width[1].as_u64().unwrap_or(0),
+    );
+    assert!(
+        scroll <= inner,
+        "page wider than the 375 px viewport: {scroll} > {inner}"
+    );
+    driver.screenshot("dashboard-375.png").await;
+    let _ = driver.session_call("DELETE", "", None).await;
+}
