@@ -340,59 +340,34 @@ async fn basic_auth_protects_everything_but_ping() {
     let r = get(web, "localhost", "/api").await;
     assert_eq!(r.status, 401);
     assert_eq!(r.headers["www-authenticate"], "Basic realm=\"traefik\"");
-    let bad = format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode("test:wrong")
-    );
-    assert_eq!(
-        send(
-            web,
-            "GET",
-            "localhost",
-            "/api",
-            &[("authorization", &bad)],
-            support::TestBody::empty()
-        )
-        .await
-        .status,
-        401
-    );
-    let good = format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode("test:test")
-    );
-    assert_eq!(
-        send(
-            web,
-            "GET",
-            "localhost",
-            "/api",
-            &[("authorization", &good)],
-            support::TestBody::empty()
-        )
-        .await
-        .status,
-        200
-    );
-    assert_eq!(
-        send(
-            web,
-            "GET",
-            "localhost",
-            "/dashboard/",
-            &[("authorization", &good)],
-            support::TestBody::empty()
-        )
-        .await
-        .status,
-        200
-    );
+    assert_eq!(status_as(web, "/api", "test:wrong").await, 401);
+    assert_eq!(status_as(web, "/api", "test:test").await, 200);
+    assert_eq!(status_as(web, "/dashboard/", "test:test").await, 200);
     assert_eq!(get(web, "localhost", "/dashboard/").await.status, 401);
     assert_eq!(
         get(web, "localhost", "/ping").await.status,
         200,
         "/ping is never behind auth"
     );
+}
+
+/// The status of `GET path` with basic credentials `user:password`.
+async fn status_as(web: std::net::SocketAddr, path: &str, credentials: &str) -> u16 {
+    let auth = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(credentials)
+    );
+    send(
+        web,
+        "GET",
+        "localhost",
+        path,
+        &[("authorization", &auth)],
+        support::TestBody::empty(),
+    )
+    .await
+    .status
+    .as_u16()
 }
 
 // === The page in a real browser ===

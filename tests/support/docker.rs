@@ -66,34 +66,31 @@ pub fn image() -> &'static str {
         let context = target_dir.join("context");
         std::fs::create_dir_all(&context).expect("context dir");
         std::fs::copy(target_dir.join("x86_64-unknown-linux-gnu/release/whoami"), context.join("whoami")).expect("copy whoami");
-        std::fs::write(
-            context.join("Dockerfile"),
-            "FROM scratch\nCOPY whoami /whoami\nEXPOSE 80\nSTOPSIGNAL SIGTERM\nENTRYPOINT [\"/whoami\"]\n",
-        )
-        .expect("Dockerfile");
-        let out = Command::new("docker")
-            .env("DOCKER_BUILDKIT", "0")
-            .args(["build", "-q", "-t", IMAGE])
-            .arg(&context)
-            .output()
-            .expect("docker build");
-        assert!(out.status.success(), "docker build failed: {}", String::from_utf8_lossy(&out.stderr));
-        let health = target_dir.join("health");
-        std::fs::create_dir_all(&health).expect("health context");
-        std::fs::write(
-            health.join("Dockerfile"),
-            format!("FROM {IMAGE}\nHEALTHCHECK --interval=300ms --timeout=2s --retries=1 CMD [\"/whoami\", \"check\"]\n"),
-        )
-        .expect("Dockerfile");
-        let out = Command::new("docker")
-            .env("DOCKER_BUILDKIT", "0")
-            .args(["build", "-q", "-t", HEALTH_IMAGE])
-            .arg(&health)
-            .output()
-            .expect("docker build");
-        assert!(out.status.success(), "docker build failed: {}", String::from_utf8_lossy(&out.stderr));
+        build_image(&context, "FROM scratch\nCOPY whoami /whoami\nEXPOSE 80\nSTOPSIGNAL SIGTERM\nENTRYPOINT [\"/whoami\"]\n", IMAGE);
+        build_image(
+            &target_dir.join("health"),
+            &format!("FROM {IMAGE}\nHEALTHCHECK --interval=300ms --timeout=2s --retries=1 CMD [\"/whoami\", \"check\"]\n"),
+            HEALTH_IMAGE,
+        );
     });
     IMAGE
+}
+
+/// `docker build -t tag` of `dockerfile` in `context` (the legacy builder: no buildx needed).
+fn build_image(context: &Path, dockerfile: &str, tag: &str) {
+    std::fs::create_dir_all(context).expect("context dir");
+    std::fs::write(context.join("Dockerfile"), dockerfile).expect("Dockerfile");
+    let out = Command::new("docker")
+        .env("DOCKER_BUILDKIT", "0")
+        .args(["build", "-q", "-t", tag])
+        .arg(context)
+        .output()
+        .expect("docker build");
+    assert!(
+        out.status.success(),
+        "docker build {tag} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// A unique tag and network for one test; removes everything labelled with it on drop.
