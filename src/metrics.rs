@@ -158,6 +158,8 @@ pub struct TrafficMetrics {
     pub duration: Histogram,
     /// Connections (entrypoints) or requests in flight (frontends).
     pub open: AtomicI64,
+    /// Requests sent again to another server after a failed connect or reset.
+    pub retries: AtomicU64,
 }
 
 /// Counters of the configuration pipeline and the providers.

@@ -125,9 +125,14 @@ impl BackendRuntime {
         }
     }
 
-    /// The index of the next healthy server by weighted round robin.
-    pub fn pick_index(&self) -> Option<usize> {
-        self.wrr.pick(|i| self.servers[i].state.is_healthy())
+    /// The next healthy server by weighted round robin, skipping `tried` and servers in a
+    /// cool-down; when every untried healthy server is cooling down, one of those is used
+    /// rather than failing the request.
+    pub fn pick_index(&self, tried: &[usize]) -> Option<usize> {
+        let healthy = |i: usize| !tried.contains(&i) && self.servers[i].state.is_healthy();
+        self.wrr
+            .pick(|i| healthy(i) && !self.servers[i].state.is_ejected())
+            .or_else(|| self.wrr.pick(healthy))
     }
 }
 

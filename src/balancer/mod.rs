@@ -4,7 +4,13 @@
 pub mod wrr;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::time::Duration;
+
+/// First cool-down after a failed connect or reset; it doubles per consecutive failure.
+pub const EJECTION_BASE: Duration = Duration::from_secs(1);
+/// Longest cool-down.
+pub const EJECTION_MAX: Duration = Duration::from_secs(30);
 
 /// Runtime state of one server, keyed by (backend, URL) in the aggregator's registry, so a
 /// table rebuild keeps it. Only atomics: the request path reads and bumps them without locks.
@@ -17,6 +23,9 @@ pub struct ServerState {
     since_ms: AtomicU64,
     /// The last forwarding error, for the dashboard (written on the error path only).
     last_error: arc_swap::ArcSwapOption<String>,
+    /// Consecutive forwarding failures, and until when (Unix ms) the server sits out.
+    failures: AtomicU32,
+    ejected_until_ms: AtomicU64,
 }
 
 impl Default for ServerState {
@@ -27,6 +36,8 @@ impl Default for ServerState {
             requests: AtomicU64::new(0),
             since_ms: AtomicU64::new(now_ms()),
             last_error: arc_swap::ArcSwapOption::empty(),
+            failures: AtomicU32::new(0),
+            ejected_until_ms: AtomicU64::new(0),
         }
     }
 }
@@ -52,6 +63,28 @@ impl ServerState {
     /// Unix milliseconds since which the server has been in its current health state.
     pub fn since_ms(&self) -> u64 {
         self.since_ms.load(Ordering::Relaxed)
+    }
+
+    /// Takes the server out for a cool-down that grows with consecutive failures.
+    pub fn eject(&self) -> Duration {
+        let n = self.failures.fetch_add(1, Ordering::Relaxed).min(16);
+        let cool = EJECTION_BASE.saturating_mul(1 << n).min(EJECTION_MAX);
+        self.ejected_until_ms.store(now_ms() + cool.as_millis() as u64, Ordering::Relaxed);
+        cool
+    }
+
+    /// A request got a response: forget past failures.
+    pub fn record_success(&self) {
+        if self.failures.load(Ordering::Relaxed) != 0 {
+            self.failures.store(0, Ordering::Relaxed);
+            self.ejected_until_ms.store(0, Ordering::Relaxed);
+        }
+    }
+
+    /// Whether the server is sitting out a cool-down (reads the clock only when it might be).
+    pub fn is_ejected(&self) -> bool {
+        let until = self.ejected_until_ms.load(Ordering::Relaxed);
+        until != 0 && now_ms() < until
     }
 
     pub fn set_last_error(&self, error: String) {
@@ -84,5 +117,27 @@ pub struct InFlight(Arc<ServerState>);
 impl Drop for InFlight {
     fn drop(&mut self) {
         self.0.open.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ejection_grows_and_success_clears_it() {
+        let s = ServerState::default();
+        assert!(!s.is_ejected());
+        assert_eq!(s.eject(), Duration::from_secs(1));
+        assert!(s.is_ejected());
+        assert_eq!(s.eject(), Duration::from_secs(2));
+        assert_eq!(s.eject(), Duration::from_secs(4));
+        for _ in 0..10 {
+            s.eject();
+        }
+        assert_eq!(s.eject(), EJECTION_MAX);
+        s.record_success();
+        assert!(!s.is_ejected());
+        assert_eq!(s.eject(), Duration::from_secs(1));
     }
 }

@@ -228,6 +228,12 @@ pub fn resolve(
             .as_ref()
             .and_then(|l| l.grace_time_out)
             .unwrap_or(GoDuration(DEFAULT_GRACE_TIMEOUT)),
+        retry_attempts: f
+            .retry
+            .as_ref()
+            .and_then(|r| r.attempts)
+            .unwrap_or(DEFAULT_RETRY_ATTEMPTS)
+            .max(1),
     };
     Ok((config, inline, warnings))
 }

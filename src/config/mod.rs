@@ -37,6 +37,8 @@ pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(180);
 pub const DEFAULT_DIAL_TIMEOUT: Duration = Duration::from_secs(30);
 /// `maxIdleConnsPerHost`.
 pub const DEFAULT_MAX_IDLE_CONNS_PER_HOST: usize = 200;
+/// `[retry] attempts`: portier retries by default (Traefik only with a `[retry]` section).
+pub const DEFAULT_RETRY_ATTEMPTS: u32 = 3;
 /// `[lifeCycle] graceTimeOut`.
 pub const DEFAULT_GRACE_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -58,6 +60,8 @@ pub struct Config {
     pub access_log: Option<AccessLogConfig>,
     pub max_idle_conns_per_host: usize,
     pub grace_timeout: GoDuration,
+    /// Tries per request (first included), capped by the backend's server count.
+    pub retry_attempts: u32,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -33,6 +33,7 @@ pub struct FileConfig {
     /// Global tag constraints (`["tag==api"]`), applied to the Docker provider.
     pub constraints: Option<Vec<String>>,
     pub life_cycle: Option<LifeCycleToml>,
+    pub retry: Option<RetryToml>,
     /// Dynamic configuration read by `[file]` when it has no `filename`.
     pub frontends: Option<BTreeMap<String, FrontendToml>>,
     pub backends: Option<BTreeMap<String, BackendToml>>,
@@ -155,6 +156,12 @@ pub struct AccessLogToml {
 pub struct TraefikLogToml {
     pub file_path: Option<String>,
     pub format: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct RetryToml {
+    /// Tries per request in all, the first included.
+    pub attempts: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -112,6 +112,12 @@ pub fn render(s: &WebState, table: &RoutingTable) -> String {
         );
     }
 
+    header(&mut out, "portier_backend_retries_total", "counter", "Requests retried on another server after a failed connect or reset.");
+    for r in &routes {
+        let labels = route_labels(r);
+        let _ = writeln!(out, "portier_backend_retries_total{{{}}} {}", labels.trim_end_matches(','), r.metrics.retries.load(Ordering::Relaxed));
+    }
+
     let mut servers: Vec<_> = table.servers.iter().collect();
     servers.sort_by(|a, b| a.0.cmp(b.0));
     header(

@@ -6,13 +6,13 @@ pub mod error;
 pub mod headers;
 mod listener;
 mod service;
+pub mod upstream_body;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use http::HeaderValue;
-use hyper::body::Incoming;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
@@ -32,8 +32,9 @@ const UPSTREAM_TCP_KEEPALIVE: Duration = Duration::from_secs(30);
 #[derive(Debug)]
 pub struct Proxy {
     pub table: Arc<ArcSwap<RoutingTable>>,
-    client: Client<HttpConnector, Incoming>,
+    client: Client<HttpConnector, upstream_body::UpstreamBody>,
     response_header_timeout: Option<Duration>,
+    retry_attempts: usize,
     server_name: HeaderValue,
     access_log: Option<AccessLog>,
     pub stats: Arc<crate::stats::Stats>,
@@ -61,6 +62,7 @@ impl Proxy {
             table,
             client,
             response_header_timeout: (!rht.is_zero()).then_some(rht),
+            retry_attempts: config.retry_attempts as usize,
             server_name: HeaderValue::from_str(&hostname())
                 .unwrap_or(HeaderValue::from_static("portier")),
             access_log,

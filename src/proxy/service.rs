@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use http::uri::{PathAndQuery, Uri};
-use http::{HeaderValue, Request, Response, Version, header};
+use http::{HeaderValue, Method, Request, Response, Version, header};
 use hyper::body::Incoming;
 
 use super::EntryPointContext;
@@ -17,7 +17,8 @@ use super::body::{Completion, ProxyBody};
 use super::error::ProxyError;
 use super::headers::{self, Forwarded, X_FORWARDED_PREFIX, X_REPLACED_PATH};
 use crate::metrics;
-use crate::router::CompiledRoute;
+use super::upstream_body::{BodySlot, UpstreamBody};
+use crate::router::{CompiledRoute, ServerRuntime};
 use crate::rules::{RequestView, Rewrite, matcher_host};
 
 /// Details kept for the access log, taken before the request is consumed.
@@ -128,105 +129,123 @@ async fn forward(
     let route = find_route(ep, &req).ok_or(ProxyError::NoRoute)?;
     route.metrics.open.fetch_add(1, Ordering::Relaxed);
     routed.route = Some(Arc::clone(&route));
-    let index = route
-        .backend
-        .pick_index()
-        .ok_or_else(|| ProxyError::NoServer {
-            backend: route.backend.name.clone(),
-        })?;
-    routed.server = Some(index);
-    let server = &route.backend.servers[index];
+    let backend = &route.backend;
     let (mut parts, body) = req.into_parts();
 
     let rewrite = route.rule.modifiers.apply(parts.uri.path());
-    let path_and_query =
-        upstream_path(&parts.uri, rewrite.as_ref()).map_err(ProxyError::BadRequest)?;
+    let path_and_query = upstream_path(&parts.uri, rewrite.as_ref()).map_err(ProxyError::BadRequest)?;
     let client_host = parts.headers.get(header::HOST).cloned().or_else(|| {
-        parts
-            .uri
-            .authority()
-            .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
+        parts.uri.authority().and_then(|a| HeaderValue::from_str(a.as_str()).ok())
     });
-    parts.uri = Uri::builder()
-        .scheme(server.scheme.clone())
-        .authority(server.authority.clone())
-        .path_and_query(path_and_query)
-        .build()
-        .map_err(|e| ProxyError::BadRequest(e.to_string()))?;
-    parts.version = Version::HTTP_11;
-
     let h = &mut parts.headers;
     headers::remove_hop_by_hop(h);
-    let trusted = ep.forwarded.trusts(peer.ip());
     headers::set_forwarded(
         h,
         &Forwarded {
             client_ip: peer.ip(),
             host: client_host.as_ref().and_then(|v| v.to_str().ok()),
             proto: "http",
-            trusted,
+            trusted: ep.forwarded.trusts(peer.ip()),
             server: &ep.proxy.server_name,
         },
     );
     if let Some(rw) = &rewrite {
-        if let Some(prefix) = rw
-            .forwarded_prefix
-            .as_deref()
-            .and_then(|p| HeaderValue::from_str(p).ok())
-        {
+        if let Some(prefix) = rw.forwarded_prefix.as_deref().and_then(|p| HeaderValue::from_str(p).ok()) {
             h.append(&X_FORWARDED_PREFIX, prefix);
         }
-        if let Some(old) = rw
-            .replaced_path
-            .as_deref()
-            .and_then(|p| HeaderValue::from_str(p).ok())
-        {
+        if let Some(old) = rw.replaced_path.as_deref().and_then(|p| HeaderValue::from_str(p).ok()) {
             h.insert(&X_REPLACED_PATH, old);
         }
     }
-    match (route.pass_host_header, client_host) {
-        (true, Some(host)) => {
-            h.insert(header::HOST, host);
-        }
-        _ => {
-            if let Ok(v) = HeaderValue::from_str(server.authority.as_str()) {
-                h.insert(header::HOST, v);
+    if let (true, Some(host)) = (route.pass_host_header, client_host) {
+        h.insert(header::HOST, host);
+    }
+
+    let body = BodySlot::new(body);
+    let attempts = ep.proxy.retry_attempts.min(backend.servers.len()).max(1);
+    let idempotent = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS | Method::PUT | Method::DELETE | Method::TRACE);
+    let mut tried: Vec<usize> = Vec::new();
+    loop {
+        let index = backend.pick_index(&tried).ok_or_else(|| ProxyError::NoServer { backend: backend.name.clone() })?;
+        routed.server = Some(index);
+        tried.push(index);
+        let server = &backend.servers[index];
+        // The last attempt may take the prepared headers; earlier ones need a copy.
+        let headers = if tried.len() >= attempts { std::mem::take(&mut parts.headers) } else { parts.headers.clone() };
+        let request = upstream_request(&parts.method, headers, &path_and_query, server, route.pass_host_header, body.body())?;
+        let in_flight = server.state.start_request();
+        let pending = ep.proxy.client.request(request);
+        let result = match ep.proxy.response_header_timeout {
+            Some(t) => match tokio::time::timeout(t, pending).await {
+                Ok(r) => r,
+                Err(_) => {
+                    let e = ProxyError::Timeout { url: server.url.clone(), timeout: t };
+                    server.state.set_last_error(e.to_string());
+                    return Err(e);
+                }
+            },
+            None => pending.await,
+        };
+        match result {
+            Ok(resp) => {
+                server.state.record_success();
+                let (mut parts, body) = resp.into_parts();
+                headers::remove_hop_by_hop(&mut parts.headers);
+                return Ok(Response::from_parts(parts, ProxyBody::upstream(body, in_flight)));
+            }
+            Err(source) => {
+                // Safe to send again: nothing reached the server (failed connect, body still
+                // here), or an idempotent request without body was reset before any answer.
+                let retryable = (source.is_connect() && body.available()) || (idempotent && body.is_empty());
+                let e = ProxyError::Upstream { url: server.url.clone(), source };
+                server.state.set_last_error(e.to_string());
+                if !retryable {
+                    return Err(e);
+                }
+                let cool = server.state.eject();
+                if tried.len() >= attempts || tried.len() >= backend.servers.len() {
+                    return Err(e);
+                }
+                route.metrics.retries.fetch_add(1, Ordering::Relaxed);
+                tracing::info!(
+                    frontend = %route.frontend,
+                    "retrying {} {} on another server (attempt {}/{attempts}): {e}; {} sits out {cool:?}",
+                    parts.method,
+                    path_and_query,
+                    tried.len() + 1,
+                    server.url
+                );
             }
         }
     }
+}
 
-    let in_flight = server.state.start_request();
-    let pending = ep.proxy.client.request(Request::from_parts(parts, body));
-    let result = match ep.proxy.response_header_timeout {
-        Some(t) => tokio::time::timeout(t, pending)
-            .await
-            .map_err(|_| ProxyError::Timeout {
-                url: server.url.clone(),
-                timeout: t,
-            }),
-        None => Ok(pending.await),
-    };
-    let resp = match result {
-        Ok(Ok(resp)) => resp,
-        Ok(Err(source)) => {
-            let e = ProxyError::Upstream {
-                url: server.url.clone(),
-                source,
-            };
-            server.state.set_last_error(e.to_string());
-            return Err(e);
+/// One attempt's request: the prepared head aimed at `server`.
+fn upstream_request(
+    method: &Method,
+    headers: http::HeaderMap,
+    path_and_query: &PathAndQuery,
+    server: &ServerRuntime,
+    pass_host_header: bool,
+    body: UpstreamBody,
+) -> Result<Request<UpstreamBody>, ProxyError> {
+    let uri = Uri::builder()
+        .scheme(server.scheme.clone())
+        .authority(server.authority.clone())
+        .path_and_query(path_and_query.clone())
+        .build()
+        .map_err(|e| ProxyError::BadRequest(e.to_string()))?;
+    let mut req = Request::new(body);
+    *req.method_mut() = method.clone();
+    *req.uri_mut() = uri;
+    *req.version_mut() = Version::HTTP_11;
+    *req.headers_mut() = headers;
+    if !pass_host_header || !req.headers().contains_key(header::HOST) {
+        if let Ok(v) = HeaderValue::from_str(server.authority.as_str()) {
+            req.headers_mut().insert(header::HOST, v);
         }
-        Err(e) => {
-            server.state.set_last_error(e.to_string());
-            return Err(e);
-        }
-    };
-    let (mut parts, body) = resp.into_parts();
-    headers::remove_hop_by_hop(&mut parts.headers);
-    Ok(Response::from_parts(
-        parts,
-        ProxyBody::upstream(body, in_flight),
-    ))
+    }
+    Ok(req)
 }
 
 /// Looks the request up in the current table; the table guard ends with this function.
