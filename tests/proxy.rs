@@ -430,7 +430,10 @@ async fn access_log_in_common_log_format() {
 #[tokio::test]
 async fn failed_connects_are_retried_on_another_server_with_the_body_intact() {
     let live = Backend::spawn("live").await;
-    let dead = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr");
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr");
     let cfg = format!(
         "{HEAD}[backends.b.servers.a]\nurl = \"http://{dead}\"\n[backends.b.servers.b]\nurl = \"{}\"\n{}",
         live.url(),
@@ -444,11 +447,27 @@ async fn failed_connects_are_retried_on_another_server_with_the_body_intact() {
     }
     // A body that was never sent to the dead server reaches the live one whole.
     for _ in 0..10 {
-        let r = send(p.http(), "POST", "retry.local", "/upload", &[], TestBody::streamed(100 * 1024)).await;
+        let r = send(
+            p.http(),
+            "POST",
+            "retry.local",
+            "/upload",
+            &[],
+            TestBody::streamed(100 * 1024),
+        )
+        .await;
         assert_eq!((r.status.as_u16(), r.text()), (200, "102400".to_string()));
     }
-    let line = p.wait_log("retrying GET / on another server (attempt 2/2)", Duration::from_secs(2)).await;
-    assert!(line.contains(&format!("http://{dead} sits out 1s")), "{line}");
+    let line = p
+        .wait_log(
+            "retrying GET / on another server (attempt 2/2)",
+            Duration::from_secs(2),
+        )
+        .await;
+    assert!(
+        line.contains(&format!("http://{dead} sits out 1s")),
+        "{line}"
+    );
     // Ejected: the dead server is skipped for its cool-down, so retries are rare.
     assert!(p.count_log("retrying") <= 4, "{:#?}", p.log_lines());
 }
@@ -456,7 +475,10 @@ async fn failed_connects_are_retried_on_another_server_with_the_body_intact() {
 #[tokio::test]
 async fn retry_attempts_one_disables_retries() {
     let live = Backend::spawn("live").await;
-    let dead = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr");
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr");
     let cfg = format!(
         "[entryPoints.http]\naddress = \"127.0.0.1:0\"\n[retry]\nattempts = 1\n[file]\n[backends.b.servers.a]\nurl = \"http://{dead}\"\n[backends.b.servers.b]\nurl = \"{}\"\n{}",
         live.url(),
@@ -465,7 +487,9 @@ async fn retry_attempts_one_disables_retries() {
     let p = Portier::start(&cfg);
     let mut codes = std::collections::BTreeMap::new();
     for _ in 0..6 {
-        *codes.entry(get(p.http(), "retry.local", "/").await.status.as_u16()).or_insert(0) += 1;
+        *codes
+            .entry(get(p.http(), "retry.local", "/").await.status.as_u16())
+            .or_insert(0) += 1;
     }
     assert!(codes.get(&502).is_some_and(|n| *n >= 1), "{codes:?}");
     assert_eq!(p.count_log("retrying"), 0);

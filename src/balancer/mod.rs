@@ -69,7 +69,8 @@ impl ServerState {
     pub fn eject(&self) -> Duration {
         let n = self.failures.fetch_add(1, Ordering::Relaxed).min(16);
         let cool = EJECTION_BASE.saturating_mul(1 << n).min(EJECTION_MAX);
-        self.ejected_until_ms.store(now_ms() + cool.as_millis() as u64, Ordering::Relaxed);
+        self.ejected_until_ms
+            .store(now_ms() + cool.as_millis() as u64, Ordering::Relaxed);
         cool
     }
 

@@ -112,10 +112,20 @@ pub fn render(s: &WebState, table: &RoutingTable) -> String {
         );
     }
 
-    header(&mut out, "portier_backend_retries_total", "counter", "Requests retried on another server after a failed connect or reset.");
+    header(
+        &mut out,
+        "portier_backend_retries_total",
+        "counter",
+        "Requests retried on another server after a failed connect or reset.",
+    );
     for r in &routes {
         let labels = route_labels(r);
-        let _ = writeln!(out, "portier_backend_retries_total{{{}}} {}", labels.trim_end_matches(','), r.metrics.retries.load(Ordering::Relaxed));
+        let _ = writeln!(
+            out,
+            "portier_backend_retries_total{{{}}} {}",
+            labels.trim_end_matches(','),
+            r.metrics.retries.load(Ordering::Relaxed)
+        );
     }
 
     let mut servers: Vec<_> = table.servers.iter().collect();

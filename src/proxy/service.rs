@@ -16,8 +16,8 @@ use std::sync::atomic::Ordering;
 use super::body::{Completion, ProxyBody};
 use super::error::ProxyError;
 use super::headers::{self, Forwarded, X_FORWARDED_PREFIX, X_REPLACED_PATH};
-use crate::metrics;
 use super::upstream_body::{BodySlot, UpstreamBody};
+use crate::metrics;
 use crate::router::{CompiledRoute, ServerRuntime};
 use crate::rules::{RequestView, Rewrite, matcher_host};
 
@@ -133,9 +133,13 @@ async fn forward(
     let (mut parts, body) = req.into_parts();
 
     let rewrite = route.rule.modifiers.apply(parts.uri.path());
-    let path_and_query = upstream_path(&parts.uri, rewrite.as_ref()).map_err(ProxyError::BadRequest)?;
+    let path_and_query =
+        upstream_path(&parts.uri, rewrite.as_ref()).map_err(ProxyError::BadRequest)?;
     let client_host = parts.headers.get(header::HOST).cloned().or_else(|| {
-        parts.uri.authority().and_then(|a| HeaderValue::from_str(a.as_str()).ok())
+        parts
+            .uri
+            .authority()
+            .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
     });
     let h = &mut parts.headers;
     headers::remove_hop_by_hop(h);
@@ -150,10 +154,18 @@ async fn forward(
         },
     );
     if let Some(rw) = &rewrite {
-        if let Some(prefix) = rw.forwarded_prefix.as_deref().and_then(|p| HeaderValue::from_str(p).ok()) {
+        if let Some(prefix) = rw
+            .forwarded_prefix
+            .as_deref()
+            .and_then(|p| HeaderValue::from_str(p).ok())
+        {
             h.append(&X_FORWARDED_PREFIX, prefix);
         }
-        if let Some(old) = rw.replaced_path.as_deref().and_then(|p| HeaderValue::from_str(p).ok()) {
+        if let Some(old) = rw
+            .replaced_path
+            .as_deref()
+            .and_then(|p| HeaderValue::from_str(p).ok())
+        {
             h.insert(&X_REPLACED_PATH, old);
         }
     }
@@ -163,23 +175,44 @@ async fn forward(
 
     let body = BodySlot::new(body);
     let attempts = ep.proxy.retry_attempts.min(backend.servers.len()).max(1);
-    let idempotent = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS | Method::PUT | Method::DELETE | Method::TRACE);
+    let idempotent = matches!(
+        parts.method,
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::PUT | Method::DELETE | Method::TRACE
+    );
     let mut tried: Vec<usize> = Vec::new();
     loop {
-        let index = backend.pick_index(&tried).ok_or_else(|| ProxyError::NoServer { backend: backend.name.clone() })?;
+        let index = backend
+            .pick_index(&tried)
+            .ok_or_else(|| ProxyError::NoServer {
+                backend: backend.name.clone(),
+            })?;
         routed.server = Some(index);
         tried.push(index);
         let server = &backend.servers[index];
         // The last attempt may take the prepared headers; earlier ones need a copy.
-        let headers = if tried.len() >= attempts { std::mem::take(&mut parts.headers) } else { parts.headers.clone() };
-        let request = upstream_request(&parts.method, headers, &path_and_query, server, route.pass_host_header, body.body())?;
+        let headers = if tried.len() >= attempts {
+            std::mem::take(&mut parts.headers)
+        } else {
+            parts.headers.clone()
+        };
+        let request = upstream_request(
+            &parts.method,
+            headers,
+            &path_and_query,
+            server,
+            route.pass_host_header,
+            body.body(),
+        )?;
         let in_flight = server.state.start_request();
         let pending = ep.proxy.client.request(request);
         let result = match ep.proxy.response_header_timeout {
             Some(t) => match tokio::time::timeout(t, pending).await {
                 Ok(r) => r,
                 Err(_) => {
-                    let e = ProxyError::Timeout { url: server.url.clone(), timeout: t };
+                    let e = ProxyError::Timeout {
+                        url: server.url.clone(),
+                        timeout: t,
+                    };
                     server.state.set_last_error(e.to_string());
                     return Err(e);
                 }
@@ -191,13 +224,20 @@ async fn forward(
                 server.state.record_success();
                 let (mut parts, body) = resp.into_parts();
                 headers::remove_hop_by_hop(&mut parts.headers);
-                return Ok(Response::from_parts(parts, ProxyBody::upstream(body, in_flight)));
+                return Ok(Response::from_parts(
+                    parts,
+                    ProxyBody::upstream(body, in_flight),
+                ));
             }
             Err(source) => {
                 // Safe to send again: nothing reached the server (failed connect, body still
                 // here), or an idempotent request without body was reset before any answer.
-                let retryable = (source.is_connect() && body.available()) || (idempotent && body.is_empty());
-                let e = ProxyError::Upstream { url: server.url.clone(), source };
+                let retryable =
+                    (source.is_connect() && body.available()) || (idempotent && body.is_empty());
+                let e = ProxyError::Upstream {
+                    url: server.url.clone(),
+                    source,
+                };
                 server.state.set_last_error(e.to_string());
                 if !retryable {
                     return Err(e);

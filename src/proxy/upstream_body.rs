@@ -31,10 +31,16 @@ pub struct BodySlot {
 impl BodySlot {
     pub fn new(body: Incoming) -> BodySlot {
         if body.is_end_stream() {
-            return BodySlot { slot: None, hint: SizeHint::with_exact(0) };
+            return BodySlot {
+                slot: None,
+                hint: SizeHint::with_exact(0),
+            };
         }
         let hint = body.size_hint();
-        BodySlot { slot: Some(Arc::new(Mutex::new(Some(body)))), hint }
+        BodySlot {
+            slot: Some(Arc::new(Mutex::new(Some(body)))),
+            hint,
+        }
     }
 
     /// Whether the body can still be sent (it is empty, or no attempt has started reading it).
@@ -53,7 +59,11 @@ impl BodySlot {
     pub fn body(&self) -> UpstreamBody {
         match &self.slot {
             None => UpstreamBody::Empty,
-            Some(slot) => UpstreamBody::Reclaimable { slot: Arc::clone(slot), active: None, hint: self.hint.clone() },
+            Some(slot) => UpstreamBody::Reclaimable {
+                slot: Arc::clone(slot),
+                active: None,
+                hint: self.hint.clone(),
+            },
         }
     }
 }
@@ -62,7 +72,10 @@ impl Body for UpstreamBody {
     type Data = Bytes;
     type Error = hyper::Error;
 
-    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
         match &mut *self {
             UpstreamBody::Empty => Poll::Ready(None),
             UpstreamBody::Reclaimable { slot, active, .. } => {
@@ -81,7 +94,9 @@ impl Body for UpstreamBody {
     fn is_end_stream(&self) -> bool {
         match self {
             UpstreamBody::Empty => true,
-            UpstreamBody::Reclaimable { active: Some(b), .. } => b.is_end_stream(),
+            UpstreamBody::Reclaimable {
+                active: Some(b), ..
+            } => b.is_end_stream(),
             UpstreamBody::Reclaimable { .. } => false,
         }
     }
@@ -89,7 +104,9 @@ impl Body for UpstreamBody {
     fn size_hint(&self) -> SizeHint {
         match self {
             UpstreamBody::Empty => SizeHint::with_exact(0),
-            UpstreamBody::Reclaimable { active: Some(b), .. } => b.size_hint(),
+            UpstreamBody::Reclaimable {
+                active: Some(b), ..
+            } => b.size_hint(),
             UpstreamBody::Reclaimable { hint, .. } => hint.clone(),
         }
     }

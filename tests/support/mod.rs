@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod docker;
+pub mod load;
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
