@@ -62,7 +62,7 @@ impl BodySlot {
             Some(slot) => UpstreamBody::Reclaimable {
                 slot: Arc::clone(slot),
                 active: None,
-                hint: self.hint.clone(),
+                hint: self.hint,
             },
         }
     }
@@ -107,7 +107,7 @@ impl Body for UpstreamBody {
             UpstreamBody::Reclaimable {
                 active: Some(b), ..
             } => b.size_hint(),
-            UpstreamBody::Reclaimable { hint, .. } => hint.clone(),
+            UpstreamBody::Reclaimable { hint, .. } => *hint,
         }
     }
 }
