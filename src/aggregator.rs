@@ -269,7 +269,14 @@ fn backend_runtime(
             }
         };
         let key = (pname.to_string(), bname.to_string(), server.url.clone());
-        let state = Arc::clone(registry.servers.entry(key.clone()).or_default());
+        let state = Arc::clone(registry.servers.entry(key.clone()).or_insert_with(|| {
+            // Under an active check a new server waits for its first passing probe.
+            let s = ServerState::default();
+            if backend.health_check.is_some() {
+                s.set_healthy(false);
+            }
+            Arc::new(s)
+        }));
         used.insert(key);
         servers.push(ServerRuntime {
             name: sname.clone(),

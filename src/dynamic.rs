@@ -44,6 +44,36 @@ pub struct Route {
 pub struct Backend {
     pub servers: BTreeMap<String, Server>,
     pub load_balancer: LoadBalancer,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub health_check: Option<HealthCheck>,
+}
+
+/// An active health check: `GET path` on every server each `interval`; a status in
+/// [200, 400) keeps the server in rotation, anything else takes it out until a check passes.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HealthCheck {
+    pub path: String,
+    #[serde(serialize_with = "serialize_duration")]
+    pub interval: std::time::Duration,
+    /// Port to probe instead of the server's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    /// Host header of the probe, instead of the server's address.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
+}
+
+/// `[healthcheck] interval`: how often servers are probed when a backend sets none.
+pub const DEFAULT_HEALTHCHECK_INTERVAL: std::time::Duration = std::time::Duration::from_secs(30);
+
+fn serialize_duration<S: serde::Serializer>(
+    d: &std::time::Duration,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&crate::config::format_duration(*d))
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

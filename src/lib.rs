@@ -114,6 +114,8 @@ pub async fn run(
         std::sync::atomic::Ordering::Relaxed,
     );
     let agg = aggregator::spawn(settings, Arc::clone(&table), Arc::clone(&control));
+    let (health_tx, health_rx) = tokio::sync::watch::channel(0u64);
+    balancer::checker::spawn(agg.tables.clone(), health_tx);
 
     if let Some(file_cfg) = config.file.clone() {
         let path = config.config_file.clone().unwrap_or_default();
@@ -192,6 +194,7 @@ pub async fn run(
         let state = dashboard::WebState {
             table: Arc::clone(&table),
             tables: agg.tables.clone(),
+            health: health_rx.clone(),
             stats: Arc::clone(&stats),
             control: Arc::clone(&control),
             entry_points: ep_metrics.clone(),

@@ -103,6 +103,7 @@ function live() {
     } catch (_) { /* keep the old label */ }
     refresh();
   });
+  events.addEventListener("health", () => refresh());
   events.onerror = () => {
     badge.textContent = "reconnecting…";
     badge.className = "badge down";

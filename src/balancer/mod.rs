@@ -1,6 +1,7 @@
 //! Load balancing: the weighted round robin and the per-server runtime state that outlives
 //! routing tables.
 
+pub mod checker;
 pub mod wrr;
 
 use std::sync::Arc;

@@ -199,6 +199,17 @@ pub struct RouteToml {
 pub struct BackendToml {
     pub servers: Option<BTreeMap<String, ServerToml>>,
     pub load_balancer: Option<LoadBalancerToml>,
+    pub health_check: Option<HealthCheckToml>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+pub struct HealthCheckToml {
+    pub path: Option<String>,
+    pub interval: Option<GoDuration>,
+    pub port: Option<u16>,
+    pub hostname: Option<String>,
+    pub scheme: Option<String>,
+    pub headers: Option<BTreeMap<String, String>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

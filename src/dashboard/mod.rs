@@ -41,6 +41,8 @@ const SAMPLE_EVERY: Duration = Duration::from_secs(1);
 pub struct WebState {
     pub table: Arc<ArcSwap<RoutingTable>>,
     pub tables: watch::Receiver<Arc<RoutingTable>>,
+    /// Bumped by the health checker on every server health change.
+    pub health: watch::Receiver<u64>,
     pub stats: Arc<Stats>,
     pub control: Arc<ControlMetrics>,
     pub entry_points: Vec<(String, Arc<TrafficMetrics>)>,
@@ -257,20 +259,37 @@ async fn metrics(State(s): State<Shared>) -> Response {
 }
 
 /// One `table` event per new routing table (with its generation), starting with the current
-/// one, so a page can refetch `/api` without polling.
+/// one, and one `health` event per server health change, so a page can refetch `/api` without
+/// polling.
 async fn events(State(s): State<Shared>) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
-    let rx = s.tables.clone();
-    let stream = futures_util::stream::unfold((rx, true), |(mut rx, first)| async move {
-        if !first && rx.changed().await.is_err() {
-            return None;
-        }
-        let generation = rx.borrow_and_update().generation;
-        let event = Event::default()
-            .event("table")
-            .data(json!({"generation": generation}).to_string());
-        Some((Ok(event), (rx, false)))
-    });
+    let state = (s.tables.clone(), s.health.clone(), true);
+    let stream =
+        futures_util::stream::unfold(state, |(mut tables, mut health, first)| async move {
+            let event = if first {
+                table_event(&mut tables)
+            } else {
+                tokio::select! {
+                    r = tables.changed() => {
+                        r.ok()?;
+                        table_event(&mut tables)
+                    }
+                    r = health.changed() => {
+                        r.ok()?;
+                        let n = *health.borrow_and_update();
+                        Event::default().event("health").data(json!({"changes": n}).to_string())
+                    }
+                }
+            };
+            Some((Ok(event), (tables, health, false)))
+        });
     Sse::new(stream).keep_alive(KeepAlive::default())
+}
+
+fn table_event(tables: &mut watch::Receiver<Arc<RoutingTable>>) -> Event {
+    let generation = tables.borrow_and_update().generation;
+    Event::default()
+        .event("table")
+        .data(json!({"generation": generation}).to_string())
 }
 
 async fn asset(Path(file): Path<String>) -> Response {

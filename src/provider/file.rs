@@ -11,7 +11,8 @@ use crate::aggregator::{ProviderUpdate, parse_server_url};
 use crate::config::model::DynamicToml;
 use crate::config::{ConfigError, FileProviderConfig};
 use crate::dynamic::{
-    Backend, Frontend, LoadBalancer, ProviderConfig, ProviderError, Route, Server,
+    Backend, DEFAULT_HEALTHCHECK_INTERVAL, Frontend, HealthCheck, LoadBalancer, ProviderConfig,
+    ProviderError, Route, Server,
 };
 use crate::rules;
 
@@ -46,6 +47,20 @@ pub fn translate(d: &DynamicToml, src: Source) -> ProviderConfig {
                     .and_then(|l| l.method.clone())
                     .unwrap_or_else(|| "wrr".to_string()),
             },
+            health_check: b.health_check.as_ref().and_then(|h| {
+                let path = h.path.clone().filter(|p| !p.is_empty())?;
+                Some(HealthCheck {
+                    path: if path.starts_with('/') {
+                        path
+                    } else {
+                        format!("/{path}")
+                    },
+                    interval: h.interval.map_or(DEFAULT_HEALTHCHECK_INTERVAL, |d| d.0),
+                    port: h.port,
+                    hostname: h.hostname.clone(),
+                    headers: h.headers.clone().unwrap_or_default(),
+                })
+            }),
             ..Backend::default()
         };
         for (sname, s) in b.servers.iter().flatten() {

@@ -33,7 +33,12 @@ use tokio::net::TcpListener;
 #[derive(Debug)]
 pub enum TestBody {
     Full(Option<Bytes>),
-    Repeat { remaining: u64, chunk: Bytes },
+    Repeat {
+        remaining: u64,
+        chunk: Bytes,
+    },
+    /// Chunks as they arrive (a slow stream).
+    Channel(tokio::sync::mpsc::Receiver<Bytes>),
 }
 
 impl TestBody {
@@ -57,9 +62,12 @@ impl Body for TestBody {
     type Error = Infallible;
     fn poll_frame(
         mut self: Pin<&mut Self>,
-        _: &mut Context<'_>,
+        cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
         Poll::Ready(match &mut *self {
+            TestBody::Channel(rx) => {
+                return rx.poll_recv(cx).map(|c| c.map(|d| Ok(Frame::data(d))));
+            }
             TestBody::Full(d) => d.take().map(|d| Ok(Frame::data(d))),
             TestBody::Repeat { remaining, chunk } => {
                 if *remaining == 0 {
@@ -77,7 +85,7 @@ impl Body for TestBody {
             TestBody::Full(Some(d)) => SizeHint::with_exact(d.len() as u64),
             TestBody::Full(None) => SizeHint::with_exact(0),
             // Unknown length: forces chunked encoding, like a real streaming upload.
-            TestBody::Repeat { .. } => SizeHint::default(),
+            TestBody::Repeat { .. } | TestBody::Channel(_) => SizeHint::default(),
         }
     }
 }
@@ -110,6 +118,7 @@ impl Echo {
 pub struct Backend {
     pub name: String,
     pub addr: SocketAddr,
+    healthy: Arc<std::sync::atomic::AtomicBool>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -120,14 +129,16 @@ impl Backend {
             .expect("bind backend");
         let addr = listener.local_addr().expect("addr");
         let n = name.to_string();
+        let healthy = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let h = Arc::clone(&healthy);
         let task = tokio::spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
                     continue;
                 };
-                let n = n.clone();
+                let (n, h) = (n.clone(), Arc::clone(&h));
                 tokio::spawn(async move {
-                    let svc = service_fn(move |req| answer(n.clone(), req));
+                    let svc = service_fn(move |req| answer(n.clone(), Arc::clone(&h), req));
                     let _ = hyper::server::conn::http1::Builder::new()
                         .serve_connection(TokioIo::new(stream), svc)
                         .await;
@@ -137,8 +148,15 @@ impl Backend {
         Backend {
             name: name.to_string(),
             addr,
+            healthy,
             task,
         }
+    }
+
+    /// What `GET /health` answers: 200 when healthy, 503 when not.
+    pub fn set_healthy(&self, healthy: bool) {
+        self.healthy
+            .store(healthy, std::sync::atomic::Ordering::Relaxed);
     }
 
     pub fn url(&self) -> String {
@@ -152,8 +170,36 @@ impl Drop for Backend {
     }
 }
 
-async fn answer(name: String, req: Request<Incoming>) -> Result<Response<TestBody>, Infallible> {
+async fn answer(
+    name: String,
+    healthy: Arc<std::sync::atomic::AtomicBool>,
+    req: Request<Incoming>,
+) -> Result<Response<TestBody>, Infallible> {
     let path = req.uri().path().to_string();
+    if path == "/health" {
+        let ok = healthy.load(std::sync::atomic::Ordering::Relaxed);
+        let mut r = Response::new(TestBody::text(if ok { "ok" } else { "sick" }));
+        if !ok {
+            *r.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+        }
+        return Ok(r);
+    }
+    if let Some(secs) = path
+        .strip_prefix("/stream/")
+        .and_then(|s| s.parse::<u64>().ok())
+    {
+        // One chunk every 100 ms for `secs` seconds.
+        let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(4);
+        tokio::spawn(async move {
+            for _ in 0..secs * 10 {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                if tx.send(Bytes::from_static(b"tick\n")).await.is_err() {
+                    return;
+                }
+            }
+        });
+        return Ok(Response::new(TestBody::Channel(rx)));
+    }
     if let Some(ms) = path.strip_prefix("/slow/").and_then(|s| s.parse().ok()) {
         tokio::time::sleep(Duration::from_millis(ms)).await;
         return Ok(Response::new(TestBody::text(format!("slow {name}"))));

@@ -10,7 +10,10 @@ use std::collections::BTreeMap;
 
 use super::container::{ContainerInfo, Health, RunState};
 use crate::config::Constraint;
-use crate::dynamic::{Backend, Frontend, ProviderConfig, ProviderError, Route, Server};
+use crate::dynamic::{
+    Backend, DEFAULT_HEALTHCHECK_INTERVAL, Frontend, HealthCheck, ProviderConfig, ProviderError,
+    Route, Server,
+};
 use crate::rules;
 
 pub const LABEL_ENABLE: &str = "traefik.enable";
@@ -25,6 +28,11 @@ pub const LABEL_PRIORITY: &str = "traefik.frontend.priority";
 pub const LABEL_ENTRYPOINTS: &str = "traefik.frontend.entryPoints";
 pub const LABEL_PASS_HOST: &str = "traefik.frontend.passHostHeader";
 const LABEL_TAGS: &str = "traefik.tags";
+pub const LABEL_HC_PATH: &str = "traefik.backend.healthcheck.path";
+pub const LABEL_HC_INTERVAL: &str = "traefik.backend.healthcheck.interval";
+pub const LABEL_HC_PORT: &str = "traefik.backend.healthcheck.port";
+pub const LABEL_HC_HOSTNAME: &str = "traefik.backend.healthcheck.hostname";
+pub const LABEL_HC_HEADERS: &str = "traefik.backend.healthcheck.headers";
 const COMPOSE_PROJECT: &str = "com.docker.compose.project";
 const COMPOSE_SERVICE: &str = "com.docker.compose.service";
 
@@ -47,6 +55,7 @@ pub struct Translation {
 
 /// One container's contribution before grouping.
 struct Parsed {
+    health_check: Option<HealthCheck>,
     backend: String,
     rule: String,
     frontend: Frontend,
@@ -75,7 +84,11 @@ pub fn translate(containers: &[ContainerInfo], defaults: &DockerDefaults) -> Tra
             .config
             .backends
             .entry(parsed.backend.clone())
-            .or_insert_with(Backend::default);
+            // Backend-level settings come from the first container of the backend (by name).
+            .or_insert_with(|| Backend {
+                health_check: parsed.health_check.clone(),
+                ..Backend::default()
+            });
         if let Some((name, server)) = parsed.server {
             backend.servers.insert(name, server);
         }
@@ -248,6 +261,34 @@ fn parse(
         pass_host_header,
         priority,
     };
+    let health_check = match label(LABEL_HC_PATH) {
+        None => None,
+        Some(path) => Some(HealthCheck {
+            path: if path.starts_with('/') {
+                path.to_string()
+            } else {
+                format!("/{path}")
+            },
+            interval: match label(LABEL_HC_INTERVAL) {
+                Some(v) => {
+                    crate::config::parse_go_duration(v).map_err(|e| bad(LABEL_HC_INTERVAL, e))?
+                }
+                None => DEFAULT_HEALTHCHECK_INTERVAL,
+            },
+            port: match label(LABEL_HC_PORT) {
+                Some(v) => Some(
+                    v.trim()
+                        .parse::<u16>()
+                        .map_err(|_| bad(LABEL_HC_PORT, "not a port number".into()))?,
+                ),
+                None => None,
+            },
+            hostname: label(LABEL_HC_HOSTNAME).map(String::from),
+            headers: label(LABEL_HC_HEADERS)
+                .map(parse_header_map)
+                .unwrap_or_default(),
+        }),
+    };
     let usable = c.state == RunState::Running && matches!(c.health, None | Some(Health::Healthy));
     let server = if usable {
         let ip = ip_address(c, d, notes)?;
@@ -267,6 +308,7 @@ fn parse(
         None
     };
     Ok(Some(Parsed {
+        health_check,
         backend,
         rule,
         frontend,
@@ -274,7 +316,7 @@ fn parse(
     }))
 }
 
-const KNOWN: [&str; 12] = [
+const KNOWN: [&str; 17] = [
     LABEL_ENABLE,
     LABEL_BACKEND,
     LABEL_PORT,
@@ -287,7 +329,21 @@ const KNOWN: [&str; 12] = [
     LABEL_ENTRYPOINTS,
     LABEL_PASS_HOST,
     LABEL_TAGS,
+    LABEL_HC_PATH,
+    LABEL_HC_INTERVAL,
+    LABEL_HC_PORT,
+    LABEL_HC_HOSTNAME,
+    LABEL_HC_HEADERS,
 ];
+
+/// Traefik's map syntax: `K:v||K2:v2` (split on the first `:`, entries without one skipped).
+fn parse_header_map(v: &str) -> BTreeMap<String, String> {
+    v.split("||")
+        .filter_map(|e| e.split_once(':'))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .filter(|(k, _)| !k.is_empty())
+        .collect()
+}
 
 /// The container's IP: on `traefik.docker.network`, else `[docker] network`, else host
 /// networking (127.0.0.1), else its only network, else the first by name (logged).
@@ -621,6 +677,52 @@ mod tests {
         let none = container("n", "10.0.0.4", &[]);
         let t = translate(&[a, b, none], &d);
         assert_eq!(t.config.backends.keys().collect::<Vec<_>>(), ["backend-a"]);
+    }
+
+    #[test]
+    fn healthcheck_labels_configure_the_backend() {
+        let c = container(
+            "hc",
+            "10.0.0.2",
+            &[
+                (LABEL_HC_PATH, "health"),
+                (LABEL_HC_INTERVAL, "500ms"),
+                (LABEL_HC_PORT, "8080"),
+                (LABEL_HC_HOSTNAME, "probe.local"),
+                (LABEL_HC_HEADERS, "X-Probe:1||x-other: two||junk"),
+            ],
+        );
+        let t = translate(&[c], &defaults());
+        let hc = t.config.backends["backend-hc"]
+            .health_check
+            .clone()
+            .expect("health check");
+        assert_eq!(hc.path, "/health");
+        assert_eq!(hc.interval, std::time::Duration::from_millis(500));
+        assert_eq!(hc.port, Some(8080));
+        assert_eq!(hc.hostname.as_deref(), Some("probe.local"));
+        assert_eq!(hc.headers.len(), 2);
+        let bad = container(
+            "bad",
+            "10.0.0.3",
+            &[(LABEL_HC_PATH, "/h"), (LABEL_HC_INTERVAL, "6")],
+        );
+        let bad2 = container(
+            "bad2",
+            "10.0.0.4",
+            &[(LABEL_HC_PATH, "/h"), (LABEL_HC_INTERVAL, "soon")],
+        );
+        let t = translate(&[bad, bad2], &defaults());
+        assert_eq!(
+            t.config.backends.len(),
+            1,
+            "a bare number is seconds; \"soon\" is an error"
+        );
+        assert!(
+            t.config.errors[0]
+                .to_string()
+                .contains("traefik.backend.healthcheck.interval: value \"soon\"")
+        );
     }
 
     #[test]
