@@ -55,6 +55,7 @@ fn main() {
     let settings = CompileSettings {
         entry_points: vec!["http".into()],
         default_entry_points: vec!["http".into()],
+        max_conns_per_server: 1024,
     };
     let mut registry = Registry::new();
     let mut translate_us = Vec::new();

@@ -35,6 +35,8 @@ pub struct ProviderUpdate {
 pub struct CompileSettings {
     pub entry_points: Vec<String>,
     pub default_entry_points: Vec<String>,
+    /// `maxConnsPerHost`: requests in flight per server (0: no limit).
+    pub max_conns_per_server: usize,
 }
 
 /// State that outlives tables: servers by (provider, backend, URL), frontend metrics by
@@ -148,7 +150,15 @@ pub fn compile(
         errors.extend(config.errors.iter().cloned());
         let mut backends: HashMap<&str, Arc<BackendRuntime>> = HashMap::new();
         for (bname, backend) in &config.backends {
-            let rt = backend_runtime(pname, bname, backend, registry, &mut used, &mut errors);
+            let rt = backend_runtime(
+                pname,
+                bname,
+                backend,
+                settings.max_conns_per_server,
+                registry,
+                &mut used,
+                &mut errors,
+            );
             backends.insert(bname.as_str(), Arc::new(rt));
         }
         for (fname, f) in &config.frontends {
@@ -241,6 +251,7 @@ fn backend_runtime(
     pname: &str,
     bname: &str,
     backend: &Backend,
+    max_conns: usize,
     registry: &mut Registry,
     used: &mut HashSet<(String, String, String)>,
     errors: &mut Vec<ProviderError>,
@@ -271,7 +282,7 @@ fn backend_runtime(
         let key = (pname.to_string(), bname.to_string(), server.url.clone());
         let state = Arc::clone(registry.servers.entry(key.clone()).or_insert_with(|| {
             // Under an active check a new server waits for its first passing probe.
-            let s = ServerState::default();
+            let s = ServerState::with_limit(max_conns);
             if backend.health_check.is_some() {
                 s.set_healthy(false);
             }
@@ -323,6 +334,7 @@ mod tests {
         CompileSettings {
             entry_points: vec!["http".into(), "admin".into()],
             default_entry_points: vec!["http".into()],
+            max_conns_per_server: 0,
         }
     }
 

@@ -107,6 +107,7 @@ pub async fn run(
     let settings = aggregator::CompileSettings {
         entry_points: config.entry_points.iter().map(|e| e.name.clone()).collect(),
         default_entry_points: config.default_entry_points.clone(),
+        max_conns_per_server: config.max_conns_per_host,
     };
     let control = Arc::new(metrics::ControlMetrics::default());
     control.docker_connected.store(
@@ -172,6 +173,10 @@ pub async fn run(
         tracing::info!(entry_point = %ep.name, "entrypoint {} listening on {addr}", ep.name);
         let metrics = Arc::new(metrics::TrafficMetrics::default());
         ep_metrics.push((ep.name.clone(), Arc::clone(&metrics)));
+        let limits = proxy::Limits {
+            read_header_timeout: config.responding_timeouts.read_header_timeout.0,
+            max_connections: ep.max_connections,
+        };
         let ctx = Arc::new(proxy::EntryPointContext {
             metrics,
             name: ep.name,
@@ -181,6 +186,7 @@ pub async fn run(
         tasks.push(tokio::spawn(proxy::serve(
             listener,
             ctx,
+            limits,
             stop.clone(),
             Arc::clone(&graceful),
         )));

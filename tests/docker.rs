@@ -408,3 +408,38 @@ async fn engine_lost_and_back_keeps_routes_then_resyncs() {
         "connected, then connected again"
     );
 }
+
+#[tokio::test]
+async fn a_container_that_never_answers_gets_504_and_others_keep_flowing() {
+    let s = Scope::new("hang");
+    let p = Portier::start(&format!(
+        "{HTTP}[forwardingTimeouts]\nresponseHeaderTimeout = \"1s\"\n{}",
+        s.docker_toml("")
+    ));
+    s.run("h", &["-l", "traefik.frontend.rule=Host:hang.local"]);
+    eventually(WAIT, "routed", async || {
+        (get(p.http(), "hang.local", "/").await.status == 200).then_some(())
+    })
+    .await;
+    let addr = p.http();
+    let started = std::time::Instant::now();
+    let stuck = tokio::spawn(async move { get(addr, "hang.local", "/slow/60000").await });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    for _ in 0..10 {
+        assert_eq!(
+            get(p.http(), "hang.local", "/").await.status,
+            200,
+            "other requests keep flowing"
+        );
+    }
+    let r = stuck.await.expect("task");
+    assert_eq!(
+        (r.status.as_u16(), r.text().as_str()),
+        (504, "Gateway Timeout")
+    );
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_secs(1) && took < Duration::from_secs(3),
+        "504 after {took:?}"
+    );
+}

@@ -27,6 +27,8 @@ pub struct ServerState {
     /// Consecutive forwarding failures, and until when (Unix ms) the server sits out.
     failures: AtomicU32,
     ejected_until_ms: AtomicU64,
+    /// Requests in flight at most (`maxConnsPerHost`); `None` means no limit.
+    slots: Option<Arc<tokio::sync::Semaphore>>,
 }
 
 impl Default for ServerState {
@@ -39,6 +41,7 @@ impl Default for ServerState {
             last_error: arc_swap::ArcSwapOption::empty(),
             failures: AtomicU32::new(0),
             ejected_until_ms: AtomicU64::new(0),
+            slots: None,
         }
     }
 }
@@ -51,6 +54,15 @@ fn now_ms() -> u64 {
 }
 
 impl ServerState {
+    /// A server that takes at most `max_in_flight` requests at once (0: no limit).
+    pub fn with_limit(max_in_flight: usize) -> ServerState {
+        ServerState {
+            slots: (max_in_flight > 0)
+                .then(|| Arc::new(tokio::sync::Semaphore::new(max_in_flight))),
+            ..ServerState::default()
+        }
+    }
+
     pub fn is_healthy(&self) -> bool {
         self.healthy.load(Ordering::Relaxed)
     }
@@ -105,16 +117,25 @@ impl ServerState {
         self.requests.load(Ordering::Relaxed)
     }
 
-    /// Counts a request as in flight until the guard drops (after the response body ends).
-    pub fn start_request(self: &Arc<Self>) -> InFlight {
+    /// Counts a request as in flight until the guard drops (after the response body ends);
+    /// waits for a free slot when the server is at its limit.
+    pub async fn start_request(self: &Arc<Self>) -> InFlight {
+        let permit = match &self.slots {
+            Some(slots) => Arc::clone(slots).acquire_owned().await.ok(),
+            None => None,
+        };
         self.requests.fetch_add(1, Ordering::Relaxed);
         self.open.fetch_add(1, Ordering::Relaxed);
-        InFlight(Arc::clone(self))
+        InFlight(Arc::clone(self), permit)
     }
 }
 
+/// A request in flight to a server; the permit (if the server is limited) frees on drop.
 #[derive(Debug)]
-pub struct InFlight(Arc<ServerState>);
+pub struct InFlight(
+    Arc<ServerState>,
+    #[allow(dead_code)] Option<tokio::sync::OwnedSemaphorePermit>,
+);
 
 impl Drop for InFlight {
     fn drop(&mut self) {
@@ -125,6 +146,19 @@ impl Drop for InFlight {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn in_flight_requests_are_bounded() {
+        let s = Arc::new(ServerState::with_limit(2));
+        let a = s.start_request().await;
+        let _b = s.start_request().await;
+        assert_eq!(s.open_connections(), 2);
+        let waiting = tokio::time::timeout(Duration::from_millis(50), s.start_request()).await;
+        assert!(waiting.is_err(), "a third request waits");
+        drop(a);
+        let c = tokio::time::timeout(Duration::from_millis(50), s.start_request()).await;
+        assert!(c.is_ok(), "a slot freed up");
+    }
 
     #[test]
     fn ejection_grows_and_success_clears_it() {

@@ -77,6 +77,7 @@ pub fn describe_dynamic(pc: &ProviderConfig, c: &Config) -> DynamicReport {
     let settings = CompileSettings {
         entry_points: c.entry_points.iter().map(|e| e.name.clone()).collect(),
         default_entry_points: c.default_entry_points.clone(),
+        max_conns_per_server: c.max_conns_per_host,
     };
     let providers = [("file".to_string(), Arc::new(pc.clone()))].into();
     let table = compile(&providers, &settings, &mut Registry::new(), 0);

@@ -106,6 +106,7 @@ pub fn resolve(
                 entry_points.push(EntryPoint {
                     name: name.clone(),
                     address,
+                    max_connections: ep.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS),
                     forwarded_headers,
                 });
             }
@@ -119,6 +120,7 @@ pub fn resolve(
             entry_points.push(EntryPoint {
                 name: DEFAULT_ENTRYPOINT_NAME.to_string(),
                 address,
+                max_connections: DEFAULT_MAX_CONNECTIONS,
                 forwarded_headers: ForwardedHeaders::Insecure,
             });
         }
@@ -130,6 +132,7 @@ pub fn resolve(
         entry_points.push(EntryPoint {
             name,
             address,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
             forwarded_headers: ForwardedHeaders::Insecure,
         });
     }
@@ -181,6 +184,9 @@ pub fn resolve(
 
     let rt = f.responding_timeouts.as_ref();
     let responding_timeouts = RespondingTimeouts {
+        read_header_timeout: rt
+            .and_then(|t| t.read_header_timeout)
+            .unwrap_or(GoDuration(DEFAULT_READ_HEADER_TIMEOUT)),
         read_timeout: rt.and_then(|t| t.read_timeout).unwrap_or_default(),
         write_timeout: rt.and_then(|t| t.write_timeout).unwrap_or_default(),
         idle_timeout: rt
@@ -223,6 +229,7 @@ pub fn resolve(
         max_idle_conns_per_host: f
             .max_idle_conns_per_host
             .unwrap_or(DEFAULT_MAX_IDLE_CONNS_PER_HOST),
+        max_conns_per_host: f.max_conns_per_host.unwrap_or(DEFAULT_MAX_CONNS_PER_HOST),
         grace_timeout: f
             .life_cycle
             .as_ref()

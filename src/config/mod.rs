@@ -35,6 +35,13 @@ pub const DEFAULT_DOCKER_ENDPOINT: &str = "unix:///var/run/docker.sock";
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(180);
 /// `[forwardingTimeouts] dialTimeout`.
 pub const DEFAULT_DIAL_TIMEOUT: Duration = Duration::from_secs(30);
+/// `[respondingTimeouts] readHeaderTimeout`: a client must send its request head this fast
+/// (slowloris guard); idle keep-alive connections also close after it.
+pub const DEFAULT_READ_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// `[entryPoints.NAME] maxConnections`.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+/// `maxConnsPerHost`: requests in flight to one server.
+pub const DEFAULT_MAX_CONNS_PER_HOST: usize = 1024;
 /// `maxIdleConnsPerHost`.
 pub const DEFAULT_MAX_IDLE_CONNS_PER_HOST: usize = 200;
 /// `[retry] attempts`: portier retries by default (Traefik only with a `[retry]` section).
@@ -59,6 +66,7 @@ pub struct Config {
     pub forwarding_timeouts: ForwardingTimeouts,
     pub access_log: Option<AccessLogConfig>,
     pub max_idle_conns_per_host: usize,
+    pub max_conns_per_host: usize,
     pub grace_timeout: GoDuration,
     /// Tries per request (first included), capped by the backend's server count.
     pub retry_attempts: u32,
@@ -69,6 +77,8 @@ pub struct Config {
 pub struct EntryPoint {
     pub name: String,
     pub address: ListenAddress,
+    /// 0 means no limit.
+    pub max_connections: usize,
     /// Client-sent X-Forwarded-* headers are kept (and appended to) only from these peers.
     pub forwarded_headers: ForwardedHeaders,
 }
@@ -246,6 +256,7 @@ pub enum FileProviderConfig {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RespondingTimeouts {
+    pub read_header_timeout: GoDuration,
     pub read_timeout: GoDuration,
     pub write_timeout: GoDuration,
     pub idle_timeout: GoDuration,

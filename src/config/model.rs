@@ -30,6 +30,8 @@ pub struct FileConfig {
     pub access_logs_file: Option<String>,
     pub traefik_log: Option<TraefikLogToml>,
     pub max_idle_conns_per_host: Option<usize>,
+    /// Requests in flight to one server at most (0: no limit); more wait for a free slot.
+    pub max_conns_per_host: Option<usize>,
     /// Global tag constraints (`["tag==api"]`), applied to the Docker provider.
     pub constraints: Option<Vec<String>>,
     pub life_cycle: Option<LifeCycleToml>,
@@ -63,6 +65,8 @@ pub enum LogLevelToml {
 #[serde(rename_all = "camelCase")]
 pub struct EntryPointToml {
     pub address: Option<ListenAddress>,
+    /// Open client connections at most; more wait in the listen backlog.
+    pub max_connections: Option<usize>,
     pub forwarded_headers: Option<ForwardedHeadersToml>,
 }
 
@@ -132,6 +136,7 @@ pub struct FileProviderToml {
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RespondingTimeoutsToml {
+    pub read_header_timeout: Option<GoDuration>,
     pub read_timeout: Option<GoDuration>,
     pub write_timeout: Option<GoDuration>,
     pub idle_timeout: Option<GoDuration>,

@@ -11,22 +11,34 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 use super::EntryPointContext;
 use super::service::handle;
 
-/// How long a client may take to send its request headers (slowloris guard).
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// Most header lines in one request (hyper's default; more → 431).
 const MAX_HEADERS: usize = 100;
+/// Largest request head (request line plus headers); larger → 431. Also caps the per-connection
+/// read buffer, so a slow or hostile client holds at most this much memory.
+const MAX_HEAD_BYTES: usize = 32 * 1024;
 /// Back-off after an accept error such as EMFILE, so the loop does not spin.
 const ACCEPT_ERROR_BACKOFF: Duration = Duration::from_millis(50);
 
+/// How one entrypoint accepts: head timeout and connection cap.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub read_header_timeout: Duration,
+    /// 0: no limit.
+    pub max_connections: usize,
+}
+
 /// Serves `listener` until `stop` is cancelled; connections are registered with `graceful`.
+/// At `max_connections`, accepting pauses and new clients wait in the listen backlog.
 pub async fn serve(
     listener: TcpListener,
     ep: Arc<EntryPointContext>,
+    limits: Limits,
     stop: CancellationToken,
     graceful: Arc<GracefulShutdown>,
 ) {
@@ -35,11 +47,21 @@ pub async fn serve(
         .http1()
         .timer(TokioTimer::new())
         .keep_alive(true)
-        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .header_read_timeout(limits.read_header_timeout)
+        .max_buf_size(MAX_HEAD_BYTES)
         .max_headers(MAX_HEADERS);
+    let slots =
+        (limits.max_connections > 0).then(|| Arc::new(Semaphore::new(limits.max_connections)));
     builder.http2().timer(TokioTimer::new());
     let mut last_error_logged = false;
     loop {
+        let permit = match &slots {
+            Some(slots) => tokio::select! {
+                _ = stop.cancelled() => return,
+                p = Arc::clone(slots).acquire_owned() => p.ok(),
+            },
+            None => None,
+        };
         let accepted = tokio::select! {
             _ = stop.cancelled() => return,
             a = listener.accept() => a,
@@ -75,6 +97,7 @@ pub async fn serve(
                 tracing::trace!("connection from {peer}: {e}");
             }
             open.open.fetch_sub(1, Ordering::Relaxed);
+            drop(permit);
         });
     }
 }

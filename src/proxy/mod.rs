@@ -17,7 +17,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 
-pub use listener::serve;
+pub use listener::{Limits, serve};
 
 use crate::accesslog::AccessLog;
 use crate::config::{Config, ForwardedHeaders};

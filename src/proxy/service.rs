@@ -203,7 +203,7 @@ async fn forward(
             route.pass_host_header,
             body.body(),
         )?;
-        let in_flight = server.state.start_request();
+        let in_flight = server.state.start_request().await;
         let pending = ep.proxy.client.request(request);
         let result = match ep.proxy.response_header_timeout {
             Some(t) => match tokio::time::timeout(t, pending).await {

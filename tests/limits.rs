@@ -1,0 +1,147 @@
+//! Hostile and heavy clients: oversized heads, slowloris, connection caps.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use support::{Backend, Portier, TestBody, get, send};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+fn config(b: &Backend, extra_entrypoint: &str, extra: &str) -> String {
+    format!(
+        "[entryPoints.http]\naddress = \"127.0.0.1:0\"\n{extra_entrypoint}\n{extra}\n[file]\n[backends.b.servers.s]\nurl = \"{}\"\n\
+         [frontends.f]\nbackend = \"b\"\n[frontends.f.routes.r]\nrule = \"Host:limits.local\"\n",
+        b.url()
+    )
+}
+
+#[tokio::test]
+async fn oversized_request_heads_get_431() {
+    let b = Backend::spawn("b").await;
+    let p = Portier::start(&config(&b, "", ""));
+    let nine_kib = "x".repeat(9 * 1024);
+    let r = send(
+        p.http(),
+        "GET",
+        "limits.local",
+        "/",
+        &[("cookie", &nine_kib)],
+        TestBody::empty(),
+    )
+    .await;
+    assert_eq!(r.status, 200, "a 9 KiB header is fine");
+    let forty_kib = "x".repeat(40 * 1024);
+    // Raw socket: the answer may come before the client finished writing.
+    let mut s = TcpStream::connect(p.http()).await.expect("connect");
+    let head = format!("GET / HTTP/1.1\r\nHost: limits.local\r\nCookie: {forty_kib}\r\n\r\n");
+    let _ = s.write_all(head.as_bytes()).await;
+    let mut answer = vec![0u8; 64];
+    let n = s.read(&mut answer).await.expect("read");
+    assert!(
+        String::from_utf8_lossy(&answer[..n]).starts_with("HTTP/1.1 431"),
+        "{}",
+        String::from_utf8_lossy(&answer[..n])
+    );
+    let many: String = (0..150).map(|i| format!("X-H{i}: v\r\n")).collect();
+    let mut s = TcpStream::connect(p.http()).await.expect("connect");
+    let _ = s
+        .write_all(format!("GET / HTTP/1.1\r\nHost: limits.local\r\n{many}\r\n").as_bytes())
+        .await;
+    let n = s.read(&mut answer).await.expect("read");
+    assert!(
+        String::from_utf8_lossy(&answer[..n]).starts_with("HTTP/1.1 431"),
+        "150 headers: {}",
+        String::from_utf8_lossy(&answer[..n])
+    );
+    assert_eq!(
+        get(p.http(), "limits.local", "/").await.status,
+        200,
+        "portier still serves"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slowloris_connections_are_closed_and_normal_traffic_flows() {
+    let b = Backend::spawn("b").await;
+    let p = Portier::start(&config(
+        &b,
+        "",
+        "[respondingTimeouts]\nreadHeaderTimeout = \"2s\"",
+    ));
+    let addr = p.http();
+    // 500 clients that send one header byte per second and never finish.
+    let mut slow = Vec::new();
+    for _ in 0..500 {
+        slow.push(tokio::spawn(async move {
+            let Ok(mut s) = TcpStream::connect(addr).await else {
+                return None;
+            };
+            let started = Instant::now();
+            let _ = s
+                .write_all(b"GET / HTTP/1.1\r\nHost: limits.local\r\nX-Slow: ")
+                .await;
+            let mut buf = [0u8; 256];
+            for _ in 0..10 {
+                // Closed by portier → a read returns 0 or an error.
+                match tokio::time::timeout(Duration::from_secs(1), s.read(&mut buf)).await {
+                    Ok(Ok(0)) | Ok(Err(_)) => return Some(started.elapsed()),
+                    Ok(Ok(_)) => return Some(started.elapsed()),
+                    Err(_) => {}
+                }
+                if s.write_all(b"a").await.is_err() {
+                    return Some(started.elapsed());
+                }
+            }
+            None
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut latencies = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while Instant::now() < deadline {
+        let t = Instant::now();
+        assert_eq!(get(addr, "limits.local", "/").await.status, 200);
+        latencies.push(t.elapsed());
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    latencies.sort_unstable();
+    let p99 = latencies[latencies.len() * 99 / 100];
+    eprintln!(
+        "{} normal requests beside 500 slowloris clients: p99 {p99:?}",
+        latencies.len()
+    );
+    assert!(p99 < Duration::from_millis(50), "p99 {p99:?}");
+    let mut closed = Vec::new();
+    for t in slow {
+        closed.push(t.await.expect("task").expect("closed by portier"));
+    }
+    let latest = closed.iter().max().copied().unwrap_or_default();
+    eprintln!("all 500 slow clients closed, the last after {latest:?}");
+    assert!(
+        latest < Duration::from_secs(4),
+        "closed by the 2 s header timeout, last after {latest:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_connections_makes_extra_clients_wait() {
+    let b = Backend::spawn("b").await;
+    let p = Portier::start(&config(&b, "maxConnections = 5", ""));
+    let mut idle = Vec::new();
+    for _ in 0..5 {
+        idle.push(TcpStream::connect(p.http()).await.expect("connect"));
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let waiting = tokio::time::timeout(
+        Duration::from_millis(500),
+        get(p.http(), "limits.local", "/"),
+    )
+    .await;
+    assert!(waiting.is_err(), "a sixth client waits in the backlog");
+    idle.pop();
+    let r = tokio::time::timeout(Duration::from_secs(2), get(p.http(), "limits.local", "/"))
+        .await
+        .expect("served once a slot frees");
+    assert_eq!(r.status, 200);
+}
