@@ -175,6 +175,9 @@ pub async fn run(
         ep_metrics.push((ep.name.clone(), Arc::clone(&metrics)));
         let limits = proxy::Limits {
             read_header_timeout: config.responding_timeouts.read_header_timeout.0,
+            read_timeout: Some(config.responding_timeouts.read_timeout.0).filter(|d| !d.is_zero()),
+            write_timeout: Some(config.responding_timeouts.write_timeout.0)
+                .filter(|d| !d.is_zero()),
             max_connections: ep.max_connections,
         };
         let ctx = Arc::new(proxy::EntryPointContext {

@@ -145,3 +145,55 @@ async fn max_connections_makes_extra_clients_wait() {
         .expect("served once a slot frees");
     assert_eq!(r.status, 200);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_and_write_timeouts_close_stalled_clients() {
+    let b = Backend::spawn("b").await;
+    let p = Portier::start(&config(
+        &b,
+        "",
+        "[respondingTimeouts]\nreadTimeout = \"1s\"\nwriteTimeout = \"1s\"",
+    ));
+    // A body that stops halfway: closed after about readTimeout.
+    let mut s = TcpStream::connect(p.http()).await.expect("connect");
+    s.write_all(
+        b"POST /upload HTTP/1.1\r\nHost: limits.local\r\nContent-Length: 100\r\n\r\n0123456789",
+    )
+    .await
+    .expect("write");
+    let started = Instant::now();
+    let mut buf = vec![0u8; 4096];
+    loop {
+        match tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => break,
+            Ok(Ok(_)) => continue,
+            Err(_) => panic!("the stalled upload was not closed within 5 s"),
+        }
+    }
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_millis(900) && took < Duration::from_secs(3),
+        "closed after {took:?}"
+    );
+
+    // A client that stops reading a large download: closed after about writeTimeout.
+    let mut s = TcpStream::connect(p.http()).await.expect("connect");
+    s.write_all(b"GET /download/1073741824 HTTP/1.1\r\nHost: limits.local\r\n\r\n")
+        .await
+        .expect("write");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let mut total = 0usize;
+    loop {
+        match tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => break,
+            Ok(Ok(n)) => total += n,
+            Err(_) => panic!("the stalled download was not closed"),
+        }
+    }
+    assert!(
+        total < 1 << 30,
+        "the download was cut, {total} bytes arrived"
+    );
+    // Normal clients are not affected.
+    assert_eq!(get(p.http(), "limits.local", "/").await.status, 200);
+}

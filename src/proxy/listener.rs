@@ -29,6 +29,11 @@ const ACCEPT_ERROR_BACKOFF: Duration = Duration::from_millis(50);
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     pub read_header_timeout: Duration,
+    /// `[respondingTimeouts] readTimeout`: a read from the client may wait this long for data
+    /// (no progress → the connection closes); `None`: no limit.
+    pub read_timeout: Option<Duration>,
+    /// `[respondingTimeouts] writeTimeout`: the same for writes to the client.
+    pub write_timeout: Option<Duration>,
     /// 0: no limit.
     pub max_connections: usize,
 }
@@ -87,8 +92,11 @@ pub async fn serve(
             let ep = Arc::clone(&ep);
             async move { Ok::<_, Infallible>(handle(ep, peer, req).await) }
         });
+        let mut io = tokio_io_timeout::TimeoutStream::new(stream);
+        io.set_read_timeout(limits.read_timeout);
+        io.set_write_timeout(limits.write_timeout);
         let conn = builder
-            .serve_connection_with_upgrades(TokioIo::new(stream), svc)
+            .serve_connection_with_upgrades(TokioIo::new(Box::pin(io)), svc)
             .into_owned();
         let watched = graceful.watch(conn);
         open.open.fetch_add(1, Ordering::Relaxed);
