@@ -62,6 +62,27 @@ pub fn remove_hop_by_hop(headers: &mut HeaderMap) {
     }
 }
 
+/// The protocol a client asks to switch to (`Connection: upgrade` + `Upgrade: websocket`).
+pub fn upgrade_protocol(headers: &HeaderMap) -> Option<HeaderValue> {
+    let wants = headers
+        .get_all(&header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|t| t.trim().eq_ignore_ascii_case("upgrade"));
+    if wants {
+        headers.get(&header::UPGRADE).cloned()
+    } else {
+        None
+    }
+}
+
+/// Puts back the two hop-by-hop fields an upgrade needs on the next hop.
+pub fn set_upgrade(headers: &mut HeaderMap, protocol: HeaderValue) {
+    headers.insert(&header::CONNECTION, HeaderValue::from_static("upgrade"));
+    headers.insert(&header::UPGRADE, protocol);
+}
+
 /// What the backend should be told about the client.
 #[derive(Debug, Clone, Copy)]
 pub struct Forwarded<'a> {
@@ -164,6 +185,24 @@ mod tests {
         let mut left: Vec<&str> = h.keys().map(|k| k.as_str()).collect();
         left.sort_unstable();
         assert_eq!(left, ["accept", "host", "x-forwarded-for"]);
+    }
+
+    #[test]
+    fn detects_upgrades() {
+        let h = map(&[
+            ("connection", "keep-alive, Upgrade"),
+            ("upgrade", "websocket"),
+        ]);
+        assert_eq!(
+            upgrade_protocol(&h).as_ref().map(|v| v.as_bytes()),
+            Some(&b"websocket"[..])
+        );
+        let h = map(&[("upgrade", "websocket")]);
+        assert_eq!(
+            upgrade_protocol(&h),
+            None,
+            "Upgrade without Connection: upgrade is not one"
+        );
     }
 
     #[test]

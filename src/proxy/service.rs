@@ -7,8 +7,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use http::uri::{PathAndQuery, Uri};
-use http::{HeaderValue, Method, Request, Response, Version, header};
+use http::{HeaderValue, Method, Request, Response, StatusCode, Version, header};
 use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
 
 use super::EntryPointContext;
 use std::sync::atomic::Ordering;
@@ -123,10 +124,13 @@ fn version_str(v: Version) -> &'static str {
 async fn forward(
     ep: &EntryPointContext,
     peer: SocketAddr,
-    req: Request<Incoming>,
+    mut req: Request<Incoming>,
     routed: &mut Routed,
 ) -> Result<Response<ProxyBody>, ProxyError> {
     let route = find_route(ep, &req).ok_or(ProxyError::NoRoute)?;
+    // WebSocket and other HTTP/1.1 upgrades: keep the client side to splice it later.
+    let upgrade = headers::upgrade_protocol(req.headers());
+    let mut client_upgrade = upgrade.is_some().then(|| hyper::upgrade::on(&mut req));
     route.metrics.open.fetch_add(1, Ordering::Relaxed);
     routed.route = Some(Arc::clone(&route));
     let backend = &route.backend;
@@ -148,7 +152,7 @@ async fn forward(
         &Forwarded {
             client_ip: peer.ip(),
             host: client_host.as_ref().and_then(|v| v.to_str().ok()),
-            proto: "http",
+            proto: if upgrade.is_some() { "ws" } else { "http" },
             trusted: ep.forwarded.trusts(peer.ip()),
             server: &ep.proxy.server_name,
         },
@@ -171,6 +175,9 @@ async fn forward(
     }
     if let (true, Some(host)) = (route.pass_host_header, client_host) {
         h.insert(header::HOST, host);
+    }
+    if let Some(protocol) = &upgrade {
+        headers::set_upgrade(h, protocol.clone());
     }
 
     let body = BodySlot::new(body);
@@ -222,6 +229,11 @@ async fn forward(
         match result {
             Ok(resp) => {
                 server.state.record_success();
+                if resp.status() == StatusCode::SWITCHING_PROTOCOLS {
+                    if let Some(client) = client_upgrade.take() {
+                        return Ok(switch_protocols(resp, client, in_flight));
+                    }
+                }
                 let (mut parts, body) = resp.into_parts();
                 headers::remove_hop_by_hop(&mut parts.headers);
                 return Ok(Response::from_parts(
@@ -258,6 +270,36 @@ async fn forward(
             }
         }
     }
+}
+
+/// Answers 101 to the client and splices both upgraded connections together until either side
+/// closes. The server counts the tunnel as one request in flight for its whole life.
+fn switch_protocols(
+    mut resp: Response<Incoming>,
+    client: hyper::upgrade::OnUpgrade,
+    in_flight: crate::balancer::InFlight,
+) -> Response<ProxyBody> {
+    let upstream = hyper::upgrade::on(&mut resp);
+    let protocol = headers::upgrade_protocol(resp.headers());
+    let (mut parts, _) = resp.into_parts();
+    headers::remove_hop_by_hop(&mut parts.headers);
+    if let Some(p) = protocol {
+        headers::set_upgrade(&mut parts.headers, p);
+    }
+    tokio::spawn(async move {
+        let _in_flight = in_flight;
+        match tokio::try_join!(client, upstream) {
+            Ok((client, upstream)) => {
+                let mut client = TokioIo::new(client);
+                let mut upstream = TokioIo::new(upstream);
+                if let Err(e) = tokio::io::copy_bidirectional(&mut client, &mut upstream).await {
+                    tracing::debug!("upgraded connection ended: {e}");
+                }
+            }
+            Err(e) => tracing::debug!("upgrade failed: {e}"),
+        }
+    });
+    Response::from_parts(parts, ProxyBody::empty())
 }
 
 /// One attempt's request: the prepared head aimed at `server`.
