@@ -9,6 +9,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 /// A WebSocket echo server that reports the request's X-Forwarded-Proto first.
+#[allow(clippy::result_large_err)] // tungstenite's handshake callback type
 async fn echo_server() -> std::net::SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
@@ -31,14 +32,11 @@ async fn echo_server() -> std::net::SocketAddr {
                 };
                 let _ = ws.send(Message::text(format!("proto={proto}"))).await;
                 while let Some(Ok(msg)) = ws.next().await {
-                    match msg {
-                        Message::Text(_) | Message::Binary(_) => {
-                            if ws.send(msg).await.is_err() {
-                                return;
-                            }
-                        }
-                        Message::Close(_) => return,
-                        _ => {}
+                    if msg.is_close() {
+                        return;
+                    }
+                    if (msg.is_text() || msg.is_binary()) && ws.send(msg).await.is_err() {
+                        return;
                     }
                 }
             });
