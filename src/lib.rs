@@ -25,6 +25,7 @@ pub mod proxy;
 pub mod router;
 pub mod rules;
 pub mod stats;
+pub mod tls;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -46,6 +47,8 @@ pub enum RunError {
         address: String,
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
     #[error("access log: cannot open {path}: {source}")]
     AccessLog {
         path: String,
@@ -165,6 +168,12 @@ pub async fn run(
     let stop = CancellationToken::new();
     let graceful = Arc::new(GracefulShutdown::new());
     let mut tasks = Vec::new();
+    // Redirects name the target's real port (it may have been bound to port 0).
+    let bound: std::collections::HashMap<String, u16> = listeners
+        .entry_points
+        .iter()
+        .filter_map(|(ep, l)| Some((ep.name.clone(), l.local_addr().ok()?.port())))
+        .collect();
     for (ep, listener) in listeners.entry_points {
         let addr = listener
             .local_addr()
@@ -180,7 +189,16 @@ pub async fn run(
                 .filter(|d| !d.is_zero()),
             max_connections: ep.max_connections,
         };
+        let tls = match &ep.tls {
+            Some(t) => Some(tls::server_config(&ep.name, t)?),
+            None => None,
+        };
         let ctx = Arc::new(proxy::EntryPointContext {
+            tls,
+            redirect: ep.redirect.clone().map(|mut r| {
+                r.port = bound.get(&r.entry_point).copied().unwrap_or(r.port);
+                r
+            }),
             metrics,
             name: ep.name,
             forwarded: ep.forwarded_headers,

@@ -91,6 +91,11 @@ pub fn resolve(
     let f = &loaded.file;
     let path = &loaded.path;
     let mut warnings = loaded.warnings.clone();
+    let base_dir = path
+        .as_ref()
+        .and_then(|p| p.parent())
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
 
     let mut entry_points = Vec::new();
     match (&f.entry_points, &f.port) {
@@ -107,6 +112,8 @@ pub fn resolve(
                     name: name.clone(),
                     address,
                     max_connections: ep.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS),
+                    tls: tls_config(path, name, ep, &base_dir)?,
+                    redirect: None,
                     forwarded_headers,
                 });
             }
@@ -121,6 +128,8 @@ pub fn resolve(
                 name: DEFAULT_ENTRYPOINT_NAME.to_string(),
                 address,
                 max_connections: DEFAULT_MAX_CONNECTIONS,
+                tls: None,
+                redirect: None,
                 forwarded_headers: ForwardedHeaders::Insecure,
             });
         }
@@ -133,9 +142,13 @@ pub fn resolve(
             name,
             address,
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            tls: None,
+            redirect: None,
             forwarded_headers: ForwardedHeaders::Insecure,
         });
     }
+
+    resolve_redirects(f, path, &mut entry_points)?;
 
     let default_entry_points = over
         .default_entry_points
@@ -168,11 +181,6 @@ pub fn resolve(
 
     let mut web = resolve_web(f, over, path, &mut entry_points)?;
     let docker = resolve_docker(f, over, path)?;
-    let base_dir = path
-        .as_ref()
-        .and_then(|p| p.parent())
-        .map(Path::to_path_buf)
-        .unwrap_or_default();
     if let (Some(w), Some(toml)) = (web.as_mut(), f.web.as_ref()) {
         w.users = web_users(toml, path, &base_dir)?;
     }
@@ -243,6 +251,94 @@ pub fn resolve(
             .max(1),
     };
     Ok((config, inline, warnings))
+}
+
+fn tls_config(
+    path: &Option<PathBuf>,
+    name: &str,
+    ep: &model::EntryPointToml,
+    base_dir: &Path,
+) -> Result<Option<TlsConfig>, ConfigError> {
+    let Some(t) = &ep.tls else { return Ok(None) };
+    let min_version = match t.min_version.as_deref() {
+        None | Some("VersionTLS12") => TlsVersion::Tls12,
+        Some("VersionTLS13") => TlsVersion::Tls13,
+        Some(v @ ("VersionTLS10" | "VersionTLS11")) => {
+            return Err(invalid(
+                path,
+                &format!("entryPoints.{name}.tls.minVersion"),
+                format!(
+                    "{v} is not offered (TLS 1.0 and 1.1 are insecure); use VersionTLS12 or VersionTLS13"
+                ),
+            ));
+        }
+        Some(v) => {
+            return Err(invalid(
+                path,
+                &format!("entryPoints.{name}.tls.minVersion"),
+                format!("{v:?} is not a TLS version (VersionTLS12 or VersionTLS13)"),
+            ));
+        }
+    };
+    let source = |c: &model::CertificateToml| {
+        let resolve = |v: &str| {
+            if v.contains("-----BEGIN") {
+                v.to_string()
+            } else {
+                relative_to(base_dir, v).display().to_string()
+            }
+        };
+        CertSource {
+            cert_file: resolve(&c.cert_file),
+            key_file: resolve(&c.key_file),
+        }
+    };
+    Ok(Some(TlsConfig {
+        min_version,
+        certificates: t.certificates.iter().flatten().map(source).collect(),
+        default_certificate: t.default_certificate.as_ref().map(source),
+        sni_strict: t.sni_strict.unwrap_or(false),
+    }))
+}
+
+fn resolve_redirects(
+    f: &FileConfig,
+    path: &Option<PathBuf>,
+    entry_points: &mut [EntryPoint],
+) -> Result<(), ConfigError> {
+    let Some(eps) = &f.entry_points else {
+        return Ok(());
+    };
+    let mut redirects = Vec::new();
+    for (name, ep) in eps {
+        let Some(target) = ep.redirect.as_ref().and_then(|r| r.entry_point.clone()) else {
+            continue;
+        };
+        let Some(to) = entry_points.iter().find(|e| e.name == target) else {
+            return Err(invalid(
+                path,
+                &format!("entryPoints.{name}.redirect.entryPoint"),
+                format!("entrypoint {target:?} is not defined"),
+            ));
+        };
+        let redirect = Redirect {
+            entry_point: target.clone(),
+            https: to.tls.is_some(),
+            port: to.address.socket.port(),
+            permanent: ep
+                .redirect
+                .as_ref()
+                .and_then(|r| r.permanent)
+                .unwrap_or(false),
+        };
+        redirects.push((name.clone(), redirect));
+    }
+    for (name, r) in redirects {
+        if let Some(ep) = entry_points.iter_mut().find(|e| e.name == name) {
+            ep.redirect = Some(r);
+        }
+    }
+    Ok(())
 }
 
 fn forwarded_headers(

@@ -79,8 +79,46 @@ pub struct EntryPoint {
     pub address: ListenAddress,
     /// 0 means no limit.
     pub max_connections: usize,
+    /// TLS on this entrypoint (`[entryPoints.NAME.tls]`).
+    pub tls: Option<TlsConfig>,
+    /// `[entryPoints.NAME.redirect]`: send every request to another entrypoint.
+    pub redirect: Option<Redirect>,
     /// Client-sent X-Forwarded-* headers are kept (and appended to) only from these peers.
     pub forwarded_headers: ForwardedHeaders,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TlsConfig {
+    pub min_version: TlsVersion,
+    #[serde(skip)]
+    pub certificates: Vec<CertSource>,
+    #[serde(skip)]
+    pub default_certificate: Option<CertSource>,
+    pub sni_strict: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum TlsVersion {
+    Tls12,
+    Tls13,
+}
+
+/// A certificate and key, each a path or inline PEM (as Traefik 1.x accepts).
+#[derive(Debug, Clone)]
+pub struct CertSource {
+    pub cert_file: String,
+    pub key_file: String,
+}
+
+/// Where an entrypoint redirects to: scheme and port come from the target entrypoint.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Redirect {
+    pub entry_point: String,
+    pub https: bool,
+    pub port: u16,
+    pub permanent: bool,
 }
 
 /// Which peers may send X-Forwarded-* headers that portier keeps.

@@ -67,7 +67,36 @@ pub struct EntryPointToml {
     pub address: Option<ListenAddress>,
     /// Open client connections at most; more wait in the listen backlog.
     pub max_connections: Option<usize>,
+    pub tls: Option<TlsToml>,
+    pub redirect: Option<RedirectToml>,
     pub forwarded_headers: Option<ForwardedHeadersToml>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TlsToml {
+    /// `VersionTLS12` (default) or `VersionTLS13`; 1.0 and 1.1 are never offered.
+    pub min_version: Option<String>,
+    pub certificates: Option<Vec<CertificateToml>>,
+    pub default_certificate: Option<CertificateToml>,
+    pub sni_strict: Option<bool>,
+    /// Accepted for compatibility; rustls' safe defaults are always used.
+    pub cipher_suites: Option<Vec<String>>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CertificateToml {
+    /// A path, or the PEM itself.
+    pub cert_file: String,
+    pub key_file: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RedirectToml {
+    pub entry_point: Option<String>,
+    pub permanent: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]

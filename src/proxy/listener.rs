@@ -86,26 +86,54 @@ pub async fn serve(
             }
         };
         let _ = stream.set_nodelay(true);
-        let open = Arc::clone(&ep.metrics);
-        let ep = Arc::clone(&ep);
-        let svc = service_fn(move |req| {
-            let ep = Arc::clone(&ep);
-            async move { Ok::<_, Infallible>(handle(ep, peer, req).await) }
-        });
         let mut io = tokio_io_timeout::TimeoutStream::new(stream);
         io.set_read_timeout(limits.read_timeout);
         io.set_write_timeout(limits.write_timeout);
-        let conn = builder
-            .serve_connection_with_upgrades(TokioIo::new(Box::pin(io)), svc)
-            .into_owned();
-        let watched = graceful.watch(conn);
-        open.open.fetch_add(1, Ordering::Relaxed);
+        let io = Box::pin(io);
+        let (ep, builder, graceful) = (Arc::clone(&ep), builder.clone(), Arc::clone(&graceful));
+        let handshake_timeout = limits.read_header_timeout;
         tokio::spawn(async move {
-            if let Err(e) = watched.await {
-                tracing::trace!("connection from {peer}: {e}");
+            ep.metrics.open.fetch_add(1, Ordering::Relaxed);
+            match &ep.tls {
+                None => serve_io(io, peer, &ep, &builder, &graceful).await,
+                Some(config) => match tokio::time::timeout(
+                    handshake_timeout,
+                    tokio_rustls::TlsAcceptor::from(Arc::clone(config)).accept(io),
+                )
+                .await
+                {
+                    Ok(Ok(tls)) => serve_io(tls, peer, &ep, &builder, &graceful).await,
+                    Ok(Err(e)) => {
+                        tracing::debug!(entry_point = %ep.name, "TLS handshake with {peer} failed: {e}")
+                    }
+                    Err(_) => {
+                        tracing::debug!(entry_point = %ep.name, "TLS handshake with {peer} timed out")
+                    }
+                },
             }
-            open.open.fetch_sub(1, Ordering::Relaxed);
+            ep.metrics.open.fetch_sub(1, Ordering::Relaxed);
             drop(permit);
         });
+    }
+}
+
+/// Serves HTTP/1.1 (with upgrades) or HTTP/2 on one accepted connection until it closes.
+async fn serve_io<I>(
+    io: I,
+    peer: std::net::SocketAddr,
+    ep: &Arc<EntryPointContext>,
+    builder: &auto::Builder<TokioExecutor>,
+    graceful: &GracefulShutdown,
+) where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let ep = Arc::clone(ep);
+    let svc = service_fn(move |req| {
+        let ep = Arc::clone(&ep);
+        async move { Ok::<_, Infallible>(handle(ep, peer, req).await) }
+    });
+    let conn = builder.serve_connection_with_upgrades(TokioIo::new(io), svc);
+    if let Err(e) = graceful.watch(conn.into_owned()).await {
+        tracing::trace!("connection from {peer}: {e}");
     }
 }

@@ -75,6 +75,10 @@ impl Proxy {
 #[derive(Debug)]
 pub struct EntryPointContext {
     pub name: String,
+    /// Set on TLS entrypoints: the handshake runs before HTTP.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// `[entryPoints.NAME.redirect]`: every request is redirected there.
+    pub redirect: Option<crate::config::Redirect>,
     pub forwarded: ForwardedHeaders,
     pub proxy: Arc<Proxy>,
     pub metrics: Arc<crate::metrics::TrafficMetrics>,

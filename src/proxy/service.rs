@@ -127,6 +127,9 @@ async fn forward(
     mut req: Request<Incoming>,
     routed: &mut Routed,
 ) -> Result<Response<ProxyBody>, ProxyError> {
+    if let Some(to) = &ep.redirect {
+        return Ok(redirect(&req, to));
+    }
     let route = find_route(ep, &req).ok_or(ProxyError::NoRoute)?;
     // WebSocket and other HTTP/1.1 upgrades: keep the client side to splice it later.
     let upgrade = headers::upgrade_protocol(req.headers());
@@ -152,7 +155,12 @@ async fn forward(
         &Forwarded {
             client_ip: peer.ip(),
             host: client_host.as_ref().and_then(|v| v.to_str().ok()),
-            proto: if upgrade.is_some() { "ws" } else { "http" },
+            proto: match (upgrade.is_some(), ep.tls.is_some()) {
+                (false, false) => "http",
+                (false, true) => "https",
+                (true, false) => "ws",
+                (true, true) => "wss",
+            },
             trusted: ep.forwarded.trusts(peer.ip()),
             server: &ep.proxy.server_name,
         },
@@ -270,6 +278,43 @@ async fn forward(
             }
         }
     }
+}
+
+/// `[entryPoints.NAME.redirect]`: the same host, path and query on the target entrypoint.
+/// 302/307 (GET and HEAD / others), or 301/308 when permanent, as Traefik 1.x answers.
+fn redirect(req: &Request<Incoming>, to: &crate::config::Redirect) -> Response<ProxyBody> {
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| req.uri().authority().map(|a| a.as_str()))
+        .map(matcher_host)
+        .unwrap_or("localhost");
+    let (scheme, default_port) = if to.https {
+        ("https", 443)
+    } else {
+        ("http", 80)
+    };
+    let port = if to.port == default_port {
+        String::new()
+    } else {
+        format!(":{}", to.port)
+    };
+    let path = req.uri().path_and_query().map_or("/", |p| p.as_str());
+    let location = format!("{scheme}://{host}{port}{path}");
+    let safe = matches!(*req.method(), Method::GET | Method::HEAD);
+    let status = match (to.permanent, safe) {
+        (true, true) => StatusCode::MOVED_PERMANENTLY,
+        (true, false) => StatusCode::PERMANENT_REDIRECT,
+        (false, true) => StatusCode::FOUND,
+        (false, false) => StatusCode::TEMPORARY_REDIRECT,
+    };
+    let mut resp = Response::new(ProxyBody::full(status.canonical_reason().unwrap_or("")));
+    *resp.status_mut() = status;
+    if let Ok(v) = HeaderValue::from_str(&location) {
+        resp.headers_mut().insert(header::LOCATION, v);
+    }
+    resp
 }
 
 /// Answers 101 to the client and splices both upgraded connections together until either side

@@ -1,0 +1,230 @@
+//! TLS entrypoints: SNI certificate choice, default certificate, TLS 1.2 minimum, ALPN h2 with an
+//! HTTP/1.1 backend, and the http → https entrypoint redirect.
+
+mod support;
+
+use std::sync::{Arc, Mutex};
+
+use http_body_util::BodyExt;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{DigitallySignedStruct, SignatureScheme};
+use support::{Backend, Portier, get};
+use tokio::net::TcpStream;
+
+/// Accepts any certificate and remembers the DNS names of the one it was shown.
+#[derive(Debug, Default)]
+struct Recorder(Mutex<Vec<String>>);
+
+impl ServerCertVerifier for Recorder {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        _: &[CertificateDer<'_>],
+        _: &ServerName<'_>,
+        _: &[u8],
+        _: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let names = webpki::EndEntityCert::try_from(end_entity)
+            .map(|c| c.valid_dns_names().map(String::from).collect())
+            .unwrap_or_default();
+        *self.0.lock().expect("lock") = names;
+        Ok(ServerCertVerified::assertion())
+    }
+    fn verify_tls12_signature(
+        &self,
+        _: &[u8],
+        _: &CertificateDer<'_>,
+        _: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        Ok(HandshakeSignatureValid::assertion())
+    }
+    fn verify_tls13_signature(
+        &self,
+        _: &[u8],
+        _: &CertificateDer<'_>,
+        _: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        Ok(HandshakeSignatureValid::assertion())
+    }
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        rustls::crypto::ring::default_provider()
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}
+
+fn pem(names: &[&str]) -> (String, String) {
+    let c =
+        rcgen::generate_simple_self_signed(names.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+            .expect("cert");
+    (c.cert.pem(), c.signing_key.serialize_pem())
+}
+
+async fn start() -> (Backend, Portier) {
+    let backend = Backend::spawn("tls-backend").await;
+    let (a_cert, a_key) = pem(&["a.test"]);
+    let (w_cert, w_key) = pem(&["*.wild.test"]);
+    let (d_cert, d_key) = pem(&["default.test"]);
+    let cfg = format!(
+        "[entryPoints.http]\naddress = \"127.0.0.1:0\"\n[entryPoints.http.redirect]\nentryPoint = \"https\"\n\
+         [entryPoints.https]\naddress = \"127.0.0.1:0\"\n[entryPoints.https.tls]\n\
+         [[entryPoints.https.tls.certificates]]\ncertFile = \"a.crt\"\nkeyFile = \"a.key\"\n\
+         [[entryPoints.https.tls.certificates]]\ncertFile = \"\"\"{w_cert}\"\"\"\nkeyFile = \"\"\"{w_key}\"\"\"\n\
+         [entryPoints.https.tls.defaultCertificate]\ncertFile = \"d.crt\"\nkeyFile = \"d.key\"\n\
+         [file]\n[backends.b.servers.s]\nurl = \"{}\"\n[frontends.f]\nbackend = \"b\"\nentryPoints = [\"https\"]\n[frontends.f.routes.r]\nrule = \"Host:a.test,x.wild.test\"\n",
+        backend.url()
+    );
+    let p = Portier::start_with(
+        &cfg,
+        &[
+            ("a.crt", &a_cert),
+            ("a.key", &a_key),
+            ("d.crt", &d_cert),
+            ("d.key", &d_key),
+        ],
+        &[],
+    );
+    (backend, p)
+}
+
+async fn handshake(
+    p: &Portier,
+    sni: &str,
+    alpn: &[&[u8]],
+) -> (tokio_rustls::client::TlsStream<TcpStream>, Vec<String>) {
+    let recorder = Arc::new(Recorder::default());
+    let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("versions")
+    .dangerous()
+    .with_custom_certificate_verifier(Arc::clone(&recorder) as Arc<dyn ServerCertVerifier>)
+    .with_no_client_auth();
+    config.alpn_protocols = alpn.iter().map(|a| a.to_vec()).collect();
+    let tcp = TcpStream::connect(p.entry_points["https"])
+        .await
+        .expect("connect");
+    let name = ServerName::try_from(sni.to_string()).expect("name");
+    let tls = tokio_rustls::TlsConnector::from(Arc::new(config))
+        .connect(name, tcp)
+        .await
+        .expect("handshake");
+    let names = recorder.0.lock().expect("lock").clone();
+    (tls, names)
+}
+
+#[tokio::test]
+async fn sni_picks_the_certificate_and_unknown_names_get_the_default() {
+    let (_b, p) = start().await;
+    assert_eq!(handshake(&p, "a.test", &[]).await.1, ["a.test"]);
+    assert_eq!(handshake(&p, "x.wild.test", &[]).await.1, ["*.wild.test"]);
+    assert_eq!(handshake(&p, "unknown.test", &[]).await.1, ["default.test"]);
+}
+
+#[tokio::test]
+async fn h2_by_alpn_to_an_http1_backend() {
+    let (_b, p) = start().await;
+    let (tls, _) = handshake(&p, "a.test", &[b"h2", b"http/1.1"]).await;
+    assert_eq!(tls.get_ref().1.alpn_protocol(), Some(&b"h2"[..]));
+    let (mut send, conn) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(tls))
+            .await
+            .expect("h2 handshake");
+    tokio::spawn(conn);
+    let req = http::Request::get("https://a.test/over-h2")
+        .body(http_body_util::Empty::<bytes::Bytes>::new())
+        .expect("request");
+    let resp = send.send_request(req).await.expect("response");
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.version(), http::Version::HTTP_2);
+    let body = resp.into_body().collect().await.expect("body").to_bytes();
+    let echo: serde_json::Value = serde_json::from_slice(&body).expect("echo");
+    assert_eq!(echo["path"], "/over-h2");
+    assert_eq!(
+        echo["headers"]["host"][0], "a.test",
+        "Host comes from :authority"
+    );
+    assert_eq!(echo["headers"]["x-forwarded-proto"][0], "https");
+}
+
+#[tokio::test]
+async fn http1_over_tls_works_too() {
+    let (_b, p) = start().await;
+    let (tls, _) = handshake(&p, "x.wild.test", &[b"http/1.1"]).await;
+    let (mut send, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
+        .await
+        .expect("h1 handshake");
+    tokio::spawn(conn);
+    let req = http::Request::get("/hello")
+        .header("host", "x.wild.test")
+        .body(http_body_util::Empty::<bytes::Bytes>::new())
+        .expect("request");
+    let resp = send.send_request(req).await.expect("response");
+    assert_eq!(resp.status(), 200);
+}
+
+#[tokio::test]
+async fn tls_1_1_is_refused() {
+    let (_b, p) = start().await;
+    let addr = p.entry_points["https"].to_string();
+    let out = std::process::Command::new("openssl")
+        .args([
+            "s_client",
+            "-tls1_1",
+            "-cipher",
+            "DEFAULT:@SECLEVEL=0",
+            "-servername",
+            "a.test",
+            "-connect",
+            &addr,
+        ])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("openssl");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // openssl may exit 0 either way: read what it saw.
+    assert!(
+        text.contains("no peer certificate available"),
+        "TLS 1.1 handshake succeeded:\n{text}"
+    );
+    assert!(
+        text.contains("New, (NONE), Cipher is (NONE)"),
+        "no TLS 1.1 session: {text}"
+    );
+    let out = std::process::Command::new("openssl")
+        .args([
+            "s_client",
+            "-tls1_2",
+            "-servername",
+            "a.test",
+            "-connect",
+            &addr,
+        ])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("openssl");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("TLSv1.2"),
+        "TLS 1.2 works: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+#[tokio::test]
+async fn http_redirects_to_https_keeping_host_path_and_query() {
+    let (_b, p) = start().await;
+    let r = get(p.http(), "a.test", "/some/path?x=1&y=2").await;
+    assert_eq!(r.status, 302);
+    let port = p.entry_points["https"].port();
+    assert_eq!(
+        r.headers["location"],
+        format!("https://a.test:{port}/some/path?x=1&y=2")
+    );
+}
