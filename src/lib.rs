@@ -249,12 +249,19 @@ pub async fn run(
     for t in tasks {
         let _ = t.await;
     }
-    let graceful = Arc::try_unwrap(graceful).unwrap_or_else(|_| GracefulShutdown::new());
-    if tokio::time::timeout(config.grace_timeout.0, graceful.shutdown())
-        .await
-        .is_err()
-    {
-        tracing::warn!("grace period over: closing the remaining connections");
+    // The listeners have stopped, so this is the last handle; connections hold watchers only.
+    match Arc::try_unwrap(graceful) {
+        Ok(graceful) => {
+            if tokio::time::timeout(config.grace_timeout.0, graceful.shutdown())
+                .await
+                .is_err()
+            {
+                tracing::warn!("grace period over: closing the remaining connections");
+            }
+        }
+        Err(_) => tracing::error!(
+            "shutdown: connections could not be drained (a listener still holds them)"
+        ),
     }
     Ok(())
 }

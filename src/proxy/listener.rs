@@ -9,7 +9,7 @@ use std::time::Duration;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
@@ -90,19 +90,20 @@ pub async fn serve(
         io.set_read_timeout(limits.read_timeout);
         io.set_write_timeout(limits.write_timeout);
         let io = Box::pin(io);
-        let (ep, builder, graceful) = (Arc::clone(&ep), builder.clone(), Arc::clone(&graceful));
+        // Registered now, so a shutdown waits for this connection even mid-handshake.
+        let (ep, builder, watcher) = (Arc::clone(&ep), builder.clone(), graceful.watcher());
         let handshake_timeout = limits.read_header_timeout;
         tokio::spawn(async move {
             ep.metrics.open.fetch_add(1, Ordering::Relaxed);
             match &ep.tls {
-                None => serve_io(io, peer, &ep, &builder, &graceful).await,
+                None => serve_io(io, peer, &ep, &builder, watcher).await,
                 Some(config) => match tokio::time::timeout(
                     handshake_timeout,
                     tokio_rustls::TlsAcceptor::from(Arc::clone(config)).accept(io),
                 )
                 .await
                 {
-                    Ok(Ok(tls)) => serve_io(tls, peer, &ep, &builder, &graceful).await,
+                    Ok(Ok(tls)) => serve_io(tls, peer, &ep, &builder, watcher).await,
                     Ok(Err(e)) => {
                         tracing::debug!(entry_point = %ep.name, "TLS handshake with {peer} failed: {e}")
                     }
@@ -123,7 +124,7 @@ async fn serve_io<I>(
     peer: std::net::SocketAddr,
     ep: &Arc<EntryPointContext>,
     builder: &auto::Builder<TokioExecutor>,
-    graceful: &GracefulShutdown,
+    watcher: Watcher,
 ) where
     I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
@@ -133,7 +134,7 @@ async fn serve_io<I>(
         async move { Ok::<_, Infallible>(handle(ep, peer, req).await) }
     });
     let conn = builder.serve_connection_with_upgrades(TokioIo::new(io), svc);
-    if let Err(e) = graceful.watch(conn.into_owned()).await {
+    if let Err(e) = watcher.watch(conn.into_owned()).await {
         tracing::trace!("connection from {peer}: {e}");
     }
 }
