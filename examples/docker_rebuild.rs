@@ -56,6 +56,7 @@ fn main() {
         entry_points: vec!["http".into()],
         default_entry_points: vec!["http".into()],
         max_conns_per_server: 1024,
+        redirect_targets: Default::default(),
     };
     let mut registry = Registry::new();
     let mut translate_us = Vec::new();

@@ -37,6 +37,8 @@ pub struct CompileSettings {
     pub default_entry_points: Vec<String>,
     /// `maxConnsPerHost`: requests in flight per server (0: no limit).
     pub max_conns_per_server: usize,
+    /// Entrypoint name → (TLS?, bound port), for frontend redirects.
+    pub redirect_targets: HashMap<String, (bool, u16)>,
 }
 
 /// State that outlives tables: servers by (provider, backend, URL), frontend metrics by
@@ -210,7 +212,25 @@ pub fn compile(
             let route_key = (pname.clone(), fname.clone());
             let metrics = Arc::clone(registry.routes.entry(route_key.clone()).or_default());
             used_routes.insert(route_key);
+            let redirect = match &f.redirect {
+                None => None,
+                Some(r) => {
+                    match settings.redirect_targets.get(&r.entry_point) {
+                        Some(&(https, port)) => Some(crate::config::Redirect {
+                            entry_point: r.entry_point.clone(),
+                            https,
+                            port,
+                            permanent: r.permanent,
+                        }),
+                        None => {
+                            errors.push(fail(format!("redirect to entrypoint {:?}, which is not defined; frontend skipped", r.entry_point)));
+                            continue;
+                        }
+                    }
+                }
+            };
             let route = Arc::new(CompiledRoute {
+                redirect,
                 metrics,
                 frontend: fname.clone(),
                 provider: pname.clone(),
@@ -335,6 +355,7 @@ mod tests {
             entry_points: vec!["http".into(), "admin".into()],
             default_entry_points: vec!["http".into()],
             max_conns_per_server: 0,
+            redirect_targets: HashMap::new(),
         }
     }
 
@@ -345,6 +366,7 @@ mod tests {
             routes: [("r".to_string(), Route { rule: rule.into() })].into(),
             pass_host_header: true,
             priority: 0,
+            redirect: None,
         }
     }
 

@@ -31,6 +31,16 @@ pub struct Frontend {
     pub pass_host_header: bool,
     /// Explicit priority; 0 means "the length of the rules".
     pub priority: i64,
+    /// Send this frontend's requests to another entrypoint (e.g. http → https).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redirect: Option<FrontendRedirect>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FrontendRedirect {
+    pub entry_point: String,
+    pub permanent: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -107,10 +107,27 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), RunError> {
     let table = Arc::new(ArcSwap::from_pointee(router::RoutingTable::default()));
+    // Redirects name the target's real port (it may have been bound to port 0).
+    let bound: std::collections::HashMap<String, u16> = listeners
+        .entry_points
+        .iter()
+        .filter_map(|(ep, l)| Some((ep.name.clone(), l.local_addr().ok()?.port())))
+        .collect();
     let settings = aggregator::CompileSettings {
         entry_points: config.entry_points.iter().map(|e| e.name.clone()).collect(),
         default_entry_points: config.default_entry_points.clone(),
         max_conns_per_server: config.max_conns_per_host,
+        redirect_targets: config
+            .entry_points
+            .iter()
+            .map(|e| {
+                let port = bound
+                    .get(&e.name)
+                    .copied()
+                    .unwrap_or(e.address.socket.port());
+                (e.name.clone(), (e.tls.is_some(), port))
+            })
+            .collect(),
     };
     let control = Arc::new(metrics::ControlMetrics::default());
     control.docker_connected.store(
@@ -168,12 +185,6 @@ pub async fn run(
     let stop = CancellationToken::new();
     let graceful = Arc::new(GracefulShutdown::new());
     let mut tasks = Vec::new();
-    // Redirects name the target's real port (it may have been bound to port 0).
-    let bound: std::collections::HashMap<String, u16> = listeners
-        .entry_points
-        .iter()
-        .filter_map(|(ep, l)| Some((ep.name.clone(), l.local_addr().ok()?.port())))
-        .collect();
     for (ep, listener) in listeners.entry_points {
         let addr = listener
             .local_addr()

@@ -105,6 +105,8 @@ pub struct CompiledRoute {
     pub backend: Arc<BackendRuntime>,
     /// Survives rebuilds: kept in the aggregator's registry by (provider, frontend).
     pub metrics: Arc<crate::metrics::TrafficMetrics>,
+    /// `redirect.entryPoint`: requests arriving elsewhere are redirected there.
+    pub redirect: Option<crate::config::Redirect>,
 }
 
 /// A backend's servers and its balancer. Shared by every frontend that names it.
@@ -161,6 +163,7 @@ mod tests {
             pass_host_header: true,
             backend: Arc::new(BackendRuntime::new("b".into(), Vec::new())),
             metrics: Arc::default(),
+            redirect: None,
         })
     }
 

@@ -228,3 +228,46 @@ async fn http_redirects_to_https_keeping_host_path_and_query() {
         format!("https://a.test:{port}/some/path?x=1&y=2")
     );
 }
+
+#[tokio::test]
+async fn a_frontend_redirect_sends_only_its_requests_to_https() {
+    let backend = Backend::spawn("b").await;
+    let (cert, key) = pem(&["redir.test", "plain.test"]);
+    let cfg = format!(
+        "defaultEntryPoints = [\"http\", \"https\"]\n[entryPoints.http]\naddress = \"127.0.0.1:0\"\n\
+         [entryPoints.https]\naddress = \"127.0.0.1:0\"\n[entryPoints.https.tls]\n[[entryPoints.https.tls.certificates]]\ncertFile = \"c.crt\"\nkeyFile = \"c.key\"\n\
+         [file]\n[backends.b.servers.s]\nurl = \"{}\"\n\
+         [frontends.secure]\nbackend = \"b\"\n[frontends.secure.redirect]\nentryPoint = \"https\"\npermanent = true\n[frontends.secure.routes.r]\nrule = \"Host:redir.test\"\n\
+         [frontends.plain]\nbackend = \"b\"\n[frontends.plain.routes.r]\nrule = \"Host:plain.test\"\n",
+        backend.url()
+    );
+    let p = Portier::start_with(&cfg, &[("c.crt", &cert), ("c.key", &key)], &[]);
+    let r = get(p.http(), "redir.test", "/a?b=c").await;
+    assert_eq!(r.status, 301);
+    assert_eq!(
+        r.headers["location"],
+        format!(
+            "https://redir.test:{}/a?b=c",
+            p.entry_points["https"].port()
+        )
+    );
+    assert_eq!(
+        get(p.http(), "plain.test", "/").await.status,
+        200,
+        "other frontends are served on http"
+    );
+    let (tls, _) = handshake(&p, "redir.test", &[b"http/1.1"]).await;
+    let (mut send, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
+        .await
+        .expect("h1 handshake");
+    tokio::spawn(conn);
+    let req = http::Request::get("/a")
+        .header("host", "redir.test")
+        .body(http_body_util::Empty::<bytes::Bytes>::new())
+        .expect("request");
+    assert_eq!(
+        send.send_request(req).await.expect("response").status(),
+        200,
+        "served on the target entrypoint"
+    );
+}

@@ -78,6 +78,11 @@ pub fn describe_dynamic(pc: &ProviderConfig, c: &Config) -> DynamicReport {
         entry_points: c.entry_points.iter().map(|e| e.name.clone()).collect(),
         default_entry_points: c.default_entry_points.clone(),
         max_conns_per_server: c.max_conns_per_host,
+        redirect_targets: c
+            .entry_points
+            .iter()
+            .map(|e| (e.name.clone(), (e.tls.is_some(), e.address.socket.port())))
+            .collect(),
     };
     let providers = [("file".to_string(), Arc::new(pc.clone()))].into();
     let table = compile(&providers, &settings, &mut Registry::new(), 0);

@@ -92,7 +92,7 @@ pub struct CertificateToml {
     pub key_file: String,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RedirectToml {
     pub entry_point: Option<String>,
@@ -220,6 +220,7 @@ pub struct FrontendToml {
     pub pass_host_header: Option<bool>,
     pub priority: Option<i64>,
     pub routes: Option<BTreeMap<String, RouteToml>>,
+    pub redirect: Option<RedirectToml>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -11,8 +11,8 @@ use crate::aggregator::{ProviderUpdate, parse_server_url};
 use crate::config::model::DynamicToml;
 use crate::config::{ConfigError, FileProviderConfig};
 use crate::dynamic::{
-    Backend, DEFAULT_HEALTHCHECK_INTERVAL, Frontend, HealthCheck, LoadBalancer, ProviderConfig,
-    ProviderError, Route, Server,
+    Backend, DEFAULT_HEALTHCHECK_INTERVAL, Frontend, FrontendRedirect, HealthCheck, LoadBalancer,
+    ProviderConfig, ProviderError, Route, Server,
 };
 use crate::rules;
 
@@ -124,6 +124,12 @@ pub fn translate(d: &DynamicToml, src: Source) -> ProviderConfig {
                 // the client's Host everywhere unless told otherwise (see README).
                 pass_host_header: f.pass_host_header.unwrap_or(true),
                 priority: f.priority.unwrap_or(0),
+                redirect: f.redirect.as_ref().and_then(|r| {
+                    Some(FrontendRedirect {
+                        entry_point: r.entry_point.clone()?,
+                        permanent: r.permanent.unwrap_or(false),
+                    })
+                }),
             },
         );
     }

@@ -131,6 +131,11 @@ async fn forward(
         return Ok(redirect(&req, to));
     }
     let route = find_route(ep, &req).ok_or(ProxyError::NoRoute)?;
+    if let Some(to) = route.redirect.as_ref().filter(|r| r.entry_point != ep.name) {
+        routed.route = Some(Arc::clone(&route));
+        route.metrics.open.fetch_add(1, Ordering::Relaxed);
+        return Ok(redirect(&req, to));
+    }
     // WebSocket and other HTTP/1.1 upgrades: keep the client side to splice it later.
     let upgrade = headers::upgrade_protocol(req.headers());
     let mut client_upgrade = upgrade.is_some().then(|| hyper::upgrade::on(&mut req));

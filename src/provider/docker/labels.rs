@@ -11,8 +11,8 @@ use std::collections::BTreeMap;
 use super::container::{ContainerInfo, Health, RunState};
 use crate::config::Constraint;
 use crate::dynamic::{
-    Backend, DEFAULT_HEALTHCHECK_INTERVAL, Frontend, HealthCheck, ProviderConfig, ProviderError,
-    Route, Server,
+    Backend, DEFAULT_HEALTHCHECK_INTERVAL, Frontend, FrontendRedirect, HealthCheck, ProviderConfig,
+    ProviderError, Route, Server,
 };
 use crate::rules;
 
@@ -28,6 +28,8 @@ pub const LABEL_PRIORITY: &str = "traefik.frontend.priority";
 pub const LABEL_ENTRYPOINTS: &str = "traefik.frontend.entryPoints";
 pub const LABEL_PASS_HOST: &str = "traefik.frontend.passHostHeader";
 const LABEL_TAGS: &str = "traefik.tags";
+pub const LABEL_REDIRECT_EP: &str = "traefik.frontend.redirect.entryPoint";
+pub const LABEL_REDIRECT_PERMANENT: &str = "traefik.frontend.redirect.permanent";
 pub const LABEL_HC_PATH: &str = "traefik.backend.healthcheck.path";
 pub const LABEL_HC_INTERVAL: &str = "traefik.backend.healthcheck.interval";
 pub const LABEL_HC_PORT: &str = "traefik.backend.healthcheck.port";
@@ -260,6 +262,21 @@ fn parse(
         .into(),
         pass_host_header,
         priority,
+        redirect: match label(LABEL_REDIRECT_EP) {
+            Some(ep) => Some(FrontendRedirect {
+                entry_point: ep.to_string(),
+                permanent: match label(LABEL_REDIRECT_PERMANENT) {
+                    Some(v) => parse_bool(v).ok_or_else(|| {
+                        bad(
+                            LABEL_REDIRECT_PERMANENT,
+                            "not a boolean (true or false)".into(),
+                        )
+                    })?,
+                    None => false,
+                },
+            }),
+            None => None,
+        },
     };
     let health_check = match label(LABEL_HC_PATH) {
         None => None,
@@ -316,7 +333,9 @@ fn parse(
     }))
 }
 
-const KNOWN: [&str; 17] = [
+const KNOWN: [&str; 19] = [
+    LABEL_REDIRECT_EP,
+    LABEL_REDIRECT_PERMANENT,
     LABEL_ENABLE,
     LABEL_BACKEND,
     LABEL_PORT,
@@ -722,6 +741,27 @@ mod tests {
             t.config.errors[0]
                 .to_string()
                 .contains("traefik.backend.healthcheck.interval: value \"soon\"")
+        );
+    }
+
+    #[test]
+    fn redirect_labels() {
+        let c = container(
+            "r",
+            "10.0.0.2",
+            &[
+                (LABEL_REDIRECT_EP, "https"),
+                (LABEL_REDIRECT_PERMANENT, "true"),
+            ],
+        );
+        let t = translate(&[c], &defaults());
+        let f = t.config.frontends.values().next().expect("frontend");
+        assert_eq!(
+            f.redirect,
+            Some(FrontendRedirect {
+                entry_point: "https".into(),
+                permanent: true
+            })
         );
     }
 
