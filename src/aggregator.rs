@@ -17,7 +17,9 @@ use tokio::sync::{mpsc, watch};
 use crate::balancer::ServerState;
 use crate::dynamic::{Backend, ProviderConfig, ProviderError};
 use crate::metrics::{ControlMetrics, TrafficMetrics};
-use crate::router::{BackendRuntime, CompiledRoute, EntryPointRoutes, RoutingTable, ServerRuntime};
+use crate::router::{
+    BackendRuntime, CompiledRoute, EntryPointRoutes, Protocol, RoutingTable, ServerRuntime,
+};
 use crate::rules;
 
 /// How many snapshots may wait before a provider's `send` waits.
@@ -292,7 +294,7 @@ fn backend_runtime(
                 continue;
             }
         };
-        let (scheme, authority) = match parse_server_url(&server.url) {
+        let (protocol, authority) = match parse_server_url(&server.url) {
             Ok(p) => p,
             Err(e) => {
                 errors.push(fail(e));
@@ -312,7 +314,8 @@ fn backend_runtime(
         servers.push(ServerRuntime {
             name: sname.clone(),
             url: server.url.clone(),
-            scheme,
+            scheme: Scheme::HTTP,
+            protocol,
             authority,
             weight,
             state,
@@ -321,8 +324,8 @@ fn backend_runtime(
     BackendRuntime::new(bname.to_string(), servers)
 }
 
-/// `http://10.0.0.2:8080` → scheme and authority. Only `http` is forwarded so far.
-pub fn parse_server_url(url: &str) -> Result<(Scheme, http::uri::Authority), String> {
+/// `http://10.0.0.2:8080` or `h2c://10.0.0.2:50051` → protocol and authority.
+pub fn parse_server_url(url: &str) -> Result<(Protocol, http::uri::Authority), String> {
     let uri: Uri = url
         .parse()
         .map_err(|e| format!("url {url:?} is not a valid URL: {e}"))?;
@@ -330,11 +333,15 @@ pub fn parse_server_url(url: &str) -> Result<(Scheme, http::uri::Authority), Str
         .scheme()
         .cloned()
         .ok_or_else(|| format!("url {url:?} needs a scheme, e.g. http://{url}"))?;
-    if scheme != Scheme::HTTP {
-        return Err(format!(
-            "url {url:?}: scheme {scheme:?} is not supported yet (use http)"
-        ));
-    }
+    let protocol = match scheme.as_str() {
+        "http" => Protocol::Http1,
+        "h2c" => Protocol::H2c,
+        other => {
+            return Err(format!(
+                "url {url:?}: scheme {other:?} is not supported yet (use http or h2c)"
+            ));
+        }
+    };
     let authority = uri
         .authority()
         .cloned()
@@ -342,7 +349,7 @@ pub fn parse_server_url(url: &str) -> Result<(Scheme, http::uri::Authority), Str
     if authority.host().is_empty() {
         return Err(format!("url {url:?} has no host"));
     }
-    Ok((scheme, authority))
+    Ok((protocol, authority))
 }
 
 #[cfg(test)]

@@ -142,10 +142,21 @@ impl BackendRuntime {
 pub struct ServerRuntime {
     pub name: String,
     pub url: String,
+    /// Always `http`: TLS to servers is not supported yet; h2c is HTTP/2 over plain TCP.
     pub scheme: Scheme,
+    pub protocol: Protocol,
     pub authority: Authority,
     pub weight: u32,
     pub state: Arc<ServerState>,
+}
+
+/// How portier talks to a server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    /// HTTP/1.1 with pooled keep-alive connections (`http://`).
+    Http1,
+    /// HTTP/2 with prior knowledge over plain TCP (`h2c://`, `traefik.protocol=h2c`): gRPC.
+    H2c,
 }
 
 #[cfg(test)]

@@ -33,6 +33,8 @@ const UPSTREAM_TCP_KEEPALIVE: Duration = Duration::from_secs(30);
 pub struct Proxy {
     pub table: Arc<ArcSwap<RoutingTable>>,
     client: Client<HttpConnector, upstream_body::UpstreamBody>,
+    /// HTTP/2 with prior knowledge, for `h2c://` servers (gRPC).
+    h2c_client: Client<HttpConnector, upstream_body::UpstreamBody>,
     response_header_timeout: Option<Duration>,
     retry_attempts: usize,
     server_name: HeaderValue,
@@ -56,11 +58,18 @@ impl Proxy {
             .pool_timer(TokioTimer::new())
             .pool_idle_timeout(UPSTREAM_IDLE_TIMEOUT)
             .pool_max_idle_per_host(config.max_idle_conns_per_host)
+            .build(http.clone());
+        let h2c_client = Client::builder(TokioExecutor::new())
+            .pool_timer(TokioTimer::new())
+            .pool_idle_timeout(UPSTREAM_IDLE_TIMEOUT)
+            .http2_only(true)
+            .timer(TokioTimer::new())
             .build(http);
         let rht = config.forwarding_timeouts.response_header_timeout.0;
         Proxy {
             table,
             client,
+            h2c_client,
             response_header_timeout: (!rht.is_zero()).then_some(rht),
             retry_attempts: config.retry_attempts as usize,
             server_name: HeaderValue::from_str(&hostname())

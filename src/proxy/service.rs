@@ -19,7 +19,7 @@ use super::error::ProxyError;
 use super::headers::{self, Forwarded, X_FORWARDED_PREFIX, X_REPLACED_PATH};
 use super::upstream_body::{BodySlot, UpstreamBody};
 use crate::metrics;
-use crate::router::{CompiledRoute, ServerRuntime};
+use crate::router::{CompiledRoute, Protocol, ServerRuntime};
 use crate::rules::{RequestView, Rewrite, matcher_host};
 
 /// Details kept for the access log, taken before the request is consumed.
@@ -138,6 +138,12 @@ async fn forward(
     }
     // WebSocket and other HTTP/1.1 upgrades: keep the client side to splice it later.
     let upgrade = headers::upgrade_protocol(req.headers());
+    // gRPC needs `TE: trailers` end to end; it is hop-by-hop, so it is put back explicitly.
+    let te_trailers = req
+        .headers()
+        .get_all(header::TE)
+        .iter()
+        .any(|v| v.to_str().is_ok_and(|v| v.contains("trailers")));
     let mut client_upgrade = upgrade.is_some().then(|| hyper::upgrade::on(&mut req));
     route.metrics.open.fetch_add(1, Ordering::Relaxed);
     routed.route = Some(Arc::clone(&route));
@@ -192,6 +198,9 @@ async fn forward(
     if let Some(protocol) = &upgrade {
         headers::set_upgrade(h, protocol.clone());
     }
+    if te_trailers {
+        h.insert(header::TE, HeaderValue::from_static("trailers"));
+    }
 
     let body = BodySlot::new(body);
     let attempts = ep.proxy.retry_attempts.min(backend.servers.len()).max(1);
@@ -224,7 +233,10 @@ async fn forward(
             body.body(),
         )?;
         let in_flight = server.state.start_request().await;
-        let pending = ep.proxy.client.request(request);
+        let pending = match server.protocol {
+            Protocol::Http1 => ep.proxy.client.request(request),
+            Protocol::H2c => ep.proxy.h2c_client.request(request),
+        };
         let result = match ep.proxy.response_header_timeout {
             Some(t) => match tokio::time::timeout(t, pending).await {
                 Ok(r) => r,
@@ -370,7 +382,10 @@ fn upstream_request(
     let mut req = Request::new(body);
     *req.method_mut() = method.clone();
     *req.uri_mut() = uri;
-    *req.version_mut() = Version::HTTP_11;
+    *req.version_mut() = match server.protocol {
+        Protocol::Http1 => Version::HTTP_11,
+        Protocol::H2c => Version::HTTP_2,
+    };
     *req.headers_mut() = headers;
     if !pass_host_header || !req.headers().contains_key(header::HOST) {
         if let Ok(v) = HeaderValue::from_str(server.authority.as_str()) {

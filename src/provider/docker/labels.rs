@@ -239,10 +239,10 @@ fn parse(
         },
     };
     let protocol = label(LABEL_PROTOCOL).unwrap_or("http");
-    if protocol != "http" {
+    if protocol != "http" && protocol != "h2c" {
         return Err(bad(
             LABEL_PROTOCOL,
-            "only http backends are supported so far".into(),
+            "only http and h2c backends are supported so far".into(),
         ));
     }
     let weight = match label(LABEL_WEIGHT) {
