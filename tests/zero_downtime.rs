@@ -25,6 +25,26 @@ async fn servers_answering(p: &Portier, host: &str, n: usize) -> BTreeSet<String
     seen
 }
 
+/// Prints the run and fails on any failed request.
+fn assert_no_failures(what: &str, report: &support::load::Report, at_least: u64) {
+    eprintln!(
+        "{what}: {} requests, {} failed, p99 {:?}",
+        report.total,
+        report.failures.len(),
+        report.p99()
+    );
+    assert!(
+        report.total >= at_least,
+        "the load ran ({} requests)",
+        report.total
+    );
+    assert!(
+        report.failures.is_empty(),
+        "failed requests:\n{}",
+        report.failures.join("\n")
+    );
+}
+
 async fn wait_for_servers(p: &Portier, host: &str, count: usize) {
     eventually(
         Duration::from_secs(20),
@@ -55,22 +75,7 @@ async fn scale_and_restart_under_load_without_a_failed_request() {
     }
     tokio::time::sleep(Duration::from_secs(1)).await;
     let report = load.finish().await;
-    eprintln!(
-        "scale 5 -> 1 -> 3 and restart each: {} requests, {} failed, p99 {:?}",
-        report.total,
-        report.failures.len(),
-        report.p99()
-    );
-    assert!(
-        report.total >= 1000,
-        "the load ran ({} requests)",
-        report.total
-    );
-    assert!(
-        report.failures.is_empty(),
-        "failed requests:\n{}",
-        report.failures.join("\n")
-    );
+    assert_no_failures("scale 5 -> 1 -> 3 and restart each", &report, 1000);
     s.compose(&file, &["down", "-t", "1"]);
 }
 
@@ -96,20 +101,5 @@ async fn docker_kill_of_one_of_three_under_load_without_a_failed_request() {
     docker(&["kill", &ids[0]]);
     tokio::time::sleep(Duration::from_secs(2)).await;
     let report = load.finish().await;
-    eprintln!(
-        "docker kill under load: {} requests, {} failed, p99 {:?}",
-        report.total,
-        report.failures.len(),
-        report.p99()
-    );
-    assert!(
-        report.total >= 500,
-        "the load ran ({} requests)",
-        report.total
-    );
-    assert!(
-        report.failures.is_empty(),
-        "failed requests:\n{}",
-        report.failures.join("\n")
-    );
+    assert_no_failures("docker kill under load", &report, 500);
 }

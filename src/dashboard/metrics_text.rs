@@ -4,227 +4,181 @@ use std::fmt::Write;
 use std::sync::atomic::Ordering;
 
 use super::WebState;
-use crate::metrics::{encode_duration, encode_traffic, header, label};
-use crate::router::RoutingTable;
+use crate::metrics::{TrafficMetrics, encode_duration, encode_traffic, header, label};
+use crate::router::{CompiledRoute, RoutingTable};
+
+/// One family of single-value samples: `# HELP`, `# TYPE`, then `name{labels} value` per row.
+fn family(
+    out: &mut String,
+    name: &str,
+    kind: &str,
+    help: &str,
+    rows: impl IntoIterator<Item = (String, String)>,
+) {
+    header(out, name, kind, help);
+    for (labels, value) in rows {
+        let labels = labels.trim_end_matches(',');
+        if labels.is_empty() {
+            let _ = writeln!(out, "{name} {value}");
+        } else {
+            let _ = writeln!(out, "{name}{{{labels}}} {value}");
+        }
+    }
+}
+
+/// A requests counter and a duration histogram for each labelled traffic source.
+fn traffic(out: &mut String, prefix: &str, what: &str, sources: &[(String, &TrafficMetrics)]) {
+    let requests = format!("{prefix}_requests_total");
+    header(
+        out,
+        &requests,
+        "counter",
+        &format!("Requests by {what}, status code and method."),
+    );
+    for (labels, m) in sources {
+        encode_traffic(out, &requests, m, labels);
+    }
+    let duration = format!("{prefix}_request_duration_seconds");
+    header(
+        out,
+        &duration,
+        "histogram",
+        &format!("Request duration by {what}, until the response body ended."),
+    );
+    for (labels, m) in sources {
+        encode_duration(out, &duration, m, labels);
+    }
+}
 
 pub fn render(s: &WebState, table: &RoutingTable) -> String {
     let mut out = String::new();
-    header(
-        &mut out,
-        "portier_entrypoint_requests_total",
-        "counter",
-        "Requests by entrypoint, status code and method.",
-    );
-    for (name, m) in &s.entry_points {
-        encode_traffic(
-            &mut out,
-            "portier_entrypoint_requests_total",
-            m,
-            &format!("entrypoint=\"{}\",", label(name)),
-        );
-    }
-    header(
-        &mut out,
-        "portier_entrypoint_request_duration_seconds",
-        "histogram",
-        "Request duration by entrypoint, until the response body ended.",
-    );
-    for (name, m) in &s.entry_points {
-        encode_duration(
-            &mut out,
-            "portier_entrypoint_request_duration_seconds",
-            m,
-            &format!("entrypoint=\"{}\",", label(name)),
-        );
-    }
-    header(
+    let eps: Vec<(String, &TrafficMetrics)> = s
+        .entry_points
+        .iter()
+        .map(|(name, m)| (format!("entrypoint=\"{}\",", label(name)), m.as_ref()))
+        .collect();
+    traffic(&mut out, "portier_entrypoint", "entrypoint", &eps);
+    family(
         &mut out,
         "portier_entrypoint_open_connections",
         "gauge",
         "Open client connections by entrypoint.",
+        eps.iter()
+            .map(|(l, m)| (l.clone(), m.open.load(Ordering::Relaxed).to_string())),
     );
-    for (name, m) in &s.entry_points {
-        let _ = writeln!(
-            out,
-            "portier_entrypoint_open_connections{{entrypoint=\"{}\"}} {}",
-            label(name),
-            m.open.load(Ordering::Relaxed)
-        );
-    }
 
     // Each frontend once, even when it is on several entrypoints.
-    let mut routes: Vec<_> = table
+    let mut routes: Vec<&CompiledRoute> = table
         .entry_points
         .values()
-        .flat_map(|ep| ep.routes().iter())
+        .flat_map(|ep| ep.routes().iter().map(AsRef::as_ref))
         .collect();
     routes.sort_by(|a, b| (&a.provider, &a.frontend).cmp(&(&b.provider, &b.frontend)));
     routes.dedup_by(|a, b| a.provider == b.provider && a.frontend == b.frontend);
-    let route_labels = |r: &crate::router::CompiledRoute| {
-        format!(
-            "provider=\"{}\",frontend=\"{}\",backend=\"{}\",",
-            label(&r.provider),
-            label(&r.frontend),
-            label(&r.backend.name)
-        )
-    };
-    header(
-        &mut out,
-        "portier_backend_requests_total",
-        "counter",
-        "Requests by frontend, backend, status code and method.",
-    );
-    for r in &routes {
-        encode_traffic(
-            &mut out,
-            "portier_backend_requests_total",
-            &r.metrics,
-            &route_labels(r),
-        );
-    }
-    header(
-        &mut out,
-        "portier_backend_request_duration_seconds",
-        "histogram",
-        "Request duration by frontend and backend.",
-    );
-    for r in &routes {
-        encode_duration(
-            &mut out,
-            "portier_backend_request_duration_seconds",
-            &r.metrics,
-            &route_labels(r),
-        );
-    }
-    header(
+    let fronts: Vec<(String, &TrafficMetrics)> = routes
+        .iter()
+        .map(|r| {
+            let labels = format!(
+                "provider=\"{}\",frontend=\"{}\",backend=\"{}\",",
+                label(&r.provider),
+                label(&r.frontend),
+                label(&r.backend.name)
+            );
+            (labels, r.metrics.as_ref())
+        })
+        .collect();
+    traffic(&mut out, "portier_backend", "frontend and backend", &fronts);
+    family(
         &mut out,
         "portier_backend_open_requests",
         "gauge",
         "Requests in flight by frontend and backend.",
+        fronts
+            .iter()
+            .map(|(l, m)| (l.clone(), m.open.load(Ordering::Relaxed).to_string())),
     );
-    for r in &routes {
-        let labels = route_labels(r);
-        let _ = writeln!(
-            out,
-            "portier_backend_open_requests{{{}}} {}",
-            labels.trim_end_matches(','),
-            r.metrics.open.load(Ordering::Relaxed)
-        );
-    }
-
-    header(
+    family(
         &mut out,
         "portier_backend_retries_total",
         "counter",
         "Requests retried on another server after a failed connect or reset.",
+        fronts
+            .iter()
+            .map(|(l, m)| (l.clone(), m.retries.load(Ordering::Relaxed).to_string())),
     );
-    for r in &routes {
-        let labels = route_labels(r);
-        let _ = writeln!(
-            out,
-            "portier_backend_retries_total{{{}}} {}",
-            labels.trim_end_matches(','),
-            r.metrics.retries.load(Ordering::Relaxed)
-        );
-    }
 
     let mut servers: Vec<_> = table.servers.iter().collect();
     servers.sort_by(|a, b| a.0.cmp(b.0));
-    header(
+    let server_labels = |(p, b, url): &(String, String, String)| {
+        format!(
+            "provider=\"{}\",backend=\"{}\",url=\"{}\"",
+            label(p),
+            label(b),
+            label(url)
+        )
+    };
+    family(
         &mut out,
         "portier_backend_server_up",
         "gauge",
         "1 when the server takes traffic, 0 when it does not.",
+        servers
+            .iter()
+            .map(|(k, st)| (server_labels(k), u8::from(st.is_healthy()).to_string())),
     );
-    for ((p, b, url), st) in &servers {
-        let _ = writeln!(
-            out,
-            "portier_backend_server_up{{provider=\"{}\",backend=\"{}\",url=\"{}\"}} {}",
-            label(p),
-            label(b),
-            label(url),
-            u8::from(st.is_healthy())
-        );
-    }
-    header(
+    family(
         &mut out,
         "portier_backend_server_open_connections",
         "gauge",
         "Requests in flight to the server.",
+        servers
+            .iter()
+            .map(|(k, st)| (server_labels(k), st.open_connections().to_string())),
     );
-    for ((p, b, url), st) in &servers {
-        let _ = writeln!(
-            out,
-            "portier_backend_server_open_connections{{provider=\"{}\",backend=\"{}\",url=\"{}\"}} {}",
-            label(p),
-            label(b),
-            label(url),
-            st.open_connections()
-        );
-    }
 
     let c = &s.control;
-    header(
+    let one = |v: String| [(String::new(), v)];
+    family(
         &mut out,
         "portier_config_reloads_total",
         "counter",
         "Routing tables built from provider snapshots.",
+        one(c.config_reloads.load(Ordering::Relaxed).to_string()),
     );
-    let _ = writeln!(
-        out,
-        "portier_config_reloads_total {}",
-        c.config_reloads.load(Ordering::Relaxed)
-    );
-    header(
+    family(
         &mut out,
         "portier_config_last_reload_duration_seconds",
         "gauge",
         "Time the last table took to build.",
+        one((c.last_reload_ns.load(Ordering::Relaxed) as f64 / 1e9).to_string()),
     );
-    let _ = writeln!(
-        out,
-        "portier_config_last_reload_duration_seconds {}",
-        c.last_reload_ns.load(Ordering::Relaxed) as f64 / 1e9
-    );
-    header(
+    family(
         &mut out,
         "portier_config_last_reload_success",
         "gauge",
         "Unix time of the last table swap.",
+        one(c.last_reload_unix.load(Ordering::Relaxed).to_string()),
     );
-    let _ = writeln!(
-        out,
-        "portier_config_last_reload_success {}",
-        c.last_reload_unix.load(Ordering::Relaxed)
-    );
-    header(
+    family(
         &mut out,
         "portier_config_errors",
         "gauge",
         "Provider and compile errors in the current configuration.",
+        one(table.errors.len().to_string()),
     );
-    let _ = writeln!(out, "portier_config_errors {}", table.errors.len());
-    header(
+    family(
         &mut out,
         "portier_docker_events_total",
         "counter",
         "Docker events received.",
+        one(c.docker_events.load(Ordering::Relaxed).to_string()),
     );
-    let _ = writeln!(
-        out,
-        "portier_docker_events_total {}",
-        c.docker_events.load(Ordering::Relaxed)
-    );
-    header(
+    family(
         &mut out,
         "portier_docker_connected",
         "gauge",
         "1 connected to the Docker engine, 0 not connected, -1 provider not configured.",
-    );
-    let _ = writeln!(
-        out,
-        "portier_docker_connected {}",
-        c.docker_connected.load(Ordering::Relaxed)
+        one(c.docker_connected.load(Ordering::Relaxed).to_string()),
     );
     out
 }
