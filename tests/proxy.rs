@@ -494,3 +494,36 @@ async fn retry_attempts_one_disables_retries() {
     assert!(codes.get(&502).is_some_and(|n| *n >= 1), "{codes:?}");
     assert_eq!(p.count_log("retrying"), 0);
 }
+
+#[tokio::test]
+async fn paths_are_normalised_before_routing() {
+    let music = Backend::spawn("music").await;
+    let admin = Backend::spawn("admin").await;
+    let cfg = format!(
+        "{HEAD}{}{}{}",
+        backend("m", &[(&music, 1)]),
+        backend("a", &[(&admin, 1)]),
+        frontends(&[
+            ("music", "m", "PathPrefixStrip:/music"),
+            ("admin", "a", "PathPrefix:/admin")
+        ])
+    );
+    let p = Portier::start(&cfg);
+    for path in [
+        "/music/../admin/x",
+        "/music/%2e%2e/admin/x",
+        "/music/%2E%2e/admin/x",
+        "//admin/x",
+    ] {
+        let e = get(p.http(), "h", path).await.echo();
+        assert_eq!(
+            (e.name.as_str(), e.path.as_str()),
+            ("admin", "/admin/x"),
+            "{path}"
+        );
+    }
+    let e = get(p.http(), "h", "/music/./a//b?q=1").await.echo();
+    assert_eq!((e.name.as_str(), e.path.as_str()), ("music", "/a/b?q=1"));
+    let r = get(p.http(), "h", "/../../etc/passwd").await;
+    assert_eq!((r.status.as_u16(), r.text().as_str()), (400, "Bad Request"));
+}

@@ -5,6 +5,7 @@ pub mod body;
 pub mod error;
 pub mod headers;
 mod listener;
+pub mod path;
 mod service;
 pub mod upstream_body;
 

@@ -130,6 +130,7 @@ async fn forward(
     if let Some(to) = &ep.redirect {
         return Ok(redirect(&req, to));
     }
+    normalize_path(&mut req)?;
     let route = find_route(ep, &req).ok_or(ProxyError::NoRoute)?;
     if let Some(to) = route.redirect.as_ref().filter(|r| r.entry_point != ep.name) {
         routed.route = Some(Arc::clone(&route));
@@ -295,6 +296,29 @@ async fn forward(
             }
         }
     }
+}
+
+/// Routes and forwards the normalised path (see `proxy::path`); 400 above the root.
+fn normalize_path(req: &mut Request<Incoming>) -> Result<(), ProxyError> {
+    let path = req.uri().path();
+    let normalized = match super::path::normalize(path) {
+        None => {
+            return Err(ProxyError::BadRequest(format!(
+                "path {path:?} climbs above the root"
+            )));
+        }
+        Some(std::borrow::Cow::Borrowed(_)) => return Ok(()),
+        Some(std::borrow::Cow::Owned(p)) => p,
+    };
+    let pq = match req.uri().query() {
+        Some(q) => format!("{normalized}?{q}"),
+        None => normalized,
+    };
+    let mut parts = req.uri().clone().into_parts();
+    parts.path_and_query =
+        Some(PathAndQuery::try_from(pq).map_err(|e| ProxyError::BadRequest(e.to_string()))?);
+    *req.uri_mut() = Uri::from_parts(parts).map_err(|e| ProxyError::BadRequest(e.to_string()))?;
+    Ok(())
 }
 
 /// `[entryPoints.NAME.redirect]`: the same host, path and query on the target entrypoint.
