@@ -314,7 +314,11 @@ fn backend_runtime(
         servers.push(ServerRuntime {
             name: sname.clone(),
             url: server.url.clone(),
-            scheme: Scheme::HTTP,
+            scheme: if protocol == Protocol::Https {
+                Scheme::HTTPS
+            } else {
+                Scheme::HTTP
+            },
             protocol,
             authority,
             weight,
@@ -336,9 +340,10 @@ pub fn parse_server_url(url: &str) -> Result<(Protocol, http::uri::Authority), S
     let protocol = match scheme.as_str() {
         "http" => Protocol::Http1,
         "h2c" => Protocol::H2c,
+        "https" => Protocol::Https,
         other => {
             return Err(format!(
-                "url {url:?}: scheme {other:?} is not supported yet (use http or h2c)"
+                "url {url:?}: scheme {other:?} is not supported (use http, https or h2c)"
             ));
         }
     };

@@ -49,6 +49,8 @@ pub enum RunError {
     },
     #[error(transparent)]
     Tls(#[from] tls::TlsError),
+    #[error(transparent)]
+    UpstreamTls(#[from] proxy::upstream_tls::UpstreamTlsError),
     #[error("access log: cannot open {path}: {source}")]
     AccessLog {
         path: String,
@@ -134,9 +136,10 @@ pub async fn run(
         if config.docker.is_some() { 0 } else { -1 },
         std::sync::atomic::Ordering::Relaxed,
     );
+    let upstream_tls = proxy::upstream_tls::client_config(&config)?;
     let agg = aggregator::spawn(settings, Arc::clone(&table), Arc::clone(&control));
     let (health_tx, health_rx) = tokio::sync::watch::channel(0u64);
-    balancer::checker::spawn(agg.tables.clone(), health_tx);
+    balancer::checker::spawn(agg.tables.clone(), health_tx, Arc::clone(&upstream_tls));
 
     if let Some(file_cfg) = config.file.clone() {
         let path = config.config_file.clone().unwrap_or_default();
@@ -180,6 +183,7 @@ pub async fn run(
         Arc::clone(&table),
         access_log,
         Arc::clone(&stats),
+        Arc::clone(&upstream_tls),
     ));
     let mut ep_metrics = Vec::new();
     let stop = CancellationToken::new();

@@ -142,7 +142,7 @@ impl BackendRuntime {
 pub struct ServerRuntime {
     pub name: String,
     pub url: String,
-    /// Always `http`: TLS to servers is not supported yet; h2c is HTTP/2 over plain TCP.
+    /// `https` for TLS servers, else `http` (h2c is HTTP/2 over plain TCP).
     pub scheme: Scheme,
     pub protocol: Protocol,
     pub authority: Authority,
@@ -157,6 +157,8 @@ pub enum Protocol {
     Http1,
     /// HTTP/2 with prior knowledge over plain TCP (`h2c://`, `traefik.protocol=h2c`): gRPC.
     H2c,
+    /// HTTP/1.1 over TLS (`https://`, `traefik.protocol=https`).
+    Https,
 }
 
 #[cfg(test)]

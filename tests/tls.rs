@@ -271,3 +271,40 @@ async fn a_frontend_redirect_sends_only_its_requests_to_https() {
         "served on the target entrypoint"
     );
 }
+
+#[tokio::test]
+async fn https_backends_with_root_cas_or_insecure_skip_verify() {
+    let backend = Backend::spawn("behind-tls").await;
+    let (cert, key) = pem(&["127.0.0.1"]);
+    // A portier TLS entrypoint in front of a plain backend plays the https server.
+    let inner_cfg = format!(
+        "defaultEntryPoints = [\"https\"]\n[entryPoints.https]\naddress = \"127.0.0.1:0\"\n[entryPoints.https.tls]\n[[entryPoints.https.tls.certificates]]\ncertFile = \"c.crt\"\nkeyFile = \"c.key\"\n\
+         [file]\n[backends.b.servers.s]\nurl = \"{}\"\n[frontends.f]\nbackend = \"b\"\n[frontends.f.routes.r]\nrule = \"PathPrefix:/\"\n",
+        backend.url()
+    );
+    let inner = Portier::start_with(&inner_cfg, &[("c.crt", &cert), ("c.key", &key)], &[]);
+    let upstream = format!("https://127.0.0.1:{}", inner.entry_points["https"].port());
+    let outer = |global: &str| {
+        format!(
+            "{global}\n[entryPoints.http]\naddress = \"127.0.0.1:0\"\n[file]\n[backends.b.servers.s]\nurl = \"{upstream}\"\n\
+             [frontends.f]\nbackend = \"b\"\n[frontends.f.routes.r]\nrule = \"Host:tls-backend.local\"\n"
+        )
+    };
+    let strict = Portier::start(&outer(""));
+    assert_eq!(
+        get(strict.http(), "tls-backend.local", "/").await.status,
+        502,
+        "an unknown CA is refused"
+    );
+    let insecure = Portier::start(&outer("insecureSkipVerify = true"));
+    assert_eq!(
+        get(insecure.http(), "tls-backend.local", "/x")
+            .await
+            .echo()
+            .name,
+        "behind-tls"
+    );
+    let trusted = Portier::start_with(&outer("rootCAs = [\"ca.pem\"]"), &[("ca.pem", &cert)], &[]);
+    let e = get(trusted.http(), "tls-backend.local", "/y").await.echo();
+    assert_eq!((e.name.as_str(), e.path.as_str()), ("behind-tls", "/y"));
+}

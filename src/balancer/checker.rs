@@ -23,17 +23,28 @@ use crate::router::RoutingTable;
 const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 
 type Key = (String, String, String);
-type ProbeClient = Client<HttpConnector, Empty<Bytes>>;
+type ProbeClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Empty<Bytes>>;
 
 /// Starts the checker; `changed` is bumped on every health change (for the dashboard's SSE).
-pub fn spawn(mut tables: watch::Receiver<Arc<RoutingTable>>, changed: watch::Sender<u64>) {
+/// `tls` is the client configuration for `https://` servers.
+pub fn spawn(
+    mut tables: watch::Receiver<Arc<RoutingTable>>,
+    changed: watch::Sender<u64>,
+    tls: Arc<rustls::ClientConfig>,
+) {
     let changed = Arc::new(changed);
     tokio::spawn(async move {
         let mut http = HttpConnector::new();
         http.set_connect_timeout(Some(PROBE_TIMEOUT));
+        http.enforce_http(false);
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config((*tls).clone())
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(http);
         let client: ProbeClient = Client::builder(TokioExecutor::new())
             .pool_timer(TokioTimer::new())
-            .build(http);
+            .build(https);
         let mut running: HashMap<Key, (HealthCheck, JoinHandle<()>)> = HashMap::new();
         loop {
             let table = tables.borrow_and_update().clone();

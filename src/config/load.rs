@@ -238,6 +238,19 @@ pub fn resolve(
             .max_idle_conns_per_host
             .unwrap_or(DEFAULT_MAX_IDLE_CONNS_PER_HOST),
         max_conns_per_host: f.max_conns_per_host.unwrap_or(DEFAULT_MAX_CONNS_PER_HOST),
+        insecure_skip_verify: f.insecure_skip_verify.unwrap_or(false),
+        root_cas: f
+            .root_cas
+            .iter()
+            .flatten()
+            .map(|c| {
+                if c.contains("-----BEGIN") {
+                    c.clone()
+                } else {
+                    relative_to(&base_dir, c).display().to_string()
+                }
+            })
+            .collect(),
         grace_timeout: f
             .life_cycle
             .as_ref()

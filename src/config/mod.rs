@@ -67,6 +67,10 @@ pub struct Config {
     pub access_log: Option<AccessLogConfig>,
     pub max_idle_conns_per_host: usize,
     pub max_conns_per_host: usize,
+    /// `insecureSkipVerify`: accept any certificate from `https://` servers.
+    pub insecure_skip_verify: bool,
+    /// `rootCAs`: extra CAs (paths resolved, or inline PEM) for `https://` servers.
+    pub root_cas: Vec<String>,
     pub grace_timeout: GoDuration,
     /// Tries per request (first included), capped by the backend's server count.
     pub retry_attempts: u32,

@@ -32,6 +32,11 @@ pub struct FileConfig {
     pub max_idle_conns_per_host: Option<usize>,
     /// Requests in flight to one server at most (0: no limit); more wait for a free slot.
     pub max_conns_per_host: Option<usize>,
+    /// Accept any certificate from `https://` servers.
+    pub insecure_skip_verify: Option<bool>,
+    /// Extra CAs (files or PEM) for `https://` servers.
+    #[serde(rename = "rootCAs")]
+    pub root_cas: Option<Vec<String>>,
     /// Global tag constraints (`["tag==api"]`), applied to the Docker provider.
     pub constraints: Option<Vec<String>>,
     pub life_cycle: Option<LifeCycleToml>,

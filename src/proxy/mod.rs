@@ -8,6 +8,7 @@ mod listener;
 pub mod path;
 mod service;
 pub mod upstream_body;
+pub mod upstream_tls;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,6 +37,8 @@ pub struct Proxy {
     client: Client<HttpConnector, upstream_body::UpstreamBody>,
     /// HTTP/2 with prior knowledge, for `h2c://` servers (gRPC).
     h2c_client: Client<HttpConnector, upstream_body::UpstreamBody>,
+    /// HTTP/1.1 over TLS, for `https://` servers.
+    https_client: Client<hyper_rustls::HttpsConnector<HttpConnector>, upstream_body::UpstreamBody>,
     response_header_timeout: Option<Duration>,
     retry_attempts: usize,
     server_name: HeaderValue,
@@ -49,6 +52,7 @@ impl Proxy {
         table: Arc<ArcSwap<RoutingTable>>,
         access_log: Option<AccessLog>,
         stats: Arc<crate::stats::Stats>,
+        upstream_tls: Arc<rustls::ClientConfig>,
     ) -> Proxy {
         let mut http = HttpConnector::new();
         http.set_nodelay(true);
@@ -65,12 +69,24 @@ impl Proxy {
             .pool_idle_timeout(UPSTREAM_IDLE_TIMEOUT)
             .http2_only(true)
             .timer(TokioTimer::new())
-            .build(http);
+            .build(http.clone());
+        http.enforce_http(false);
+        let tls = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config((*upstream_tls).clone())
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(http);
+        let https_client = Client::builder(TokioExecutor::new())
+            .pool_timer(TokioTimer::new())
+            .pool_idle_timeout(UPSTREAM_IDLE_TIMEOUT)
+            .pool_max_idle_per_host(config.max_idle_conns_per_host)
+            .build(tls);
         let rht = config.forwarding_timeouts.response_header_timeout.0;
         Proxy {
             table,
             client,
             h2c_client,
+            https_client,
             response_header_timeout: (!rht.is_zero()).then_some(rht),
             retry_attempts: config.retry_attempts as usize,
             server_name: HeaderValue::from_str(&hostname())

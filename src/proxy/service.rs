@@ -237,6 +237,7 @@ async fn forward(
         let pending = match server.protocol {
             Protocol::Http1 => ep.proxy.client.request(request),
             Protocol::H2c => ep.proxy.h2c_client.request(request),
+            Protocol::Https => ep.proxy.https_client.request(request),
         };
         let result = match ep.proxy.response_header_timeout {
             Some(t) => match tokio::time::timeout(t, pending).await {
@@ -407,7 +408,7 @@ fn upstream_request(
     *req.method_mut() = method.clone();
     *req.uri_mut() = uri;
     *req.version_mut() = match server.protocol {
-        Protocol::Http1 => Version::HTTP_11,
+        Protocol::Http1 | Protocol::Https => Version::HTTP_11,
         Protocol::H2c => Version::HTTP_2,
     };
     *req.headers_mut() = headers;

@@ -239,11 +239,8 @@ fn parse(
         },
     };
     let protocol = label(LABEL_PROTOCOL).unwrap_or("http");
-    if protocol != "http" && protocol != "h2c" {
-        return Err(bad(
-            LABEL_PROTOCOL,
-            "only http and h2c backends are supported so far".into(),
-        ));
+    if !matches!(protocol, "http" | "https" | "h2c") {
+        return Err(bad(LABEL_PROTOCOL, "use http, https or h2c".into()));
     }
     let weight = match label(LABEL_WEIGHT) {
         Some(v) => v
