@@ -187,6 +187,10 @@ pub async fn run(
     ));
     let mut ep_metrics = Vec::new();
     let stop = CancellationToken::new();
+    // The dashboard stops last, after the drain.
+    let web_stop = CancellationToken::new();
+    let draining = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut web_task = None;
     let graceful = Arc::new(GracefulShutdown::new());
     let mut tasks = Vec::new();
     for (ep, listener) in listeners.entry_points {
@@ -247,15 +251,18 @@ pub async fn run(
                 .map(|w| w.users.clone())
                 .unwrap_or_default(),
             rates: Default::default(),
+            draining: Arc::clone(&draining),
         };
-        tasks.push(tokio::spawn(dashboard::serve(
+        web_task = Some(tokio::spawn(dashboard::serve(
             listener,
             state,
-            stop.clone(),
+            web_stop.clone(),
         )));
     }
 
     shutdown.await;
+    // `/ping` answers 503 while draining, so a load balancer in front stops sending traffic.
+    draining.store(true, std::sync::atomic::Ordering::Relaxed);
     tracing::info!(
         "shutting down: no new connections; draining for up to {:?}",
         config.grace_timeout.0
@@ -277,6 +284,10 @@ pub async fn run(
         Err(_) => tracing::error!(
             "shutdown: connections could not be drained (a listener still holds them)"
         ),
+    }
+    web_stop.cancel();
+    if let Some(t) = web_task {
+        let _ = t.await;
     }
     Ok(())
 }

@@ -135,7 +135,7 @@ async fn a_new_server_under_a_health_check_waits_for_its_first_probe() {
 async fn sigterm_lets_a_streamed_response_finish_then_exits_0() {
     let a = Backend::spawn("stream").await;
     let cfg = format!(
-        "[entryPoints.http]\naddress = \"127.0.0.1:0\"\n[file]\n[backends.b.servers.s]\nurl = \"{}\"\n[frontends.f]\nbackend = \"b\"\n[frontends.f.routes.r]\nrule = \"Host:stream.local\"\n",
+        "[entryPoints.http]\naddress = \"127.0.0.1:0\"\n[web]\naddress = \"127.0.0.1:0\"\n[file]\n[backends.b.servers.s]\nurl = \"{}\"\n[frontends.f]\nbackend = \"b\"\n[frontends.f.routes.r]\nrule = \"Host:stream.local\"\n",
         a.url()
     );
     let p = Portier::start(&cfg);
@@ -144,7 +144,11 @@ async fn sigterm_lets_a_streamed_response_finish_then_exits_0() {
     let download = tokio::spawn(async move { get(addr, "stream.local", "/stream/5").await });
     tokio::time::sleep(Duration::from_millis(1000)).await;
     let pid = p.pid();
+    let web = p.web.expect("web");
     let waiter = std::thread::spawn(move || p.terminate());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let ping = get(web, "localhost", "/ping").await;
+    assert_eq!(ping.status, 503, "/ping says 503 while draining");
     let reply = download.await.expect("download task");
     assert_eq!(reply.status, 200);
     assert_eq!(

@@ -50,6 +50,8 @@ pub struct WebState {
     pub users: auth::Users,
     /// (provider, backend, url) → (total requests at the last sample, requests per second).
     pub rates: Mutex<Rates>,
+    /// Set on SIGTERM: `/ping` answers 503 while in-flight requests drain.
+    pub draining: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// (provider, backend, url) → (total requests at the last sample, requests per second).
@@ -97,7 +99,7 @@ pub async fn serve(listener: TcpListener, state: WebState, stop: CancellationTok
             require_auth,
         ));
     let app = Router::new()
-        .route("/ping", get(|| async { "OK" }))
+        .route("/ping", get(ping))
         .merge(protected)
         .fallback(|| async { (StatusCode::NOT_FOUND, "404 page not found\n") })
         .with_state(state);
@@ -107,6 +109,15 @@ pub async fn serve(listener: TcpListener, state: WebState, stop: CancellationTok
         .await
     {
         tracing::error!("web: {e}");
+    }
+}
+
+/// `OK`, or 503 while portier drains before exiting (Traefik's terminating status).
+async fn ping(State(s): State<Shared>) -> Response {
+    if s.draining.load(std::sync::atomic::Ordering::Relaxed) {
+        (StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable").into_response()
+    } else {
+        "OK".into_response()
     }
 }
 
