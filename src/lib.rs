@@ -14,6 +14,7 @@
 //! - [`metrics`], [`stats`]: lock-free counters behind `/metrics` and `/health`.
 
 pub mod accesslog;
+pub mod acme;
 pub mod aggregator;
 pub mod balancer;
 pub mod config;
@@ -140,6 +141,11 @@ pub async fn run(
     let agg = aggregator::spawn(settings, Arc::clone(&table), Arc::clone(&control));
     let (health_tx, health_rx) = tokio::sync::watch::channel(0u64);
     balancer::checker::spawn(agg.tables.clone(), health_tx, Arc::clone(&upstream_tls));
+    let acme_certs = config.acme.clone().map(|settings| {
+        let certs = Arc::new(acme::AcmeCerts::default());
+        acme::spawn(settings, Arc::clone(&certs), agg.tables.clone());
+        certs
+    });
 
     if let Some(file_cfg) = config.file.clone() {
         let path = config.config_file.clone().unwrap_or_default();
@@ -209,7 +215,15 @@ pub async fn run(
             max_connections: ep.max_connections,
         };
         let tls = match &ep.tls {
-            Some(t) => Some(tls::server_config(&ep.name, t)?),
+            Some(t) => {
+                let acme = acme_certs.as_ref().filter(|_| {
+                    config
+                        .acme
+                        .as_ref()
+                        .is_some_and(|a| a.entry_point == ep.name)
+                });
+                Some(tls::server_config(&ep.name, t, acme.cloned())?)
+            }
             None => None,
         };
         let ctx = Arc::new(proxy::EntryPointContext {

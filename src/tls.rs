@@ -33,6 +33,8 @@ pub enum TlsError {
 /// `sniStrict`, which makes rustls refuse the handshake).
 #[derive(Debug)]
 pub struct SniResolver {
+    /// ACME certificates (and TLS-ALPN-01 challenges) come first when `[acme]` is on.
+    acme: Option<Arc<crate::acme::AcmeCerts>>,
     exact: HashMap<String, Arc<CertifiedKey>>,
     wildcard: HashMap<String, Arc<CertifiedKey>>,
     default: Option<Arc<CertifiedKey>>,
@@ -57,12 +59,30 @@ impl SniResolver {
 
 impl ResolvesServerCert for SniResolver {
     fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
-        self.pick(hello.server_name())
+        let name = hello
+            .server_name()
+            .map(|n| n.trim_end_matches('.').to_ascii_lowercase());
+        if let (Some(acme), Some(n)) = (&self.acme, &name) {
+            if let Some(resolver) = acme.get(n) {
+                let challenge = rustls_acme::is_tls_alpn_challenge(&hello);
+                let found = resolver.resolve(hello);
+                // A challenge is answered by ACME only; a host whose certificate is still being
+                // ordered falls back to the configured ones meanwhile.
+                if found.is_some() || challenge {
+                    return found;
+                }
+            }
+        }
+        self.pick(name.as_deref())
     }
 }
 
 /// Builds the rustls configuration of one TLS entrypoint.
-pub fn server_config(entry_point: &str, tls: &TlsConfig) -> Result<Arc<ServerConfig>, TlsError> {
+pub fn server_config(
+    entry_point: &str,
+    tls: &TlsConfig,
+    acme: Option<Arc<crate::acme::AcmeCerts>>,
+) -> Result<Arc<ServerConfig>, TlsError> {
     let provider = Arc::new(ring::default_provider());
     let mut exact = HashMap::new();
     let mut wildcard = HashMap::new();
@@ -98,11 +118,17 @@ pub fn server_config(entry_point: &str, tls: &TlsConfig) -> Result<Arc<ServerCon
         })?
         .with_no_client_auth()
         .with_cert_resolver(Arc::new(SniResolver {
+            acme: acme.clone(),
             exact,
             wildcard,
             default,
         }));
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    if acme.is_some() {
+        config
+            .alpn_protocols
+            .push(rustls_acme::acme::ACME_TLS_ALPN_NAME.to_vec());
+    }
     Ok(Arc::new(config))
 }
 
@@ -217,6 +243,7 @@ mod tests {
         let (a, _) = load("https", &cert(&["a.test"]), &provider).expect("a");
         let (w, _) = load("https", &cert(&["*.wild.test"]), &provider).expect("w");
         let r = SniResolver {
+            acme: None,
             exact: [("a.test".to_string(), a)].into(),
             wildcard: [("wild.test".to_string(), w)].into(),
             default: None,
@@ -251,7 +278,7 @@ mod tests {
             default_certificate: None,
             sni_strict: false,
         };
-        let err = server_config("https", &tls).expect_err("fails");
+        let err = server_config("https", &tls, None).expect_err("fails");
         assert!(
             err.to_string()
                 .starts_with("entrypoint https: certificate /nonexistent/c.pem: cannot read"),

@@ -262,6 +262,11 @@ pub fn resolve(
             .and_then(|r| r.attempts)
             .unwrap_or(DEFAULT_RETRY_ATTEMPTS)
             .max(1),
+        acme: None,
+    };
+    let config = Config {
+        acme: resolve_acme(f, path, &base_dir, &config.entry_points)?,
+        ..config
     };
     Ok((config, inline, warnings))
 }
@@ -311,6 +316,63 @@ fn tls_config(
         certificates: t.certificates.iter().flatten().map(source).collect(),
         default_certificate: t.default_certificate.as_ref().map(source),
         sni_strict: t.sni_strict.unwrap_or(false),
+    }))
+}
+
+fn resolve_acme(
+    f: &FileConfig,
+    path: &Option<PathBuf>,
+    base_dir: &Path,
+    entry_points: &[EntryPoint],
+) -> Result<Option<AcmeSettings>, ConfigError> {
+    let Some(a) = &f.acme else { return Ok(None) };
+    let storage = a.storage.as_deref().ok_or_else(|| {
+        invalid(
+            path,
+            "acme.storage",
+            "is required (a directory for the account and certificates)",
+        )
+    })?;
+    let entry_point = a
+        .entry_point
+        .clone()
+        .ok_or_else(|| invalid(path, "acme.entryPoint", "is required (a TLS entrypoint)"))?;
+    match entry_points.iter().find(|e| e.name == entry_point) {
+        Some(ep) if ep.tls.is_some() => {}
+        Some(_) => {
+            return Err(invalid(
+                path,
+                "acme.entryPoint",
+                format!("entrypoint {entry_point:?} has no [entryPoints.{entry_point}.tls]"),
+            ));
+        }
+        None => {
+            return Err(invalid(
+                path,
+                "acme.entryPoint",
+                format!("entrypoint {entry_point:?} is not defined"),
+            ));
+        }
+    }
+    Ok(Some(AcmeSettings {
+        email: a.email.clone(),
+        storage: relative_to(base_dir, storage),
+        entry_point,
+        on_host_rule: a.on_host_rule.unwrap_or(false),
+        ca_server: a
+            .ca_server
+            .clone()
+            .unwrap_or_else(|| DEFAULT_ACME_CA.to_string()),
+        domains: a
+            .domains
+            .iter()
+            .flatten()
+            .map(|d| {
+                std::iter::once(d.main.clone())
+                    .chain(d.sans.clone().unwrap_or_default())
+                    .collect()
+            })
+            .collect(),
     }))
 }
 

@@ -72,6 +72,7 @@ pub struct Config {
     /// `rootCAs`: extra CAs (paths resolved, or inline PEM) for `https://` servers.
     pub root_cas: Vec<String>,
     pub grace_timeout: GoDuration,
+    pub acme: Option<AcmeSettings>,
     /// Tries per request (first included), capped by the backend's server count.
     pub retry_attempts: u32,
 }
@@ -124,6 +125,23 @@ pub struct Redirect {
     pub port: u16,
     pub permanent: bool,
 }
+
+/// `[acme]`: automatic certificates for one TLS entrypoint.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AcmeSettings {
+    pub email: Option<String>,
+    /// A directory; one sub-directory per domain set.
+    pub storage: PathBuf,
+    pub entry_point: String,
+    pub on_host_rule: bool,
+    pub ca_server: String,
+    /// Each set becomes one certificate (main name first).
+    pub domains: Vec<Vec<String>>,
+}
+
+/// `[acme] caServer` default: Let's Encrypt **staging**; set the production URL explicitly.
+pub const DEFAULT_ACME_CA: &str = "https://acme-staging-v02.api.letsencrypt.org/directory";
 
 /// Which peers may send X-Forwarded-* headers that portier keeps.
 #[derive(Debug, Clone, PartialEq, Serialize)]

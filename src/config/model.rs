@@ -41,6 +41,7 @@ pub struct FileConfig {
     pub constraints: Option<Vec<String>>,
     pub life_cycle: Option<LifeCycleToml>,
     pub retry: Option<RetryToml>,
+    pub acme: Option<AcmeToml>,
     /// Dynamic configuration read by `[file]` when it has no `filename`.
     pub frontends: Option<BTreeMap<String, FrontendToml>>,
     pub backends: Option<BTreeMap<String, BackendToml>>,
@@ -195,6 +196,27 @@ pub struct AccessLogToml {
 pub struct TraefikLogToml {
     pub file_path: Option<String>,
     pub format: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AcmeToml {
+    pub email: Option<String>,
+    pub storage: Option<String>,
+    pub entry_point: Option<String>,
+    pub on_host_rule: Option<bool>,
+    pub ca_server: Option<String>,
+    pub domains: Option<Vec<AcmeDomainToml>>,
+    /// TLS-ALPN-01 is the challenge portier answers; the section is accepted as Traefik writes it.
+    pub tls_challenge: Option<toml::Table>,
+    pub acme_logging: Option<bool>,
+    pub key_type: Option<String>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+pub struct AcmeDomainToml {
+    pub main: String,
+    pub sans: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

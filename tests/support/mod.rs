@@ -268,6 +268,16 @@ impl Portier {
 
     /// Like `start`, with extra files written beside the config and extra flags.
     pub fn start_with(toml: &str, files: &[(&str, &str)], args: &[&str]) -> Portier {
+        Portier::start_env(toml, files, args, &[])
+    }
+
+    /// Like `start_with`, with extra environment variables.
+    pub fn start_env(
+        toml: &str,
+        files: &[(&str, &str)],
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Portier {
         let dir = tempfile::tempdir().expect("tempdir");
         let config = dir.path().join("traefik.toml");
         std::fs::write(&config, toml).expect("write config");
@@ -279,6 +289,7 @@ impl Portier {
             .arg(&config)
             .arg("--logLevel=DEBUG")
             .args(args)
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()

@@ -1,0 +1,213 @@
+//! ACME end to end against Debian's `pebble` test CA on loopback: a certificate for a Host rule
+//! is ordered, served by SNI, stored, and reused after a restart.
+
+mod support;
+
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{DigitallySignedStruct, SignatureScheme};
+use support::{Backend, Portier};
+
+#[derive(Debug, Default)]
+struct Recorder(Mutex<Vec<String>>);
+
+impl ServerCertVerifier for Recorder {
+    fn verify_server_cert(
+        &self,
+        ee: &CertificateDer<'_>,
+        _: &[CertificateDer<'_>],
+        _: &ServerName<'_>,
+        _: &[u8],
+        _: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        *self.0.lock().expect("lock") = webpki::EndEntityCert::try_from(ee)
+            .map(|c| c.valid_dns_names().map(String::from).collect())
+            .unwrap_or_default();
+        Ok(ServerCertVerified::assertion())
+    }
+    fn verify_tls12_signature(
+        &self,
+        _: &[u8],
+        _: &CertificateDer<'_>,
+        _: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        Ok(HandshakeSignatureValid::assertion())
+    }
+    fn verify_tls13_signature(
+        &self,
+        _: &[u8],
+        _: &CertificateDer<'_>,
+        _: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        Ok(HandshakeSignatureValid::assertion())
+    }
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        rustls::crypto::ring::default_provider()
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}
+
+/// The DNS names of the certificate portier shows for `sni`.
+async fn served_names(addr: std::net::SocketAddr, sni: &str) -> Vec<String> {
+    let recorder = Arc::new(Recorder::default());
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("versions")
+    .dangerous()
+    .with_custom_certificate_verifier(Arc::clone(&recorder) as Arc<dyn ServerCertVerifier>)
+    .with_no_client_auth();
+    let Ok(tcp) = tokio::net::TcpStream::connect(addr).await else {
+        return vec![];
+    };
+    let name = ServerName::try_from(sni.to_string()).expect("name");
+    let _ = tokio_rustls::TlsConnector::from(Arc::new(config))
+        .connect(name, tcp)
+        .await;
+    recorder.0.lock().map(|n| n.clone()).unwrap_or_default()
+}
+
+struct Pebble(Vec<Child>);
+
+impl Drop for Pebble {
+    fn drop(&mut self) {
+        for c in &mut self.0 {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("port")
+        .port()
+}
+
+/// Starts pebble with an HTTPS certificate made here (the package ships none). Its DNS is
+/// pebble-challtestsrv answering 127.0.0.1 for every name, and it validates TLS-ALPN-01 by
+/// connecting to `tls_port`, where portier's ACME entrypoint listens: the real challenge path.
+fn pebble(dir: &std::path::Path, tls_port: u16) -> (Pebble, String, std::path::PathBuf) {
+    let cert =
+        rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string(), "localhost".to_string()])
+            .expect("cert");
+    let (cert_path, key_path) = (dir.join("pebble.pem"), dir.join("pebble.key"));
+    std::fs::write(&cert_path, cert.cert.pem()).expect("write");
+    std::fs::write(&key_path, cert.signing_key.serialize_pem()).expect("write");
+    let port = free_port();
+    let config = serde_json::json!({"pebble": {
+        "listenAddress": format!("127.0.0.1:{port}"),
+        "managementListenAddress": format!("127.0.0.1:{}", free_port()),
+        "certificate": cert_path, "privateKey": key_path,
+        "httpPort": free_port(), "tlsPort": tls_port, "ocspResponderURL": "", "externalAccountBindingRequired": false
+    }});
+    let config_path = dir.join("pebble.json");
+    std::fs::write(&config_path, config.to_string()).expect("write");
+    let dns = format!("127.0.0.1:{}", free_port());
+    let challtestsrv = Command::new("pebble-challtestsrv")
+        .args([
+            "-dns01",
+            &dns,
+            "-http01",
+            "",
+            "-https01",
+            "",
+            "-tlsalpn01",
+            "",
+            "-management",
+            &format!("127.0.0.1:{}", free_port()),
+            "-defaultIPv4",
+            "127.0.0.1",
+            "-defaultIPv6",
+            "",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("pebble-challtestsrv (apt-get install pebble)");
+    let child = Command::new("pebble")
+        .arg("-config")
+        .arg(&config_path)
+        .args(["-dnsserver", &dns])
+        .env("PEBBLE_VA_NOSLEEP", "1")
+        .env("PEBBLE_WFE_NONCEREJECT", "0")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("pebble (apt-get install pebble)");
+    let guard = Pebble(vec![child, challtestsrv]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "pebble did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (guard, format!("https://127.0.0.1:{port}/dir"), cert_path)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_rule_gets_a_certificate_that_survives_a_restart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let https_port = free_port();
+    let (_pebble, directory, ca) = pebble(dir.path(), https_port);
+    let backend = Backend::spawn("acme-backend").await;
+    let storage = dir.path().join("acme");
+    let cfg = format!(
+        "defaultEntryPoints = [\"https\"]\n[entryPoints.https]\naddress = \"127.0.0.1:{https_port}\"\n[entryPoints.https.tls]\n\
+         [acme]\nemail = \"ops@example.com\"\nstorage = \"{}\"\nentryPoint = \"https\"\nonHostRule = true\ncaServer = \"{directory}\"\n[acme.tlsChallenge]\n\
+         [file]\n[backends.b.servers.s]\nurl = \"{}\"\n[frontends.f]\nbackend = \"b\"\n[frontends.f.routes.r]\nrule = \"Host:acme.test\"\n",
+        storage.display(),
+        backend.url()
+    );
+    let env = [("LEGO_CA_CERTIFICATES", ca.to_str().expect("path"))];
+    let p = Portier::start_env(&cfg, &[], &[], &env);
+    let addr = p.entry_points["https"];
+    let started = Instant::now();
+    loop {
+        if served_names(addr, "acme.test").await == ["acme.test"] {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "no ACME certificate for acme.test:\n{}",
+            p.log_lines().join("\n")
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    eprintln!(
+        "certificate issued and served {:?} after start",
+        started.elapsed()
+    );
+    assert_eq!(
+        served_names(addr, "other.test").await,
+        ["portier.default.invalid"],
+        "other names get the default"
+    );
+    p.wait_log("DeployedNewCert", Duration::from_secs(2)).await;
+    drop(p);
+
+    // A restart serves the stored certificate without a new order.
+    let p = Portier::start_env(&cfg, &[], &[], &env);
+    let addr = p.entry_points["https"];
+    let started = Instant::now();
+    while served_names(addr, "acme.test").await != ["acme.test"] {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "the stored certificate was not reused"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    p.wait_log("DeployedCachedCert", Duration::from_secs(2))
+        .await;
+    assert_eq!(
+        p.count_log("DeployedNewCert"),
+        0,
+        "no new certificate after a restart"
+    );
+}
