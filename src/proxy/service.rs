@@ -22,6 +22,9 @@ use crate::metrics;
 use crate::router::{CompiledRoute, Protocol, ServerRuntime};
 use crate::rules::{RequestView, Rewrite, matcher_host};
 
+/// Most tries per request, whatever `[retry] attempts` says.
+const MAX_ATTEMPTS: usize = 8;
+
 /// Details kept for the access log, taken before the request is consumed.
 struct LogInfo {
     method: String,
@@ -204,23 +207,31 @@ async fn forward(
     }
 
     let body = BodySlot::new(body);
-    let attempts = ep.proxy.retry_attempts.min(backend.servers.len()).max(1);
+    let attempts = ep
+        .proxy
+        .retry_attempts
+        .min(backend.servers.len())
+        .clamp(1, MAX_ATTEMPTS);
     let idempotent = matches!(
         parts.method,
         Method::GET | Method::HEAD | Method::OPTIONS | Method::PUT | Method::DELETE | Method::TRACE
     );
-    let mut tried: Vec<usize> = Vec::new();
+    // Servers already tried, on the stack: no allocation per request.
+    let mut tried_buf = [usize::MAX; MAX_ATTEMPTS];
+    let mut n_tried = 0;
     loop {
-        let index = backend
-            .pick_index(&tried)
-            .ok_or_else(|| ProxyError::NoServer {
-                backend: backend.name.clone(),
-            })?;
+        let index =
+            backend
+                .pick_index(&tried_buf[..n_tried])
+                .ok_or_else(|| ProxyError::NoServer {
+                    backend: backend.name.clone(),
+                })?;
         routed.server = Some(index);
-        tried.push(index);
+        tried_buf[n_tried] = index;
+        n_tried += 1;
         let server = &backend.servers[index];
         // The last attempt may take the prepared headers; earlier ones need a copy.
-        let headers = if tried.len() >= attempts {
+        let headers = if n_tried >= attempts {
             std::mem::take(&mut parts.headers)
         } else {
             parts.headers.clone()
@@ -282,7 +293,7 @@ async fn forward(
                     return Err(e);
                 }
                 let cool = server.state.eject();
-                if tried.len() >= attempts || tried.len() >= backend.servers.len() {
+                if n_tried >= attempts || n_tried >= backend.servers.len() {
                     return Err(e);
                 }
                 route.metrics.retries.fetch_add(1, Ordering::Relaxed);
@@ -291,7 +302,7 @@ async fn forward(
                     "retrying {} {} on another server (attempt {}/{attempts}): {e}; {} sits out {cool:?}",
                     parts.method,
                     path_and_query,
-                    tried.len() + 1,
+                    n_tried + 1,
                     server.url
                 );
             }
