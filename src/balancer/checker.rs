@@ -17,13 +17,14 @@ use tokio::task::JoinHandle;
 
 use super::ServerState;
 use crate::dynamic::HealthCheck;
+use crate::proxy::upstream_tls::{HttpsConnector, https_connector};
 use crate::router::RoutingTable;
 
 /// Longest wait for a probe's answer (Traefik 1.x: 5 s); shorter intervals shorten it.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 
 type Key = (String, String, String);
-type ProbeClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Empty<Bytes>>;
+type ProbeClient = Client<HttpsConnector, Empty<Bytes>>;
 
 /// Starts the checker; `changed` is bumped on every health change (for the dashboard's SSE).
 /// `tls` is the client configuration for `https://` servers.
@@ -36,15 +37,9 @@ pub fn spawn(
     tokio::spawn(async move {
         let mut http = HttpConnector::new();
         http.set_connect_timeout(Some(PROBE_TIMEOUT));
-        http.enforce_http(false);
-        let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config((*tls).clone())
-            .https_or_http()
-            .enable_http1()
-            .wrap_connector(http);
         let client: ProbeClient = Client::builder(TokioExecutor::new())
             .pool_timer(TokioTimer::new())
-            .build(https);
+            .build(https_connector(http, &tls));
         let mut running: HashMap<Key, (HealthCheck, JoinHandle<()>)> = HashMap::new();
         loop {
             let table = tables.borrow_and_update().clone();

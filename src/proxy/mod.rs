@@ -38,7 +38,7 @@ pub struct Proxy {
     /// HTTP/2 with prior knowledge, for `h2c://` servers (gRPC).
     h2c_client: Client<HttpConnector, upstream_body::UpstreamBody>,
     /// HTTP/1.1 over TLS, for `https://` servers.
-    https_client: Client<hyper_rustls::HttpsConnector<HttpConnector>, upstream_body::UpstreamBody>,
+    https_client: Client<upstream_tls::HttpsConnector, upstream_body::UpstreamBody>,
     response_header_timeout: Option<Duration>,
     retry_attempts: usize,
     server_name: HeaderValue,
@@ -70,12 +70,7 @@ impl Proxy {
             .http2_only(true)
             .timer(TokioTimer::new())
             .build(http.clone());
-        http.enforce_http(false);
-        let tls = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config((*upstream_tls).clone())
-            .https_or_http()
-            .enable_http1()
-            .wrap_connector(http);
+        let tls = upstream_tls::https_connector(http, &upstream_tls);
         let https_client = Client::builder(TokioExecutor::new())
             .pool_timer(TokioTimer::new())
             .pool_idle_timeout(UPSTREAM_IDLE_TIMEOUT)

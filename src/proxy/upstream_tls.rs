@@ -10,7 +10,22 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
 
+use hyper_util::client::legacy::connect::HttpConnector;
+
 use crate::config::Config;
+
+/// A connector that speaks TLS to `https://` URLs and plain TCP to `http://` ones.
+pub type HttpsConnector = hyper_rustls::HttpsConnector<HttpConnector>;
+
+/// Wraps `http` with `tls` (HTTP/1.1 by ALPN); used by the proxy and the health checker.
+pub fn https_connector(mut http: HttpConnector, tls: &ClientConfig) -> HttpsConnector {
+    http.enforce_http(false);
+    hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls.clone())
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(http)
+}
 
 #[derive(Debug, thiserror::Error)]
 #[error("rootCAs: {what}: {message}")]
