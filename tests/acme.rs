@@ -4,73 +4,13 @@
 mod support;
 
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{DigitallySignedStruct, SignatureScheme};
 use support::{Backend, Portier};
-
-#[derive(Debug, Default)]
-struct Recorder(Mutex<Vec<String>>);
-
-impl ServerCertVerifier for Recorder {
-    fn verify_server_cert(
-        &self,
-        ee: &CertificateDer<'_>,
-        _: &[CertificateDer<'_>],
-        _: &ServerName<'_>,
-        _: &[u8],
-        _: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        *self.0.lock().expect("lock") = webpki::EndEntityCert::try_from(ee)
-            .map(|c| c.valid_dns_names().map(String::from).collect())
-            .unwrap_or_default();
-        Ok(ServerCertVerified::assertion())
-    }
-    fn verify_tls12_signature(
-        &self,
-        _: &[u8],
-        _: &CertificateDer<'_>,
-        _: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        Ok(HandshakeSignatureValid::assertion())
-    }
-    fn verify_tls13_signature(
-        &self,
-        _: &[u8],
-        _: &CertificateDer<'_>,
-        _: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        Ok(HandshakeSignatureValid::assertion())
-    }
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        rustls::crypto::ring::default_provider()
-            .signature_verification_algorithms
-            .supported_schemes()
-    }
-}
 
 /// The DNS names of the certificate portier shows for `sni`.
 async fn served_names(addr: std::net::SocketAddr, sni: &str) -> Vec<String> {
-    let recorder = Arc::new(Recorder::default());
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .expect("versions")
-    .dangerous()
-    .with_custom_certificate_verifier(Arc::clone(&recorder) as Arc<dyn ServerCertVerifier>)
-    .with_no_client_auth();
-    let Ok(tcp) = tokio::net::TcpStream::connect(addr).await else {
-        return vec![];
-    };
-    let name = ServerName::try_from(sni.to_string()).expect("name");
-    let _ = tokio_rustls::TlsConnector::from(Arc::new(config))
-        .connect(name, tcp)
-        .await;
-    recorder.0.lock().map(|n| n.clone()).unwrap_or_default()
+    support::tls::connect(addr, sni, &[]).await.1
 }
 
 struct Pebble(Vec<Child>);

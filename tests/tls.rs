@@ -3,57 +3,10 @@
 
 mod support;
 
-use std::sync::{Arc, Mutex};
-
 use http_body_util::BodyExt;
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{DigitallySignedStruct, SignatureScheme};
 use support::{Backend, Portier, get};
 use tokio::net::TcpStream;
-
-/// Accepts any certificate and remembers the DNS names of the one it was shown.
-#[derive(Debug, Default)]
-struct Recorder(Mutex<Vec<String>>);
-
-impl ServerCertVerifier for Recorder {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        _: &[CertificateDer<'_>],
-        _: &ServerName<'_>,
-        _: &[u8],
-        _: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        let names = webpki::EndEntityCert::try_from(end_entity)
-            .map(|c| c.valid_dns_names().map(String::from).collect())
-            .unwrap_or_default();
-        *self.0.lock().expect("lock") = names;
-        Ok(ServerCertVerified::assertion())
-    }
-    fn verify_tls12_signature(
-        &self,
-        _: &[u8],
-        _: &CertificateDer<'_>,
-        _: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        Ok(HandshakeSignatureValid::assertion())
-    }
-    fn verify_tls13_signature(
-        &self,
-        _: &[u8],
-        _: &CertificateDer<'_>,
-        _: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        Ok(HandshakeSignatureValid::assertion())
-    }
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        rustls::crypto::ring::default_provider()
-            .signature_verification_algorithms
-            .supported_schemes()
-    }
-}
 
 fn pem(names: &[&str]) -> (String, String) {
     let c =
@@ -94,26 +47,8 @@ async fn handshake(
     sni: &str,
     alpn: &[&[u8]],
 ) -> (tokio_rustls::client::TlsStream<TcpStream>, Vec<String>) {
-    let recorder = Arc::new(Recorder::default());
-    let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .expect("versions")
-    .dangerous()
-    .with_custom_certificate_verifier(Arc::clone(&recorder) as Arc<dyn ServerCertVerifier>)
-    .with_no_client_auth();
-    config.alpn_protocols = alpn.iter().map(|a| a.to_vec()).collect();
-    let tcp = TcpStream::connect(p.entry_points["https"])
-        .await
-        .expect("connect");
-    let name = ServerName::try_from(sni.to_string()).expect("name");
-    let tls = tokio_rustls::TlsConnector::from(Arc::new(config))
-        .connect(name, tcp)
-        .await
-        .expect("handshake");
-    let names = recorder.0.lock().expect("lock").clone();
-    (tls, names)
+    let (stream, names) = support::tls::connect(p.entry_points["https"], sni, alpn).await;
+    (stream.expect("handshake"), names)
 }
 
 #[tokio::test]

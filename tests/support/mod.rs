@@ -4,6 +4,7 @@
 
 pub mod docker;
 pub mod load;
+pub mod tls;
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
