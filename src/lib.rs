@@ -94,6 +94,25 @@ pub async fn bind(config: &Config) -> Result<Listeners, RunError> {
     Ok(Listeners { entry_points, web })
 }
 
+/// The rustls configuration of every TLS entrypoint (the ACME one consults `acme` first).
+/// Certificates are loaded here, so a bad one is reported before anything starts.
+pub fn tls_configs(
+    config: &Config,
+    acme: Option<&Arc<acme::AcmeCerts>>,
+) -> Result<std::collections::HashMap<String, Arc<rustls::ServerConfig>>, tls::TlsError> {
+    let mut out = std::collections::HashMap::new();
+    for ep in &config.entry_points {
+        let Some(t) = &ep.tls else { continue };
+        let on_acme = config
+            .acme
+            .as_ref()
+            .is_some_and(|a| a.entry_point == ep.name);
+        let acme = acme.filter(|_| on_acme).cloned();
+        out.insert(ep.name.clone(), tls::server_config(&ep.name, t, acme)?);
+    }
+    Ok(out)
+}
+
 /// The dynamic configuration written inside traefik.toml (served by `[file]` without filename).
 #[derive(Debug, Default)]
 pub struct Inline {
@@ -109,6 +128,13 @@ pub async fn run(
     listeners: Listeners,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), RunError> {
+    // Everything that can fail on bad input is checked before any task starts.
+    let upstream_tls = proxy::upstream_tls::client_config(&config)?;
+    let acme_certs = config
+        .acme
+        .as_ref()
+        .map(|_| Arc::new(acme::AcmeCerts::default()));
+    let mut tls_configs = tls_configs(&config, acme_certs.as_ref())?;
     let table = Arc::new(ArcSwap::from_pointee(router::RoutingTable::default()));
     // Redirects name the target's real port (it may have been bound to port 0).
     let bound: std::collections::HashMap<String, u16> = listeners
@@ -137,15 +163,12 @@ pub async fn run(
         if config.docker.is_some() { 0 } else { -1 },
         std::sync::atomic::Ordering::Relaxed,
     );
-    let upstream_tls = proxy::upstream_tls::client_config(&config)?;
     let agg = aggregator::spawn(settings, Arc::clone(&table), Arc::clone(&control));
     let (health_tx, health_rx) = tokio::sync::watch::channel(0u64);
     balancer::checker::spawn(agg.tables.clone(), health_tx, Arc::clone(&upstream_tls));
-    let acme_certs = config.acme.clone().map(|settings| {
-        let certs = Arc::new(acme::AcmeCerts::default());
-        acme::spawn(settings, Arc::clone(&certs), agg.tables.clone());
-        certs
-    });
+    if let (Some(settings), Some(certs)) = (config.acme.clone(), &acme_certs) {
+        acme::spawn(settings, Arc::clone(certs), agg.tables.clone());
+    }
 
     if let Some(file_cfg) = config.file.clone() {
         let path = config.config_file.clone().unwrap_or_default();
@@ -214,20 +237,8 @@ pub async fn run(
                 .filter(|d| !d.is_zero()),
             max_connections: ep.max_connections,
         };
-        let tls = match &ep.tls {
-            Some(t) => {
-                let acme = acme_certs.as_ref().filter(|_| {
-                    config
-                        .acme
-                        .as_ref()
-                        .is_some_and(|a| a.entry_point == ep.name)
-                });
-                Some(tls::server_config(&ep.name, t, acme.cloned())?)
-            }
-            None => None,
-        };
         let ctx = Arc::new(proxy::EntryPointContext {
-            tls,
+            tls: tls_configs.remove(&ep.name),
             redirect: ep.redirect.clone().map(|mut r| {
                 r.port = bound.get(&r.entry_point).copied().unwrap_or(r.port);
                 r

@@ -253,6 +253,11 @@ fn check(flags: &Flags) -> ExitCode {
     };
     print!("{}", portier::config::describe(&config));
     let mut failed = false;
+    // Certificates of TLS entrypoints are loaded too, so a bad one fails the check.
+    if let Err(e) = portier::tls_configs(&config, None) {
+        eprintln!("error: {e}");
+        failed = true;
+    }
     if let Some(d) = dynamic {
         match d {
             Ok(pc) => {

@@ -140,3 +140,26 @@ async fn sigterm_stops_cleanly_with_exit_0() {
     let status = p.terminate();
     assert_eq!(status.code(), Some(0));
 }
+
+#[test]
+fn a_missing_certificate_fails_check_and_start_naming_the_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = write(
+        dir.path(),
+        "t.toml",
+        "defaultEntryPoints = [\"https\"]\n[entryPoints.https]\naddress = \"127.0.0.1:0\"\n[entryPoints.https.tls]\n[[entryPoints.https.tls.certificates]]\ncertFile = \"missing.crt\"\nkeyFile = \"missing.key\"\n",
+    );
+    let (code, _, err) = check(&cfg);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("entrypoint https: certificate") && err.contains("missing.crt: cannot read"),
+        "{err}"
+    );
+    let out = Command::new(binary())
+        .arg("-c")
+        .arg(&cfg)
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("missing.crt: cannot read"));
+}

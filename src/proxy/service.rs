@@ -135,9 +135,10 @@ async fn forward(
     }
     normalize_path(&mut req)?;
     let route = find_route(ep, &req).ok_or(ProxyError::NoRoute)?;
+    // Counted open until the response body ends (see `Completion`).
+    route.metrics.open.fetch_add(1, Ordering::Relaxed);
+    routed.route = Some(Arc::clone(&route));
     if let Some(to) = route.redirect.as_ref().filter(|r| r.entry_point != ep.name) {
-        routed.route = Some(Arc::clone(&route));
-        route.metrics.open.fetch_add(1, Ordering::Relaxed);
         return Ok(redirect(&req, to));
     }
     // WebSocket and other HTTP/1.1 upgrades: keep the client side to splice it later.
@@ -149,8 +150,6 @@ async fn forward(
         .iter()
         .any(|v| v.to_str().is_ok_and(|v| v.contains("trailers")));
     let mut client_upgrade = upgrade.is_some().then(|| hyper::upgrade::on(&mut req));
-    route.metrics.open.fetch_add(1, Ordering::Relaxed);
-    routed.route = Some(Arc::clone(&route));
     let backend = &route.backend;
     let (mut parts, body) = req.into_parts();
 
