@@ -240,6 +240,11 @@ pub fn compile(
                 rule,
                 pass_host_header: f.pass_host_header,
                 backend: Arc::clone(backend),
+                unenforced: !f.unenforced.is_empty()
+                    || config
+                        .backends
+                        .get(&f.backend)
+                        .is_some_and(|b| !b.unenforced.is_empty()),
             });
             for ep in known {
                 per_ep
@@ -379,6 +384,7 @@ mod tests {
             pass_host_header: true,
             priority: 0,
             redirect: None,
+            unenforced: vec![],
         }
     }
 

@@ -34,6 +34,11 @@ pub struct Frontend {
     /// Send this frontend's requests to another entrypoint (e.g. http → https).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub redirect: Option<FrontendRedirect>,
+    /// Protections asked for that portier does not enforce yet, each naming where it was asked
+    /// (`label traefik.frontend.auth.basic.users`). Non-empty: the frontend answers 503 to
+    /// every request, so it is never served without them (and no lower route takes its traffic).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unenforced: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -56,6 +61,10 @@ pub struct Backend {
     pub load_balancer: LoadBalancer,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub health_check: Option<HealthCheck>,
+    /// Protections asked for at backend level (connection limit, body limits) that portier does
+    /// not enforce yet: every frontend of this backend answers 503.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unenforced: Vec<String>,
 }
 
 /// An active health check: `GET path` on every server each `interval`; a status in

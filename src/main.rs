@@ -258,10 +258,13 @@ fn check(flags: &Flags) -> ExitCode {
         eprintln!("error: {e}");
         failed = true;
     }
+    if let Some(d) = &config.docker {
+        failed |= check_docker(d, &config);
+    }
     if let Some(d) = dynamic {
         match d {
             Ok(pc) => {
-                let report = portier::config::describe_dynamic(&pc, &config);
+                let report = portier::config::describe_dynamic("file", &pc, &config);
                 print!("{}", report.text);
                 for e in &report.errors {
                     eprintln!("error: {e}");
@@ -280,6 +283,39 @@ fn check(flags: &Flags) -> ExitCode {
     } else {
         println!("{}: configuration OK", source.display());
         ExitCode::SUCCESS
+    }
+}
+
+/// Reads the running containers once (read-only) and reports their label errors; returns
+/// whether there were any. An unreachable engine is a warning: the files are still checked.
+fn check_docker(d: &config::DockerConfig, config: &Config) -> bool {
+    let snapshot = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())
+        .and_then(|rt| {
+            rt.block_on(async {
+                tokio::time::timeout(
+                    std::time::Duration::from_secs(10),
+                    portier::provider::docker::snapshot(d),
+                )
+                .await
+                .map_err(|_| format!("{}: no answer within 10s", d.endpoint))?
+            })
+        });
+    match snapshot {
+        Ok(t) => {
+            let report = portier::config::describe_dynamic("docker", &t.config, config);
+            print!("{}", report.text);
+            for e in &report.errors {
+                eprintln!("error: {e}");
+            }
+            !report.errors.is_empty()
+        }
+        Err(e) => {
+            eprintln!("warning: docker labels not checked: {e}");
+            false
+        }
     }
 }
 

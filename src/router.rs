@@ -107,6 +107,9 @@ pub struct CompiledRoute {
     pub metrics: Arc<crate::metrics::TrafficMetrics>,
     /// `redirect.entryPoint`: requests arriving elsewhere are redirected there.
     pub redirect: Option<crate::config::Redirect>,
+    /// The frontend or its backend asks for a protection portier does not enforce yet: every
+    /// request is answered 503 (rule zero), never forwarded unprotected.
+    pub unenforced: bool,
 }
 
 /// A backend's servers and its balancer. Shared by every frontend that names it.
@@ -177,6 +180,7 @@ mod tests {
             backend: Arc::new(BackendRuntime::new("b".into(), Vec::new())),
             metrics: Arc::default(),
             redirect: None,
+            unenforced: false,
         })
     }
 

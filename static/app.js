@@ -29,7 +29,7 @@ function renderProviders(providers) {
     for (const [name, f] of Object.entries(p.frontends || {})) {
       const rules = Object.values(f.routes || {}).map((r) => r.rule).join(" ; ");
       rows.push({ priority: f.effectivePriority ?? f.priority, node: el("tr", { "data-frontend": name },
-        el("td", { "data-label": "Frontend" }, el("code", {}, name)),
+        el("td", { "data-label": "Frontend" }, el("code", {}, name), ...refusal(f.unenforced)),
         el("td", { "data-label": "Rule" }, el("code", {}, rules)),
         el("td", { "data-label": "Backend" }, el("code", {}, f.backend)),
         el("td", { "data-label": "Entrypoints" }, (f.entryPoints || []).join(", ")),
@@ -41,6 +41,7 @@ function renderProviders(providers) {
       const card = el("div", { class: "card", "data-backend": name },
         el("h3", {}, name),
         el("div", { class: "muted" }, `${provider} · ${b.loadBalancer?.method || "wrr"} · ${servers.length} server${servers.length === 1 ? "" : "s"}`));
+      card.append(...refusal(b.unenforced));
       if (servers.length === 0) card.append(el("div", { class: "server" }, el("span", { class: "badge down" }, "no server"), "answers 503"));
       for (const [sname, s] of servers) {
         const up = (s.status || "up") === "up";
@@ -62,6 +63,12 @@ function renderProviders(providers) {
   backends.replaceChildren(...cards);
   $("#error-list").replaceChildren(...errors.map((e) => el("li", {}, e)));
   $("#errors").hidden = errors.length === 0;
+}
+
+// Rule zero: a route whose protection portier cannot enforce answers 503; say so where it is.
+function refusal(unenforced) {
+  if (!unenforced || unenforced.length === 0) return [];
+  return [" ", el("span", { class: "badge down", "data-refused": "", title: `not enforced: ${unenforced.join(", ")}` }, "503: protection not enforced")];
 }
 
 function renderHealth(h) {

@@ -67,13 +67,13 @@ pub fn describe(c: &Config) -> String {
     s
 }
 
-/// A rendering of the file provider's frontends and backends, and every error compiling finds.
+/// A rendering of one provider's frontends and backends, and every error compiling finds.
 pub struct DynamicReport {
     pub text: String,
     pub errors: Vec<String>,
 }
 
-pub fn describe_dynamic(pc: &ProviderConfig, c: &Config) -> DynamicReport {
+pub fn describe_dynamic(provider: &str, pc: &ProviderConfig, c: &Config) -> DynamicReport {
     let settings = CompileSettings {
         entry_points: c.entry_points.iter().map(|e| e.name.clone()).collect(),
         default_entry_points: c.default_entry_points.clone(),
@@ -84,10 +84,10 @@ pub fn describe_dynamic(pc: &ProviderConfig, c: &Config) -> DynamicReport {
             .map(|e| (e.name.clone(), (e.tls.is_some(), e.address.socket.port())))
             .collect(),
     };
-    let providers = [("file".to_string(), Arc::new(pc.clone()))].into();
+    let providers = [(provider.to_string(), Arc::new(pc.clone()))].into();
     let table = compile(&providers, &settings, &mut Registry::new(), 0);
     let mut s = String::new();
-    let _ = writeln!(s, "frontends:");
+    let _ = writeln!(s, "{provider} frontends:");
     for (name, f) in &pc.frontends {
         let rules: Vec<&str> = f.routes.values().map(|r| r.rule.as_str()).collect();
         let eps = if f.entry_points.is_empty() {
@@ -105,7 +105,7 @@ pub fn describe_dynamic(pc: &ProviderConfig, c: &Config) -> DynamicReport {
             f.pass_host_header
         );
     }
-    let _ = writeln!(s, "backends:");
+    let _ = writeln!(s, "{provider} backends:");
     for (name, b) in &pc.backends {
         let _ = writeln!(
             s,

@@ -44,24 +44,45 @@ pub fn load(path: &Path) -> Result<Loaded, ConfigError> {
 
 /// Parses config text that came from `path` (used for messages only).
 pub fn parse_text(path: &Path, text: String) -> Result<Loaded, ConfigError> {
-    let mut warnings = Vec::new();
-    let file = {
-        let de = toml::Deserializer::parse(&text).map_err(|e| from_toml(path, &text, &e))?;
-        serde_ignored::deserialize(de, |key| {
-            warnings.push(format!(
-                "{}: unknown key {} is ignored",
-                path.display(),
-                key_name(&key)
-            ))
-        })
-        .map_err(|e| from_toml(path, &text, &e))?
-    };
+    let (file, warnings) = parse_toml(path, &text)?;
     Ok(Loaded {
         path: Some(path.to_path_buf()),
         text,
         file,
         warnings,
     })
+}
+
+/// Deserializes TOML text from `path`. Unknown keys come back as warnings naming them, except
+/// a key that asks for a protection portier does not enforce (in any spelling): that is an
+/// error, so the protection is never dropped silently.
+pub fn parse_toml<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    text: &str,
+) -> Result<(T, Vec<String>), ConfigError> {
+    let mut warnings = Vec::new();
+    let mut refused = None;
+    let de = toml::Deserializer::parse(text).map_err(|e| from_toml(path, text, &e))?;
+    let value = serde_ignored::deserialize(de, |key| {
+        let name = key_name(&key);
+        match super::protection::protective_key(&name) {
+            Some(what) => {
+                refused.get_or_insert((name, what));
+            }
+            None => warnings.push(format!("{}: unknown key {name} is ignored", path.display())),
+        }
+    })
+    .map_err(|e| from_toml(path, text, &e))?;
+    if let Some((key, what)) = refused {
+        return Err(ConfigError::Invalid {
+            path: path.to_path_buf(),
+            key,
+            message: format!(
+                "asks for {what}, which portier does not enforce here yet; the configuration is refused rather than served without it"
+            ),
+        });
+    }
+    Ok((value, warnings))
 }
 
 /// serde_ignored writes `docker.?.endpont` for keys under an `Option`; show `docker.endpont`.

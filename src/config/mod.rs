@@ -10,6 +10,7 @@ mod duration;
 mod error;
 mod load;
 pub mod model;
+mod protection;
 
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -21,7 +22,8 @@ pub use address::ListenAddress;
 pub use describe::{DynamicReport, describe, describe_dynamic};
 pub use duration::{GoDuration, format_duration, parse_go_duration};
 pub use error::ConfigError;
-pub use load::{Loaded, Overrides, key_name, load, resolve};
+pub use load::{Loaded, Overrides, key_name, load, parse_toml, resolve};
+pub use protection::{Asked, backend_asks, frontend_asks};
 
 /// `[entryPoints]` absent: one entrypoint named `http`.
 pub const DEFAULT_ENTRYPOINT_NAME: &str = "http";

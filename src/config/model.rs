@@ -248,6 +248,18 @@ pub struct FrontendToml {
     pub priority: Option<i64>,
     pub routes: Option<BTreeMap<String, RouteToml>>,
     pub redirect: Option<RedirectToml>,
+    // Protections portier does not enforce yet: kept as raw values with their position, read
+    // only to refuse the frontend (503) with an error there, never to serve it without them.
+    pub auth: Option<toml::Spanned<toml::Value>>,
+    #[serde(rename = "basicAuth", alias = "basicauth")]
+    pub basic_auth: Option<toml::Spanned<toml::Value>>,
+    #[serde(rename = "whiteList", alias = "whitelist")]
+    pub white_list: Option<toml::Spanned<toml::Value>>,
+    #[serde(rename = "whitelistSourceRange", alias = "whiteListSourceRange")]
+    pub whitelist_source_range: Option<toml::Spanned<toml::Value>>,
+    #[serde(rename = "ratelimit", alias = "rateLimit")]
+    pub rate_limit: Option<toml::Spanned<toml::Value>>,
+    pub headers: Option<toml::Spanned<toml::Value>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -262,6 +274,10 @@ pub struct BackendToml {
     pub servers: Option<BTreeMap<String, ServerToml>>,
     pub load_balancer: Option<LoadBalancerToml>,
     pub health_check: Option<HealthCheckToml>,
+    // Backend-level protections portier does not enforce yet (see `FrontendToml::auth`).
+    #[serde(rename = "maxConn", alias = "maxconn")]
+    pub max_conn: Option<toml::Spanned<toml::Value>>,
+    pub buffering: Option<toml::Spanned<toml::Value>>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]

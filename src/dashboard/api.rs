@@ -54,10 +54,14 @@ pub fn backend(
     name: &str,
     b: &Backend,
 ) -> Value {
-    json!({
+    let mut v = json!({
         "servers": servers(state, table, provider, name, b),
         "loadBalancer": {"method": b.load_balancer.method},
-    })
+    });
+    if let (false, Some(obj)) = (b.unenforced.is_empty(), v.as_object_mut()) {
+        obj.insert("unenforced".into(), json!(b.unenforced));
+    }
+    v
 }
 
 pub fn servers(
@@ -124,7 +128,7 @@ pub fn frontend(
             .iter()
             .any(|r| r.provider == provider && r.frontend == name)
     });
-    json!({
+    let mut v = json!({
         "entryPoints": entry_points,
         "backend": f.backend,
         "routes": routes,
@@ -133,7 +137,12 @@ pub fn frontend(
         "effectivePriority": crate::rules::priority(f.priority, &rules),
         "basicAuth": null,
         "active": active,
-    })
+    });
+    // Rule zero: the protections it asked for and portier refuses it over (it answers 503).
+    if let (false, Some(obj)) = (f.unenforced.is_empty(), v.as_object_mut()) {
+        obj.insert("unenforced".into(), json!(f.unenforced));
+    }
+    v
 }
 
 /// `2026-11-23T01:02:03.456Z` from Unix milliseconds.

@@ -61,6 +61,13 @@ pub fn translate(d: &DynamicToml, src: Source) -> ProviderConfig {
                     headers: h.headers.clone().unwrap_or_default(),
                 })
             }),
+            unenforced: refuse(
+                &src,
+                &format!("backend {bname}"),
+                &crate::config::backend_asks(b),
+                "every frontend of this backend",
+                &mut out.errors,
+            ),
             ..Backend::default()
         };
         for (sname, s) in b.servers.iter().flatten() {
@@ -85,6 +92,13 @@ pub fn translate(d: &DynamicToml, src: Source) -> ProviderConfig {
         out.backends.insert(bname.clone(), backend);
     }
     'frontends: for (fname, f) in d.frontends.iter().flatten() {
+        let unenforced = refuse(
+            &src,
+            &format!("frontend {fname}"),
+            &crate::config::frontend_asks(f),
+            "the frontend",
+            &mut out.errors,
+        );
         let Some(backend) = f.backend.clone() else {
             out.errors.push(ProviderError {
                 source: format!("file {} frontend {fname}", src.path.display()),
@@ -130,10 +144,35 @@ pub fn translate(d: &DynamicToml, src: Source) -> ProviderConfig {
                         permanent: r.permanent.unwrap_or(false),
                     })
                 }),
+                unenforced,
             },
         );
     }
     out
+}
+
+/// Rule zero: one error per protection `asked` in table `what` (`frontend f1`), positioned at
+/// its value; returns the `unenforced` list that makes `whom` answer 503.
+fn refuse(
+    src: &Source,
+    what: &str,
+    asked: &[crate::config::Asked],
+    whom: &str,
+    errors: &mut Vec<ProviderError>,
+) -> Vec<String> {
+    asked
+        .iter()
+        .map(|a| {
+            errors.push(ProviderError {
+                source: format!("{} {what} key {}", src.at(a.offset), a.key),
+                message: format!(
+                    "asks for {}, which portier does not enforce yet; {whom} answers 503 to every request rather than serve without it",
+                    a.what
+                ),
+            });
+            format!("key {} ({})", a.key, src.at(a.offset))
+        })
+        .collect()
 }
 
 /// Byte offset of a 1-based character column.
@@ -154,16 +193,11 @@ pub fn load_file(path: &Path) -> Result<ProviderConfig, ConfigError> {
 }
 
 fn parse_dynamic(path: &Path, text: &str) -> Result<DynamicToml, ConfigError> {
-    let de =
-        toml::Deserializer::parse(text).map_err(|e| crate::config::toml_error(path, text, &e))?;
-    serde_ignored::deserialize(de, |key| {
-        tracing::warn!(
-            "{}: unknown key {} is ignored",
-            path.display(),
-            crate::config::key_name(&key)
-        );
-    })
-    .map_err(|e| crate::config::toml_error(path, text, &e))
+    let (d, warnings) = crate::config::parse_toml(path, text)?;
+    for w in warnings {
+        tracing::warn!("{w}");
+    }
+    Ok(d)
 }
 
 /// Every `*.toml` of a directory, in name order, merged into one snapshot.

@@ -138,6 +138,9 @@ async fn forward(
     // Counted open until the response body ends (see `Completion`).
     route.metrics.open.fetch_add(1, Ordering::Relaxed);
     routed.route = Some(Arc::clone(&route));
+    if route.unenforced {
+        return Err(ProxyError::Unenforced);
+    }
     if let Some(to) = route.redirect.as_ref().filter(|r| r.entry_point != ep.name) {
         return Ok(redirect(&req, to));
     }

@@ -62,6 +62,8 @@ struct Parsed {
     rule: String,
     frontend: Frontend,
     server: Option<(String, Server)>,
+    /// Backend-level protections asked for and not enforced (`label KEY` each).
+    backend_unenforced: Vec<String>,
 }
 
 pub fn translate(containers: &[ContainerInfo], defaults: &DockerDefaults) -> Translation {
@@ -82,6 +84,7 @@ pub fn translate(containers: &[ContainerInfo], defaults: &DockerDefaults) -> Tra
                 continue;
             }
         };
+        out.config.errors.extend(unenforced_errors(c));
         let backend = out
             .config
             .backends
@@ -94,8 +97,13 @@ pub fn translate(containers: &[ContainerInfo], defaults: &DockerDefaults) -> Tra
         if let Some((name, server)) = parsed.server {
             backend.servers.insert(name, server);
         }
+        merge_unique(&mut backend.unenforced, parsed.backend_unenforced);
         let key = (parsed.backend.clone(), parsed.rule.clone());
-        if frontend_names.contains_key(&key) {
+        if let Some(name) = frontend_names.get(&key) {
+            // One container of a shared frontend asking for a protection is enough.
+            if let Some(f) = out.config.frontends.get_mut(name) {
+                merge_unique(&mut f.unenforced, parsed.frontend.unenforced);
+            }
             continue;
         }
         let base = format!("frontend-{}", normalize(&parsed.rule));
@@ -147,8 +155,15 @@ fn parse(
     if !d.constraints.iter().all(|k| k.allows(&tags)) {
         return Ok(None);
     }
-    for key in c.labels.keys().filter(|k| k.starts_with("traefik.")) {
-        if !KNOWN.contains(&key.as_str()) {
+    let mut frontend_unenforced = Vec::new();
+    let mut backend_unenforced = Vec::new();
+    for (key, value) in c.labels.iter().filter(|(k, _)| k.starts_with("traefik.")) {
+        if let Some((scope, _)) = unenforced_protection(key).filter(|_| !value.is_empty()) {
+            match scope {
+                Scope::Frontend => frontend_unenforced.push(format!("label {key}")),
+                Scope::Backend => backend_unenforced.push(format!("label {key}")),
+            }
+        } else if !KNOWN.contains(&key.as_str()) {
             notes.push(format!(
                 "container {}: label {key} is not supported (yet) and is ignored",
                 c.name
@@ -274,6 +289,7 @@ fn parse(
             }),
             None => None,
         },
+        unenforced: frontend_unenforced,
     };
     let health_check = match label(LABEL_HC_PATH) {
         None => None,
@@ -327,7 +343,75 @@ fn parse(
         rule,
         frontend,
         server,
+        backend_unenforced,
     }))
+}
+
+/// Whether a protection applies to the container's frontend or to its whole backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    Frontend,
+    Backend,
+}
+
+/// The protection a label asks for when portier cannot enforce it yet, in both the plain
+/// (`traefik.frontend.auth.basic.users`) and the segment form (`traefik.<seg>.frontend.…`).
+/// Compared without case, so no spelling of a protection slips through as "unknown".
+fn unenforced_protection(key: &str) -> Option<(Scope, &'static str)> {
+    let key = key.to_ascii_lowercase();
+    let rest = key.strip_prefix("traefik.")?;
+    let parts: Vec<&str> = rest.split('.').collect();
+    let parts = match parts.as_slice() {
+        [first, tail @ ..] if *first != "frontend" && *first != "backend" => tail,
+        all => all,
+    };
+    match parts {
+        ["frontend", "auth", ..] => Some((Scope::Frontend, "authentication")),
+        ["frontend", "whitelist" | "whitelistsourcerange", ..] => {
+            Some((Scope::Frontend, "an IP allowlist"))
+        }
+        ["frontend", "ratelimit", ..] => Some((Scope::Frontend, "a rate limit")),
+        ["frontend", "headers", name, ..]
+            if !matches!(
+                *name,
+                "customrequestheaders" | "customresponseheaders" | "isdevelopment"
+            ) =>
+        {
+            Some((Scope::Frontend, "security headers"))
+        }
+        ["backend", "maxconn", ..] => Some((Scope::Backend, "a connection limit")),
+        ["backend", "buffering", ..] => Some((Scope::Backend, "request/response body limits")),
+        _ => None,
+    }
+}
+
+/// One error per protective label of `c` that portier cannot enforce yet.
+fn unenforced_errors(c: &ContainerInfo) -> Vec<ProviderError> {
+    c.labels
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .filter_map(|(key, _)| {
+            let (scope, what) = unenforced_protection(key)?;
+            let whom = match scope {
+                Scope::Frontend => "its frontend",
+                Scope::Backend => "every frontend of its backend",
+            };
+            Some(ProviderError {
+                source: format!("container {} label {key}", c.name),
+                message: format!(
+                    "asks for {what}, which portier does not enforce yet; {whom} answers 503 to every request rather than serve without it"
+                ),
+            })
+        })
+        .collect()
+}
+
+fn merge_unique(into: &mut Vec<String>, more: Vec<String>) {
+    for m in more {
+        if !into.contains(&m) {
+            into.push(m);
+        }
+    }
 }
 
 const KNOWN: [&str; 19] = [
@@ -675,11 +759,85 @@ mod tests {
         assert_eq!((f.priority, f.pass_host_header), (50, false));
         assert_eq!(f.entry_points, ["http", "admin"]);
         assert_eq!(t.config.backends["backend-f"].servers["server-f"].weight, 5);
-        assert!(
-            t.notes
-                .iter()
-                .any(|n| n.contains("traefik.frontend.auth.basic.users is not supported"))
+        // Rule zero: a protection portier does not enforce refuses the frontend (503).
+        assert_eq!(f.unenforced, ["label traefik.frontend.auth.basic.users"]);
+        assert!(t.config.errors.iter().any(|e| e.to_string()
+            == "container f label traefik.frontend.auth.basic.users: asks for authentication, which portier does not enforce yet; its frontend answers 503 to every request rather than serve without it"));
+    }
+
+    #[test]
+    fn every_protective_label_refuses_its_frontend_or_backend() {
+        let frontend_labels = [
+            "traefik.frontend.auth.basic",
+            "traefik.frontend.auth.basic.users",
+            "traefik.frontend.auth.basic.usersFile",
+            "traefik.frontend.auth.basic.removeHeader",
+            "traefik.frontend.auth.digest.users",
+            "traefik.frontend.auth.forward.address",
+            "traefik.frontend.auth.headerField",
+            "traefik.frontend.whiteList.sourceRange",
+            "traefik.frontend.whiteList.useXForwardedFor",
+            "traefik.frontend.whitelistSourceRange",
+            "traefik.frontend.rateLimit.extractorFunc",
+            "traefik.frontend.rateLimit.rateSet.a.average",
+            "traefik.frontend.headers.SSLRedirect",
+            "traefik.frontend.headers.STSSeconds",
+            "traefik.frontend.headers.frameDeny",
+            "traefik.frontend.headers.allowedHosts",
+            "traefik.frontend.headers.contentSecurityPolicy",
+            // Segment form, and spellings Traefik would not read: refused all the same.
+            "traefik.admin.frontend.auth.basic.users",
+            "traefik.frontend.WhiteList.SourceRange",
+        ];
+        for key in frontend_labels {
+            let t = translate(&[container("p", "10.0.0.2", &[(key, "x")])], &defaults());
+            let f = t.config.frontends.values().next().expect("frontend stays");
+            assert_eq!(f.unenforced, [format!("label {key}")], "{key}");
+            assert_eq!(t.config.errors.len(), 1, "{key}: {:?}", t.config.errors);
+        }
+        for key in [
+            "traefik.backend.maxconn.amount",
+            "traefik.backend.buffering.maxRequestBodyBytes",
+        ] {
+            let t = translate(&[container("p", "10.0.0.2", &[(key, "10")])], &defaults());
+            assert_eq!(
+                t.config.backends["backend-p"].unenforced,
+                [format!("label {key}")]
+            );
+            assert!(t.config.frontends.values().all(|f| f.unenforced.is_empty()));
+        }
+        for key in [
+            "traefik.frontend.headers.customRequestHeaders",
+            "traefik.frontend.passTLSCert",
+            "traefik.backend.circuitbreaker.expression",
+        ] {
+            let t = translate(&[container("p", "10.0.0.2", &[(key, "x")])], &defaults());
+            assert!(t.config.errors.is_empty(), "{key}: not a protection");
+        }
+        // An empty value asks for nothing (Traefik: empty sourceRange allows all).
+        let t = translate(
+            &[container(
+                "p",
+                "10.0.0.2",
+                &[("traefik.frontend.whiteList.sourceRange", "")],
+            )],
+            &defaults(),
         );
+        assert!(t.config.errors.is_empty());
+    }
+
+    #[test]
+    fn one_container_asking_refuses_the_frontend_it_shares() {
+        // "a" sorts first and builds the frontend; "b" asks for auth on the same frontend.
+        let mut b = web("b", "10.0.0.3");
+        b.labels.insert(
+            "traefik.frontend.auth.basic.users".into(),
+            "u:$apr1$x".into(),
+        );
+        let t = translate(&[web("a", "10.0.0.2"), b], &defaults());
+        assert_eq!(t.config.frontends.len(), 1);
+        let f = t.config.frontends.values().next().expect("frontend");
+        assert_eq!(f.unenforced, ["label traefik.frontend.auth.basic.users"]);
     }
 
     #[test]

@@ -64,12 +64,7 @@ pub fn spawn(cfg: DockerConfig, tx: mpsc::Sender<ProviderUpdate>, control: Arc<C
 async fn run(cfg: DockerConfig, tx: mpsc::Sender<ProviderUpdate>, control: Arc<ControlMetrics>) {
     let mut provider = Provider {
         control,
-        defaults: DockerDefaults {
-            domain: cfg.domain.clone(),
-            exposed_by_default: cfg.exposed_by_default,
-            network: cfg.network.clone(),
-            constraints: cfg.constraints.clone(),
-        },
+        defaults: defaults(&cfg),
         cache: HashMap::new(),
         notes: HashSet::new(),
         tx,
@@ -125,18 +120,7 @@ impl Provider {
             endpoint: endpoint.clone(),
             source,
         };
-        let docker =
-            Docker::connect_with_host(&cfg.endpoint).map_err(|source| DockerError::Connect {
-                endpoint: endpoint.clone(),
-                source,
-            })?;
-        let docker = docker
-            .negotiate_version()
-            .await
-            .map_err(|source| DockerError::Connect {
-                endpoint: endpoint.clone(),
-                source,
-            })?;
+        let docker = connect(cfg).await?;
         let version = docker.version().await.map_err(api)?;
         let since = SystemTime::now()
             .checked_sub(EVENTS_OVERLAP)
@@ -174,28 +158,7 @@ impl Provider {
                 .build(),
         ));
 
-        let listed = docker
-            .list_containers(Some(
-                ListContainersOptionsBuilder::default().all(false).build(),
-            ))
-            .await
-            .map_err(api)?;
-        let ids: Vec<String> = listed.into_iter().filter_map(|c| c.id).collect();
-        let inspected =
-            futures_util::future::join_all(ids.iter().map(|id| docker.inspect_container(id, None)))
-                .await;
-        self.cache.clear();
-        for r in inspected {
-            match r {
-                Ok(c) => {
-                    if let Some(info) = ContainerInfo::from_inspect(&c) {
-                        self.cache.insert(info.id.clone(), info);
-                    }
-                }
-                // A container that vanished between list and inspect is simply gone.
-                Err(e) => tracing::debug!(provider = NAME, "inspect failed: {e}"),
-            }
-        }
+        self.cache = list(&docker, cfg).await?;
         *reached = true;
         self.control.docker_connected.store(1, Ordering::Relaxed);
         if *connected != Some(true) {
@@ -291,6 +254,72 @@ impl Provider {
                 config: t.config,
             })
             .await;
+    }
+}
+
+/// Connects to the engine at `cfg.endpoint` and agrees on an API version.
+async fn connect(cfg: &DockerConfig) -> Result<Docker, DockerError> {
+    let connect = |source| DockerError::Connect {
+        endpoint: cfg.endpoint.clone(),
+        source,
+    };
+    Docker::connect_with_host(&cfg.endpoint)
+        .map_err(connect)?
+        .negotiate_version()
+        .await
+        .map_err(connect)
+}
+
+/// Every running container, inspected, by id.
+async fn list(
+    docker: &Docker,
+    cfg: &DockerConfig,
+) -> Result<HashMap<String, ContainerInfo>, DockerError> {
+    let listed = docker
+        .list_containers(Some(
+            ListContainersOptionsBuilder::default().all(false).build(),
+        ))
+        .await
+        .map_err(|source| DockerError::Api {
+            endpoint: cfg.endpoint.clone(),
+            source,
+        })?;
+    let ids: Vec<String> = listed.into_iter().filter_map(|c| c.id).collect();
+    let inspected =
+        futures_util::future::join_all(ids.iter().map(|id| docker.inspect_container(id, None)))
+            .await;
+    let mut out = HashMap::new();
+    for r in inspected {
+        match r {
+            Ok(c) => {
+                if let Some(info) = ContainerInfo::from_inspect(&c) {
+                    out.insert(info.id.clone(), info);
+                }
+            }
+            // A container that vanished between list and inspect is simply gone.
+            Err(e) => tracing::debug!(provider = NAME, "inspect failed: {e}"),
+        }
+    }
+    Ok(out)
+}
+
+/// One read-only look at the engine, translated: what `portier check` reports for labels.
+pub async fn snapshot(cfg: &DockerConfig) -> Result<Translation, String> {
+    let docker = connect(cfg).await.map_err(|e| e.to_string())?;
+    let containers: Vec<ContainerInfo> = list(&docker, cfg)
+        .await
+        .map_err(|e| e.to_string())?
+        .into_values()
+        .collect();
+    Ok(translate(&containers, &defaults(cfg)))
+}
+
+fn defaults(cfg: &DockerConfig) -> DockerDefaults {
+    DockerDefaults {
+        domain: cfg.domain.clone(),
+        exposed_by_default: cfg.exposed_by_default,
+        network: cfg.network.clone(),
+        constraints: cfg.constraints.clone(),
     }
 }
 
