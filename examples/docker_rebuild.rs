@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
-use portier::aggregator::{CompileSettings, Registry, compile};
-use portier::provider::docker::{ContainerInfo, DockerDefaults, RunState, translate};
+use control::compile::{CompileSettings, Registry, compile};
+use providers::docker::{ContainerInfo, DockerDefaults, RunState, translate};
 
 fn main() {
     let n: usize = std::env::args()

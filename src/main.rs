@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-use portier::config::{self, Config, FileProviderConfig, Loaded, Overrides};
+use config::{Config, Loaded, Overrides};
 
 /// Where Traefik 1.x looks for its file when `-c` is not given.
 const CONFIG_SEARCH: [&str; 2] = ["/etc/traefik/traefik.toml", "traefik.toml"];
@@ -235,87 +235,20 @@ fn check(flags: &Flags) -> ExitCode {
         eprintln!("warning: {w}");
     }
     let source = loaded.path.as_deref().unwrap_or(Path::new("<defaults>"));
-    let dynamic = match &config.file {
-        None => None,
-        Some(FileProviderConfig::Inline) => Some(Ok(portier::provider::file::translate(
-            &inline,
-            portier::provider::file::Source {
-                path: source,
-                text: &loaded.text,
-            },
-        ))),
-        Some(FileProviderConfig::File { path, .. }) => {
-            Some(portier::provider::file::load_file(path))
-        }
-        Some(FileProviderConfig::Directory { path, .. }) => {
-            Some(portier::provider::file::load_directory(path))
-        }
-    };
-    print!("{}", portier::config::describe(&config));
-    let mut failed = false;
-    // Certificates of TLS entrypoints are loaded too, so a bad one fails the check.
-    if let Err(e) = portier::tls_configs(&config, None) {
+    let report = portier::check::run(&config, &inline, &loaded.text, source);
+    print!("{}", report.text);
+    for e in &report.errors {
         eprintln!("error: {e}");
-        failed = true;
     }
-    if let Some(d) = &config.docker {
-        failed |= check_docker(d, &config);
+    for w in &report.warnings {
+        eprintln!("warning: {w}");
     }
-    if let Some(d) = dynamic {
-        match d {
-            Ok(pc) => {
-                let report = portier::config::describe_dynamic("file", &pc, &config);
-                print!("{}", report.text);
-                for e in &report.errors {
-                    eprintln!("error: {e}");
-                }
-                failed |= !report.errors.is_empty();
-            }
-            Err(e) => {
-                eprintln!("error: {e}");
-                failed = true;
-            }
-        }
-    }
-    if failed {
-        eprintln!("{}: configuration has errors", source.display());
-        ExitCode::from(2)
-    } else {
+    if report.errors.is_empty() {
         println!("{}: configuration OK", source.display());
         ExitCode::SUCCESS
-    }
-}
-
-/// Reads the running containers once (read-only) and reports their label errors; returns
-/// whether there were any. An unreachable engine is a warning: the files are still checked.
-fn check_docker(d: &config::DockerConfig, config: &Config) -> bool {
-    let snapshot = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())
-        .and_then(|rt| {
-            rt.block_on(async {
-                tokio::time::timeout(
-                    std::time::Duration::from_secs(10),
-                    portier::provider::docker::snapshot(d),
-                )
-                .await
-                .map_err(|_| format!("{}: no answer within 10s", d.endpoint))?
-            })
-        });
-    match snapshot {
-        Ok(t) => {
-            let report = portier::config::describe_dynamic("docker", &t.config, config);
-            print!("{}", report.text);
-            for e in &report.errors {
-                eprintln!("error: {e}");
-            }
-            !report.errors.is_empty()
-        }
-        Err(e) => {
-            eprintln!("warning: docker labels not checked: {e}");
-            false
-        }
+    } else {
+        eprintln!("{}: configuration has errors", source.display());
+        ExitCode::from(2)
     }
 }
 

@@ -7,11 +7,11 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value, json};
 
 use super::WebState;
-use crate::dynamic::{Backend, Frontend, ProviderConfig};
-use crate::router::RoutingTable;
+use control::table::RoutingTable;
+use model::dynamic::{Backend, Frontend, ProviderConfig};
 
 /// `{"docker": {...}, "file": {...}}`.
-pub fn providers(state: &WebState, table: &RoutingTable) -> Value {
+pub(super) fn providers(state: &WebState, table: &RoutingTable) -> Value {
     let map: Map<String, Value> = table
         .providers
         .iter()
@@ -21,7 +21,12 @@ pub fn providers(state: &WebState, table: &RoutingTable) -> Value {
 }
 
 /// One provider: `{"backends": {...}, "frontends": {...}, "errors": [...]}`.
-pub fn provider(state: &WebState, table: &RoutingTable, name: &str, p: &ProviderConfig) -> Value {
+pub(super) fn provider(
+    state: &WebState,
+    table: &RoutingTable,
+    name: &str,
+    p: &ProviderConfig,
+) -> Value {
     let backends: Map<String, Value> = p
         .backends
         .iter()
@@ -47,7 +52,7 @@ pub fn provider(state: &WebState, table: &RoutingTable, name: &str, p: &Provider
     json!({"backends": backends, "frontends": frontends, "errors": errors})
 }
 
-pub fn backend(
+pub(super) fn backend(
     state: &WebState,
     table: &RoutingTable,
     provider: &str,
@@ -64,7 +69,7 @@ pub fn backend(
     v
 }
 
-pub fn servers(
+pub(super) fn servers(
     state: &WebState,
     table: &RoutingTable,
     provider: &str,
@@ -87,7 +92,10 @@ pub fn servers(
                     "status".into(),
                     json!(if st.is_healthy() { "up" } else { "down" }),
                 );
-                obj.insert("since".into(), json!(rfc3339_ms(st.since_ms())));
+                obj.insert(
+                    "since".into(),
+                    json!(model::clock::rfc3339_ms(st.since_ms())),
+                );
                 obj.insert(
                     "lastError".into(),
                     json!(st.last_error().map(|e| e.to_string())),
@@ -105,7 +113,7 @@ pub fn servers(
     Value::Object(map)
 }
 
-pub fn frontend(
+pub(super) fn frontend(
     state: &WebState,
     table: &RoutingTable,
     provider: &str,
@@ -134,7 +142,7 @@ pub fn frontend(
         "routes": routes,
         "passHostHeader": f.pass_host_header,
         "priority": f.priority,
-        "effectivePriority": crate::rules::priority(f.priority, &rules),
+        "effectivePriority": model::rules::priority(f.priority, &rules),
         "basicAuth": null,
         "active": active,
     });
@@ -143,28 +151,4 @@ pub fn frontend(
         obj.insert("unenforced".into(), json!(f.unenforced));
     }
     v
-}
-
-/// `2026-11-23T01:02:03.456Z` from Unix milliseconds.
-pub fn rfc3339_ms(ms: u64) -> String {
-    let secs = ms / 1000;
-    let (y, m, d) = crate::accesslog::civil_from_days((secs / 86_400) as i64);
-    let rem = secs % 86_400;
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
-        rem / 3600,
-        (rem / 60) % 60,
-        rem % 60,
-        ms % 1000
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn formats_rfc3339() {
-        assert_eq!(rfc3339_ms(971_186_136_123), "2000-10-10T13:55:36.123Z");
-    }
 }

@@ -4,8 +4,8 @@ use std::fmt::Write;
 use std::sync::atomic::Ordering;
 
 use super::WebState;
-use crate::metrics::{TrafficMetrics, encode_duration, encode_traffic, header, label};
-use crate::router::{CompiledRoute, RoutingTable};
+use control::table::{CompiledRoute, RoutingTable};
+use model::metrics::{TrafficMetrics, encode_duration, encode_traffic, header, label};
 
 /// One family of single-value samples: `# HELP`, `# TYPE`, then `name{labels} value` per row.
 fn family(
@@ -50,7 +50,7 @@ fn traffic(out: &mut String, prefix: &str, what: &str, sources: &[(String, &Traf
     }
 }
 
-pub fn render(s: &WebState, table: &RoutingTable) -> String {
+pub(super) fn render(s: &WebState, table: &RoutingTable) -> String {
     let mut out = String::new();
     let eps: Vec<(String, &TrafficMetrics)> = s
         .entry_points

@@ -5,8 +5,7 @@
 //! `/api/version`, `/api/events` (Server-Sent Events on every new table), `/dashboard/` (the
 //! page from `static/`, embedded in the binary).
 
-pub mod api;
-pub mod auth;
+mod api;
 mod metrics_text;
 
 use std::collections::HashMap;
@@ -28,9 +27,9 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-use crate::metrics::{ControlMetrics, TrafficMetrics};
-use crate::router::RoutingTable;
-use crate::stats::Stats;
+use control::table::RoutingTable;
+use dataplane::stats::Stats;
+use model::metrics::{ControlMetrics, TrafficMetrics};
 
 /// How often `/health` per-second counts and server request rates are sampled.
 const SAMPLE_EVERY: Duration = Duration::from_secs(1);
@@ -38,7 +37,7 @@ const SAMPLE_EVERY: Duration = Duration::from_secs(1);
 /// Everything the dashboard reads. Shared with the data plane only through atomics and the
 /// published table.
 #[derive(Debug)]
-pub struct WebState {
+pub(crate) struct WebState {
     pub table: Arc<ArcSwap<RoutingTable>>,
     pub tables: watch::Receiver<Arc<RoutingTable>>,
     /// Bumped by the health checker on every server health change.
@@ -47,7 +46,7 @@ pub struct WebState {
     pub control: Arc<ControlMetrics>,
     pub entry_points: Vec<(String, Arc<TrafficMetrics>)>,
     pub default_entry_points: Vec<String>,
-    pub users: auth::Users,
+    pub users: config::users::Users,
     /// (provider, backend, url) → (total requests at the last sample, requests per second).
     pub rates: Mutex<Rates>,
     /// Set on SIGTERM: `/ping` answers 503 while in-flight requests drain.
@@ -55,7 +54,7 @@ pub struct WebState {
 }
 
 /// (provider, backend, url) → (total requests at the last sample, requests per second).
-pub type Rates = HashMap<(String, String, String), (u64, f64)>;
+pub(crate) type Rates = HashMap<(String, String, String), (u64, f64)>;
 
 #[derive(rust_embed::Embed)]
 #[folder = "static/"]
@@ -64,7 +63,7 @@ struct Assets;
 type Shared = Arc<WebState>;
 
 /// Serves the dashboard until `stop` is cancelled.
-pub async fn serve(listener: TcpListener, state: WebState, stop: CancellationToken) {
+pub(crate) async fn serve(listener: TcpListener, state: WebState, stop: CancellationToken) {
     let state = Arc::new(state);
     tokio::spawn(sample(Arc::clone(&state), stop.clone()));
     let protected = Router::new()
@@ -134,7 +133,7 @@ async fn require_auth(State(s): State<Shared>, req: Request, next: Next) -> Resp
     let mut resp = (StatusCode::UNAUTHORIZED, "401 Unauthorized\n").into_response();
     resp.headers_mut().insert(
         header::WWW_AUTHENTICATE,
-        HeaderValue::from_str(&format!("Basic realm=\"{}\"", auth::REALM))
+        HeaderValue::from_str(&format!("Basic realm=\"{}\"", config::users::REALM))
             .unwrap_or(HeaderValue::from_static("Basic")),
     );
     resp

@@ -1,0 +1,21 @@
+//! Static configuration: traefik.toml plus command-line flags, resolved into a checked [`Config`].
+//!
+//! `load` reads the file (unknown keys become warnings naming the key; wrong types or values
+//! become errors with file:line:column), `resolve` layers flags over it and fills Traefik 1.x
+//! defaults. Nothing is bound or started here.
+
+mod address;
+mod error;
+mod load;
+mod protection;
+mod resolved;
+pub mod schema;
+pub mod users;
+
+pub use address::ListenAddress;
+pub use error::ConfigError;
+pub use error::line_col as line_col_of;
+pub use load::{Loaded, Overrides, key_name, load, parse_toml, resolve};
+pub use model::duration::{GoDuration, format_duration, parse_go_duration};
+pub use protection::{Asked, backend_asks, frontend_asks};
+pub use resolved::*;

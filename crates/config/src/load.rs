@@ -1,0 +1,850 @@
+//! Reading traefik.toml and layering command-line flags over it.
+
+use std::path::{Path, PathBuf};
+
+use super::error::{ConfigError, from_toml};
+use super::schema::{DynamicToml, FileConfig, LogLevelToml};
+use super::*;
+
+/// A parsed file, its text (for positions) and the unknown keys it held.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    pub path: Option<PathBuf>,
+    pub text: String,
+    pub file: FileConfig,
+    pub warnings: Vec<String>,
+}
+
+/// Values given on the command line; each overrides the file.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub log_level: Option<String>,
+    pub debug: Option<bool>,
+    pub default_entry_points: Option<Vec<String>>,
+    /// `NAME=ADDRESS` pairs, or Traefik's `Name:http Address::80`.
+    pub entry_points: Vec<String>,
+    pub web_address: Option<String>,
+    pub docker: Option<bool>,
+    pub docker_endpoint: Option<String>,
+    pub docker_domain: Option<String>,
+    pub docker_watch: Option<bool>,
+    pub docker_exposed_by_default: Option<bool>,
+    pub file_filename: Option<String>,
+    pub access_log_file: Option<String>,
+}
+
+/// Reads and parses one traefik.toml. Unknown keys are collected as warnings.
+pub fn load(path: &Path) -> Result<Loaded, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse_text(path, text)
+}
+
+/// Parses config text that came from `path` (used for messages only).
+pub(crate) fn parse_text(path: &Path, text: String) -> Result<Loaded, ConfigError> {
+    let (file, warnings) = parse_toml(path, &text)?;
+    Ok(Loaded {
+        path: Some(path.to_path_buf()),
+        text,
+        file,
+        warnings,
+    })
+}
+
+/// Deserializes TOML text from `path`. Unknown keys come back as warnings naming them, except
+/// a key that asks for a protection portier does not enforce (in any spelling): that is an
+/// error, so the protection is never dropped silently.
+pub fn parse_toml<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    text: &str,
+) -> Result<(T, Vec<String>), ConfigError> {
+    let mut warnings = Vec::new();
+    let mut refused = None;
+    let de = toml::Deserializer::parse(text).map_err(|e| from_toml(path, text, &e))?;
+    let value = serde_ignored::deserialize(de, |key| {
+        let name = key_name(&key);
+        match super::protection::protective_key(&name) {
+            Some(what) => {
+                refused.get_or_insert((name, what));
+            }
+            None => warnings.push(format!("{}: unknown key {name} is ignored", path.display())),
+        }
+    })
+    .map_err(|e| from_toml(path, text, &e))?;
+    if let Some((key, what)) = refused {
+        return Err(ConfigError::Invalid {
+            path: path.to_path_buf(),
+            key,
+            message: format!(
+                "asks for {what}, which portier does not enforce here yet; the configuration is refused rather than served without it"
+            ),
+        });
+    }
+    Ok((value, warnings))
+}
+
+/// serde_ignored writes `docker.?.endpont` for keys under an `Option`; show `docker.endpont`.
+pub fn key_name(path: &serde_ignored::Path) -> String {
+    path.to_string()
+        .replace(".?", "")
+        .trim_start_matches("?.")
+        .to_string()
+}
+
+fn invalid(path: &Option<PathBuf>, key: &str, message: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        path: path
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("<command line>")),
+        key: key.to_string(),
+        message: message.into(),
+    }
+}
+
+/// Layers `over` on the parsed file and fills defaults. Returns the config, the dynamic part
+/// written inline (for `[file]` without `filename`) and warnings to log.
+pub fn resolve(
+    loaded: &Loaded,
+    over: &Overrides,
+) -> Result<(Config, DynamicToml, Vec<String>), ConfigError> {
+    let f = &loaded.file;
+    let path = &loaded.path;
+    let mut warnings = loaded.warnings.clone();
+    let base_dir = path
+        .as_ref()
+        .and_then(|p| p.parent())
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+
+    let mut entry_points = Vec::new();
+    match (&f.entry_points, &f.port) {
+        (Some(eps), port) if !eps.is_empty() => {
+            if port.is_some() {
+                warnings.push("legacy `port` is ignored because [entryPoints] is set".into());
+            }
+            for (name, ep) in eps {
+                let address = ep.address.clone().ok_or_else(|| {
+                    invalid(path, &format!("entryPoints.{name}.address"), "is required")
+                })?;
+                let forwarded_headers = forwarded_headers(path, name, ep)?;
+                entry_points.push(EntryPoint {
+                    name: name.clone(),
+                    address,
+                    max_connections: ep.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS),
+                    tls: tls_config(path, name, ep, &base_dir)?,
+                    redirect: None,
+                    forwarded_headers,
+                });
+            }
+        }
+        (_, port) => {
+            let address = match port {
+                Some(a) => a.clone(),
+                None => ListenAddress::parse(DEFAULT_ENTRYPOINT_ADDRESS)
+                    .map_err(|e| invalid(path, "port", e))?,
+            };
+            entry_points.push(EntryPoint {
+                name: DEFAULT_ENTRYPOINT_NAME.to_string(),
+                address,
+                max_connections: DEFAULT_MAX_CONNECTIONS,
+                tls: None,
+                redirect: None,
+                forwarded_headers: ForwardedHeaders::Insecure,
+            });
+        }
+    }
+    for spec in &over.entry_points {
+        let (name, address) =
+            parse_entrypoint_flag(spec).map_err(|e| invalid(&None, "--entryPoints", e))?;
+        entry_points.retain(|ep| ep.name != name);
+        entry_points.push(EntryPoint {
+            name,
+            address,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            tls: None,
+            redirect: None,
+            forwarded_headers: ForwardedHeaders::Insecure,
+        });
+    }
+
+    resolve_redirects(f, path, &mut entry_points)?;
+
+    let default_entry_points = over
+        .default_entry_points
+        .clone()
+        .or_else(|| f.default_entry_points.clone())
+        .unwrap_or_else(|| vec![DEFAULT_ENTRYPOINT_NAME.to_string()]);
+    for name in &default_entry_points {
+        if !entry_points.iter().any(|ep| &ep.name == name) {
+            let known: Vec<_> = entry_points.iter().map(|e| e.name.as_str()).collect();
+            return Err(invalid(
+                path,
+                "defaultEntryPoints",
+                format!(
+                    "entrypoint {name:?} is not defined (defined: {})",
+                    known.join(", ")
+                ),
+            ));
+        }
+    }
+
+    let debug = over.debug.or(f.debug).unwrap_or(false);
+    let log_level = match over.log_level.as_deref() {
+        Some(text) => parse_log_level(text).map_err(|e| invalid(&None, "--logLevel", e))?,
+        None => match f.log_level {
+            Some(l) => from_toml_level(l),
+            None if debug => LogLevel::Debug,
+            None => LogLevel::Info,
+        },
+    };
+
+    let mut web = resolve_web(f, over, path, &mut entry_points)?;
+    let docker = resolve_docker(f, over, path)?;
+    if let (Some(w), Some(toml)) = (web.as_mut(), f.web.as_ref()) {
+        w.users = web_users(toml, path, &base_dir)?;
+    }
+    let file = resolve_file(f, over, &base_dir, &mut warnings);
+    if file.is_none() && (f.frontends.is_some() || f.backends.is_some()) {
+        warnings
+            .push("[frontends]/[backends] are ignored: add a [file] section to serve them".into());
+    }
+
+    let rt = f.responding_timeouts.as_ref();
+    let responding_timeouts = RespondingTimeouts {
+        read_header_timeout: rt
+            .and_then(|t| t.read_header_timeout)
+            .unwrap_or(GoDuration(DEFAULT_READ_HEADER_TIMEOUT)),
+        read_timeout: rt.and_then(|t| t.read_timeout).unwrap_or_default(),
+        write_timeout: rt.and_then(|t| t.write_timeout).unwrap_or_default(),
+        idle_timeout: rt
+            .and_then(|t| t.idle_timeout)
+            .unwrap_or(GoDuration(DEFAULT_IDLE_TIMEOUT)),
+    };
+    let ft = f.forwarding_timeouts.as_ref();
+    let forwarding_timeouts = ForwardingTimeouts {
+        dial_timeout: ft
+            .and_then(|t| t.dial_timeout)
+            .unwrap_or(GoDuration(DEFAULT_DIAL_TIMEOUT)),
+        response_header_timeout: ft
+            .and_then(|t| t.response_header_timeout)
+            .unwrap_or_default(),
+    };
+
+    let access_log = resolve_access_log(f, over, path, &base_dir)?;
+    let traefik_log_file = f
+        .traefik_log
+        .as_ref()
+        .and_then(|t| t.file_path.as_ref())
+        .map(|p| relative_to(&base_dir, p));
+
+    let inline = DynamicToml {
+        frontends: f.frontends.clone(),
+        backends: f.backends.clone(),
+    };
+    let config = Config {
+        config_file: path.clone(),
+        entry_points,
+        default_entry_points,
+        log_level,
+        traefik_log_file,
+        web,
+        docker,
+        file,
+        responding_timeouts,
+        forwarding_timeouts,
+        access_log,
+        max_idle_conns_per_host: f
+            .max_idle_conns_per_host
+            .unwrap_or(DEFAULT_MAX_IDLE_CONNS_PER_HOST),
+        max_conns_per_host: f.max_conns_per_host.unwrap_or(DEFAULT_MAX_CONNS_PER_HOST),
+        insecure_skip_verify: f.insecure_skip_verify.unwrap_or(false),
+        root_cas: f
+            .root_cas
+            .iter()
+            .flatten()
+            .map(|c| {
+                if c.contains("-----BEGIN") {
+                    c.clone()
+                } else {
+                    relative_to(&base_dir, c).display().to_string()
+                }
+            })
+            .collect(),
+        grace_timeout: f
+            .life_cycle
+            .as_ref()
+            .and_then(|l| l.grace_time_out)
+            .unwrap_or(GoDuration(DEFAULT_GRACE_TIMEOUT)),
+        retry_attempts: f
+            .retry
+            .as_ref()
+            .and_then(|r| r.attempts)
+            .unwrap_or(DEFAULT_RETRY_ATTEMPTS)
+            .max(1),
+        acme: None,
+    };
+    let config = Config {
+        acme: resolve_acme(f, path, &base_dir, &config.entry_points)?,
+        ..config
+    };
+    Ok((config, inline, warnings))
+}
+
+fn tls_config(
+    path: &Option<PathBuf>,
+    name: &str,
+    ep: &schema::EntryPointToml,
+    base_dir: &Path,
+) -> Result<Option<TlsConfig>, ConfigError> {
+    let Some(t) = &ep.tls else { return Ok(None) };
+    let min_version = match t.min_version.as_deref() {
+        None | Some("VersionTLS12") => TlsVersion::Tls12,
+        Some("VersionTLS13") => TlsVersion::Tls13,
+        Some(v @ ("VersionTLS10" | "VersionTLS11")) => {
+            return Err(invalid(
+                path,
+                &format!("entryPoints.{name}.tls.minVersion"),
+                format!(
+                    "{v} is not offered (TLS 1.0 and 1.1 are insecure); use VersionTLS12 or VersionTLS13"
+                ),
+            ));
+        }
+        Some(v) => {
+            return Err(invalid(
+                path,
+                &format!("entryPoints.{name}.tls.minVersion"),
+                format!("{v:?} is not a TLS version (VersionTLS12 or VersionTLS13)"),
+            ));
+        }
+    };
+    let source = |c: &schema::CertificateToml| {
+        let resolve = |v: &str| {
+            if v.contains("-----BEGIN") {
+                v.to_string()
+            } else {
+                relative_to(base_dir, v).display().to_string()
+            }
+        };
+        CertSource {
+            cert_file: resolve(&c.cert_file),
+            key_file: resolve(&c.key_file),
+        }
+    };
+    Ok(Some(TlsConfig {
+        min_version,
+        certificates: t.certificates.iter().flatten().map(source).collect(),
+        default_certificate: t.default_certificate.as_ref().map(source),
+        sni_strict: t.sni_strict.unwrap_or(false),
+    }))
+}
+
+fn resolve_acme(
+    f: &FileConfig,
+    path: &Option<PathBuf>,
+    base_dir: &Path,
+    entry_points: &[EntryPoint],
+) -> Result<Option<AcmeSettings>, ConfigError> {
+    let Some(a) = &f.acme else { return Ok(None) };
+    let storage = a.storage.as_deref().ok_or_else(|| {
+        invalid(
+            path,
+            "acme.storage",
+            "is required (a directory for the account and certificates)",
+        )
+    })?;
+    let entry_point = a
+        .entry_point
+        .clone()
+        .ok_or_else(|| invalid(path, "acme.entryPoint", "is required (a TLS entrypoint)"))?;
+    match entry_points.iter().find(|e| e.name == entry_point) {
+        Some(ep) if ep.tls.is_some() => {}
+        Some(_) => {
+            return Err(invalid(
+                path,
+                "acme.entryPoint",
+                format!("entrypoint {entry_point:?} has no [entryPoints.{entry_point}.tls]"),
+            ));
+        }
+        None => {
+            return Err(invalid(
+                path,
+                "acme.entryPoint",
+                format!("entrypoint {entry_point:?} is not defined"),
+            ));
+        }
+    }
+    Ok(Some(AcmeSettings {
+        email: a.email.clone(),
+        storage: relative_to(base_dir, storage),
+        entry_point,
+        on_host_rule: a.on_host_rule.unwrap_or(false),
+        ca_server: a
+            .ca_server
+            .clone()
+            .unwrap_or_else(|| DEFAULT_ACME_CA.to_string()),
+        domains: a
+            .domains
+            .iter()
+            .flatten()
+            .map(|d| {
+                std::iter::once(d.main.clone())
+                    .chain(d.sans.clone().unwrap_or_default())
+                    .collect()
+            })
+            .collect(),
+    }))
+}
+
+fn resolve_redirects(
+    f: &FileConfig,
+    path: &Option<PathBuf>,
+    entry_points: &mut [EntryPoint],
+) -> Result<(), ConfigError> {
+    let Some(eps) = &f.entry_points else {
+        return Ok(());
+    };
+    let mut redirects = Vec::new();
+    for (name, ep) in eps {
+        let Some(target) = ep.redirect.as_ref().and_then(|r| r.entry_point.clone()) else {
+            continue;
+        };
+        let Some(to) = entry_points.iter().find(|e| e.name == target) else {
+            return Err(invalid(
+                path,
+                &format!("entryPoints.{name}.redirect.entryPoint"),
+                format!("entrypoint {target:?} is not defined"),
+            ));
+        };
+        let redirect = Redirect {
+            entry_point: target.clone(),
+            https: to.tls.is_some(),
+            port: to.address.socket.port(),
+            permanent: ep
+                .redirect
+                .as_ref()
+                .and_then(|r| r.permanent)
+                .unwrap_or(false),
+        };
+        redirects.push((name.clone(), redirect));
+    }
+    for (name, r) in redirects {
+        if let Some(ep) = entry_points.iter_mut().find(|e| e.name == name) {
+            ep.redirect = Some(r);
+        }
+    }
+    Ok(())
+}
+
+fn forwarded_headers(
+    path: &Option<PathBuf>,
+    name: &str,
+    ep: &schema::EntryPointToml,
+) -> Result<ForwardedHeaders, ConfigError> {
+    let Some(fh) = &ep.forwarded_headers else {
+        return Ok(ForwardedHeaders::Insecure);
+    };
+    match (&fh.trusted_ips, fh.insecure) {
+        (Some(ips), _) => {
+            let nets = ips
+                .iter()
+                .map(|ip| IpNet::parse(ip))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| {
+                    invalid(
+                        path,
+                        &format!("entryPoints.{name}.forwardedHeaders.trustedIPs"),
+                        e,
+                    )
+                })?;
+            Ok(ForwardedHeaders::Trusted(nets))
+        }
+        (None, Some(false)) => Ok(ForwardedHeaders::Trusted(Vec::new())),
+        (None, _) => Ok(ForwardedHeaders::Insecure),
+    }
+}
+
+fn resolve_web(
+    f: &FileConfig,
+    over: &Overrides,
+    path: &Option<PathBuf>,
+    entry_points: &mut Vec<EntryPoint>,
+) -> Result<Option<WebConfig>, ConfigError> {
+    if let Some(text) = &over.web_address {
+        let address = ListenAddress::parse(text).map_err(|e| invalid(&None, "--web.address", e))?;
+        return Ok(Some(WebConfig {
+            address,
+            users: Default::default(),
+        }));
+    }
+    if let Some(web) = &f.web {
+        let address = match &web.address {
+            Some(a) => a.clone(),
+            None => {
+                ListenAddress::parse(DEFAULT_WEB_ADDRESS).map_err(|e| invalid(path, "web", e))?
+            }
+        };
+        return Ok(Some(WebConfig {
+            address,
+            users: Default::default(),
+        }));
+    }
+    if let Some(api) = &f.api {
+        let name = api.entry_point.as_deref().unwrap_or("traefik");
+        // The API's entrypoint serves the dashboard, not frontends.
+        if let Some(pos) = entry_points.iter().position(|ep| ep.name == name) {
+            let ep = entry_points.remove(pos);
+            return Ok(Some(WebConfig {
+                address: ep.address,
+                users: Default::default(),
+            }));
+        }
+        let address =
+            ListenAddress::parse(DEFAULT_WEB_ADDRESS).map_err(|e| invalid(path, "api", e))?;
+        return Ok(Some(WebConfig {
+            address,
+            users: Default::default(),
+        }));
+    }
+    Ok(None)
+}
+
+fn web_users(
+    w: &schema::WebToml,
+    path: &Option<PathBuf>,
+    base_dir: &Path,
+) -> Result<crate::users::Users, ConfigError> {
+    let basic = w.auth.as_ref().and_then(|a| a.basic.as_ref());
+    let mut lines: Vec<String> = w.users.clone().unwrap_or_default();
+    lines.extend(basic.and_then(|b| b.users.clone()).unwrap_or_default());
+    for file in [
+        w.users_file.as_ref(),
+        basic.and_then(|b| b.users_file.as_ref()),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        let p = relative_to(base_dir, file);
+        let text = std::fs::read_to_string(&p).map_err(|e| {
+            invalid(
+                path,
+                "web.usersFile",
+                format!("cannot read {}: {e}", p.display()),
+            )
+        })?;
+        lines.extend(text.lines().map(String::from));
+    }
+    crate::users::Users::parse(lines.iter().map(String::as_str))
+        .map_err(|e| invalid(path, "web.users", e))
+}
+
+fn resolve_docker(
+    f: &FileConfig,
+    over: &Overrides,
+    path: &Option<PathBuf>,
+) -> Result<Option<DockerConfig>, ConfigError> {
+    let d = f.docker.as_ref();
+    let wanted = d.is_some()
+        || over.docker == Some(true)
+        || over.docker_endpoint.is_some()
+        || over.docker_domain.is_some();
+    if !wanted || over.docker == Some(false) {
+        return Ok(None);
+    }
+    let mut constraints = Vec::new();
+    for (key, list) in [
+        ("constraints", &f.constraints),
+        ("docker.constraints", &d.and_then(|d| d.constraints.clone())),
+    ] {
+        for text in list.iter().flatten() {
+            constraints.push(Constraint::parse(text).map_err(|e| invalid(path, key, e))?);
+        }
+    }
+    Ok(Some(DockerConfig {
+        endpoint: over
+            .docker_endpoint
+            .clone()
+            .or_else(|| d.and_then(|d| d.endpoint.clone()))
+            .unwrap_or_else(|| DEFAULT_DOCKER_ENDPOINT.to_string()),
+        domain: over
+            .docker_domain
+            .clone()
+            .or_else(|| d.and_then(|d| d.domain.clone()))
+            .unwrap_or_default(),
+        watch: over
+            .docker_watch
+            .or_else(|| d.and_then(|d| d.watch))
+            .unwrap_or(true),
+        exposed_by_default: over
+            .docker_exposed_by_default
+            .or_else(|| d.and_then(|d| d.exposed_by_default))
+            .unwrap_or(true),
+        network: d.and_then(|d| d.network.clone()).unwrap_or_default(),
+        constraints,
+    }))
+}
+
+fn resolve_file(
+    f: &FileConfig,
+    over: &Overrides,
+    base_dir: &Path,
+    warnings: &mut Vec<String>,
+) -> Option<FileProviderConfig> {
+    let fp = f.file.as_ref();
+    let watch = fp.and_then(|f| f.watch).unwrap_or(true);
+    let relative = |p: &str| relative_to(base_dir, p);
+    if let Some(name) = over.file_filename.as_deref() {
+        return Some(FileProviderConfig::File {
+            path: PathBuf::from(name),
+            watch,
+        });
+    }
+    let fp = fp?;
+    match (&fp.filename, &fp.directory) {
+        (Some(name), dir) => {
+            if dir.is_some() {
+                warnings
+                    .push("[file] has both filename and directory: directory is ignored".into());
+            }
+            Some(FileProviderConfig::File {
+                path: relative(name),
+                watch,
+            })
+        }
+        (None, Some(dir)) => Some(FileProviderConfig::Directory {
+            path: relative(dir),
+            watch,
+        }),
+        (None, None) => Some(FileProviderConfig::Inline),
+    }
+}
+
+/// Paths in traefik.toml are relative to the file's folder, so portier can start from anywhere.
+fn relative_to(base_dir: &Path, p: &str) -> PathBuf {
+    let p = PathBuf::from(p);
+    if p.is_absolute() { p } else { base_dir.join(p) }
+}
+
+fn resolve_access_log(
+    f: &FileConfig,
+    over: &Overrides,
+    path: &Option<PathBuf>,
+    base_dir: &Path,
+) -> Result<Option<AccessLogConfig>, ConfigError> {
+    let section = f.access_log.as_ref();
+    let file_path = over
+        .access_log_file
+        .clone()
+        .or_else(|| section.and_then(|a| a.file_path.clone()))
+        .or_else(|| f.access_logs_file.clone());
+    if section.is_none() && file_path.is_none() {
+        return Ok(None);
+    }
+    let format = match section.and_then(|a| a.format.as_deref()) {
+        None | Some("common") => AccessLogFormat::Common,
+        Some("json") => AccessLogFormat::Json,
+        Some(other) => {
+            return Err(invalid(
+                path,
+                "accessLog.format",
+                format!("{other:?} is not a format (use \"common\" or \"json\")"),
+            ));
+        }
+    };
+    Ok(Some(AccessLogConfig {
+        file_path: file_path
+            .filter(|p| !p.is_empty())
+            .map(|p| relative_to(base_dir, &p)),
+        format,
+    }))
+}
+
+fn parse_log_level(text: &str) -> Result<LogLevel, String> {
+    match text.to_ascii_uppercase().as_str() {
+        "DEBUG" => Ok(LogLevel::Debug),
+        "INFO" => Ok(LogLevel::Info),
+        "WARN" | "WARNING" => Ok(LogLevel::Warn),
+        "ERROR" | "FATAL" | "PANIC" => Ok(LogLevel::Error),
+        _ => Err(format!(
+            "{text:?} is not a log level (DEBUG, INFO, WARN, ERROR, FATAL, PANIC)"
+        )),
+    }
+}
+
+fn from_toml_level(l: LogLevelToml) -> LogLevel {
+    match l {
+        LogLevelToml::Debug => LogLevel::Debug,
+        LogLevelToml::Info => LogLevel::Info,
+        LogLevelToml::Warn => LogLevel::Warn,
+        LogLevelToml::Error | LogLevelToml::Fatal | LogLevelToml::Panic => LogLevel::Error,
+    }
+}
+
+/// `http=:80`, `web=127.0.0.1:8000`, or Traefik's `Name:http Address::80`.
+fn parse_entrypoint_flag(spec: &str) -> Result<(String, ListenAddress), String> {
+    if let Some((name, addr)) = spec.split_once('=') {
+        return Ok((name.trim().to_string(), ListenAddress::parse(addr)?));
+    }
+    let mut name = None;
+    let mut address = None;
+    for field in spec.split_whitespace() {
+        if let Some(v) = field.strip_prefix("Name:") {
+            name = Some(v.to_string());
+        } else if let Some(v) = field.strip_prefix("Address:") {
+            address = Some(ListenAddress::parse(v)?);
+        }
+    }
+    match (name, address) {
+        (Some(n), Some(a)) => Ok((n, a)),
+        _ => Err(format!(
+            "{spec:?}: write NAME=ADDRESS (http=:80) or \"Name:http Address::80\""
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Loaded, ConfigError> {
+        parse_text(Path::new("traefik.toml"), text.to_string())
+    }
+
+    fn resolved(text: &str) -> (Config, Vec<String>) {
+        let loaded = parse(text).expect("parses");
+        let (c, _, w) = resolve(&loaded, &Overrides::default()).expect("resolves");
+        (c, w)
+    }
+
+    #[test]
+    fn the_seed_config_is_accepted_unchanged() {
+        let (c, warnings) = resolved(
+            r#"
+port = ":80"          # legacy global listen address (entrypoint "http")
+debug = true
+
+[web]
+address = ":8080"     # dashboard and API
+
+[docker]
+endpoint = "unix:///var/run/docker.sock"
+domain = "docker.localhost"
+watch = true
+swarmmode = false
+"#,
+        );
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!(c.entry_points.len(), 1);
+        assert_eq!(c.entry_points[0].name, "http");
+        assert_eq!(c.entry_points[0].address.socket.to_string(), "0.0.0.0:80");
+        assert_eq!(c.log_level, LogLevel::Debug);
+        assert_eq!(
+            c.web.map(|w| w.address.socket.to_string()).as_deref(),
+            Some("0.0.0.0:8080")
+        );
+        let d = c.docker.expect("docker");
+        assert_eq!(d.domain, "docker.localhost");
+        assert!(d.watch && d.exposed_by_default);
+    }
+
+    #[test]
+    fn unknown_keys_warn_by_name() {
+        let (_, warnings) = resolved("logLevel = \"INFO\"\nbogus = 1\n[docker]\nendpont = \"x\"\n");
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert!(warnings.iter().any(|w| w.contains("bogus")));
+        assert!(warnings.iter().any(|w| w.contains("docker.endpont")));
+    }
+
+    #[test]
+    fn wrong_types_fail_with_line_and_column() {
+        let err = parse("logLevel = \"INFO\"\n[entryPoints.http]\naddress = 80\n")
+            .expect_err("must fail");
+        let text = err.to_string();
+        assert!(text.starts_with("traefik.toml:3:11:"), "{text}");
+
+        let err = parse("[entryPoints.http]\naddress = \":eighty\"\n").expect_err("must fail");
+        let text = err.to_string();
+        assert!(text.starts_with("traefik.toml:2:11:"), "{text}");
+        assert!(text.contains("not a number"), "{text}");
+
+        let err = parse("[forwardingTimeouts]\ndialTimeout = \"3 parsecs\"\n").expect_err("fails");
+        assert!(err.to_string().starts_with("traefik.toml:2:15:"), "{err}");
+    }
+
+    #[test]
+    fn entrypoints_defaults_and_overrides() {
+        let (c, _) = resolved("");
+        assert_eq!(c.entry_points[0].address.socket.to_string(), "0.0.0.0:80");
+        assert_eq!(c.default_entry_points, vec!["http"]);
+        assert_eq!(c.log_level, LogLevel::Info);
+        assert!(c.web.is_none() && c.docker.is_none() && c.file.is_none());
+
+        let loaded = parse("[entryPoints.http]\naddress = \":80\"\n").expect("parses");
+        let over = Overrides {
+            entry_points: vec![
+                "http=127.0.0.1:9000".into(),
+                "Name:alt Address::9001".into(),
+            ],
+            log_level: Some("warn".into()),
+            ..Overrides::default()
+        };
+        let (c, _, _) = resolve(&loaded, &over).expect("resolves");
+        let names: Vec<_> = c.entry_points.iter().map(|e| e.name.as_str()).collect();
+        assert_eq!(names, ["http", "alt"]);
+        assert_eq!(
+            c.entry_points[0].address.socket.to_string(),
+            "127.0.0.1:9000"
+        );
+        assert_eq!(c.log_level, LogLevel::Warn);
+    }
+
+    #[test]
+    fn undefined_default_entrypoint_is_an_error() {
+        let loaded = parse("defaultEntryPoints = [\"https\"]\n").expect("parses");
+        let err = resolve(&loaded, &Overrides::default()).expect_err("fails");
+        assert!(
+            err.to_string().contains("\"https\" is not defined"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn file_provider_modes() {
+        let (c, _) = resolved("[file]\n");
+        assert!(matches!(c.file, Some(FileProviderConfig::Inline)));
+        let loaded = parse_text(
+            Path::new("/etc/portier/traefik.toml"),
+            "[file]\nfilename = \"rules.toml\"\nwatch = false\n".into(),
+        )
+        .expect("parses");
+        let (c, _, _) = resolve(&loaded, &Overrides::default()).expect("resolves");
+        match c.file {
+            Some(FileProviderConfig::File { path, watch }) => {
+                assert_eq!(path, PathBuf::from("/etc/portier/rules.toml"));
+                assert!(!watch);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn timeouts_and_access_log() {
+        let (c, _) = resolved(
+            "[respondingTimeouts]\nidleTimeout = \"60s\"\n[forwardingTimeouts]\nresponseHeaderTimeout = \"2s\"\n[accessLog]\n",
+        );
+        assert_eq!(c.responding_timeouts.idle_timeout.0.as_secs(), 60);
+        assert_eq!(c.forwarding_timeouts.response_header_timeout.0.as_secs(), 2);
+        assert_eq!(c.forwarding_timeouts.dial_timeout.0.as_secs(), 30);
+        assert_eq!(
+            c.access_log,
+            Some(AccessLogConfig {
+                file_path: None,
+                format: AccessLogFormat::Common
+            })
+        );
+        let loaded = parse("[accessLog]\nformat = \"xml\"\n").expect("parses");
+        let err = resolve(&loaded, &Overrides::default()).expect_err("fails");
+        assert!(err.to_string().contains("accessLog.format"), "{err}");
+    }
+}

@@ -1,0 +1,168 @@
+//! Rule zero: TOML keys that ask for a protection (authentication, allowlists, limits, security
+//! headers, client certificates) which portier does not enforce yet. Pure classification; the
+//! callers refuse what these name (a frontend answers 503, a static file does not load), so a
+//! protection is never silently dropped.
+
+use super::schema::{BackendToml, FrontendToml};
+
+/// What an ignored key under `[entryPoints.X]`, `[frontends.X]` or `[backends.X]` asks for,
+/// whatever its spelling (Traefik reads TOML keys without regard to case). `path` is the
+/// dotted key as `key_name` writes it.
+pub(crate) fn protective_key(path: &str) -> Option<&'static str> {
+    let lower = path.to_ascii_lowercase();
+    let parts: Vec<&str> = lower.split('.').collect();
+    match parts.as_slice() {
+        ["entrypoints" | "frontends", _, "auth" | "basicauth", ..] => Some("authentication"),
+        [
+            "entrypoints" | "frontends",
+            _,
+            "whitelist" | "whitelistsourcerange",
+            ..,
+        ] => Some("an IP allowlist"),
+        ["entrypoints", _, "tls", "clientca", ..] => Some("client certificates (mTLS)"),
+        ["frontends", _, "ratelimit", ..] => Some("a rate limit"),
+        ["frontends", _, "headers", ..] => Some("security headers"),
+        ["backends", _, "maxconn", ..] => Some("a connection limit"),
+        ["backends", _, "buffering", ..] => Some("request/response body limits"),
+        _ => None,
+    }
+}
+
+/// A protection asked for in a `[frontends.X]` or `[backends.X]` table: the key, what it asks
+/// for, and the byte offset of its value (for file:line:column).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Asked {
+    pub key: &'static str,
+    pub what: &'static str,
+    pub offset: usize,
+}
+
+/// The protections a frontend table asks for. Empty values (`sourceRange = []`, which Traefik
+/// reads as "allow all") ask for nothing.
+pub fn frontend_asks(f: &FrontendToml) -> Vec<Asked> {
+    let headers = f
+        .headers
+        .as_ref()
+        .filter(|h| asks_security_headers(h.get_ref()));
+    [
+        ("auth", "authentication", f.auth.as_ref()),
+        ("basicAuth", "authentication", f.basic_auth.as_ref()),
+        ("whiteList", "an IP allowlist", f.white_list.as_ref()),
+        (
+            "whitelistSourceRange",
+            "an IP allowlist",
+            f.whitelist_source_range.as_ref(),
+        ),
+        ("ratelimit", "a rate limit", f.rate_limit.as_ref()),
+        ("headers", "security headers", headers),
+    ]
+    .into_iter()
+    .filter_map(|(key, what, v)| {
+        let v = v.filter(|v| asks(v.get_ref()))?;
+        Some(Asked {
+            key,
+            what,
+            offset: v.span().start,
+        })
+    })
+    .collect()
+}
+
+/// The protections a backend table asks for.
+pub fn backend_asks(b: &BackendToml) -> Vec<Asked> {
+    [
+        ("maxConn", "a connection limit", b.max_conn.as_ref()),
+        (
+            "buffering",
+            "request/response body limits",
+            b.buffering.as_ref(),
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(key, what, v)| {
+        let v = v.filter(|v| asks(v.get_ref()))?;
+        Some(Asked {
+            key,
+            what,
+            offset: v.span().start,
+        })
+    })
+    .collect()
+}
+
+/// Whether a value sets anything: a non-empty string or array, `true`, a non-zero number, or
+/// a table holding any of those.
+fn asks(v: &toml::Value) -> bool {
+    match v {
+        toml::Value::String(s) => !s.trim().is_empty(),
+        toml::Value::Array(a) => !a.is_empty(),
+        toml::Value::Boolean(b) => *b,
+        toml::Value::Integer(i) => *i != 0,
+        toml::Value::Float(f) => *f != 0.0,
+        toml::Value::Datetime(_) => true,
+        toml::Value::Table(t) => t.values().any(asks),
+    }
+}
+
+/// `[frontends.X.headers]` asks for a protection unless it only sets custom headers.
+fn asks_security_headers(v: &toml::Value) -> bool {
+    match v {
+        toml::Value::Table(t) => t.iter().any(|(k, v)| {
+            let k = k.to_ascii_lowercase();
+            !matches!(
+                k.as_str(),
+                "customrequestheaders" | "customresponseheaders" | "isdevelopment"
+            ) && asks(v)
+        }),
+        other => asks(other),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn protective_keys_in_any_spelling() {
+        assert_eq!(
+            protective_key("entryPoints.http.auth.basic"),
+            Some("authentication")
+        );
+        assert_eq!(
+            protective_key("entryPoints.http.WhiteList"),
+            Some("an IP allowlist")
+        );
+        assert_eq!(
+            protective_key("entryPoints.https.tls.clientCA"),
+            Some("client certificates (mTLS)")
+        );
+        assert_eq!(
+            protective_key("frontends.f1.RateLimit.rateset"),
+            Some("a rate limit")
+        );
+        assert_eq!(
+            protective_key("backends.b1.MaxConn"),
+            Some("a connection limit")
+        );
+        assert_eq!(protective_key("entryPoints.http.compress"), None);
+        assert_eq!(protective_key("frontends.f1.passTLSCert"), None);
+        assert_eq!(protective_key("web.auth"), None);
+    }
+
+    fn frontend(toml_text: &str) -> FrontendToml {
+        toml::from_str(toml_text).expect("valid frontend")
+    }
+
+    #[test]
+    fn frontend_tables_that_ask_and_that_do_not() {
+        let f = frontend(
+            "backend = \"b\"\nwhitelistSourceRange = [\"10.0.0.0/8\"]\n[auth.basic]\nusers = [\"a:b\"]\n[headers]\nframeDeny = true\n",
+        );
+        let keys: Vec<&str> = frontend_asks(&f).iter().map(|a| a.key).collect();
+        assert_eq!(keys, ["auth", "whitelistSourceRange", "headers"]);
+        let f = frontend(
+            "backend = \"b\"\nwhitelistSourceRange = []\n[whiteList]\nuseXForwardedFor = false\n[headers.customRequestHeaders]\nX-A = \"1\"\n",
+        );
+        assert!(frontend_asks(&f).is_empty(), "{:?}", frontend_asks(&f));
+    }
+}

@@ -1,0 +1,366 @@
+//! The checked configuration portier runs with, and the named defaults of every key.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::ListenAddress;
+use model::duration::GoDuration;
+
+/// `[entryPoints]` absent: one entrypoint named `http`.
+pub const DEFAULT_ENTRYPOINT_NAME: &str = "http";
+/// `[entryPoints]` and `port` absent: listen on `:80`.
+pub const DEFAULT_ENTRYPOINT_ADDRESS: &str = ":80";
+/// `[web] address` / the `traefik` entrypoint of `[api]`.
+pub const DEFAULT_WEB_ADDRESS: &str = ":8080";
+/// `[docker] endpoint`.
+pub const DEFAULT_DOCKER_ENDPOINT: &str = "unix:///var/run/docker.sock";
+/// `[respondingTimeouts] idleTimeout`.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(180);
+/// `[forwardingTimeouts] dialTimeout`.
+pub const DEFAULT_DIAL_TIMEOUT: Duration = Duration::from_secs(30);
+/// `[respondingTimeouts] readHeaderTimeout`: a client must send its request head this fast
+/// (slowloris guard); idle keep-alive connections also close after it.
+pub const DEFAULT_READ_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// `[entryPoints.NAME] maxConnections`.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+/// `maxConnsPerHost`: requests in flight to one server.
+pub const DEFAULT_MAX_CONNS_PER_HOST: usize = 1024;
+/// `maxIdleConnsPerHost`.
+pub const DEFAULT_MAX_IDLE_CONNS_PER_HOST: usize = 200;
+/// `[retry] attempts`: portier retries by default (Traefik only with a `[retry]` section).
+pub const DEFAULT_RETRY_ATTEMPTS: u32 = 3;
+/// `[lifeCycle] graceTimeOut`.
+pub const DEFAULT_GRACE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The checked static configuration portier runs with.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Config {
+    /// The file it came from, if any (relative `[file] filename` resolves against its folder).
+    pub config_file: Option<PathBuf>,
+    pub entry_points: Vec<EntryPoint>,
+    pub default_entry_points: Vec<String>,
+    pub log_level: LogLevel,
+    pub traefik_log_file: Option<PathBuf>,
+    pub web: Option<WebConfig>,
+    pub docker: Option<DockerConfig>,
+    pub file: Option<FileProviderConfig>,
+    pub responding_timeouts: RespondingTimeouts,
+    pub forwarding_timeouts: ForwardingTimeouts,
+    pub access_log: Option<AccessLogConfig>,
+    pub max_idle_conns_per_host: usize,
+    pub max_conns_per_host: usize,
+    /// `insecureSkipVerify`: accept any certificate from `https://` servers.
+    pub insecure_skip_verify: bool,
+    /// `rootCAs`: extra CAs (paths resolved, or inline PEM) for `https://` servers.
+    pub root_cas: Vec<String>,
+    pub grace_timeout: GoDuration,
+    pub acme: Option<AcmeSettings>,
+    /// Tries per request (first included), capped by the backend's server count.
+    pub retry_attempts: u32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EntryPoint {
+    pub name: String,
+    pub address: ListenAddress,
+    /// 0 means no limit.
+    pub max_connections: usize,
+    /// TLS on this entrypoint (`[entryPoints.NAME.tls]`).
+    pub tls: Option<TlsConfig>,
+    /// `[entryPoints.NAME.redirect]`: send every request to another entrypoint.
+    pub redirect: Option<Redirect>,
+    /// Client-sent X-Forwarded-* headers are kept (and appended to) only from these peers.
+    pub forwarded_headers: ForwardedHeaders,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TlsConfig {
+    pub min_version: TlsVersion,
+    #[serde(skip)]
+    pub certificates: Vec<CertSource>,
+    #[serde(skip)]
+    pub default_certificate: Option<CertSource>,
+    pub sni_strict: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum TlsVersion {
+    Tls12,
+    Tls13,
+}
+
+/// A certificate and key, each a path or inline PEM (as Traefik 1.x accepts).
+#[derive(Debug, Clone)]
+pub struct CertSource {
+    pub cert_file: String,
+    pub key_file: String,
+}
+
+/// Where an entrypoint redirects to: scheme and port come from the target entrypoint.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Redirect {
+    pub entry_point: String,
+    pub https: bool,
+    pub port: u16,
+    pub permanent: bool,
+}
+
+/// `[acme]`: automatic certificates for one TLS entrypoint.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AcmeSettings {
+    pub email: Option<String>,
+    /// A directory; one sub-directory per domain set.
+    pub storage: PathBuf,
+    pub entry_point: String,
+    pub on_host_rule: bool,
+    pub ca_server: String,
+    /// Each set becomes one certificate (main name first).
+    pub domains: Vec<Vec<String>>,
+}
+
+/// `[acme] caServer` default: Let's Encrypt **staging**; set the production URL explicitly.
+pub const DEFAULT_ACME_CA: &str = "https://acme-staging-v02.api.letsencrypt.org/directory";
+
+/// Which peers may send X-Forwarded-* headers that portier keeps.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ForwardedHeaders {
+    /// Traefik 1.x default (`insecure = true`): trust every peer.
+    Insecure,
+    /// Only these networks; others have their X-Forwarded-* headers replaced.
+    Trusted(Vec<IpNet>),
+}
+
+impl ForwardedHeaders {
+    pub fn trusts(&self, ip: IpAddr) -> bool {
+        match self {
+            ForwardedHeaders::Insecure => true,
+            ForwardedHeaders::Trusted(nets) => nets.iter().any(|n| n.contains(ip)),
+        }
+    }
+}
+
+/// An IP network written as `10.0.0.0/8` or a single address.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct IpNet {
+    pub addr: IpAddr,
+    pub prefix: u8,
+}
+
+impl IpNet {
+    pub fn parse(text: &str) -> Result<IpNet, String> {
+        let (ip, prefix) = match text.split_once('/') {
+            Some((ip, p)) => (ip, Some(p)),
+            None => (text, None),
+        };
+        let addr: IpAddr = ip
+            .trim()
+            .parse()
+            .map_err(|_| format!("{text:?} is not an IP address or CIDR range"))?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            None => max,
+            Some(p) => p
+                .trim()
+                .parse::<u8>()
+                .ok()
+                .filter(|p| *p <= max)
+                .ok_or_else(|| format!("{text:?}: prefix length must be 0 to {max}"))?,
+        };
+        Ok(IpNet { addr, prefix })
+    }
+
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let ip = match (self.addr, ip) {
+            (IpAddr::V4(_), IpAddr::V6(v6)) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
+            _ => ip,
+        };
+        match (self.addr, ip) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u32::from(net) & mask == u32::from(ip) & mask
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u128::from(net) & mask == u128::from(ip) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum LogLevel {
+    Debug,
+    Info,
+    Warn,
+    Error,
+}
+
+impl LogLevel {
+    pub fn as_filter(self) -> &'static str {
+        match self {
+            LogLevel::Debug => "debug",
+            LogLevel::Info => "info",
+            LogLevel::Warn => "warn",
+            LogLevel::Error => "error",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WebConfig {
+    pub address: ListenAddress,
+    /// Checked `user:hash` entries (from `users` and `usersFile`); empty means no auth.
+    #[serde(skip)]
+    pub users: crate::users::Users,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DockerConfig {
+    pub endpoint: String,
+    pub domain: String,
+    pub watch: bool,
+    pub exposed_by_default: bool,
+    pub network: String,
+    /// Global and `[docker]` constraints together; a container must satisfy all.
+    pub constraints: Vec<Constraint>,
+}
+
+/// `tag==web*` (some tag matches) or `tag!=internal` (no tag matches); `*` is a wildcard.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Constraint {
+    pub negate: bool,
+    pub pattern: String,
+}
+
+impl Constraint {
+    pub fn parse(text: &str) -> Result<Constraint, String> {
+        let t = text.trim();
+        let (negate, rest) = if let Some(r) = t.strip_prefix("tag==") {
+            (false, r)
+        } else if let Some(r) = t.strip_prefix("tag!=") {
+            (true, r)
+        } else {
+            return Err(format!("{text:?}: write tag==PATTERN or tag!=PATTERN"));
+        };
+        if rest.is_empty() {
+            return Err(format!("{text:?}: the pattern is empty"));
+        }
+        Ok(Constraint {
+            negate,
+            pattern: rest.to_string(),
+        })
+    }
+
+    /// Whether a container with these tags passes.
+    pub fn allows(&self, tags: &[&str]) -> bool {
+        let any = tags.iter().any(|t| glob(&self.pattern, t));
+        any != self.negate
+    }
+}
+
+/// `*` matches any run of characters; everything else matches itself.
+fn glob(pattern: &str, text: &str) -> bool {
+    match pattern.split_once('*') {
+        None => pattern == text,
+        Some((head, tail)) => {
+            text.starts_with(head)
+                && (0..=text.len() - head.len()).any(|i| {
+                    text.is_char_boundary(head.len() + i) && glob(tail, &text[head.len() + i..])
+                })
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum FileProviderConfig {
+    /// `[frontends]`/`[backends]` written in traefik.toml itself.
+    Inline,
+    /// `[file] filename = "rules.toml"`, optionally watched.
+    File { path: PathBuf, watch: bool },
+    /// `[file] directory = "conf.d"`: every `*.toml` in it, optionally watched.
+    Directory { path: PathBuf, watch: bool },
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RespondingTimeouts {
+    pub read_header_timeout: GoDuration,
+    pub read_timeout: GoDuration,
+    pub write_timeout: GoDuration,
+    pub idle_timeout: GoDuration,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ForwardingTimeouts {
+    pub dial_timeout: GoDuration,
+    /// Zero means "no limit", as in Traefik 1.x.
+    pub response_header_timeout: GoDuration,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccessLogConfig {
+    /// `None` writes to standard output.
+    pub file_path: Option<PathBuf>,
+    pub format: AccessLogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum AccessLogFormat {
+    Common,
+    Json,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn constraints_match_tags_with_globs() {
+        let eq = Constraint::parse("tag==web*").expect("valid");
+        assert!(eq.allows(&["api", "web-1"]));
+        assert!(!eq.allows(&["api"]));
+        assert!(!eq.allows(&[]));
+        let ne = Constraint::parse("tag!=internal").expect("valid");
+        assert!(ne.allows(&["web"]));
+        assert!(ne.allows(&[]));
+        assert!(!ne.allows(&["internal"]));
+        assert!(Constraint::parse("label==x").is_err());
+        assert!(Constraint::parse("tag==").is_err());
+        assert!(glob("a*c*e", "abcde") && !glob("a*c", "abd"));
+    }
+
+    #[test]
+    fn ip_networks_contain_their_addresses() {
+        let net = IpNet::parse("10.1.0.0/16").expect("valid");
+        assert!(net.contains("10.1.200.3".parse().expect("ip")));
+        assert!(!net.contains("10.2.0.1".parse().expect("ip")));
+        let one = IpNet::parse("127.0.0.1").expect("valid");
+        assert!(one.contains("127.0.0.1".parse().expect("ip")));
+        assert!(one.contains("::ffff:127.0.0.1".parse().expect("ip")));
+        assert!(IpNet::parse("10.0.0.0/40").is_err());
+        assert!(IpNet::parse("ten").is_err());
+        let all = IpNet::parse("0.0.0.0/0").expect("valid");
+        assert!(all.contains("8.8.8.8".parse().expect("ip")));
+    }
+}

@@ -1,0 +1,11 @@
+//! The control plane: the aggregator task merges provider snapshots, the compiler turns them
+//! into an immutable routing table (rules, balancers, per-server state kept in a registry
+//! across generations), and the health checker probes servers. The data plane reads the table.
+
+pub mod aggregator;
+pub mod checker;
+pub mod compile;
+pub mod server;
+pub mod table;
+pub mod upstream_tls;
+mod wrr;

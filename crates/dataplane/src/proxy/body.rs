@@ -1,0 +1,148 @@
+//! The response body portier sends: a short local body, or the upstream's body streamed frame
+//! by frame. It holds the server's in-flight guard and the pending access-log line until the
+//! body ends, so both cover the whole transfer.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http_body::{Body, Frame, SizeHint};
+use hyper::body::Incoming;
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use crate::accesslog::Pending;
+use crate::stats::Stats;
+use control::server::InFlight;
+use model::metrics::TrafficMetrics;
+
+/// Everything recorded when a response ends: metrics, `/health` stats and the access log.
+#[derive(Debug)]
+pub(super) struct Completion {
+    pub started: Instant,
+    pub status: u16,
+    pub method: u8,
+    pub entry_point: Arc<TrafficMetrics>,
+    /// The frontend's metrics; its `open` gauge was raised when the request was routed.
+    pub route: Option<Arc<TrafficMetrics>>,
+    pub stats: Arc<Stats>,
+    pub log: Option<Pending>,
+}
+
+impl Completion {
+    fn finish(self, bytes: u64) {
+        let took = self.started.elapsed();
+        self.entry_point.requests.add(self.status, self.method);
+        self.entry_point.duration.observe(took);
+        if let Some(r) = &self.route {
+            r.requests.add(self.status, self.method);
+            r.duration.observe(took);
+            r.open.fetch_sub(1, Ordering::Relaxed);
+        }
+        self.stats.record(self.status, took, bytes);
+        if let Some(log) = self.log {
+            log.finish(bytes);
+        }
+    }
+}
+
+#[derive(Debug)]
+pub(super) struct ProxyBody {
+    inner: Inner,
+    bytes: u64,
+    in_flight: Option<InFlight>,
+    done: Option<Completion>,
+}
+
+#[derive(Debug)]
+enum Inner {
+    Full(Option<Bytes>),
+    Upstream(Incoming),
+}
+
+impl ProxyBody {
+    pub(super) fn full(data: impl Into<Bytes>) -> ProxyBody {
+        let data = data.into();
+        ProxyBody::new(Inner::Full((!data.is_empty()).then_some(data)))
+    }
+
+    pub(super) fn empty() -> ProxyBody {
+        ProxyBody::new(Inner::Full(None))
+    }
+
+    pub(super) fn upstream(body: Incoming, in_flight: InFlight) -> ProxyBody {
+        let mut b = ProxyBody::new(Inner::Upstream(body));
+        b.in_flight = Some(in_flight);
+        b
+    }
+
+    fn new(inner: Inner) -> ProxyBody {
+        ProxyBody {
+            inner,
+            bytes: 0,
+            in_flight: None,
+            done: None,
+        }
+    }
+
+    /// Attaches what to record when the body ends or is dropped.
+    pub(super) fn set_completion(&mut self, done: Completion) {
+        self.done = Some(done);
+    }
+
+    fn finish(&mut self) {
+        self.in_flight = None;
+        if let Some(done) = self.done.take() {
+            done.finish(self.bytes);
+        }
+    }
+}
+
+impl Body for ProxyBody {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        let this = &mut *self;
+        let polled = match &mut this.inner {
+            Inner::Full(data) => Poll::Ready(data.take().map(|d| Ok(Frame::data(d)))),
+            Inner::Upstream(body) => Pin::new(body).poll_frame(cx),
+        };
+        match &polled {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(d) = frame.data_ref() {
+                    this.bytes += d.len() as u64;
+                }
+            }
+            Poll::Ready(None) | Poll::Ready(Some(Err(_))) => this.finish(),
+            Poll::Pending => {}
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match &self.inner {
+            Inner::Full(d) => d.is_none(),
+            Inner::Upstream(b) => b.is_end_stream(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match &self.inner {
+            Inner::Full(Some(d)) => SizeHint::with_exact(d.len() as u64),
+            Inner::Full(None) => SizeHint::with_exact(0),
+            Inner::Upstream(b) => b.size_hint(),
+        }
+    }
+}
+
+impl Drop for ProxyBody {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}

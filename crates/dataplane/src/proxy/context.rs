@@ -1,0 +1,98 @@
+//! What every request of an entrypoint shares: the upstream clients and settings (`Proxy`)
+//! and the entrypoint's own view (`EntryPointContext`).
+
+use std::sync::Arc;
+
+use control::upstream_tls;
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use http::HeaderValue;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+
+use super::upstream_body;
+use crate::accesslog::AccessLog;
+use config::{Config, ForwardedHeaders};
+use control::table::RoutingTable;
+
+/// Upstream keep-alive connections idle longer than this are closed.
+const UPSTREAM_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
+/// TCP keep-alive probes on upstream connections (Traefik: 30 s).
+const UPSTREAM_TCP_KEEPALIVE: Duration = Duration::from_secs(30);
+
+/// State shared by every entrypoint.
+#[derive(Debug)]
+pub struct Proxy {
+    pub table: Arc<ArcSwap<RoutingTable>>,
+    pub(super) client: Client<HttpConnector, upstream_body::UpstreamBody>,
+    /// HTTP/2 with prior knowledge, for `h2c://` servers (gRPC).
+    pub(super) h2c_client: Client<HttpConnector, upstream_body::UpstreamBody>,
+    /// HTTP/1.1 over TLS, for `https://` servers.
+    pub(super) https_client: Client<upstream_tls::HttpsConnector, upstream_body::UpstreamBody>,
+    pub(super) response_header_timeout: Option<Duration>,
+    pub(super) retry_attempts: usize,
+    pub(super) server_name: HeaderValue,
+    pub(super) access_log: Option<AccessLog>,
+    pub stats: Arc<crate::stats::Stats>,
+}
+
+impl Proxy {
+    pub fn new(
+        config: &Config,
+        table: Arc<ArcSwap<RoutingTable>>,
+        access_log: Option<AccessLog>,
+        stats: Arc<crate::stats::Stats>,
+        upstream_tls: Arc<rustls::ClientConfig>,
+    ) -> Proxy {
+        let mut http = HttpConnector::new();
+        http.set_nodelay(true);
+        http.set_keepalive(Some(UPSTREAM_TCP_KEEPALIVE));
+        let dial = config.forwarding_timeouts.dial_timeout.0;
+        http.set_connect_timeout((!dial.is_zero()).then_some(dial));
+        let client = Client::builder(TokioExecutor::new())
+            .pool_timer(TokioTimer::new())
+            .pool_idle_timeout(UPSTREAM_IDLE_TIMEOUT)
+            .pool_max_idle_per_host(config.max_idle_conns_per_host)
+            .build(http.clone());
+        let h2c_client = Client::builder(TokioExecutor::new())
+            .pool_timer(TokioTimer::new())
+            .pool_idle_timeout(UPSTREAM_IDLE_TIMEOUT)
+            .http2_only(true)
+            .timer(TokioTimer::new())
+            .build(http.clone());
+        let tls = upstream_tls::https_connector(http, &upstream_tls);
+        let https_client = Client::builder(TokioExecutor::new())
+            .pool_timer(TokioTimer::new())
+            .pool_idle_timeout(UPSTREAM_IDLE_TIMEOUT)
+            .pool_max_idle_per_host(config.max_idle_conns_per_host)
+            .build(tls);
+        let rht = config.forwarding_timeouts.response_header_timeout.0;
+        Proxy {
+            table,
+            client,
+            h2c_client,
+            https_client,
+            response_header_timeout: (!rht.is_zero()).then_some(rht),
+            retry_attempts: config.retry_attempts as usize,
+            server_name: HeaderValue::from_str(&crate::hostname::hostname())
+                .unwrap_or(HeaderValue::from_static("portier")),
+            access_log,
+            stats,
+        }
+    }
+}
+
+/// One entrypoint's view: its name and which peers' forwarded headers it trusts.
+#[derive(Debug)]
+pub struct EntryPointContext {
+    pub name: String,
+    /// Set on TLS entrypoints: the handshake runs before HTTP.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// `[entryPoints.NAME.redirect]`: every request is redirected there.
+    pub redirect: Option<config::Redirect>,
+    pub forwarded: ForwardedHeaders,
+    pub proxy: Arc<Proxy>,
+    pub metrics: Arc<model::metrics::TrafficMetrics>,
+}

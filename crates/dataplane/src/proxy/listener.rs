@@ -1,0 +1,140 @@
+//! Accepting connections on one entrypoint and serving HTTP/1.1 (and h2c) on them until
+//! shutdown; in-flight requests are tracked for a graceful drain.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+
+use super::context::EntryPointContext;
+use super::service::handle;
+
+/// Most header lines in one request (hyper's default; more → 431).
+const MAX_HEADERS: usize = 100;
+/// Largest request head (request line plus headers); larger → 431. Also caps the per-connection
+/// read buffer, so a slow or hostile client holds at most this much memory.
+const MAX_HEAD_BYTES: usize = 32 * 1024;
+/// Back-off after an accept error such as EMFILE, so the loop does not spin.
+const ACCEPT_ERROR_BACKOFF: Duration = Duration::from_millis(50);
+
+/// How one entrypoint accepts: head timeout and connection cap.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub read_header_timeout: Duration,
+    /// `[respondingTimeouts] readTimeout`: a read from the client may wait this long for data
+    /// (no progress → the connection closes); `None`: no limit.
+    pub read_timeout: Option<Duration>,
+    /// `[respondingTimeouts] writeTimeout`: the same for writes to the client.
+    pub write_timeout: Option<Duration>,
+    /// 0: no limit.
+    pub max_connections: usize,
+}
+
+/// Serves `listener` until `stop` is cancelled; connections are registered with `graceful`.
+/// At `max_connections`, accepting pauses and new clients wait in the listen backlog.
+pub async fn serve(
+    listener: TcpListener,
+    ep: Arc<EntryPointContext>,
+    limits: Limits,
+    stop: CancellationToken,
+    graceful: Arc<GracefulShutdown>,
+) {
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .keep_alive(true)
+        .header_read_timeout(limits.read_header_timeout)
+        .max_buf_size(MAX_HEAD_BYTES)
+        .max_headers(MAX_HEADERS);
+    let slots =
+        (limits.max_connections > 0).then(|| Arc::new(Semaphore::new(limits.max_connections)));
+    builder.http2().timer(TokioTimer::new());
+    let mut last_error_logged = false;
+    loop {
+        let permit = match &slots {
+            Some(slots) => tokio::select! {
+                _ = stop.cancelled() => return,
+                p = Arc::clone(slots).acquire_owned() => p.ok(),
+            },
+            None => None,
+        };
+        let accepted = tokio::select! {
+            _ = stop.cancelled() => return,
+            a = listener.accept() => a,
+        };
+        let (stream, peer) = match accepted {
+            Ok(a) => {
+                last_error_logged = false;
+                a
+            }
+            Err(e) => {
+                if !last_error_logged {
+                    tracing::error!(entry_point = %ep.name, "accept failed: {e}; backing off");
+                    last_error_logged = true;
+                }
+                tokio::time::sleep(ACCEPT_ERROR_BACKOFF).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let mut io = tokio_io_timeout::TimeoutStream::new(stream);
+        io.set_read_timeout(limits.read_timeout);
+        io.set_write_timeout(limits.write_timeout);
+        let io = Box::pin(io);
+        // Registered now, so a shutdown waits for this connection even mid-handshake.
+        let (ep, builder, watcher) = (Arc::clone(&ep), builder.clone(), graceful.watcher());
+        let handshake_timeout = limits.read_header_timeout;
+        tokio::spawn(async move {
+            ep.metrics.open.fetch_add(1, Ordering::Relaxed);
+            match &ep.tls {
+                None => serve_io(io, peer, &ep, &builder, watcher).await,
+                Some(config) => match tokio::time::timeout(
+                    handshake_timeout,
+                    tokio_rustls::TlsAcceptor::from(Arc::clone(config)).accept(io),
+                )
+                .await
+                {
+                    Ok(Ok(tls)) => serve_io(tls, peer, &ep, &builder, watcher).await,
+                    Ok(Err(e)) => {
+                        tracing::debug!(entry_point = %ep.name, "TLS handshake with {peer} failed: {e}")
+                    }
+                    Err(_) => {
+                        tracing::debug!(entry_point = %ep.name, "TLS handshake with {peer} timed out")
+                    }
+                },
+            }
+            ep.metrics.open.fetch_sub(1, Ordering::Relaxed);
+            drop(permit);
+        });
+    }
+}
+
+/// Serves HTTP/1.1 (with upgrades) or HTTP/2 on one accepted connection until it closes.
+async fn serve_io<I>(
+    io: I,
+    peer: std::net::SocketAddr,
+    ep: &Arc<EntryPointContext>,
+    builder: &auto::Builder<TokioExecutor>,
+    watcher: Watcher,
+) where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let ep = Arc::clone(ep);
+    let svc = service_fn(move |req| {
+        let ep = Arc::clone(&ep);
+        async move { Ok::<_, Infallible>(handle(ep, peer, req).await) }
+    });
+    let conn = builder.serve_connection_with_upgrades(TokioIo::new(io), svc);
+    if let Err(e) = watcher.watch(conn.into_owned()).await {
+        tracing::trace!("connection from {peer}: {e}");
+    }
+}

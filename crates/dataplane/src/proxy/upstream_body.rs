@@ -1,0 +1,113 @@
+//! The request body sent upstream. A body that was never polled can be taken back after a
+//! failed connect and sent to another server, so retries never lose or duplicate bytes.
+
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http_body::{Body, Frame, SizeHint};
+use hyper::body::Incoming;
+
+#[derive(Debug)]
+pub(super) enum UpstreamBody {
+    /// No body (most GET/HEAD requests): always safe to send again.
+    Empty,
+    /// The client's body, left in `slot` until the upstream connection first polls it.
+    Reclaimable {
+        slot: Arc<Mutex<Option<Incoming>>>,
+        active: Option<Incoming>,
+        hint: SizeHint,
+    },
+}
+
+/// Keeps the client's body until an attempt starts reading it.
+#[derive(Debug, Clone)]
+pub(super) struct BodySlot {
+    slot: Option<Arc<Mutex<Option<Incoming>>>>,
+    hint: SizeHint,
+}
+
+impl BodySlot {
+    pub(super) fn new(body: Incoming) -> BodySlot {
+        if body.is_end_stream() {
+            return BodySlot {
+                slot: None,
+                hint: SizeHint::with_exact(0),
+            };
+        }
+        let hint = body.size_hint();
+        BodySlot {
+            slot: Some(Arc::new(Mutex::new(Some(body)))),
+            hint,
+        }
+    }
+
+    /// Whether the body can still be sent (it is empty, or no attempt has started reading it).
+    pub(super) fn available(&self) -> bool {
+        match &self.slot {
+            None => true,
+            Some(s) => s.lock().map(|b| b.is_some()).unwrap_or(false),
+        }
+    }
+
+    pub(super) fn is_empty(&self) -> bool {
+        self.slot.is_none()
+    }
+
+    /// A body for one attempt.
+    pub(super) fn body(&self) -> UpstreamBody {
+        match &self.slot {
+            None => UpstreamBody::Empty,
+            Some(slot) => UpstreamBody::Reclaimable {
+                slot: Arc::clone(slot),
+                active: None,
+                hint: self.hint,
+            },
+        }
+    }
+}
+
+impl Body for UpstreamBody {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        match &mut *self {
+            UpstreamBody::Empty => Poll::Ready(None),
+            UpstreamBody::Reclaimable { slot, active, .. } => {
+                if active.is_none() {
+                    *active = slot.lock().ok().and_then(|mut b| b.take());
+                }
+                match active {
+                    Some(body) => Pin::new(body).poll_frame(cx),
+                    // Another attempt took the body: this one sends nothing more.
+                    None => Poll::Ready(None),
+                }
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            UpstreamBody::Empty => true,
+            UpstreamBody::Reclaimable {
+                active: Some(b), ..
+            } => b.is_end_stream(),
+            UpstreamBody::Reclaimable { .. } => false,
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            UpstreamBody::Empty => SizeHint::with_exact(0),
+            UpstreamBody::Reclaimable {
+                active: Some(b), ..
+            } => b.size_hint(),
+            UpstreamBody::Reclaimable { hint, .. } => *hint,
+        }
+    }
+}

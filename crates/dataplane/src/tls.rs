@@ -1,0 +1,288 @@
+//! TLS entrypoints: certificates from files or inline PEM, chosen by SNI (exact name, then
+//! wildcard, then the default), TLS 1.2 or newer only, ALPN `h2` and `http/1.1`.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use rustls::ServerConfig;
+use rustls::crypto::ring;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::server::{ClientHello, ResolvesServerCert};
+use rustls::sign::CertifiedKey;
+
+use config::{CertSource, TlsConfig, TlsVersion};
+
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    #[error("entrypoint {entry_point}: certificate {what}: {message}")]
+    Certificate {
+        entry_point: String,
+        what: String,
+        message: String,
+    },
+    #[error("entrypoint {entry_point}: {message}")]
+    Config {
+        entry_point: String,
+        message: String,
+    },
+}
+
+/// Picks a certificate by SNI: exact name, then `*.parent`, then the default (none when
+/// `sniStrict`, which makes rustls refuse the handshake).
+#[derive(Debug)]
+pub struct SniResolver {
+    /// ACME certificates (and TLS-ALPN-01 challenges) come first when `[acme]` is on.
+    acme: Option<Arc<crate::acme::AcmeCerts>>,
+    exact: HashMap<String, Arc<CertifiedKey>>,
+    wildcard: HashMap<String, Arc<CertifiedKey>>,
+    default: Option<Arc<CertifiedKey>>,
+}
+
+impl SniResolver {
+    pub fn pick(&self, server_name: Option<&str>) -> Option<Arc<CertifiedKey>> {
+        let Some(name) = server_name.map(|n| n.trim_end_matches('.').to_ascii_lowercase()) else {
+            return self.default.clone();
+        };
+        if let Some(k) = self.exact.get(&name) {
+            return Some(Arc::clone(k));
+        }
+        if let Some((_, parent)) = name.split_once('.') {
+            if let Some(k) = self.wildcard.get(parent) {
+                return Some(Arc::clone(k));
+            }
+        }
+        self.default.clone()
+    }
+}
+
+impl ResolvesServerCert for SniResolver {
+    fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        let name = hello
+            .server_name()
+            .map(|n| n.trim_end_matches('.').to_ascii_lowercase());
+        if let (Some(acme), Some(n)) = (&self.acme, &name) {
+            if let Some(resolver) = acme.get(n) {
+                let challenge = rustls_acme::is_tls_alpn_challenge(&hello);
+                let found = resolver.resolve(hello);
+                // A challenge is answered by ACME only; a host whose certificate is still being
+                // ordered falls back to the configured ones meanwhile.
+                if found.is_some() || challenge {
+                    return found;
+                }
+            }
+        }
+        self.pick(name.as_deref())
+    }
+}
+
+/// Builds the rustls configuration of one TLS entrypoint.
+pub fn server_config(
+    entry_point: &str,
+    tls: &TlsConfig,
+    acme: Option<Arc<crate::acme::AcmeCerts>>,
+) -> Result<Arc<ServerConfig>, TlsError> {
+    let provider = Arc::new(ring::default_provider());
+    let mut exact = HashMap::new();
+    let mut wildcard = HashMap::new();
+    let mut first = None;
+    for source in &tls.certificates {
+        let (key, names) = load(entry_point, source, &provider)?;
+        for name in names {
+            match name.strip_prefix("*.") {
+                Some(parent) => wildcard.insert(parent.to_string(), Arc::clone(&key)),
+                None => exact.insert(name, Arc::clone(&key)),
+            };
+        }
+        first.get_or_insert(key);
+    }
+    let default = match &tls.default_certificate {
+        Some(source) => Some(load(entry_point, source, &provider)?.0),
+        None => first,
+    };
+    let default = match (default, tls.sni_strict) {
+        (_, true) => None,
+        (Some(d), false) => Some(d),
+        (None, false) => Some(self_signed(entry_point, &provider)?),
+    };
+    let versions: &[&rustls::SupportedProtocolVersion] = match tls.min_version {
+        TlsVersion::Tls12 => &[&rustls::version::TLS13, &rustls::version::TLS12],
+        TlsVersion::Tls13 => &[&rustls::version::TLS13],
+    };
+    let mut config = ServerConfig::builder_with_provider(provider)
+        .with_protocol_versions(versions)
+        .map_err(|e| TlsError::Config {
+            entry_point: entry_point.to_string(),
+            message: e.to_string(),
+        })?
+        .with_no_client_auth()
+        .with_cert_resolver(Arc::new(SniResolver {
+            acme: acme.clone(),
+            exact,
+            wildcard,
+            default,
+        }));
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    if acme.is_some() {
+        config
+            .alpn_protocols
+            .push(rustls_acme::acme::ACME_TLS_ALPN_NAME.to_vec());
+    }
+    Ok(Arc::new(config))
+}
+
+/// A certificate chain and key (paths or inline PEM) and the DNS names it is valid for.
+fn load(
+    entry_point: &str,
+    source: &CertSource,
+    provider: &Arc<rustls::crypto::CryptoProvider>,
+) -> Result<(Arc<CertifiedKey>, Vec<String>), TlsError> {
+    let fail = |what: &str, message: String| TlsError::Certificate {
+        entry_point: entry_point.to_string(),
+        what: what.to_string(),
+        message,
+    };
+    let cert_pem =
+        read_pem(&source.cert_file).map_err(|e| fail(&describe(&source.cert_file), e))?;
+    let key_pem = read_pem(&source.key_file).map_err(|e| fail(&describe(&source.key_file), e))?;
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(cert_pem.as_bytes())
+        .collect::<Result<_, _>>()
+        .map_err(|e| {
+            fail(
+                &describe(&source.cert_file),
+                format!("not a PEM certificate: {e}"),
+            )
+        })?;
+    if certs.is_empty() {
+        return Err(fail(
+            &describe(&source.cert_file),
+            "holds no certificate".into(),
+        ));
+    }
+    let key = PrivateKeyDer::from_pem_slice(key_pem.as_bytes()).map_err(|e| {
+        fail(
+            &describe(&source.key_file),
+            format!("not a PEM private key: {e}"),
+        )
+    })?;
+    let names: Vec<String> = webpki::EndEntityCert::try_from(&certs[0])
+        .map(|c| {
+            c.valid_dns_names()
+                .map(|n| n.to_ascii_lowercase())
+                .collect()
+        })
+        .unwrap_or_default();
+    let ck = CertifiedKey::from_der(certs, key, provider).map_err(|e| {
+        fail(
+            &describe(&source.cert_file),
+            format!("does not match its key: {e}"),
+        )
+    })?;
+    Ok((Arc::new(ck), names))
+}
+
+/// Traefik's rule: a value holding `-----BEGIN` is PEM itself, anything else a file path.
+fn read_pem(value: &str) -> Result<String, String> {
+    if value.contains("-----BEGIN") {
+        return Ok(value.to_string());
+    }
+    std::fs::read_to_string(Path::new(value)).map_err(|e| format!("cannot read {value}: {e}"))
+}
+
+fn describe(value: &str) -> String {
+    if value.contains("-----BEGIN") {
+        "(inline PEM)".to_string()
+    } else {
+        value.to_string()
+    }
+}
+
+/// The certificate served when no configured one fits (Traefik: "TRAEFIK DEFAULT CERT").
+fn self_signed(
+    entry_point: &str,
+    provider: &Arc<rustls::crypto::CryptoProvider>,
+) -> Result<Arc<CertifiedKey>, TlsError> {
+    let fail = |message: String| TlsError::Config {
+        entry_point: entry_point.to_string(),
+        message,
+    };
+    let generated = rcgen::generate_simple_self_signed(vec!["portier.default.invalid".to_string()])
+        .map_err(|e| fail(e.to_string()))?;
+    let key = PrivateKeyDer::try_from(generated.signing_key.serialize_der())
+        .map_err(|e| fail(e.to_string()))?;
+    let ck = CertifiedKey::from_der(vec![generated.cert.der().clone()], key, provider)
+        .map_err(|e| fail(e.to_string()))?;
+    Ok(Arc::new(ck))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cert(names: &[&str]) -> CertSource {
+        let c = rcgen::generate_simple_self_signed(
+            names.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+        )
+        .expect("cert");
+        CertSource {
+            cert_file: c.cert.pem(),
+            key_file: c.signing_key.serialize_pem(),
+        }
+    }
+
+    fn names(k: &Arc<CertifiedKey>) -> Vec<String> {
+        webpki::EndEntityCert::try_from(&k.cert[0])
+            .map(|c| c.valid_dns_names().map(String::from).collect())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn sni_picks_exact_then_wildcard_then_default() {
+        let provider = Arc::new(ring::default_provider());
+        let (a, _) = load("https", &cert(&["a.test"]), &provider).expect("a");
+        let (w, _) = load("https", &cert(&["*.wild.test"]), &provider).expect("w");
+        let r = SniResolver {
+            acme: None,
+            exact: [("a.test".to_string(), a)].into(),
+            wildcard: [("wild.test".to_string(), w)].into(),
+            default: None,
+        };
+        assert_eq!(
+            r.pick(Some("a.test")).map(|k| names(&k)),
+            Some(vec!["a.test".to_string()])
+        );
+        assert_eq!(
+            r.pick(Some("A.Test.")).map(|k| names(&k)),
+            Some(vec!["a.test".to_string()])
+        );
+        assert_eq!(
+            r.pick(Some("x.wild.test")).map(|k| names(&k)),
+            Some(vec!["*.wild.test".to_string()])
+        );
+        assert!(
+            r.pick(Some("x.y.wild.test")).is_none(),
+            "a wildcard covers one label"
+        );
+        assert!(r.pick(Some("other")).is_none());
+    }
+
+    #[test]
+    fn bad_certificates_are_named() {
+        let tls = TlsConfig {
+            min_version: TlsVersion::Tls12,
+            certificates: vec![CertSource {
+                cert_file: "/nonexistent/c.pem".into(),
+                key_file: "/nonexistent/k.pem".into(),
+            }],
+            default_certificate: None,
+            sni_strict: false,
+        };
+        let err = server_config("https", &tls, None).expect_err("fails");
+        assert!(
+            err.to_string()
+                .starts_with("entrypoint https: certificate /nonexistent/c.pem: cannot read"),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,10 @@
+//! The model every stage shares, upstream of all of them: what providers declare (frontends,
+//! backends, servers), the rule grammar and matching, the message a provider sends, durations,
+//! clock formatting and the lock-free counters. Pure: no I/O, no tokio.
+
+pub mod clock;
+pub mod duration;
+pub mod dynamic;
+pub mod metrics;
+pub mod rules;
+pub mod update;

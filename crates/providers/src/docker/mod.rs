@@ -1,0 +1,331 @@
+//! The `[docker]` provider: containers and their `traefik.*` labels, followed live through the
+//! engine's event stream.
+//!
+//! Only read-only API calls are made (version, list, inspect, events), so portier works behind a
+//! read-only socket proxy. The task subscribes to events from a moment before it lists, keeps a
+//! cache of inspected containers, re-inspects only the container an event names, and sends a
+//! whole snapshot at most [`DEBOUNCE`] after the first event of a burst. When the engine goes
+//! away the last routes stay; it reconnects with capped backoff and re-lists everything.
+
+mod container;
+mod events;
+mod labels;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bollard::Docker;
+use bollard::query_parameters::{EventsOptionsBuilder, ListContainersOptionsBuilder};
+use futures_util::StreamExt;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+pub use container::{ContainerInfo, Health, RunState};
+pub use events::{Change, classify};
+pub use labels::{DockerDefaults, Translation, normalize, translate};
+
+use config::DockerConfig;
+use model::metrics::ControlMetrics;
+use model::update::ProviderUpdate;
+
+/// The provider name shown in the API.
+pub const NAME: &str = "docker";
+/// A burst of events is sent as one snapshot this long after its first event.
+pub const DEBOUNCE: Duration = Duration::from_millis(10);
+/// First and largest wait between reconnection attempts.
+const BACKOFF_START: Duration = Duration::from_millis(500);
+const BACKOFF_MAX: Duration = Duration::from_secs(30);
+/// Events are asked for from this long before the list, so none falls between the two.
+const EVENTS_OVERLAP: Duration = Duration::from_secs(1);
+
+#[derive(Debug, thiserror::Error)]
+enum DockerError {
+    #[error("cannot connect to the Docker engine at {endpoint}: {source}")]
+    Connect {
+        endpoint: String,
+        source: bollard::errors::Error,
+    },
+    #[error("Docker engine at {endpoint}: {source}")]
+    Api {
+        endpoint: String,
+        source: bollard::errors::Error,
+    },
+    #[error("Docker engine at {endpoint}: the event stream ended")]
+    StreamEnded { endpoint: String },
+}
+
+/// Starts the provider task.
+pub fn spawn(cfg: DockerConfig, tx: mpsc::Sender<ProviderUpdate>, control: Arc<ControlMetrics>) {
+    tokio::spawn(run(cfg, tx, control));
+}
+
+async fn run(cfg: DockerConfig, tx: mpsc::Sender<ProviderUpdate>, control: Arc<ControlMetrics>) {
+    let mut provider = Provider {
+        control,
+        defaults: defaults(&cfg),
+        cache: HashMap::new(),
+        notes: HashSet::new(),
+        tx,
+    };
+    let mut backoff = BACKOFF_START;
+    let mut connected: Option<bool> = None;
+    loop {
+        let mut reached = false;
+        let result = provider.session(&cfg, &mut connected, &mut reached).await;
+        if provider.tx.is_closed() {
+            return;
+        }
+        if reached {
+            backoff = BACKOFF_START;
+        }
+        match result {
+            Ok(()) => return, // watch = false: one snapshot is all.
+            Err(e) if connected != Some(false) => {
+                provider
+                    .control
+                    .docker_connected
+                    .store(0, Ordering::Relaxed);
+                tracing::error!(provider = NAME, "{e}; keeping the last routes and retrying");
+                connected = Some(false);
+            }
+            Err(e) => tracing::debug!(provider = NAME, "{e}; retrying in {backoff:?}"),
+        }
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 3 / 2).min(BACKOFF_MAX);
+    }
+}
+
+struct Provider {
+    control: Arc<ControlMetrics>,
+    defaults: DockerDefaults,
+    cache: HashMap<String, ContainerInfo>,
+    notes: HashSet<String>,
+    tx: mpsc::Sender<ProviderUpdate>,
+}
+
+impl Provider {
+    /// One connection: connect, subscribe, list, then follow events until the stream ends.
+    /// `connected` is the state last logged (so each change is logged once); `reached` is set
+    /// once this session got a full list, which resets the backoff.
+    async fn session(
+        &mut self,
+        cfg: &DockerConfig,
+        connected: &mut Option<bool>,
+        reached: &mut bool,
+    ) -> Result<(), DockerError> {
+        let endpoint = cfg.endpoint.clone();
+        let api = |source| DockerError::Api {
+            endpoint: endpoint.clone(),
+            source,
+        };
+        let docker = connect(cfg).await?;
+        let version = docker.version().await.map_err(api)?;
+        let since = SystemTime::now()
+            .checked_sub(EVENTS_OVERLAP)
+            .unwrap_or(UNIX_EPOCH);
+        let since = since
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0)
+            .to_string();
+        let mut filters = HashMap::new();
+        filters.insert("type", vec!["container", "network"]);
+        filters.insert(
+            "event",
+            vec![
+                "start",
+                "die",
+                "stop",
+                "kill",
+                "pause",
+                "unpause",
+                "health_status",
+                "destroy",
+                "rename",
+                "restart",
+                "update",
+                "oom",
+                "connect",
+                "disconnect",
+            ],
+        );
+        let mut stream = docker.events(Some(
+            EventsOptionsBuilder::default()
+                .since(&since)
+                .filters(&filters)
+                .build(),
+        ));
+
+        self.cache = list(&docker, cfg).await?;
+        *reached = true;
+        self.control.docker_connected.store(1, Ordering::Relaxed);
+        if *connected != Some(true) {
+            tracing::info!(
+                provider = NAME,
+                "docker provider: connected to Docker {} (API {}) at {}; {} running containers",
+                version.version.as_deref().unwrap_or("?"),
+                version.api_version.as_deref().unwrap_or("?"),
+                cfg.endpoint,
+                self.cache.len()
+            );
+            *connected = Some(true);
+        }
+        self.send().await;
+        if !cfg.watch {
+            return Ok(());
+        }
+
+        let mut deadline: Option<Instant> = None;
+        loop {
+            let next = tokio::select! {
+                ev = stream.next() => ev,
+                _ = sleep_until(deadline) => {
+                    deadline = None;
+                    self.send().await;
+                    continue;
+                }
+            };
+            let ev = match next {
+                Some(Ok(ev)) => ev,
+                Some(Err(e)) => return Err(api(e)),
+                None => {
+                    return Err(DockerError::StreamEnded {
+                        endpoint: endpoint.clone(),
+                    });
+                }
+            };
+            self.control.docker_events.fetch_add(1, Ordering::Relaxed);
+            let change = classify(&ev);
+            tracing::debug!(
+                provider = NAME,
+                action = ev.action.as_deref().unwrap_or(""),
+                "docker event: {change:?}"
+            );
+            let changed = match change {
+                Change::Ignore => false,
+                Change::Refresh(id) => self.refresh(&docker, &id).await,
+                Change::Stopping(id) => self.mark(&id, RunState::Stopping),
+                Change::Paused(id) => self.mark(&id, RunState::Paused),
+                Change::Remove(id) => self.cache.remove(&id).is_some(),
+            };
+            if changed && deadline.is_none() {
+                deadline = Some(Instant::now() + DEBOUNCE);
+            }
+        }
+    }
+
+    async fn refresh(&mut self, docker: &Docker, id: &str) -> bool {
+        match docker.inspect_container(id, None).await {
+            Ok(c) => match ContainerInfo::from_inspect(&c) {
+                Some(info) => self.cache.insert(id.to_string(), info.clone()) != Some(info),
+                None => false,
+            },
+            Err(e) => {
+                tracing::debug!(provider = NAME, "inspect {id} failed: {e}");
+                self.cache.remove(id).is_some()
+            }
+        }
+    }
+
+    fn mark(&mut self, id: &str, state: RunState) -> bool {
+        match self.cache.get_mut(id) {
+            Some(c) if c.state != state => {
+                c.state = state;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    async fn send(&mut self) {
+        let containers: Vec<ContainerInfo> = self.cache.values().cloned().collect();
+        let t = translate(&containers, &self.defaults);
+        for note in t.notes {
+            if self.notes.insert(note.clone()) {
+                tracing::info!(provider = NAME, "{note}");
+            }
+        }
+        let _ = self
+            .tx
+            .send(ProviderUpdate {
+                provider: NAME.into(),
+                config: t.config,
+            })
+            .await;
+    }
+}
+
+/// Connects to the engine at `cfg.endpoint` and agrees on an API version.
+async fn connect(cfg: &DockerConfig) -> Result<Docker, DockerError> {
+    let connect = |source| DockerError::Connect {
+        endpoint: cfg.endpoint.clone(),
+        source,
+    };
+    Docker::connect_with_host(&cfg.endpoint)
+        .map_err(connect)?
+        .negotiate_version()
+        .await
+        .map_err(connect)
+}
+
+/// Every running container, inspected, by id.
+async fn list(
+    docker: &Docker,
+    cfg: &DockerConfig,
+) -> Result<HashMap<String, ContainerInfo>, DockerError> {
+    let listed = docker
+        .list_containers(Some(
+            ListContainersOptionsBuilder::default().all(false).build(),
+        ))
+        .await
+        .map_err(|source| DockerError::Api {
+            endpoint: cfg.endpoint.clone(),
+            source,
+        })?;
+    let ids: Vec<String> = listed.into_iter().filter_map(|c| c.id).collect();
+    let inspected =
+        futures_util::future::join_all(ids.iter().map(|id| docker.inspect_container(id, None)))
+            .await;
+    let mut out = HashMap::new();
+    for r in inspected {
+        match r {
+            Ok(c) => {
+                if let Some(info) = ContainerInfo::from_inspect(&c) {
+                    out.insert(info.id.clone(), info);
+                }
+            }
+            // A container that vanished between list and inspect is simply gone.
+            Err(e) => tracing::debug!(provider = NAME, "inspect failed: {e}"),
+        }
+    }
+    Ok(out)
+}
+
+/// One read-only look at the engine, translated: what `portier check` reports for labels.
+pub async fn snapshot(cfg: &DockerConfig) -> Result<Translation, String> {
+    let docker = connect(cfg).await.map_err(|e| e.to_string())?;
+    let containers: Vec<ContainerInfo> = list(&docker, cfg)
+        .await
+        .map_err(|e| e.to_string())?
+        .into_values()
+        .collect();
+    Ok(translate(&containers, &defaults(cfg)))
+}
+
+fn defaults(cfg: &DockerConfig) -> DockerDefaults {
+    DockerDefaults {
+        domain: cfg.domain.clone(),
+        exposed_by_default: cfg.exposed_by_default,
+        network: cfg.network.clone(),
+        constraints: cfg.constraints.clone(),
+    }
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}

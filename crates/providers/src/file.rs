@@ -1,0 +1,486 @@
+//! The `[file]` provider: frontends and backends written in TOML, inline in traefik.toml or in
+//! a separate file or directory that is watched. A file that fails to parse keeps the last good
+//! configuration and logs file:line:column.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+use config::schema::DynamicToml;
+use config::{ConfigError, FileProviderConfig};
+use model::dynamic::{
+    Backend, DEFAULT_HEALTHCHECK_INTERVAL, Frontend, FrontendRedirect, HealthCheck, LoadBalancer,
+    ProviderConfig, ProviderError, Route, Server,
+};
+use model::rules;
+use model::update::{ProviderUpdate, parse_server_url};
+
+/// The provider name shown in the API.
+pub const NAME: &str = "file";
+/// Editors write a file in several steps; wait this long after the last event.
+const WATCH_DEBOUNCE: Duration = Duration::from_millis(50);
+
+/// Where a dynamic TOML text came from, to turn byte spans into file:line:column.
+#[derive(Debug, Clone, Copy)]
+pub struct Source<'a> {
+    pub path: &'a Path,
+    pub text: &'a str,
+}
+
+impl Source<'_> {
+    fn at(&self, offset: usize) -> String {
+        let (line, col) = config::line_col_of(self.text, offset);
+        format!("file {}:{line}:{col}", self.path.display())
+    }
+}
+
+/// Translates parsed `[frontends]`/`[backends]` into a snapshot. Pure.
+pub fn translate(d: &DynamicToml, src: Source) -> ProviderConfig {
+    let mut out = ProviderConfig::default();
+    for (bname, b) in d.backends.iter().flatten() {
+        let mut backend = Backend {
+            load_balancer: LoadBalancer {
+                method: b
+                    .load_balancer
+                    .as_ref()
+                    .and_then(|l| l.method.clone())
+                    .unwrap_or_else(|| "wrr".to_string()),
+            },
+            health_check: b.health_check.as_ref().and_then(|h| {
+                let path = h.path.clone().filter(|p| !p.is_empty())?;
+                Some(HealthCheck {
+                    path: if path.starts_with('/') {
+                        path
+                    } else {
+                        format!("/{path}")
+                    },
+                    interval: h.interval.map_or(DEFAULT_HEALTHCHECK_INTERVAL, |d| d.0),
+                    port: h.port,
+                    hostname: h.hostname.clone(),
+                    headers: h.headers.clone().unwrap_or_default(),
+                })
+            }),
+            unenforced: refuse(
+                &src,
+                &format!("backend {bname}"),
+                &config::backend_asks(b),
+                "every frontend of this backend",
+                &mut out.errors,
+            ),
+            ..Backend::default()
+        };
+        for (sname, s) in b.servers.iter().flatten() {
+            if let Err(message) = parse_server_url(s.url.get_ref()) {
+                out.errors.push(ProviderError {
+                    source: format!(
+                        "{} backend {bname} server {sname}",
+                        src.at(s.url.span().start)
+                    ),
+                    message: format!("{message}; server left out"),
+                });
+                continue;
+            }
+            backend.servers.insert(
+                sname.clone(),
+                Server {
+                    url: s.url.get_ref().clone(),
+                    weight: s.weight.unwrap_or(1),
+                },
+            );
+        }
+        out.backends.insert(bname.clone(), backend);
+    }
+    'frontends: for (fname, f) in d.frontends.iter().flatten() {
+        let unenforced = refuse(
+            &src,
+            &format!("frontend {fname}"),
+            &config::frontend_asks(f),
+            "the frontend",
+            &mut out.errors,
+        );
+        let Some(backend) = f.backend.clone() else {
+            out.errors.push(ProviderError {
+                source: format!("file {} frontend {fname}", src.path.display()),
+                message: "backend is required; frontend left out".to_string(),
+            });
+            continue;
+        };
+        let mut routes = std::collections::BTreeMap::new();
+        for (rname, r) in f.routes.iter().flatten() {
+            if let Err(e) = rules::parse(r.rule.get_ref()) {
+                // +1: the span starts at the opening quote.
+                let offset = r.rule.span().start + 1 + column_offset(r.rule.get_ref(), e.column);
+                out.errors.push(ProviderError {
+                    source: format!("{} frontend {fname} route {rname}", src.at(offset)),
+                    message: format!(
+                        "rule {:?}: {}; frontend left out",
+                        r.rule.get_ref(),
+                        e.message
+                    ),
+                });
+                continue 'frontends;
+            }
+            routes.insert(
+                rname.clone(),
+                Route {
+                    rule: r.rule.get_ref().clone(),
+                },
+            );
+        }
+        out.frontends.insert(
+            fname.clone(),
+            Frontend {
+                entry_points: f.entry_points.clone().unwrap_or_default(),
+                backend,
+                routes,
+                // Traefik 1.x defaults this to false for the file provider only; portier keeps
+                // the client's Host everywhere unless told otherwise (see README).
+                pass_host_header: f.pass_host_header.unwrap_or(true),
+                priority: f.priority.unwrap_or(0),
+                redirect: f.redirect.as_ref().and_then(|r| {
+                    Some(FrontendRedirect {
+                        entry_point: r.entry_point.clone()?,
+                        permanent: r.permanent.unwrap_or(false),
+                    })
+                }),
+                unenforced,
+            },
+        );
+    }
+    out
+}
+
+/// Rule zero: one error per protection `asked` in table `what` (`frontend f1`), positioned at
+/// its value; returns the `unenforced` list that makes `whom` answer 503.
+fn refuse(
+    src: &Source,
+    what: &str,
+    asked: &[config::Asked],
+    whom: &str,
+    errors: &mut Vec<ProviderError>,
+) -> Vec<String> {
+    asked
+        .iter()
+        .map(|a| {
+            errors.push(ProviderError {
+                source: format!("{} {what} key {}", src.at(a.offset), a.key),
+                message: format!(
+                    "asks for {}, which portier does not enforce yet; {whom} answers 503 to every request rather than serve without it",
+                    a.what
+                ),
+            });
+            format!("key {} ({})", a.key, src.at(a.offset))
+        })
+        .collect()
+}
+
+/// Byte offset of a 1-based character column.
+fn column_offset(text: &str, column: usize) -> usize {
+    text.char_indices()
+        .nth(column.saturating_sub(1))
+        .map_or(text.len(), |(i, _)| i)
+}
+
+/// Reads and parses a dynamic TOML file; unknown keys are logged by name.
+pub fn load_file(path: &Path) -> Result<ProviderConfig, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let d = parse_dynamic(path, &text)?;
+    Ok(translate(&d, Source { path, text: &text }))
+}
+
+fn parse_dynamic(path: &Path, text: &str) -> Result<DynamicToml, ConfigError> {
+    let (d, warnings) = config::parse_toml(path, text)?;
+    for w in warnings {
+        tracing::warn!("{w}");
+    }
+    Ok(d)
+}
+
+/// Every `*.toml` of a directory, in name order, merged into one snapshot.
+pub fn load_directory(dir: &Path) -> Result<ProviderConfig, ConfigError> {
+    let read = |source| ConfigError::Read {
+        path: dir.to_path_buf(),
+        source,
+    };
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(read)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    files.sort();
+    let mut out = ProviderConfig::default();
+    for f in files {
+        let one = load_file(&f)?;
+        for (name, fe) in one.frontends {
+            if out.frontends.insert(name.clone(), fe).is_some() {
+                out.errors.push(ProviderError {
+                    source: format!("file {}", f.display()),
+                    message: format!(
+                        "frontend {name} is defined in several files; the last one wins"
+                    ),
+                });
+            }
+        }
+        for (name, be) in one.backends {
+            if out.backends.insert(name.clone(), be).is_some() {
+                out.errors.push(ProviderError {
+                    source: format!("file {}", f.display()),
+                    message: format!(
+                        "backend {name} is defined in several files; the last one wins"
+                    ),
+                });
+            }
+        }
+        out.errors.extend(one.errors);
+    }
+    Ok(out)
+}
+
+/// Starts the provider. `inline` and `config_text` are the traefik.toml's own dynamic part.
+pub fn spawn(
+    cfg: FileProviderConfig,
+    inline: DynamicToml,
+    config_path: PathBuf,
+    config_text: String,
+    tx: mpsc::Sender<ProviderUpdate>,
+) {
+    tokio::spawn(async move {
+        match cfg {
+            FileProviderConfig::Inline => {
+                let config = translate(
+                    &inline,
+                    Source {
+                        path: &config_path,
+                        text: &config_text,
+                    },
+                );
+                tracing::info!(
+                    provider = NAME,
+                    "file provider: {} frontends from {}",
+                    config.frontends.len(),
+                    config_path.display()
+                );
+                let _ = tx
+                    .send(ProviderUpdate {
+                        provider: NAME.into(),
+                        config,
+                    })
+                    .await;
+            }
+            FileProviderConfig::File { path, watch } => run_watched(path, watch, false, tx).await,
+            FileProviderConfig::Directory { path, watch } => {
+                run_watched(path, watch, true, tx).await
+            }
+        }
+    });
+}
+
+async fn run_watched(path: PathBuf, watch: bool, is_dir: bool, tx: mpsc::Sender<ProviderUpdate>) {
+    let load = |p: &Path| {
+        if is_dir {
+            load_directory(p)
+        } else {
+            load_file(p)
+        }
+    };
+    let (ev_tx, mut ev_rx) = mpsc::channel::<()>(1);
+    let _watcher = if watch {
+        start_watcher(&path, is_dir, ev_tx.clone())
+    } else {
+        None
+    };
+    spawn_sighup(ev_tx);
+    tracing::info!(
+        provider = NAME,
+        watch,
+        "file provider: reading {}",
+        path.display()
+    );
+    let mut first = true;
+    loop {
+        match load(&path) {
+            Ok(config) => {
+                tracing::info!(
+                    provider = NAME,
+                    "file provider: {} frontends, {} backends from {}",
+                    config.frontends.len(),
+                    config.backends.len(),
+                    path.display()
+                );
+                if tx
+                    .send(ProviderUpdate {
+                        provider: NAME.into(),
+                        config,
+                    })
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+            }
+            Err(e) if first => {
+                tracing::error!(provider = NAME, "{e}");
+                let config = ProviderConfig {
+                    errors: vec![ProviderError {
+                        source: format!("file {}", path.display()),
+                        message: e.to_string(),
+                    }],
+                    ..ProviderConfig::default()
+                };
+                let _ = tx
+                    .send(ProviderUpdate {
+                        provider: NAME.into(),
+                        config,
+                    })
+                    .await;
+            }
+            Err(e) => tracing::error!(provider = NAME, "{e}; keeping the last good configuration"),
+        }
+        first = false;
+        if ev_rx.recv().await.is_none() {
+            return;
+        }
+        // Debounce: wait until events stop for a moment.
+        while let Ok(Some(())) = tokio::time::timeout(WATCH_DEBOUNCE, ev_rx.recv()).await {}
+    }
+}
+
+/// Watches the parent directory (editors replace files) and filters by name.
+fn start_watcher(
+    path: &Path,
+    is_dir: bool,
+    tx: mpsc::Sender<()>,
+) -> Option<notify::RecommendedWatcher> {
+    use notify::Watcher;
+    let dir = if is_dir {
+        path.to_path_buf()
+    } else {
+        path.parent().map(Path::to_path_buf).unwrap_or_default()
+    };
+    let dir = if dir.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        dir
+    };
+    let name = path.file_name().map(|n| n.to_os_string());
+    let handler = move |res: notify::Result<notify::Event>| {
+        let Ok(ev) = res else { return };
+        let relevant = is_dir
+            || ev
+                .paths
+                .iter()
+                .any(|p| p.file_name().map(|n| n.to_os_string()) == name);
+        if relevant {
+            let _ = tx.try_send(());
+        }
+    };
+    let mut w = match notify::recommended_watcher(handler) {
+        Ok(w) => w,
+        Err(e) => {
+            tracing::error!(provider = NAME, "cannot watch {}: {e}", dir.display());
+            return None;
+        }
+    };
+    if let Err(e) = w.watch(&dir, notify::RecursiveMode::NonRecursive) {
+        tracing::error!(provider = NAME, "cannot watch {}: {e}", dir.display());
+        return None;
+    }
+    Some(w)
+}
+
+/// SIGHUP re-reads the file, as in Traefik.
+fn spawn_sighup(tx: mpsc::Sender<()>) {
+    tokio::spawn(async move {
+        let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        else {
+            return;
+        };
+        while hup.recv().await.is_some() {
+            tracing::info!(provider = NAME, "SIGHUP: re-reading the file provider");
+            if tx.send(()).await.is_err() {
+                return;
+            }
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn translated(text: &str) -> ProviderConfig {
+        let path = Path::new("rules.toml");
+        let d = parse_dynamic(path, text).expect("parses");
+        translate(&d, Source { path, text })
+    }
+
+    #[test]
+    fn translates_frontends_and_backends() {
+        let c = translated(
+            r#"
+[backends.b1.servers.s1]
+url = "http://127.0.0.1:8081"
+weight = 3
+[backends.b1.servers.s2]
+url = "http://127.0.0.1:8082"
+[frontends.f1]
+backend = "b1"
+entryPoints = ["http"]
+priority = 10
+[frontends.f1.routes.r1]
+rule = "Host:test.localhost;PathPrefixStrip:/api"
+"#,
+        );
+        assert!(c.errors.is_empty(), "{:?}", c.errors);
+        let b = &c.backends["b1"];
+        assert_eq!(b.servers["s1"].weight, 3);
+        assert_eq!(b.servers["s2"].weight, 1);
+        assert_eq!(b.load_balancer.method, "wrr");
+        let f = &c.frontends["f1"];
+        assert_eq!(
+            (f.backend.as_str(), f.priority, f.pass_host_header),
+            ("b1", 10, true)
+        );
+        assert_eq!(
+            f.routes["r1"].rule,
+            "Host:test.localhost;PathPrefixStrip:/api"
+        );
+    }
+
+    #[test]
+    fn bad_rules_and_urls_are_reported_at_their_position() {
+        let c = translated(
+            "[backends.b.servers.s]\nurl = \"127.0.0.1:80\"\n[frontends.f]\nbackend = \"b\"\n[frontends.f.routes.r]\nrule = \"Host:a;Pth:/x\"\n",
+        );
+        assert!(c.frontends.is_empty());
+        assert!(c.backends["b"].servers.is_empty());
+        let errors: Vec<String> = c.errors.iter().map(ToString::to_string).collect();
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert!(
+            errors[0].starts_with("file rules.toml:2:7 backend b server s:"),
+            "{}",
+            errors[0]
+        );
+        assert!(
+            errors[1].starts_with("file rules.toml:6:16 frontend f route r:"),
+            "{}",
+            errors[1]
+        );
+        assert!(
+            errors[1].contains("unknown matcher \"Pth\""),
+            "{}",
+            errors[1]
+        );
+    }
+
+    #[test]
+    fn a_syntax_error_names_line_and_column() {
+        let err = parse_dynamic(Path::new("rules.toml"), "[frontends.f]\nbackend = b\n")
+            .expect_err("fails");
+        assert!(err.to_string().starts_with("rules.toml:2:11:"), "{err}");
+    }
+}

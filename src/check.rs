@@ -1,0 +1,198 @@
+//! `portier check`: the resolved configuration in words, and every error portier would find
+//! at start (TLS material, file-provider frontends, running containers' labels) without
+//! starting anything.
+
+use std::fmt::Write;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use config::schema::DynamicToml;
+use config::{Config, DockerConfig, FileProviderConfig};
+use control::compile::{CompileSettings, Registry, compile};
+use model::duration::format_duration;
+use model::dynamic::ProviderConfig;
+
+/// How long `check` waits for the Docker engine's list of containers.
+const DOCKER_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What `portier check` prints (`text` to stdout) and reports (to stderr); any error: exit 2.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub text: String,
+    pub errors: Vec<String>,
+    pub warnings: Vec<String>,
+}
+
+/// Checks a resolved configuration. `text` is the configuration file's text and `source` its
+/// path, for the frontends written inline.
+pub fn run(config: &Config, inline: &DynamicToml, text: &str, source: &Path) -> Report {
+    let mut r = Report {
+        text: describe(config),
+        ..Report::default()
+    };
+    // Certificates of TLS entrypoints are loaded too, so a bad one fails the check.
+    if let Err(e) = crate::tls_configs(config, None) {
+        r.errors.push(e.to_string());
+    }
+    if let Some(d) = &config.docker {
+        match docker_snapshot(d) {
+            Ok(pc) => r.add(describe_dynamic("docker", &pc, config)),
+            Err(e) => r.warnings.push(format!("docker labels not checked: {e}")),
+        }
+    }
+    let file = match &config.file {
+        None => None,
+        Some(FileProviderConfig::Inline) => Some(Ok(providers::file::translate(
+            inline,
+            providers::file::Source { path: source, text },
+        ))),
+        Some(FileProviderConfig::File { path, .. }) => Some(providers::file::load_file(path)),
+        Some(FileProviderConfig::Directory { path, .. }) => {
+            Some(providers::file::load_directory(path))
+        }
+    };
+    match file {
+        Some(Ok(pc)) => r.add(describe_dynamic("file", &pc, config)),
+        Some(Err(e)) => r.errors.push(e.to_string()),
+        None => {}
+    }
+    r
+}
+
+impl Report {
+    fn add(&mut self, d: DynamicReport) {
+        self.text += &d.text;
+        self.errors.extend(d.errors);
+    }
+}
+
+/// The running containers, read once (read-only calls) and translated.
+fn docker_snapshot(d: &DockerConfig) -> Result<ProviderConfig, String> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    rt.block_on(async {
+        tokio::time::timeout(DOCKER_TIMEOUT, providers::docker::snapshot(d))
+            .await
+            .map_err(|_| format!("{}: no answer within {DOCKER_TIMEOUT:?}", d.endpoint))?
+    })
+    .map(|t| t.config)
+}
+
+/// The static part: entrypoints, web, providers, timeouts.
+fn describe(c: &Config) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "entrypoints:");
+    for ep in &c.entry_points {
+        let default = if c.default_entry_points.contains(&ep.name) {
+            " (default)"
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            s,
+            "  {} {} -> {}{default}",
+            ep.name, ep.address.text, ep.address.socket
+        );
+    }
+    if let Some(w) = &c.web {
+        let _ = writeln!(s, "web: {} -> {}", w.address.text, w.address.socket);
+    }
+    let _ = writeln!(s, "log level: {:?}", c.log_level);
+    let _ = writeln!(s, "providers:");
+    if let Some(d) = &c.docker {
+        let _ = writeln!(
+            s,
+            "  docker endpoint={} domain={:?} watch={} exposedByDefault={} network={:?}",
+            d.endpoint, d.domain, d.watch, d.exposed_by_default, d.network
+        );
+    }
+    match &c.file {
+        Some(FileProviderConfig::Inline) => {
+            let _ = writeln!(s, "  file (inline in the configuration file)");
+        }
+        Some(FileProviderConfig::File { path, watch }) => {
+            let _ = writeln!(s, "  file {} watch={watch}", path.display());
+        }
+        Some(FileProviderConfig::Directory { path, watch }) => {
+            let _ = writeln!(s, "  file directory {} watch={watch}", path.display());
+        }
+        None => {}
+    }
+    if c.docker.is_none() && c.file.is_none() {
+        let _ = writeln!(s, "  (none)");
+    }
+    let _ = writeln!(
+        s,
+        "timeouts: dial={} responseHeader={} idle={}",
+        format_duration(c.forwarding_timeouts.dial_timeout.0),
+        format_duration(c.forwarding_timeouts.response_header_timeout.0),
+        format_duration(c.responding_timeouts.idle_timeout.0),
+    );
+    if let Some(a) = &c.access_log {
+        let to = a
+            .file_path
+            .as_ref()
+            .map_or("stdout".to_string(), |p| p.display().to_string());
+        let _ = writeln!(s, "access log: {:?} to {to}", a.format);
+    }
+    s
+}
+
+/// A rendering of one provider's frontends and backends, and every error compiling finds.
+struct DynamicReport {
+    text: String,
+    errors: Vec<String>,
+}
+
+fn describe_dynamic(provider: &str, pc: &ProviderConfig, c: &Config) -> DynamicReport {
+    let settings = CompileSettings {
+        entry_points: c.entry_points.iter().map(|e| e.name.clone()).collect(),
+        default_entry_points: c.default_entry_points.clone(),
+        max_conns_per_server: c.max_conns_per_host,
+        redirect_targets: c
+            .entry_points
+            .iter()
+            .map(|e| (e.name.clone(), (e.tls.is_some(), e.address.socket.port())))
+            .collect(),
+    };
+    let providers = [(provider.to_string(), Arc::new(pc.clone()))].into();
+    let table = compile(&providers, &settings, &mut Registry::new(), 0);
+    let mut s = String::new();
+    let _ = writeln!(s, "{provider} frontends:");
+    for (name, f) in &pc.frontends {
+        let rules: Vec<&str> = f.routes.values().map(|r| r.rule.as_str()).collect();
+        let eps = if f.entry_points.is_empty() {
+            &c.default_entry_points
+        } else {
+            &f.entry_points
+        };
+        let _ = writeln!(
+            s,
+            "  {name}: rule {:?} -> backend {} entrypoints [{}] priority {} passHostHeader {}",
+            rules.join(" && "),
+            f.backend,
+            eps.join(","),
+            model::rules::priority(f.priority, &rules),
+            f.pass_host_header
+        );
+    }
+    let _ = writeln!(s, "{provider} backends:");
+    for (name, b) in &pc.backends {
+        let _ = writeln!(
+            s,
+            "  {name}: {} with {} servers",
+            b.load_balancer.method,
+            b.servers.len()
+        );
+        for (sname, srv) in &b.servers {
+            let _ = writeln!(s, "    {sname}: {} weight {}", srv.url, srv.weight);
+        }
+    }
+    DynamicReport {
+        text: s,
+        errors: table.errors.iter().map(ToString::to_string).collect(),
+    }
+}

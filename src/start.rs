@@ -1,0 +1,414 @@
+//! Wiring: the crates' tasks started in flow order (control, providers, data plane, dashboard)
+//! and stopped in reverse, as one [`Portier`] value whose fields are its shutdown steps.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use config::schema::DynamicToml;
+use config::{Config, EntryPoint};
+use control::compile::CompileSettings;
+use control::table::RoutingTable;
+use dataplane::{accesslog, acme, proxy, stats, tls};
+use hyper_util::server::graceful::GracefulShutdown;
+use model::metrics::{ControlMetrics, TrafficMetrics};
+use model::update::ProviderUpdate;
+use tokio::net::TcpListener;
+use tokio::sync::mpsc::Sender;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::dashboard;
+
+/// Failures that stop portier from starting.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("entrypoint {name}: cannot listen on {address}: {source}")]
+    Bind {
+        name: String,
+        address: String,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
+    #[error(transparent)]
+    UpstreamTls(#[from] control::upstream_tls::UpstreamTlsError),
+    #[error("access log: cannot open {path}: {source}")]
+    AccessLog {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+/// Sockets bound before `start`, so tests can use port 0 and read the real port.
+#[derive(Debug)]
+pub struct Listeners {
+    pub entry_points: Vec<(EntryPoint, TcpListener)>,
+    pub web: Option<TcpListener>,
+}
+
+/// Binds every entrypoint and the web address.
+pub async fn bind(config: &Config) -> Result<Listeners, RunError> {
+    let bind_one = |name: &str, text: &str, socket| {
+        let (name, address) = (name.to_string(), text.to_string());
+        async move {
+            TcpListener::bind(socket)
+                .await
+                .map_err(|source| RunError::Bind {
+                    name,
+                    address,
+                    source,
+                })
+        }
+    };
+    let mut entry_points = Vec::new();
+    for ep in &config.entry_points {
+        let l = bind_one(&ep.name, &ep.address.text, ep.address.socket).await?;
+        entry_points.push((ep.clone(), l));
+    }
+    let web = match &config.web {
+        Some(w) => Some(bind_one("web", &w.address.text, w.address.socket).await?),
+        None => None,
+    };
+    Ok(Listeners { entry_points, web })
+}
+
+/// The rustls configuration of every TLS entrypoint (the ACME one consults `acme` first).
+/// Certificates are loaded here, so a bad one is reported before anything starts.
+pub fn tls_configs(
+    config: &Config,
+    acme: Option<&Arc<acme::AcmeCerts>>,
+) -> Result<HashMap<String, Arc<rustls::ServerConfig>>, tls::TlsError> {
+    let mut out = HashMap::new();
+    for ep in &config.entry_points {
+        let Some(t) = &ep.tls else { continue };
+        let on_acme = config
+            .acme
+            .as_ref()
+            .is_some_and(|a| a.entry_point == ep.name);
+        let acme = acme.filter(|_| on_acme).cloned();
+        out.insert(ep.name.clone(), tls::server_config(&ep.name, t, acme)?);
+    }
+    Ok(out)
+}
+
+/// The dynamic configuration written inside traefik.toml (served by `[file]` without filename).
+#[derive(Debug, Default)]
+pub struct Inline {
+    pub dynamic: DynamicToml,
+    pub text: String,
+}
+
+/// A running portier. Shutdown runs down the fields in order: `draining` is raised, `stop`
+/// closes the listeners, `entry_points` are awaited, `graceful` drains the open connections
+/// within `grace_timeout`, then `web_stop` ends the dashboard. Providers, the aggregator and the
+/// health checker end with the runtime.
+#[derive(Debug)]
+pub struct Portier {
+    /// `/ping` answers 503 once set, so a load balancer in front stops sending traffic.
+    draining: Arc<AtomicBool>,
+    /// Cancelled first: every entrypoint stops accepting.
+    stop: CancellationToken,
+    /// The accept loops; awaited so that `graceful` is the last handle on the connections.
+    entry_points: Vec<JoinHandle<()>>,
+    /// Watches every open client connection; drained for at most `grace_timeout`.
+    graceful: Arc<GracefulShutdown>,
+    /// `[lifeCycle] graceTimeOut`.
+    grace_timeout: Duration,
+    /// Cancelled last, after the drain: the dashboard stays up while connections finish.
+    web_stop: CancellationToken,
+    web: Option<JoinHandle<()>>,
+}
+
+/// Runs portier until `shutdown` resolves, then drains in-flight requests for up to
+/// `[lifeCycle] graceTimeOut`.
+pub async fn run(
+    config: Config,
+    inline: Inline,
+    listeners: Listeners,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), RunError> {
+    let portier = Portier::start(config, inline, listeners)?;
+    shutdown.await;
+    portier.shutdown().await;
+    Ok(())
+}
+
+/// Each entrypoint's counters, by name, for the dashboard.
+type EntryPointMetrics = Vec<(String, Arc<TrafficMetrics>)>;
+
+/// What the control plane hands to the rest: the published table and its change feeds.
+struct ControlPlane {
+    table: Arc<ArcSwap<RoutingTable>>,
+    tables: watch::Receiver<Arc<RoutingTable>>,
+    health: watch::Receiver<u64>,
+    control: Arc<ControlMetrics>,
+}
+
+impl Portier {
+    /// Starts every task. Everything that can fail on bad input (TLS material, the access log
+    /// file) is checked before the first task starts.
+    pub fn start(
+        config: Config,
+        inline: Inline,
+        listeners: Listeners,
+    ) -> Result<Portier, RunError> {
+        let upstream_tls = control::upstream_tls::client_config(&config)?;
+        let acme_certs = config
+            .acme
+            .as_ref()
+            .map(|_| Arc::new(acme::AcmeCerts::default()));
+        let tls = tls_configs(&config, acme_certs.as_ref())?;
+        let access_log = open_access_log(&config)?;
+        // Redirects name the target's real port (it may have been bound to port 0).
+        let bound: HashMap<String, u16> = listeners
+            .entry_points
+            .iter()
+            .filter_map(|(ep, l)| Some((ep.name.clone(), l.local_addr().ok()?.port())))
+            .collect();
+
+        let (cp, updates) = start_control(&config, &bound, &upstream_tls);
+        if let (Some(settings), Some(certs)) = (config.acme.clone(), &acme_certs) {
+            acme::spawn(settings, Arc::clone(certs), cp.tables.clone());
+        }
+        // The aggregator ends when the last provider drops its sender.
+        start_providers(&config, inline, &updates, &cp.control);
+        drop(updates);
+
+        let stats = Arc::new(stats::Stats::default());
+        let proxy = Arc::new(proxy::Proxy::new(
+            &config,
+            Arc::clone(&cp.table),
+            access_log,
+            Arc::clone(&stats),
+            upstream_tls,
+        ));
+        let stop = CancellationToken::new();
+        let graceful = Arc::new(GracefulShutdown::new());
+        let (entry_points, ep_metrics) = start_entry_points(
+            &config,
+            listeners.entry_points,
+            tls,
+            &bound,
+            &proxy,
+            &stop,
+            &graceful,
+        );
+        let draining = Arc::new(AtomicBool::new(false));
+        let web_stop = CancellationToken::new();
+        let web = listeners.web.map(|listener| {
+            let state = web_state(&config, &cp, stats, ep_metrics, Arc::clone(&draining));
+            start_web(listener, state, web_stop.clone())
+        });
+        Ok(Portier {
+            draining,
+            stop,
+            entry_points,
+            graceful,
+            grace_timeout: config.grace_timeout.0,
+            web_stop,
+            web,
+        })
+    }
+
+    /// Stops accepting, drains open connections for up to the grace period, then stops the
+    /// dashboard.
+    pub async fn shutdown(self) {
+        self.draining.store(true, Ordering::Relaxed);
+        tracing::info!(
+            "shutting down: no new connections; draining for up to {:?}",
+            self.grace_timeout
+        );
+        self.stop.cancel();
+        for t in self.entry_points {
+            let _ = t.await;
+        }
+        // The listeners have stopped, so this is the last handle; connections hold watchers.
+        match Arc::try_unwrap(self.graceful) {
+            Ok(graceful) => {
+                if tokio::time::timeout(self.grace_timeout, graceful.shutdown())
+                    .await
+                    .is_err()
+                {
+                    tracing::warn!("grace period over: closing the remaining connections");
+                }
+            }
+            Err(_) => tracing::error!(
+                "shutdown: connections could not be drained (a listener still holds them)"
+            ),
+        }
+        self.web_stop.cancel();
+        if let Some(t) = self.web {
+            let _ = t.await;
+        }
+    }
+}
+
+fn open_access_log(config: &Config) -> Result<Option<accesslog::AccessLog>, RunError> {
+    let Some(cfg) = &config.access_log else {
+        return Ok(None);
+    };
+    accesslog::AccessLog::start(cfg)
+        .map(Some)
+        .map_err(|source| RunError::AccessLog {
+            path: cfg
+                .file_path
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|| "stdout".into()),
+            source,
+        })
+}
+
+/// The aggregator (with the compiler) and the health checker.
+fn start_control(
+    config: &Config,
+    bound: &HashMap<String, u16>,
+    upstream_tls: &Arc<rustls::ClientConfig>,
+) -> (ControlPlane, Sender<ProviderUpdate>) {
+    let settings = CompileSettings {
+        entry_points: config.entry_points.iter().map(|e| e.name.clone()).collect(),
+        default_entry_points: config.default_entry_points.clone(),
+        max_conns_per_server: config.max_conns_per_host,
+        redirect_targets: config
+            .entry_points
+            .iter()
+            .map(|e| {
+                let port = bound
+                    .get(&e.name)
+                    .copied()
+                    .unwrap_or(e.address.socket.port());
+                (e.name.clone(), (e.tls.is_some(), port))
+            })
+            .collect(),
+    };
+    let control = Arc::new(ControlMetrics::default());
+    let docker = if config.docker.is_some() { 0 } else { -1 };
+    control.docker_connected.store(docker, Ordering::Relaxed);
+    let table = Arc::new(ArcSwap::from_pointee(RoutingTable::default()));
+    let agg = control::aggregator::spawn(settings, Arc::clone(&table), Arc::clone(&control));
+    let (health_tx, health) = watch::channel(0u64);
+    control::checker::spawn(agg.tables.clone(), health_tx, Arc::clone(upstream_tls));
+    let cp = ControlPlane {
+        table,
+        tables: agg.tables,
+        health,
+        control,
+    };
+    (cp, agg.updates)
+}
+
+/// The file and Docker providers, each sending snapshots on `updates`.
+fn start_providers(
+    config: &Config,
+    inline: Inline,
+    updates: &Sender<ProviderUpdate>,
+    control: &Arc<ControlMetrics>,
+) {
+    if let Some(file_cfg) = config.file.clone() {
+        let path = config.config_file.clone().unwrap_or_default();
+        providers::file::spawn(file_cfg, inline.dynamic, path, inline.text, updates.clone());
+    }
+    if let Some(d) = config.docker.clone() {
+        tracing::info!(
+            provider = "docker",
+            "docker provider: endpoint {} watch={} exposedByDefault={} domain={:?}",
+            d.endpoint,
+            d.watch,
+            d.exposed_by_default,
+            d.domain
+        );
+        providers::docker::spawn(d, updates.clone(), Arc::clone(control));
+    }
+}
+
+/// One accept loop per entrypoint; returns them with each entrypoint's counters.
+fn start_entry_points(
+    config: &Config,
+    listeners: Vec<(EntryPoint, TcpListener)>,
+    mut tls: HashMap<String, Arc<rustls::ServerConfig>>,
+    bound: &HashMap<String, u16>,
+    proxy: &Arc<proxy::Proxy>,
+    stop: &CancellationToken,
+    graceful: &Arc<GracefulShutdown>,
+) -> (Vec<JoinHandle<()>>, EntryPointMetrics) {
+    let mut tasks = Vec::new();
+    let mut metrics_by_ep = Vec::new();
+    let rt = &config.responding_timeouts;
+    for (ep, listener) in listeners {
+        let addr = listener
+            .local_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_default();
+        tracing::info!(entry_point = %ep.name, "entrypoint {} listening on {addr}", ep.name);
+        let metrics = Arc::new(TrafficMetrics::default());
+        metrics_by_ep.push((ep.name.clone(), Arc::clone(&metrics)));
+        let limits = proxy::Limits {
+            read_header_timeout: rt.read_header_timeout.0,
+            read_timeout: Some(rt.read_timeout.0).filter(|d| !d.is_zero()),
+            write_timeout: Some(rt.write_timeout.0).filter(|d| !d.is_zero()),
+            max_connections: ep.max_connections,
+        };
+        let ctx = Arc::new(proxy::EntryPointContext {
+            tls: tls.remove(&ep.name),
+            redirect: ep.redirect.clone().map(|mut r| {
+                r.port = bound.get(&r.entry_point).copied().unwrap_or(r.port);
+                r
+            }),
+            metrics,
+            name: ep.name,
+            forwarded: ep.forwarded_headers,
+            proxy: Arc::clone(proxy),
+        });
+        tasks.push(tokio::spawn(proxy::serve(
+            listener,
+            ctx,
+            limits,
+            stop.clone(),
+            Arc::clone(graceful),
+        )));
+    }
+    (tasks, metrics_by_ep)
+}
+
+fn web_state(
+    config: &Config,
+    cp: &ControlPlane,
+    stats: Arc<stats::Stats>,
+    entry_points: EntryPointMetrics,
+    draining: Arc<AtomicBool>,
+) -> dashboard::WebState {
+    dashboard::WebState {
+        table: Arc::clone(&cp.table),
+        tables: cp.tables.clone(),
+        health: cp.health.clone(),
+        stats,
+        control: Arc::clone(&cp.control),
+        entry_points,
+        default_entry_points: config.default_entry_points.clone(),
+        users: config
+            .web
+            .as_ref()
+            .map(|w| w.users.clone())
+            .unwrap_or_default(),
+        rates: Default::default(),
+        draining,
+    }
+}
+
+fn start_web(
+    listener: TcpListener,
+    state: dashboard::WebState,
+    stop: CancellationToken,
+) -> JoinHandle<()> {
+    let addr = listener
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
+    tracing::info!("web listening on {addr}");
+    tokio::spawn(dashboard::serve(listener, state, stop))
+}
