@@ -1,5 +1,7 @@
-//! Measures how long portier takes to turn 1,000 labelled containers into a routing table:
-//! label translation (`provider::docker::translate`) plus compilation (`aggregator::compile`).
+//! Measures how long portier takes to turn N labelled containers into a routing table: label
+//! translation (`providers::docker::translate`) and compilation (`control::compile::compile`),
+//! first from scratch (a fresh registry: every rule and balancer compiled), then for a change
+//! to one container (a warm registry: only that container's backend and routes are rebuilt).
 //!
 //! `cargo run --release --example docker_rebuild [containers] [rounds]`
 
@@ -58,29 +60,56 @@ fn main() {
         max_conns_per_server: 1024,
         redirect_targets: Default::default(),
     };
-    let mut registry = Registry::new();
-    let mut translate_us = Vec::new();
-    let mut total_us = Vec::new();
-    let mut frontends = 0;
+    let med = |v: &mut Vec<u128>| {
+        v.sort_unstable();
+        v[v.len() / 2]
+    };
+    let t = translate(&containers, &defaults);
+    let frontends = t.config.frontends.len();
+    let full = Arc::new(t.config);
+
+    // From scratch: every generation compiles everything.
+    let (mut translate_us, mut compile_us) = (Vec::new(), Vec::new());
     for round in 0..rounds {
         let started = Instant::now();
         let t = translate(&containers, &defaults);
-        let translated = started.elapsed();
-        frontends = t.config.frontends.len();
+        translate_us.push(started.elapsed().as_micros());
         let providers = BTreeMap::from([("docker".to_string(), Arc::new(t.config))]);
-        let table = compile(&providers, &settings, &mut registry, round as u64);
-        let total = started.elapsed();
+        let started = Instant::now();
+        let table = compile(&providers, &settings, &mut Registry::new(), round as u64);
+        compile_us.push(started.elapsed().as_micros());
         assert!(table.errors.is_empty());
-        translate_us.push(translated.as_micros());
-        total_us.push(total.as_micros());
     }
-    translate_us.sort_unstable();
-    total_us.sort_unstable();
-    let med = |v: &[u128]| v[v.len() / 2];
     println!(
-        "{n} containers -> {frontends} frontends: translate median {} us; translate+compile median {} us, max {} us ({rounds} rounds)",
-        med(&translate_us),
-        med(&total_us),
-        total_us[total_us.len() - 1]
+        "{n} containers -> {frontends} frontends, full rebuild: translate median {} us, compile median {} us ({rounds} rounds)",
+        med(&mut translate_us),
+        med(&mut compile_us),
+    );
+
+    // One container changes per generation (it moves to another IP), on a warm registry.
+    let mut registry = Registry::new();
+    let providers = BTreeMap::from([("docker".to_string(), Arc::clone(&full))]);
+    compile(&providers, &settings, &mut registry, 0);
+    let (mut translate_us, mut compile_us) = (Vec::new(), Vec::new());
+    let mut changed = containers.clone();
+    for round in 1..=rounds {
+        let i = (round * 37) % n;
+        changed[i].networks.insert(
+            "web".to_string(),
+            format!("10.200.{}.{}", round / 256, round % 256),
+        );
+        let started = Instant::now();
+        let t = translate(&changed, &defaults);
+        translate_us.push(started.elapsed().as_micros());
+        let providers = BTreeMap::from([("docker".to_string(), Arc::new(t.config))]);
+        let started = Instant::now();
+        let table = compile(&providers, &settings, &mut registry, round as u64);
+        compile_us.push(started.elapsed().as_micros());
+        assert!(table.errors.is_empty());
+    }
+    println!(
+        "{n} containers, one container changed: translate median {} us, compile median {} us ({rounds} rounds)",
+        med(&mut translate_us),
+        med(&mut compile_us),
     );
 }

@@ -108,8 +108,8 @@ pub(super) fn render(s: &WebState, table: &RoutingTable) -> String {
     );
 
     let mut servers: Vec<_> = table.servers.iter().collect();
-    servers.sort_by(|a, b| a.0.cmp(b.0));
-    let server_labels = |(p, b, url): &(String, String, String)| {
+    servers.sort_by(|a, b| a.0.cmp(&b.0));
+    let server_labels = |(p, b, url): &(&str, &str, &str)| {
         format!(
             "provider=\"{}\",backend=\"{}\",url=\"{}\"",
             label(p),

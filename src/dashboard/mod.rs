@@ -153,11 +153,12 @@ async fn sample(state: Shared, stop: CancellationToken) {
             continue;
         };
         let mut next = HashMap::with_capacity(table.servers.len());
-        for (key, st) in &table.servers {
+        for ((p, b, url), st) in table.servers.iter() {
+            let key = (p.to_string(), b.to_string(), url.to_string());
             let total = st.total_requests();
-            let prev = rates.get(key).map_or(total, |r| r.0);
+            let prev = rates.get(&key).map_or(total, |r| r.0);
             next.insert(
-                key.clone(),
+                key,
                 (
                     total,
                     total.saturating_sub(prev) as f64 / SAMPLE_EVERY.as_secs_f64(),

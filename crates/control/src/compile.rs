@@ -1,18 +1,25 @@
 //! The compiler: every provider's snapshot → one immutable [`RoutingTable`]. Bad frontends are
-//! left out (or, asking for a protection not enforced, kept answering 503) and reported; the
-//! [`Registry`] keeps per-server and per-frontend state across generations.
+//! left out (or, asking for a protection not enforced, kept answering 503) and reported.
+//!
+//! Compiling is incremental: the [`Registry`] keeps each backend's and frontend's last
+//! definition with what it compiled to, and a generation reuses every balancer and route whose
+//! definition (and backend) did not change, so one container changing among thousands
+//! rebuilds only its own backend and routes. Per-server state and per-frontend counters live
+//! there too, so a rebuild keeps health and metrics.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use http::uri::Scheme;
-use model::dynamic::{Backend, ProviderConfig, ProviderError};
+use model::dynamic::{Backend, Frontend, ProviderConfig, ProviderError};
 use model::metrics::TrafficMetrics;
 use model::rules;
 use model::update::{Protocol, parse_server_url};
 
 use crate::server::ServerState;
-use crate::table::{BackendRuntime, CompiledRoute, EntryPointRoutes, RoutingTable, ServerRuntime};
+use crate::table::{
+    BackendRuntime, CompiledRoute, EntryPointRoutes, RoutingTable, ServerIndex, ServerRuntime,
+};
 
 /// What compiling needs to know of the static configuration.
 #[derive(Debug, Clone)]
@@ -25,22 +32,56 @@ pub struct CompileSettings {
     pub redirect_targets: HashMap<String, (bool, u16)>,
 }
 
-/// State that outlives tables: servers by (provider, backend, URL), frontend metrics by
-/// (provider, frontend).
+/// State that outlives tables, owned by the aggregator: each backend and frontend as last
+/// compiled, by provider then name. A server's state (health, requests in flight) lives in its
+/// backend's runtime and passes to the next runtime by URL, so its identity is (provider,
+/// backend, URL); a frontend's counters pass likewise.
 #[derive(Debug, Default)]
 pub struct Registry {
-    pub servers: HashMap<(String, String, String), Arc<ServerState>>,
-    pub routes: HashMap<(String, String), Arc<TrafficMetrics>>,
+    backends: HashMap<String, HashMap<String, CompiledBackend>>,
+    frontends: HashMap<String, HashMap<String, CompiledFrontend>>,
+    /// The servers as the last table published them; rebuilt only when a backend changed.
+    published: Arc<ServerIndex>,
+    backends_changed: bool,
+}
+
+/// A backend as last compiled: reused while `model` is unchanged.
+#[derive(Debug)]
+struct CompiledBackend {
+    model: Backend,
+    runtime: Arc<BackendRuntime>,
+    errors: Vec<ProviderError>,
+    seen: u64,
+}
+
+/// A frontend as last compiled: reused while `model` and its backend are unchanged.
+#[derive(Debug)]
+struct CompiledFrontend {
+    model: Frontend,
+    backend: Option<Arc<BackendRuntime>>,
+    backend_unenforced: bool,
+    /// The route and the indexes (in `CompileSettings::entry_points`) it is served on; `None`
+    /// when the frontend is left out.
+    route: Option<(Arc<CompiledRoute>, Vec<usize>)>,
+    errors: Vec<ProviderError>,
+    /// Survives rebuilds of the route, for as long as the frontend exists.
+    metrics: Arc<TrafficMetrics>,
+    seen: u64,
 }
 
 impl Registry {
     pub fn new() -> Registry {
         Registry::default()
     }
+
+    /// Every server of the last compiled generation, with its state.
+    pub fn servers(&self) -> &ServerIndex {
+        &self.published
+    }
 }
 
-/// Builds a routing table from every provider's snapshot. Bad frontends are left out and
-/// recorded in `errors`; everything else is kept.
+/// Builds a routing table from every provider's snapshot, reusing what did not change since
+/// the last generation. Bad frontends are left out and recorded in `errors`.
 pub fn compile(
     providers: &BTreeMap<String, Arc<ProviderConfig>>,
     settings: &CompileSettings,
@@ -48,126 +89,74 @@ pub fn compile(
     generation: u64,
 ) -> RoutingTable {
     let mut errors = Vec::new();
-    let mut per_ep: HashMap<String, Vec<Arc<CompiledRoute>>> = HashMap::new();
-    let mut used = HashSet::new();
-    let mut used_routes = HashSet::new();
+    let mut per_ep: Vec<Vec<Arc<CompiledRoute>>> = vec![Vec::new(); settings.entry_points.len()];
     for (pname, config) in providers {
         errors.extend(config.errors.iter().cloned());
-        let mut backends: HashMap<&str, Arc<BackendRuntime>> = HashMap::new();
-        for (bname, backend) in &config.backends {
-            let rt = backend_runtime(
-                pname,
-                bname,
-                backend,
-                settings.max_conns_per_server,
-                registry,
-                &mut used,
-                &mut errors,
-            );
-            backends.insert(bname.as_str(), Arc::new(rt));
-        }
+        let backends = compile_backends(pname, config, settings, registry, generation, &mut errors);
+        let frontends = registry.frontends.entry(pname.clone()).or_default();
         for (fname, f) in &config.frontends {
-            let fail = |message: String| ProviderError {
-                source: format!("{pname} frontend {fname}"),
-                message,
-            };
-            let Some(backend) = backends.get(f.backend.as_str()) else {
-                errors.push(fail(format!("undefined backend {:?}", f.backend)));
-                continue;
-            };
-            if f.routes.is_empty() {
-                errors.push(fail("has no routes".to_string()));
-                continue;
-            }
-            let mut rule = rules::Rule::default();
-            let mut bad = false;
-            for (rname, route) in &f.routes {
-                match rules::parse(&route.rule) {
-                    Ok(r) => rule.merge(r),
-                    Err(e) => {
-                        errors.push(fail(format!("route {rname}: rule {:?}: {e}", route.rule)));
-                        bad = true;
+            let backend = backends.get(f.backend.as_str()).cloned();
+            let backend_unenforced = config
+                .backends
+                .get(&f.backend)
+                .is_some_and(|b| !b.unenforced.is_empty());
+            let reusable = frontends.get(fname.as_str()).is_some_and(|c| {
+                c.model == *f
+                    && c.backend_unenforced == backend_unenforced
+                    && match (&c.backend, &backend) {
+                        (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+                        (None, None) => true,
+                        _ => false,
                     }
-                }
-            }
-            if bad {
-                continue;
-            }
-            let texts: Vec<&str> = f.routes.values().map(|r| r.rule.as_str()).collect();
-            let eps = if f.entry_points.is_empty() {
-                &settings.default_entry_points
-            } else {
-                &f.entry_points
-            };
-            let (known, unknown): (Vec<&String>, Vec<&String>) =
-                eps.iter().partition(|e| settings.entry_points.contains(e));
-            if !unknown.is_empty() {
-                errors.push(fail(format!(
-                    "entrypoints {unknown:?} are not defined; ignored"
-                )));
-            }
-            if known.is_empty() {
-                errors.push(fail(
-                    "no defined entrypoint left; frontend skipped".to_string(),
-                ));
-                continue;
-            }
-            let route_key = (pname.clone(), fname.clone());
-            let metrics = Arc::clone(registry.routes.entry(route_key.clone()).or_default());
-            used_routes.insert(route_key);
-            let redirect = match &f.redirect {
-                None => None,
-                Some(r) => {
-                    match settings.redirect_targets.get(&r.entry_point) {
-                        Some(&(https, port)) => Some(config::Redirect {
-                            entry_point: r.entry_point.clone(),
-                            https,
-                            port,
-                            permanent: r.permanent,
-                        }),
-                        None => {
-                            errors.push(fail(format!("redirect to entrypoint {:?}, which is not defined; frontend skipped", r.entry_point)));
-                            continue;
-                        }
-                    }
-                }
-            };
-            let route = Arc::new(CompiledRoute {
-                redirect,
-                metrics,
-                frontend: fname.clone(),
-                provider: pname.clone(),
-                priority: rules::priority(f.priority, &texts),
-                rule,
-                pass_host_header: f.pass_host_header,
-                backend: Arc::clone(backend),
-                unenforced: !f.unenforced.is_empty()
-                    || config
-                        .backends
-                        .get(&f.backend)
-                        .is_some_and(|b| !b.unenforced.is_empty()),
             });
-            for ep in known {
-                per_ep
-                    .entry(ep.clone())
-                    .or_default()
-                    .push(Arc::clone(&route));
+            if !reusable {
+                let metrics = frontends
+                    .get(fname.as_str())
+                    .map(|c| Arc::clone(&c.metrics))
+                    .unwrap_or_default();
+                let mut errs = Vec::new();
+                let route = compile_route(
+                    pname,
+                    fname,
+                    f,
+                    backend.as_ref(),
+                    backend_unenforced,
+                    &metrics,
+                    settings,
+                    &mut errs,
+                );
+                frontends.insert(
+                    fname.clone(),
+                    CompiledFrontend {
+                        model: f.clone(),
+                        backend,
+                        backend_unenforced,
+                        route,
+                        errors: errs,
+                        metrics,
+                        seen: generation,
+                    },
+                );
+            }
+            if let Some(c) = frontends.get_mut(fname.as_str()) {
+                c.seen = generation;
+                errors.extend(c.errors.iter().cloned());
+                if let Some((route, eps)) = &c.route {
+                    for &i in eps {
+                        per_ep[i].push(Arc::clone(route));
+                    }
+                }
             }
         }
     }
-    registry.servers.retain(|k, _| used.contains(k));
-    registry.routes.retain(|k, _| used_routes.contains(k));
+    sweep(registry, generation);
     RoutingTable {
-        servers: registry.servers.clone(),
+        servers: Arc::clone(&registry.published),
         entry_points: settings
             .entry_points
             .iter()
-            .map(|ep| {
-                (
-                    ep.clone(),
-                    EntryPointRoutes::new(per_ep.remove(ep).unwrap_or_default()),
-                )
-            })
+            .zip(per_ep)
+            .map(|(ep, routes)| (ep.clone(), EntryPointRoutes::new(routes)))
             .collect(),
         providers: providers.clone(),
         errors,
@@ -175,13 +164,195 @@ pub fn compile(
     }
 }
 
+/// Every backend of one provider, by name: reused when unchanged, rebuilt otherwise.
+fn compile_backends<'a>(
+    pname: &str,
+    config: &'a ProviderConfig,
+    settings: &CompileSettings,
+    registry: &mut Registry,
+    generation: u64,
+    all_errors: &mut Vec<ProviderError>,
+) -> HashMap<&'a str, Arc<BackendRuntime>> {
+    let mut out = HashMap::with_capacity(config.backends.len());
+    for (bname, backend) in &config.backends {
+        let cached = registry
+            .backends
+            .get_mut(pname)
+            .and_then(|m| m.get_mut(bname.as_str()))
+            .filter(|c| c.model == *backend);
+        if let Some(c) = cached {
+            c.seen = generation;
+            all_errors.extend(c.errors.iter().cloned());
+            out.insert(bname.as_str(), Arc::clone(&c.runtime));
+            continue;
+        }
+        let mut errors = Vec::new();
+        let old = registry
+            .backends
+            .get(pname)
+            .and_then(|m| m.get(bname.as_str()));
+        let runtime = Arc::new(backend_runtime(
+            pname,
+            bname,
+            backend,
+            settings.max_conns_per_server,
+            old.map(|o| &*o.runtime),
+            &mut errors,
+        ));
+        all_errors.extend(errors.iter().cloned());
+        registry
+            .backends
+            .entry(pname.to_string())
+            .or_default()
+            .insert(
+                bname.clone(),
+                CompiledBackend {
+                    model: backend.clone(),
+                    runtime: Arc::clone(&runtime),
+                    errors,
+                    seen: generation,
+                },
+            );
+        registry.backends_changed = true;
+        out.insert(bname.as_str(), runtime);
+    }
+    out
+}
+
+/// Drops what the last generation did not see: backends (with their servers' state) and
+/// frontends (with their counters); republishes the servers when a backend changed.
+fn sweep(registry: &mut Registry, generation: u64) {
+    for backends in registry.backends.values_mut() {
+        let before = backends.len();
+        backends.retain(|_, b| b.seen == generation);
+        registry.backends_changed |= backends.len() != before;
+    }
+    registry.backends.retain(|_, m| !m.is_empty());
+    for frontends in registry.frontends.values_mut() {
+        frontends.retain(|_, f| f.seen == generation);
+    }
+    registry.frontends.retain(|_, m| !m.is_empty());
+    if registry.backends_changed {
+        registry.published = Arc::new(ServerIndex::new(
+            registry
+                .backends
+                .iter()
+                .map(|(p, m)| {
+                    let runtimes = m
+                        .iter()
+                        .map(|(b, c)| (b.clone(), Arc::clone(&c.runtime)))
+                        .collect();
+                    (p.clone(), runtimes)
+                })
+                .collect(),
+        ));
+        registry.backends_changed = false;
+    }
+}
+
+/// One frontend → its route and entrypoints, or `None` (with the reasons in `errors`).
+#[allow(clippy::too_many_arguments)]
+fn compile_route(
+    pname: &str,
+    fname: &str,
+    f: &Frontend,
+    backend: Option<&Arc<BackendRuntime>>,
+    backend_unenforced: bool,
+    metrics: &Arc<TrafficMetrics>,
+    settings: &CompileSettings,
+    errors: &mut Vec<ProviderError>,
+) -> Option<(Arc<CompiledRoute>, Vec<usize>)> {
+    let fail = |message: String| ProviderError {
+        source: format!("{pname} frontend {fname}"),
+        message,
+    };
+    let Some(backend) = backend else {
+        errors.push(fail(format!("undefined backend {:?}", f.backend)));
+        return None;
+    };
+    if f.routes.is_empty() {
+        errors.push(fail("has no routes".to_string()));
+        return None;
+    }
+    let mut rule = rules::Rule::default();
+    let mut bad = false;
+    for (rname, route) in &f.routes {
+        match rules::parse(&route.rule) {
+            Ok(r) => rule.merge(r),
+            Err(e) => {
+                errors.push(fail(format!("route {rname}: rule {:?}: {e}", route.rule)));
+                bad = true;
+            }
+        }
+    }
+    if bad {
+        return None;
+    }
+    let eps = entry_point_indexes(f, settings, &mut |m| errors.push(fail(m)))?;
+    let redirect = match &f.redirect {
+        None => None,
+        Some(r) => match settings.redirect_targets.get(&r.entry_point) {
+            Some(&(https, port)) => Some(config::Redirect {
+                entry_point: r.entry_point.clone(),
+                https,
+                port,
+                permanent: r.permanent,
+            }),
+            None => {
+                errors.push(fail(format!(
+                    "redirect to entrypoint {:?}, which is not defined; frontend skipped",
+                    r.entry_point
+                )));
+                return None;
+            }
+        },
+    };
+    let texts: Vec<&str> = f.routes.values().map(|r| r.rule.as_str()).collect();
+    let route = Arc::new(CompiledRoute {
+        redirect,
+        metrics: Arc::clone(metrics),
+        frontend: fname.to_string(),
+        provider: pname.to_string(),
+        priority: rules::priority(f.priority, &texts),
+        rule,
+        pass_host_header: f.pass_host_header,
+        backend: Arc::clone(backend),
+        unenforced: !f.unenforced.is_empty() || backend_unenforced,
+    });
+    Some((route, eps))
+}
+
+/// The indexes of the defined entrypoints a frontend is served on (its own, or the defaults);
+/// `None` when none is defined.
+fn entry_point_indexes(
+    f: &Frontend,
+    settings: &CompileSettings,
+    report: &mut impl FnMut(String),
+) -> Option<Vec<usize>> {
+    let eps = if f.entry_points.is_empty() {
+        &settings.default_entry_points
+    } else {
+        &f.entry_points
+    };
+    let index = |e: &String| settings.entry_points.iter().position(|d| d == e);
+    let unknown: Vec<&String> = eps.iter().filter(|e| index(e).is_none()).collect();
+    if !unknown.is_empty() {
+        report(format!("entrypoints {unknown:?} are not defined; ignored"));
+    }
+    let known: Vec<usize> = eps.iter().filter_map(index).collect();
+    if known.is_empty() {
+        report("no defined entrypoint left; frontend skipped".to_string());
+        return None;
+    }
+    Some(known)
+}
+
 fn backend_runtime(
     pname: &str,
     bname: &str,
     backend: &Backend,
     max_conns: usize,
-    registry: &mut Registry,
-    used: &mut HashSet<(String, String, String)>,
+    old: Option<&BackendRuntime>,
     errors: &mut Vec<ProviderError>,
 ) -> BackendRuntime {
     let mut servers = Vec::new();
@@ -207,16 +378,18 @@ fn backend_runtime(
                 continue;
             }
         };
-        let key = (pname.to_string(), bname.to_string(), server.url.clone());
-        let state = Arc::clone(registry.servers.entry(key.clone()).or_insert_with(|| {
-            // Under an active check a new server waits for its first passing probe.
-            let s = ServerState::with_limit(max_conns);
-            if backend.health_check.is_some() {
-                s.set_healthy(false);
+        let kept = old.and_then(|o| o.servers.iter().find(|s| s.url == server.url));
+        let state = match kept {
+            Some(s) => Arc::clone(&s.state),
+            None => {
+                // Under an active check a new server waits for its first passing probe.
+                let s = ServerState::with_limit(max_conns);
+                if backend.health_check.is_some() {
+                    s.set_healthy(false);
+                }
+                Arc::new(s)
             }
-            Arc::new(s)
-        }));
-        used.insert(key);
+        };
         servers.push(ServerRuntime {
             name: sname.clone(),
             url: server.url.clone(),
@@ -354,7 +527,74 @@ mod tests {
             .insert("b".into(), backend(&["http://127.0.0.1:9"]));
         let providers = [("file".to_string(), Arc::new(config))].into();
         compile(&providers, &settings(), &mut registry, 3);
-        assert_eq!(registry.servers.len(), 1);
-        assert!(registry.servers.keys().all(|k| k.2 == "http://127.0.0.1:9"));
+        assert_eq!(registry.servers().len(), 1);
+        assert!(
+            registry
+                .servers()
+                .iter()
+                .all(|(k, _)| k.2 == "http://127.0.0.1:9")
+        );
+    }
+
+    #[test]
+    fn unchanged_routes_and_balancers_are_reused_across_generations() {
+        let mut config = ProviderConfig::default();
+        for app in ["a", "b"] {
+            config
+                .backends
+                .insert(app.into(), backend(&["http://127.0.0.1:1"]));
+            config
+                .frontends
+                .insert(app.into(), frontend(app, &format!("Host:{app}.com")));
+        }
+        let mut registry = Registry::new();
+        let route = |t: &RoutingTable, name: &str| {
+            Arc::clone(
+                t.entry_points["http"]
+                    .routes()
+                    .iter()
+                    .find(|r| r.frontend == name)
+                    .expect("routed"),
+            )
+        };
+        let providers = [("docker".to_string(), Arc::new(config.clone()))].into();
+        let t1 = compile(&providers, &settings(), &mut registry, 1);
+        let providers = [("docker".to_string(), Arc::new(config.clone()))].into();
+        let t2 = compile(&providers, &settings(), &mut registry, 2);
+        assert!(Arc::ptr_eq(&route(&t1, "a"), &route(&t2, "a")));
+        assert!(
+            Arc::ptr_eq(&t1.servers, &t2.servers),
+            "no server came or went"
+        );
+
+        // A server joins backend b: only b's balancer and route are rebuilt.
+        config.backends.insert(
+            "b".into(),
+            backend(&["http://127.0.0.1:1", "http://127.0.0.1:2"]),
+        );
+        let providers = [("docker".to_string(), Arc::new(config.clone()))].into();
+        let t3 = compile(&providers, &settings(), &mut registry, 3);
+        assert!(Arc::ptr_eq(&route(&t2, "a"), &route(&t3, "a")));
+        assert!(!Arc::ptr_eq(&route(&t2, "b"), &route(&t3, "b")));
+        assert_eq!(route(&t3, "b").backend.servers.len(), 2);
+        assert!(Arc::ptr_eq(
+            &route(&t2, "b").backend.servers[0].state,
+            &route(&t3, "b").backend.servers[0].state
+        ));
+        assert!(Arc::ptr_eq(
+            &route(&t2, "b").metrics,
+            &route(&t3, "b").metrics
+        ));
+        assert_eq!(t3.servers.len(), 3);
+
+        // Frontend a goes: its route is gone, its backend's server state stays (still defined).
+        config.frontends.remove("a");
+        config.backends.remove("b");
+        let providers = [("docker".to_string(), Arc::new(config))].into();
+        let t4 = compile(&providers, &settings(), &mut registry, 4);
+        assert_eq!(t4.entry_points["http"].routes().len(), 0);
+        assert_eq!(t4.errors.len(), 1, "frontend b's backend is undefined now");
+        assert_eq!(t4.servers.len(), 1);
+        assert!(t4.servers.iter().all(|(k, _)| k.1 == "a"));
     }
 }

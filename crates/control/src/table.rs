@@ -25,13 +25,58 @@ pub struct RoutingTable {
     pub errors: Vec<ProviderError>,
     pub generation: u64,
     /// Runtime state of every server in this table, by (provider, backend, URL).
-    pub servers: HashMap<(String, String, String), Arc<ServerState>>,
+    pub servers: Arc<ServerIndex>,
 }
 
 impl RoutingTable {
     /// The route for a request arriving on `entry_point`, if any frontend matches.
     pub fn route(&self, entry_point: &str, req: &RequestView) -> Option<&Arc<CompiledRoute>> {
         self.entry_points.get(entry_point)?.route(req)
+    }
+}
+
+/// Every compiled backend by provider and name, so each server's state can be found by
+/// (provider, backend, URL). Publishing it costs one entry per backend, not per server.
+#[derive(Debug, Default)]
+pub struct ServerIndex {
+    backends: HashMap<String, HashMap<String, Arc<BackendRuntime>>>,
+}
+
+impl ServerIndex {
+    pub(crate) fn new(backends: HashMap<String, HashMap<String, Arc<BackendRuntime>>>) -> Self {
+        ServerIndex { backends }
+    }
+
+    /// The state of the server `url` of `backend` from `provider`.
+    pub fn get(
+        &self,
+        (provider, backend, url): &(String, String, String),
+    ) -> Option<&Arc<ServerState>> {
+        let b = self.backends.get(provider)?.get(backend)?;
+        b.servers.iter().find(|s| s.url == *url).map(|s| &s.state)
+    }
+
+    /// Every server as ((provider, backend, URL), state), in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = ((&str, &str, &str), &Arc<ServerState>)> {
+        self.backends.iter().flat_map(|(p, m)| {
+            m.iter().flat_map(move |(b, rt)| {
+                rt.servers
+                    .iter()
+                    .map(move |s| ((p.as_str(), b.as_str(), s.url.as_str()), &s.state))
+            })
+        })
+    }
+
+    pub fn len(&self) -> usize {
+        self.backends
+            .values()
+            .flat_map(|m| m.values())
+            .map(|b| b.servers.len())
+            .sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 }
 
