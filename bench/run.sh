@@ -4,6 +4,7 @@
 #
 #   bench/run.sh            # 10 s per peer, 50 connections
 #   DURATION=30s CONNS=100 bench/run.sh
+#   BASELINE=/path/to/older/portier bench/run.sh   # also runs another portier build, side by side
 #
 # Needs: wrk, nginx, haproxy (apt-get install wrk nginx-light haproxy). Prints a Markdown table.
 # Pinning on a 2-core box: the proxy under test on CPU 1; wrk and the two backends on CPU 0.
@@ -14,7 +15,8 @@ DURATION=${DURATION:-10s}
 CONNS=${CONNS:-50}
 PROXY_CPU=${PROXY_CPU:-1}
 LOAD_CPU=${LOAD_CPU:-0}
-B1=19101 B2=19102 P_NGINX=19201 P_HAPROXY=19202 P_PORTIER=19203
+BASELINE=${BASELINE:-}
+B1=19101 B2=19102 P_NGINX=19201 P_HAPROXY=19202 P_PORTIER=19203 P_BASELINE=19204
 
 for tool in wrk nginx haproxy taskset; do
   command -v "$tool" >/dev/null || { echo "missing $tool: apt-get install wrk nginx-light haproxy" >&2; exit 1; }
@@ -104,6 +106,11 @@ rule = "PathPrefix:/"
 CONF
 taskset -c "$PROXY_CPU" target/release/portier -c "$work/portier.toml" & pids+=($!)
 portier_pid=$!
+if [ -n "$BASELINE" ]; then
+  sed "s/:$P_PORTIER\"/:$P_BASELINE\"/" "$work/portier.toml" > "$work/baseline.toml"
+  taskset -c "$PROXY_CPU" "$BASELINE" -c "$work/baseline.toml" & pids+=($!)
+  baseline_pid=$!
+fi
 
 sleep 1
 pid_on_port() { ss -Htlnp "sport = :$1" | grep -o 'pid=[0-9]*' | head -1 | cut -d= -f2; }
@@ -130,3 +137,6 @@ run "direct to one backend" "$B1" ""
 run "nginx $(nginx -v 2>&1 | grep -o '[0-9.]*$') (1 worker, upstream keepalive)" "$P_NGINX" "$(pid_on_port $P_NGINX)"
 run "HAProxy $(haproxy -v | head -1 | awk '{print $3}') (nbthread 1)" "$P_HAPROXY" "$(pid_on_port $P_HAPROXY)"
 run "portier $(target/release/portier --version | awk '{print $2}')" "$P_PORTIER" "$portier_pid"
+if [ -n "$BASELINE" ]; then
+  run "portier baseline ($BASELINE)" "$P_BASELINE" "$baseline_pid"
+fi

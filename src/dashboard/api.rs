@@ -37,17 +37,11 @@ pub(super) fn provider(
         .iter()
         .map(|(f, fe)| (f.clone(), frontend(state, table, name, f, fe)))
         .collect();
-    let prefix = format!("{name} ");
     let errors: Vec<Value> = p
         .errors
         .iter()
-        .chain(
-            table
-                .errors
-                .iter()
-                .filter(|e| e.source.starts_with(&prefix) && !p.errors.contains(e)),
-        )
-        .map(|e| json!({"source": e.source, "message": e.message}))
+        .chain(table.errors.iter().filter(|e| e.is_compile_error_of(name)))
+        .map(|e| json!(e))
         .collect();
     json!({"backends": backends, "frontends": frontends, "errors": errors})
 }

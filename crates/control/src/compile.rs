@@ -262,8 +262,9 @@ fn compile_route(
     settings: &CompileSettings,
     errors: &mut Vec<ProviderError>,
 ) -> Option<(Arc<CompiledRoute>, Vec<usize>)> {
-    let fail = |message: String| ProviderError {
-        source: format!("{pname} frontend {fname}"),
+    let fail = |message: String| ProviderError::Compile {
+        provider: pname.to_string(),
+        item: format!("frontend {fname}"),
         message,
     };
     let Some(backend) = backend else {
@@ -357,8 +358,9 @@ fn backend_runtime(
 ) -> BackendRuntime {
     let mut servers = Vec::new();
     for (sname, server) in &backend.servers {
-        let fail = |message: String| ProviderError {
-            source: format!("{pname} backend {bname} server {sname}"),
+        let fail = |message: String| ProviderError::Compile {
+            provider: pname.to_string(),
+            item: format!("backend {bname} server {sname}"),
             message,
         };
         let weight = match u32::try_from(server.weight) {

@@ -5,6 +5,7 @@
 //! can serialise them as they are.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 use serde::Serialize;
 
@@ -116,16 +117,140 @@ impl Default for LoadBalancer {
     }
 }
 
-/// A problem in a provider's input, named precisely enough to fix it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ProviderError {
-    /// Where: `file rules.toml:12:9`, `container web-1 label traefik.port`, `frontend f1`.
-    pub source: String,
-    pub message: String,
+/// A problem in a provider's input, named precisely enough to fix it: where (a container and
+/// label, a file position, a compiled item) and what. Shown as `WHERE: WHAT`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProviderError {
+    /// `container web-1 label traefik.port: value "x": not a port number (1-65535)`.
+    #[error("container {container} label {label}: {message}")]
+    Label {
+        container: String,
+        label: String,
+        message: String,
+    },
+    /// `container web-1: has no IP address on any network; container left out`.
+    #[error("container {container}: {message}")]
+    Container { container: String, message: String },
+    /// `file rules.toml:12:9 frontend f1 route r: rule "Hots:x": unknown matcher …`.
+    #[error("file {}:{line}:{column} {item}: {message}", path.display())]
+    FileAt {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        item: String,
+        message: String,
+    },
+    /// `file rules.toml frontend f1: backend is required; frontend left out`, or the whole
+    /// file when `item` is empty.
+    #[error("file {}{}{item}: {message}", path.display(), if item.is_empty() { "" } else { " " })]
+    File {
+        path: PathBuf,
+        item: String,
+        message: String,
+    },
+    /// Found when compiling a provider's snapshot: `docker frontend f1: undefined backend "b"`.
+    #[error("{provider} {item}: {message}")]
+    Compile {
+        provider: String,
+        item: String,
+        message: String,
+    },
 }
 
-impl std::fmt::Display for ProviderError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.source, self.message)
+impl ProviderError {
+    /// Where the problem is, as the API's `source` shows it.
+    pub fn place(&self) -> String {
+        let text = self.to_string();
+        let message = self.message();
+        text.strip_suffix(message)
+            .and_then(|t| t.strip_suffix(": "))
+            .unwrap_or(&text)
+            .to_string()
+    }
+
+    /// What is wrong.
+    pub fn message(&self) -> &str {
+        match self {
+            ProviderError::Label { message, .. }
+            | ProviderError::Container { message, .. }
+            | ProviderError::FileAt { message, .. }
+            | ProviderError::File { message, .. }
+            | ProviderError::Compile { message, .. } => message,
+        }
+    }
+
+    /// Whether compiling `provider`'s snapshot found this (rather than the provider itself).
+    pub fn is_compile_error_of(&self, provider: &str) -> bool {
+        matches!(self, ProviderError::Compile { provider: p, .. } if p == provider)
+    }
+}
+
+/// The API's shape: `{"source": WHERE, "message": WHAT}`.
+impl Serialize for ProviderError {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("ProviderError", 2)?;
+        st.serialize_field("source", &self.place())?;
+        st.serialize_field("message", self.message())?;
+        st.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_read_where_then_what_and_serialise_as_the_api_shows_them() {
+        let cases = [
+            (
+                ProviderError::Label {
+                    container: "web-1".into(),
+                    label: "traefik.port".into(),
+                    message: "value \"x\": not a port number".into(),
+                },
+                "container web-1 label traefik.port",
+            ),
+            (
+                ProviderError::Container {
+                    container: "web-1".into(),
+                    message: "has no IP address".into(),
+                },
+                "container web-1",
+            ),
+            (
+                ProviderError::FileAt {
+                    path: "rules.toml".into(),
+                    line: 12,
+                    column: 9,
+                    item: "frontend f route r".into(),
+                    message: "rule: bad".into(),
+                },
+                "file rules.toml:12:9 frontend f route r",
+            ),
+            (
+                ProviderError::File {
+                    path: "rules.toml".into(),
+                    item: String::new(),
+                    message: "cannot read".into(),
+                },
+                "file rules.toml",
+            ),
+            (
+                ProviderError::Compile {
+                    provider: "docker".into(),
+                    item: "frontend f".into(),
+                    message: "undefined backend".into(),
+                },
+                "docker frontend f",
+            ),
+        ];
+        for (e, place) in cases {
+            assert_eq!(e.place(), place);
+            assert_eq!(e.to_string(), format!("{place}: {}", e.message()));
+            let json = serde_json::to_value(&e).expect("serialises");
+            assert_eq!(json["source"], place);
+            assert_eq!(json["message"], e.message());
+        }
     }
 }

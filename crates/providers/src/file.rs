@@ -29,9 +29,22 @@ pub struct Source<'a> {
 }
 
 impl Source<'_> {
+    /// `file PATH:LINE:COL` of a byte offset.
     fn at(&self, offset: usize) -> String {
         let (line, col) = config::line_col_of(self.text, offset);
         format!("file {}:{line}:{col}", self.path.display())
+    }
+
+    /// An error about `item` at a byte offset.
+    fn error(&self, offset: usize, item: String, message: String) -> ProviderError {
+        let (line, column) = config::line_col_of(self.text, offset);
+        ProviderError::FileAt {
+            path: self.path.to_path_buf(),
+            line,
+            column,
+            item,
+            message,
+        }
     }
 }
 
@@ -72,13 +85,11 @@ pub fn translate(d: &DynamicToml, src: Source) -> ProviderConfig {
         };
         for (sname, s) in b.servers.iter().flatten() {
             if let Err(message) = parse_server_url(s.url.get_ref()) {
-                out.errors.push(ProviderError {
-                    source: format!(
-                        "{} backend {bname} server {sname}",
-                        src.at(s.url.span().start)
-                    ),
-                    message: format!("{message}; server left out"),
-                });
+                out.errors.push(src.error(
+                    s.url.span().start,
+                    format!("backend {bname} server {sname}"),
+                    format!("{message}; server left out"),
+                ));
                 continue;
             }
             backend.servers.insert(
@@ -100,8 +111,9 @@ pub fn translate(d: &DynamicToml, src: Source) -> ProviderConfig {
             &mut out.errors,
         );
         let Some(backend) = f.backend.clone() else {
-            out.errors.push(ProviderError {
-                source: format!("file {} frontend {fname}", src.path.display()),
+            out.errors.push(ProviderError::File {
+                path: src.path.to_path_buf(),
+                item: format!("frontend {fname}"),
                 message: "backend is required; frontend left out".to_string(),
             });
             continue;
@@ -111,14 +123,15 @@ pub fn translate(d: &DynamicToml, src: Source) -> ProviderConfig {
             if let Err(e) = rules::parse(r.rule.get_ref()) {
                 // +1: the span starts at the opening quote.
                 let offset = r.rule.span().start + 1 + column_offset(r.rule.get_ref(), e.column);
-                out.errors.push(ProviderError {
-                    source: format!("{} frontend {fname} route {rname}", src.at(offset)),
-                    message: format!(
+                out.errors.push(src.error(
+                    offset,
+                    format!("frontend {fname} route {rname}"),
+                    format!(
                         "rule {:?}: {}; frontend left out",
                         r.rule.get_ref(),
                         e.message
                     ),
-                });
+                ));
                 continue 'frontends;
             }
             routes.insert(
@@ -163,13 +176,14 @@ fn refuse(
     asked
         .iter()
         .map(|a| {
-            errors.push(ProviderError {
-                source: format!("{} {what} key {}", src.at(a.offset), a.key),
-                message: format!(
+            errors.push(src.error(
+                a.offset,
+                format!("{what} key {}", a.key),
+                format!(
                     "asks for {}, which portier does not enforce yet; {whom} answers 503 to every request rather than serve without it",
                     a.what
                 ),
-            });
+            ));
             format!("key {} ({})", a.key, src.at(a.offset))
         })
         .collect()
@@ -217,8 +231,9 @@ pub fn load_directory(dir: &Path) -> Result<ProviderConfig, ConfigError> {
         let one = load_file(&f)?;
         for (name, fe) in one.frontends {
             if out.frontends.insert(name.clone(), fe).is_some() {
-                out.errors.push(ProviderError {
-                    source: format!("file {}", f.display()),
+                out.errors.push(ProviderError::File {
+                    path: f.clone(),
+                    item: String::new(),
                     message: format!(
                         "frontend {name} is defined in several files; the last one wins"
                     ),
@@ -227,8 +242,9 @@ pub fn load_directory(dir: &Path) -> Result<ProviderConfig, ConfigError> {
         }
         for (name, be) in one.backends {
             if out.backends.insert(name.clone(), be).is_some() {
-                out.errors.push(ProviderError {
-                    source: format!("file {}", f.display()),
+                out.errors.push(ProviderError::File {
+                    path: f.clone(),
+                    item: String::new(),
                     message: format!(
                         "backend {name} is defined in several files; the last one wins"
                     ),
@@ -325,8 +341,9 @@ async fn run_watched(path: PathBuf, watch: bool, is_dir: bool, tx: mpsc::Sender<
             Err(e) if first => {
                 tracing::error!(provider = NAME, "{e}");
                 let config = ProviderConfig {
-                    errors: vec![ProviderError {
-                        source: format!("file {}", path.display()),
+                    errors: vec![ProviderError::File {
+                        path: path.clone(),
+                        item: String::new(),
                         message: e.to_string(),
                     }],
                     ..ProviderConfig::default()

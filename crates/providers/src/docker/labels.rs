@@ -129,8 +129,9 @@ fn parse(
             .map(String::as_str)
             .filter(|v| !v.is_empty())
     };
-    let bad = |key: &str, reason: String| ProviderError {
-        source: format!("container {} label {key}", c.name),
+    let bad = |key: &str, reason: String| ProviderError::Label {
+        container: c.name.clone(),
+        label: key.to_string(),
         message: format!(
             "value {:?}: {reason}; container left out",
             c.labels.get(key).map(String::as_str).unwrap_or("")
@@ -236,15 +237,17 @@ fn parse(
         None => match c.ports.as_slice() {
             [one] => *one,
             [] => {
-                return Err(ProviderError {
-                    source: format!("container {} label {LABEL_PORT}", c.name),
+                return Err(ProviderError::Label {
+                    container: c.name.clone(),
+                    label: LABEL_PORT.to_string(),
                     message: "missing, and the container exposes no port; set traefik.port; container left out".into(),
                 });
             }
             many => {
                 let list: Vec<String> = many.iter().map(u16::to_string).collect();
-                return Err(ProviderError {
-                    source: format!("container {} label {LABEL_PORT}", c.name),
+                return Err(ProviderError::Label {
+                    container: c.name.clone(),
+                    label: LABEL_PORT.to_string(),
                     message: format!(
                         "missing, and the container exposes several ports ({}); set traefik.port to choose one; container left out",
                         list.join(", ")
@@ -396,8 +399,9 @@ fn unenforced_errors(c: &ContainerInfo) -> Vec<ProviderError> {
                 Scope::Frontend => "its frontend",
                 Scope::Backend => "every frontend of its backend",
             };
-            Some(ProviderError {
-                source: format!("container {} label {key}", c.name),
+            Some(ProviderError::Label {
+                container: c.name.clone(),
+                label: key.to_string(),
                 message: format!(
                     "asks for {what}, which portier does not enforce yet; {whom} answers 503 to every request rather than serve without it"
                 ),
@@ -464,8 +468,9 @@ fn ip_address(
         }
         let attached: Vec<&str> = c.networks.keys().map(String::as_str).collect();
         if from_label {
-            return Err(ProviderError {
-                source: format!("container {} label {LABEL_NETWORK}", c.name),
+            return Err(ProviderError::Label {
+                container: c.name.clone(),
+                label: LABEL_NETWORK.to_string(),
                 message: format!(
                     "value {net:?}: the container is not on that network (it is on: {}); container left out",
                     attached.join(", ")
@@ -491,8 +496,8 @@ fn ip_address(
             ));
             Ok(ip.clone())
         }
-        (None, _) => Err(ProviderError {
-            source: format!("container {}", c.name),
+        (None, _) => Err(ProviderError::Container {
+            container: c.name.clone(),
             message: "has no IP address on any network; container left out".into(),
         }),
     }
