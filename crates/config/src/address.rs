@@ -7,6 +7,8 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize, Serializer};
 
+use crate::error::ValueError;
+
 /// A parsed listen address; `text` keeps what the user wrote for messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListenAddress {
@@ -15,21 +17,23 @@ pub struct ListenAddress {
 }
 
 impl ListenAddress {
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub fn parse(text: &str) -> Result<Self, ValueError> {
         let t = text.trim();
-        let (host, port) = t.rsplit_once(':').ok_or_else(|| {
-            format!("address {text:?} has no port; write it as \":80\" or \"127.0.0.1:80\"")
-        })?;
-        let port: u16 = port.parse().map_err(|_| {
-            format!("address {text:?}: port {port:?} is not a number from 0 to 65535")
+        let (host, port) = t
+            .rsplit_once(':')
+            .ok_or_else(|| ValueError::AddressWithoutPort(text.to_string()))?;
+        let port: u16 = port.parse().map_err(|_| ValueError::AddressPort {
+            text: text.to_string(),
+            port: port.to_string(),
         })?;
         let host = host.trim_start_matches('[').trim_end_matches(']');
         let ip = match host {
             "" | "*" => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
             "localhost" => IpAddr::V4(Ipv4Addr::LOCALHOST),
-            h => h
-                .parse()
-                .map_err(|_| format!("address {text:?}: host {h:?} is not an IP address"))?,
+            h => h.parse().map_err(|_| ValueError::AddressHost {
+                text: text.to_string(),
+                host: h.to_string(),
+            })?,
         };
         Ok(ListenAddress {
             socket: SocketAddr::new(ip, port),

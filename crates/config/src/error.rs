@@ -25,6 +25,36 @@ pub enum ConfigError {
     },
 }
 
+/// Why a single value (an address, a network, a constraint, …) did not parse; each message
+/// quotes the text it is about. Wrapped in [`ConfigError::Invalid`] with the key it came from.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ValueError {
+    #[error("address {0:?} has no port; write it as \":80\" or \"127.0.0.1:80\"")]
+    AddressWithoutPort(String),
+    #[error("address {text:?}: port {port:?} is not a number from 0 to 65535")]
+    AddressPort { text: String, port: String },
+    #[error("address {text:?}: host {host:?} is not an IP address")]
+    AddressHost { text: String, host: String },
+    #[error("{0:?} is not an IP address or CIDR range")]
+    IpNet(String),
+    #[error("{text:?}: prefix length must be 0 to {max}")]
+    IpNetPrefix { text: String, max: u8 },
+    #[error("{0:?}: write tag==PATTERN or tag!=PATTERN")]
+    ConstraintForm(String),
+    #[error("{0:?}: the pattern is empty")]
+    ConstraintEmpty(String),
+    #[error("{0:?} is not a log level (DEBUG, INFO, WARN, ERROR, FATAL, PANIC)")]
+    LogLevel(String),
+    #[error("{0:?}: write NAME=ADDRESS (http=:80) or \"Name:http Address::80\"")]
+    EntryPointFlag(String),
+    #[error("{0:?} is not user:hash")]
+    UserEntry(String),
+    #[error(
+        "user {0:?}: hash must be bcrypt ($2y$…), Apache MD5 ($apr1$…) or SHA-1 ({{SHA}}…), e.g. from `htpasswd -nB {0}`"
+    )]
+    UserHash(String),
+}
+
 /// 1-based line and column of a byte offset in `text` (columns count characters).
 pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(text.len());

@@ -13,8 +13,8 @@ pub mod schema;
 pub mod users;
 
 pub use address::ListenAddress;
-pub use error::ConfigError;
 pub use error::line_col as line_col_of;
+pub use error::{ConfigError, ValueError};
 pub use load::{Loaded, Overrides, key_name, load, parse_toml, resolve};
 pub use model::duration::{GoDuration, format_duration, parse_go_duration};
 pub use protection::{Asked, backend_asks, frontend_asks};

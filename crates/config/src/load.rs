@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::error::{ConfigError, from_toml};
+use super::error::{ConfigError, ValueError, from_toml};
 use super::schema::{DynamicToml, FileConfig, LogLevelToml};
 use super::*;
 
@@ -93,13 +93,13 @@ pub fn key_name(path: &serde_ignored::Path) -> String {
         .to_string()
 }
 
-fn invalid(path: &Option<PathBuf>, key: &str, message: impl Into<String>) -> ConfigError {
+fn invalid(path: &Option<PathBuf>, key: &str, message: impl std::fmt::Display) -> ConfigError {
     ConfigError::Invalid {
         path: path
             .clone()
             .unwrap_or_else(|| PathBuf::from("<command line>")),
         key: key.to_string(),
-        message: message.into(),
+        message: message.to_string(),
     }
 }
 
@@ -660,15 +660,13 @@ fn resolve_access_log(
     }))
 }
 
-fn parse_log_level(text: &str) -> Result<LogLevel, String> {
+fn parse_log_level(text: &str) -> Result<LogLevel, ValueError> {
     match text.to_ascii_uppercase().as_str() {
         "DEBUG" => Ok(LogLevel::Debug),
         "INFO" => Ok(LogLevel::Info),
         "WARN" | "WARNING" => Ok(LogLevel::Warn),
         "ERROR" | "FATAL" | "PANIC" => Ok(LogLevel::Error),
-        _ => Err(format!(
-            "{text:?} is not a log level (DEBUG, INFO, WARN, ERROR, FATAL, PANIC)"
-        )),
+        _ => Err(ValueError::LogLevel(text.to_string())),
     }
 }
 
@@ -682,7 +680,7 @@ fn from_toml_level(l: LogLevelToml) -> LogLevel {
 }
 
 /// `http=:80`, `web=127.0.0.1:8000`, or Traefik's `Name:http Address::80`.
-fn parse_entrypoint_flag(spec: &str) -> Result<(String, ListenAddress), String> {
+fn parse_entrypoint_flag(spec: &str) -> Result<(String, ListenAddress), ValueError> {
     if let Some((name, addr)) = spec.split_once('=') {
         return Ok((name.trim().to_string(), ListenAddress::parse(addr)?));
     }
@@ -697,9 +695,7 @@ fn parse_entrypoint_flag(spec: &str) -> Result<(String, ListenAddress), String> 
     }
     match (name, address) {
         (Some(n), Some(a)) => Ok((n, a)),
-        _ => Err(format!(
-            "{spec:?}: write NAME=ADDRESS (http=:80) or \"Name:http Address::80\""
-        )),
+        _ => Err(ValueError::EntryPointFlag(spec.to_string())),
     }
 }
 

@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::ListenAddress;
+use crate::error::ValueError;
 use model::duration::GoDuration;
 
 /// `[entryPoints]` absent: one entrypoint named `http`.
@@ -156,7 +157,7 @@ pub struct IpNet {
 }
 
 impl IpNet {
-    pub fn parse(text: &str) -> Result<IpNet, String> {
+    pub fn parse(text: &str) -> Result<IpNet, ValueError> {
         let (ip, prefix) = match text.split_once('/') {
             Some((ip, p)) => (ip, Some(p)),
             None => (text, None),
@@ -164,7 +165,7 @@ impl IpNet {
         let addr: IpAddr = ip
             .trim()
             .parse()
-            .map_err(|_| format!("{text:?} is not an IP address or CIDR range"))?;
+            .map_err(|_| ValueError::IpNet(text.to_string()))?;
         let max = if addr.is_ipv4() { 32 } else { 128 };
         let prefix = match prefix {
             None => max,
@@ -173,7 +174,10 @@ impl IpNet {
                 .parse::<u8>()
                 .ok()
                 .filter(|p| *p <= max)
-                .ok_or_else(|| format!("{text:?}: prefix length must be 0 to {max}"))?,
+                .ok_or_else(|| ValueError::IpNetPrefix {
+                    text: text.to_string(),
+                    max,
+                })?,
         };
         Ok(IpNet { addr, prefix })
     }
@@ -250,17 +254,17 @@ pub struct Constraint {
 }
 
 impl Constraint {
-    pub fn parse(text: &str) -> Result<Constraint, String> {
+    pub fn parse(text: &str) -> Result<Constraint, ValueError> {
         let t = text.trim();
         let (negate, rest) = if let Some(r) = t.strip_prefix("tag==") {
             (false, r)
         } else if let Some(r) = t.strip_prefix("tag!=") {
             (true, r)
         } else {
-            return Err(format!("{text:?}: write tag==PATTERN or tag!=PATTERN"));
+            return Err(ValueError::ConstraintForm(text.to_string()));
         };
         if rest.is_empty() {
-            return Err(format!("{text:?}: the pattern is empty"));
+            return Err(ValueError::ConstraintEmpty(text.to_string()));
         }
         Ok(Constraint {
             negate,

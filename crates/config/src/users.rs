@@ -5,6 +5,8 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use md5::{Digest, Md5};
 
+use crate::error::ValueError;
+
 /// The realm Traefik announces.
 pub const REALM: &str = "traefik";
 
@@ -15,7 +17,7 @@ pub struct Users {
 
 impl Users {
     /// Parses `user:hash` entries; returns the bad ones' reasons.
-    pub fn parse<'a>(lines: impl IntoIterator<Item = &'a str>) -> Result<Users, String> {
+    pub fn parse<'a>(lines: impl IntoIterator<Item = &'a str>) -> Result<Users, ValueError> {
         let mut entries = Vec::new();
         for line in lines {
             let line = line.trim();
@@ -24,12 +26,10 @@ impl Users {
             }
             let (user, hash) = line
                 .split_once(':')
-                .ok_or_else(|| format!("{line:?} is not user:hash"))?;
+                .ok_or_else(|| ValueError::UserEntry(line.to_string()))?;
             if !(hash.starts_with("$2") || hash.starts_with("$apr1$") || hash.starts_with("{SHA}"))
             {
-                return Err(format!(
-                    "user {user:?}: hash must be bcrypt ($2y$…), Apache MD5 ($apr1$…) or SHA-1 ({{SHA}}…), e.g. from `htpasswd -nB {user}`"
-                ));
+                return Err(ValueError::UserHash(user.to_string()));
             }
             entries.push((user.to_string(), hash.to_string()));
         }

@@ -135,7 +135,7 @@ async fn probe(
     server_url: &str,
     timeout: Duration,
 ) -> Result<(), String> {
-    let target = probe_uri(server_url, check)?;
+    let target = probe_uri(server_url, check).map_err(|e| e.to_string())?;
     let mut req = Request::get(target)
         .body(Empty::new())
         .map_err(|e| e.to_string())?;
@@ -163,11 +163,22 @@ async fn probe(
 }
 
 /// The server URL with the check's path and, if set, its port.
-pub fn probe_uri(server_url: &str, check: &HealthCheck) -> Result<Uri, String> {
+/// Why no probe URL could be made for a server.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProbeUriError {
+    #[error("bad server url: {0}")]
+    ServerUrl(String),
+    #[error("server url has no host")]
+    NoHost,
+    #[error("bad health check path {path:?}: {reason}")]
+    Path { path: String, reason: String },
+}
+
+pub fn probe_uri(server_url: &str, check: &HealthCheck) -> Result<Uri, ProbeUriError> {
     let base: Uri = server_url
         .parse()
-        .map_err(|e| format!("bad server url: {e}"))?;
-    let host = base.host().ok_or("server url has no host")?;
+        .map_err(|e: http::uri::InvalidUri| ProbeUriError::ServerUrl(e.to_string()))?;
+    let host = base.host().ok_or(ProbeUriError::NoHost)?;
     let port = check.port.or(base.port_u16()).unwrap_or(80);
     let host = if host.contains(':') && !host.starts_with('[') {
         format!("[{host}]")
@@ -176,7 +187,10 @@ pub fn probe_uri(server_url: &str, check: &HealthCheck) -> Result<Uri, String> {
     };
     format!("http://{host}:{port}{}", check.path)
         .parse()
-        .map_err(|e| format!("bad health check path {:?}: {e}", check.path))
+        .map_err(|e: http::uri::InvalidUri| ProbeUriError::Path {
+            path: check.path.clone(),
+            reason: e.to_string(),
+        })
 }
 
 #[cfg(test)]

@@ -376,7 +376,7 @@ fn backend_runtime(
         let (protocol, authority) = match parse_server_url(&server.url) {
             Ok(p) => p,
             Err(e) => {
-                errors.push(fail(e));
+                errors.push(fail(e.to_string()));
                 continue;
             }
         };

@@ -143,9 +143,11 @@ fn load(
         what: what.to_string(),
         message,
     };
-    let cert_pem =
-        read_pem(&source.cert_file).map_err(|e| fail(&describe(&source.cert_file), e))?;
-    let key_pem = read_pem(&source.key_file).map_err(|e| fail(&describe(&source.key_file), e))?;
+    let read = |value: &str| {
+        read_pem(value).map_err(|e| fail(&describe(value), format!("cannot read {value}: {e}")))
+    };
+    let cert_pem = read(&source.cert_file)?;
+    let key_pem = read(&source.key_file)?;
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(cert_pem.as_bytes())
         .collect::<Result<_, _>>()
         .map_err(|e| {
@@ -183,11 +185,12 @@ fn load(
 }
 
 /// Traefik's rule: a value holding `-----BEGIN` is PEM itself, anything else a file path.
-fn read_pem(value: &str) -> Result<String, String> {
+/// The PEM itself, or the file it names.
+fn read_pem(value: &str) -> std::io::Result<String> {
     if value.contains("-----BEGIN") {
         return Ok(value.to_string());
     }
-    std::fs::read_to_string(Path::new(value)).map_err(|e| format!("cannot read {value}: {e}"))
+    std::fs::read_to_string(Path::new(value))
 }
 
 fn describe(value: &str) -> String {

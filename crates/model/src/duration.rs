@@ -11,11 +11,28 @@ use serde::{Deserialize, Serialize, Serializer};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct GoDuration(pub Duration);
 
-/// Parses `"1h2m3.5s"`, `"250ms"`, `"0"`, `"42"` (seconds). Returns a reason on failure.
-pub fn parse_go_duration(text: &str) -> Result<Duration, String> {
+/// Why a duration did not parse; each message quotes the text.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DurationError {
+    #[error("empty duration")]
+    Empty,
+    #[error("missing unit in duration {0:?} (use ns, us, ms, s, m, h)")]
+    MissingUnit(String),
+    #[error("expected a number in duration {0:?}")]
+    ExpectedNumber(String),
+    #[error("bad number in duration {0:?}")]
+    BadNumber(String),
+    #[error("unknown unit {unit:?} in duration {text:?} (use ns, us, ms, s, m, h)")]
+    UnknownUnit { unit: String, text: String },
+    #[error("duration {text:?} out of range: {reason}")]
+    OutOfRange { text: String, reason: String },
+}
+
+/// Parses `"1h2m3.5s"`, `"250ms"`, `"0"`, `"42"` (seconds).
+pub fn parse_go_duration(text: &str) -> Result<Duration, DurationError> {
     let s = text.trim();
     if s.is_empty() {
-        return Err("empty duration".to_string());
+        return Err(DurationError::Empty);
     }
     if let Ok(secs) = s.parse::<u64>() {
         return Ok(Duration::from_secs(secs));
@@ -25,15 +42,13 @@ pub fn parse_go_duration(text: &str) -> Result<Duration, String> {
     while !rest.is_empty() {
         let num_len = rest
             .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .ok_or_else(|| {
-                format!("missing unit in duration {text:?} (use ns, us, ms, s, m, h)")
-            })?;
+            .ok_or_else(|| DurationError::MissingUnit(text.to_string()))?;
         if num_len == 0 {
-            return Err(format!("expected a number in duration {text:?}"));
+            return Err(DurationError::ExpectedNumber(text.to_string()));
         }
         let value: f64 = rest[..num_len]
             .parse()
-            .map_err(|_| format!("bad number in duration {text:?}"))?;
+            .map_err(|_| DurationError::BadNumber(text.to_string()))?;
         rest = &rest[num_len..];
         let unit_len = rest
             .find(|c: char| c.is_ascii_digit() || c == '.')
@@ -46,15 +61,19 @@ pub fn parse_go_duration(text: &str) -> Result<Duration, String> {
             "m" => 60.0,
             "h" => 3600.0,
             other => {
-                return Err(format!(
-                    "unknown unit {other:?} in duration {text:?} (use ns, us, ms, s, m, h)"
-                ));
+                return Err(DurationError::UnknownUnit {
+                    unit: other.to_string(),
+                    text: text.to_string(),
+                });
             }
         };
         total += value * scale;
         rest = &rest[unit_len..];
     }
-    Duration::try_from_secs_f64(total).map_err(|e| format!("duration {text:?} out of range: {e}"))
+    Duration::try_from_secs_f64(total).map_err(|e| DurationError::OutOfRange {
+        text: text.to_string(),
+        reason: e.to_string(),
+    })
 }
 
 impl<'de> Deserialize<'de> for GoDuration {
@@ -143,7 +162,7 @@ mod tests {
         for text in ["", "10x", "s", "1.2.3s", "5 parsecs"] {
             assert!(parse_go_duration(text).is_err(), "{text} should fail");
         }
-        let err = parse_go_duration("10x").unwrap_err();
+        let err = parse_go_duration("10x").unwrap_err().to_string();
         assert!(err.contains("unknown unit \"x\""), "{err}");
     }
 

@@ -303,9 +303,8 @@ fn parse(
                 format!("/{path}")
             },
             interval: match label(LABEL_HC_INTERVAL) {
-                Some(v) => {
-                    model::duration::parse_go_duration(v).map_err(|e| bad(LABEL_HC_INTERVAL, e))?
-                }
+                Some(v) => model::duration::parse_go_duration(v)
+                    .map_err(|e| bad(LABEL_HC_INTERVAL, e.to_string()))?,
                 None => DEFAULT_HEALTHCHECK_INTERVAL,
             },
             port: match label(LABEL_HC_PORT) {
