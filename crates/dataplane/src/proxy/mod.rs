@@ -1,12 +1,14 @@
 //! The data plane: one listener per entrypoint, a per-request pipeline (route, rewrite,
 //! balance, forward), a pooled keep-alive upstream client, streamed bodies.
 
+mod attempts;
 mod body;
 mod context;
 mod error;
 mod headers;
 mod listener;
 mod path;
+mod prepare;
 mod service;
 mod upstream_body;
 

@@ -1,20 +1,14 @@
-//! Containers and their `traefik.*` labels → a [`ProviderConfig`]. Pure: no I/O, tested on
-//! plain data.
-//!
-//! Containers with the same `traefik.backend` (or the same compose project and service) become
-//! the servers of one backend. Containers of one backend with the same rule share one frontend.
-//! A container that cannot take traffic now (paused, stopping, not yet healthy) still declares
-//! its frontend and backend, without a server, so clients get 503 rather than 404.
+//! The `traefik.*` labels portier reads: one table names every label with the kind of value
+//! it takes, and drives both validation (a bad value is an error naming container, label and
+//! value) and the list of labels portier knows. Pure.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
-use super::container::{ContainerInfo, Health, RunState};
-use config::Constraint;
-use model::dynamic::{
-    Backend, DEFAULT_HEALTHCHECK_INTERVAL, Frontend, FrontendRedirect, HealthCheck, ProviderConfig,
-    ProviderError, Route, Server,
-};
+use model::dynamic::ProviderError;
 use model::rules;
+
+use super::container::ContainerInfo;
 
 pub(super) const LABEL_ENABLE: &str = "traefik.enable";
 pub(super) const LABEL_BACKEND: &str = "traefik.backend";
@@ -23,11 +17,11 @@ pub(super) const LABEL_PROTOCOL: &str = "traefik.protocol";
 pub(super) const LABEL_WEIGHT: &str = "traefik.weight";
 pub(super) const LABEL_DOMAIN: &str = "traefik.domain";
 pub(super) const LABEL_NETWORK: &str = "traefik.docker.network";
+pub(super) const LABEL_TAGS: &str = "traefik.tags";
 pub(super) const LABEL_RULE: &str = "traefik.frontend.rule";
 pub(super) const LABEL_PRIORITY: &str = "traefik.frontend.priority";
 pub(super) const LABEL_ENTRYPOINTS: &str = "traefik.frontend.entryPoints";
 pub(super) const LABEL_PASS_HOST: &str = "traefik.frontend.passHostHeader";
-const LABEL_TAGS: &str = "traefik.tags";
 pub(super) const LABEL_REDIRECT_EP: &str = "traefik.frontend.redirect.entryPoint";
 pub(super) const LABEL_REDIRECT_PERMANENT: &str = "traefik.frontend.redirect.permanent";
 pub(super) const LABEL_HC_PATH: &str = "traefik.backend.healthcheck.path";
@@ -35,488 +29,209 @@ pub(super) const LABEL_HC_INTERVAL: &str = "traefik.backend.healthcheck.interval
 pub(super) const LABEL_HC_PORT: &str = "traefik.backend.healthcheck.port";
 pub(super) const LABEL_HC_HOSTNAME: &str = "traefik.backend.healthcheck.hostname";
 pub(super) const LABEL_HC_HEADERS: &str = "traefik.backend.healthcheck.headers";
-const COMPOSE_PROJECT: &str = "com.docker.compose.project";
-const COMPOSE_SERVICE: &str = "com.docker.compose.service";
 
-/// The `[docker]` settings translation depends on.
-#[derive(Debug, Clone, Default)]
-pub struct DockerDefaults {
-    pub domain: String,
-    pub exposed_by_default: bool,
-    pub network: String,
-    /// Every constraint must allow the container's `traefik.tags`.
-    pub constraints: Vec<Constraint>,
+/// The kind of value a label takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Kind {
+    /// Go's `strconv.ParseBool`.
+    Bool,
+    /// 1 to 65535.
+    Port,
+    /// A whole number, possibly negative.
+    Int,
+    /// A whole number of 0 or more.
+    Weight,
+    /// Go duration (`10s`, `1m30s`) or a bare number of seconds.
+    Duration,
+    /// `http`, `https` or `h2c`.
+    Protocol,
+    /// A Traefik 1.x frontend rule.
+    Rule,
+    /// Comma-separated names.
+    List,
+    /// Traefik's map syntax `K:v||K2:v2`.
+    Map,
+    /// Any text.
+    Text,
 }
 
-/// The snapshot plus remarks worth logging once (network choices, ignored labels).
-#[derive(Debug, Default)]
-pub struct Translation {
-    pub config: ProviderConfig,
-    pub notes: Vec<String>,
+/// Every label portier reads, with its kind, in the order values are checked.
+pub(super) const LABELS: [(&str, Kind); 19] = [
+    (LABEL_ENABLE, Kind::Bool),
+    (LABEL_TAGS, Kind::List),
+    (LABEL_BACKEND, Kind::Text),
+    (LABEL_DOMAIN, Kind::Text),
+    (LABEL_RULE, Kind::Rule),
+    (LABEL_PRIORITY, Kind::Int),
+    (LABEL_PASS_HOST, Kind::Bool),
+    (LABEL_ENTRYPOINTS, Kind::List),
+    (LABEL_PORT, Kind::Port),
+    (LABEL_PROTOCOL, Kind::Protocol),
+    (LABEL_WEIGHT, Kind::Weight),
+    (LABEL_REDIRECT_EP, Kind::Text),
+    (LABEL_REDIRECT_PERMANENT, Kind::Bool),
+    (LABEL_HC_PATH, Kind::Text),
+    (LABEL_HC_INTERVAL, Kind::Duration),
+    (LABEL_HC_PORT, Kind::Port),
+    (LABEL_HC_HOSTNAME, Kind::Text),
+    (LABEL_HC_HEADERS, Kind::Map),
+    (LABEL_NETWORK, Kind::Text),
+];
+
+/// Whether portier reads `key`.
+pub(super) fn is_known(key: &str) -> bool {
+    LABELS.iter().any(|(k, _)| *k == key)
 }
 
-/// One container's contribution before grouping.
-struct Parsed {
-    health_check: Option<HealthCheck>,
-    backend: String,
-    rule: String,
-    frontend: Frontend,
-    server: Option<(String, Server)>,
-    /// Backend-level protections asked for and not enforced (`label KEY` each).
-    backend_unenforced: Vec<String>,
+/// A label's value, read as its kind.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum Value {
+    Bool(bool),
+    Port(u16),
+    Int(i64),
+    Weight(u32),
+    Duration(Duration),
+    Text(String),
+    List(Vec<String>),
+    Map(BTreeMap<String, String>),
 }
 
-pub fn translate(containers: &[ContainerInfo], defaults: &DockerDefaults) -> Translation {
-    let mut out = Translation::default();
-    let mut sorted: Vec<&ContainerInfo> = containers.iter().collect();
-    sorted.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.id.cmp(&b.id)));
-    // (backend, rule) → frontend name, so one compose service gets one frontend.
-    let mut frontend_names: BTreeMap<(String, String), String> = BTreeMap::new();
-    for c in sorted {
-        if matches!(c.state, RunState::NotRunning) {
-            continue;
+impl Kind {
+    /// Reads `text` as this kind, or says why it is not one.
+    pub(super) fn read(self, text: &str) -> Result<Value, String> {
+        let t = text.trim();
+        match self {
+            Kind::Bool => parse_bool(t)
+                .map(Value::Bool)
+                .ok_or_else(|| "not a boolean (true or false)".to_string()),
+            Kind::Port => t
+                .parse::<u16>()
+                .ok()
+                .filter(|p| *p > 0)
+                .map(Value::Port)
+                .ok_or_else(|| "not a port number (1-65535)".to_string()),
+            Kind::Int => t
+                .parse::<i64>()
+                .map(Value::Int)
+                .map_err(|_| "not a whole number".to_string()),
+            Kind::Weight => t
+                .parse::<u32>()
+                .map(Value::Weight)
+                .map_err(|_| "not a whole number of 0 or more".to_string()),
+            Kind::Duration => model::duration::parse_go_duration(t)
+                .map(Value::Duration)
+                .map_err(|e| e.to_string()),
+            Kind::Protocol => match t {
+                "http" | "https" | "h2c" => Ok(Value::Text(t.to_string())),
+                _ => Err("use http, https or h2c".to_string()),
+            },
+            Kind::Rule => rules::parse(text)
+                .map(|_| Value::Text(text.to_string()))
+                .map_err(|e| e.to_string()),
+            Kind::List => Ok(Value::List(
+                t.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(String::from)
+                    .collect(),
+            )),
+            Kind::Map => Ok(Value::Map(parse_map(t))),
+            Kind::Text => Ok(Value::Text(text.to_string())),
         }
-        let parsed = match parse(c, defaults, &mut out.notes) {
-            Ok(Some(p)) => p,
-            Ok(None) => continue,
-            Err(e) => {
-                out.config.errors.push(e);
-                continue;
-            }
-        };
-        out.config.errors.extend(unenforced_errors(c));
-        let backend = out
-            .config
-            .backends
-            .entry(parsed.backend.clone())
-            // Backend-level settings come from the first container of the backend (by name).
-            .or_insert_with(|| Backend {
-                health_check: parsed.health_check.clone(),
-                ..Backend::default()
-            });
-        if let Some((name, server)) = parsed.server {
-            backend.servers.insert(name, server);
-        }
-        merge_unique(&mut backend.unenforced, parsed.backend_unenforced);
-        let key = (parsed.backend.clone(), parsed.rule.clone());
-        if let Some(name) = frontend_names.get(&key) {
-            // One container of a shared frontend asking for a protection is enough.
-            if let Some(f) = out.config.frontends.get_mut(name) {
-                merge_unique(&mut f.unenforced, parsed.frontend.unenforced);
-            }
-            continue;
-        }
-        let base = format!("frontend-{}", normalize(&parsed.rule));
-        let name = if out.config.frontends.contains_key(&base) {
-            format!("{base}-{}", parsed.backend.trim_start_matches("backend-"))
-        } else {
-            base
-        };
-        frontend_names.insert(key, name.clone());
-        out.config.frontends.insert(name, parsed.frontend);
     }
-    out
 }
 
-fn parse(
-    c: &ContainerInfo,
-    d: &DockerDefaults,
-    notes: &mut Vec<String>,
-) -> Result<Option<Parsed>, ProviderError> {
-    let label = |k: &str| {
-        c.labels
-            .get(k)
-            .map(String::as_str)
-            .filter(|v| !v.is_empty())
-    };
-    let bad = |key: &str, reason: String| ProviderError::Label {
+/// A container's known labels, read and checked against the table. Empty values count as
+/// absent, as in Traefik.
+#[derive(Debug, Default)]
+pub(super) struct Labels {
+    values: BTreeMap<&'static str, Value>,
+}
+
+impl Labels {
+    /// Reads every known label of `c`; the first bad value (in table order) is the error.
+    pub(super) fn read(c: &ContainerInfo) -> Result<Labels, ProviderError> {
+        let mut values = BTreeMap::new();
+        for (key, kind) in LABELS {
+            if let Some(v) = c.labels.get(key).filter(|v| !v.is_empty()) {
+                let value = kind.read(v).map_err(|reason| bad_value(c, key, &reason))?;
+                values.insert(key, value);
+            }
+        }
+        Ok(Labels { values })
+    }
+
+    pub(super) fn bool(&self, key: &str) -> Option<bool> {
+        match self.values.get(key) {
+            Some(Value::Bool(b)) => Some(*b),
+            _ => None,
+        }
+    }
+
+    pub(super) fn port(&self, key: &str) -> Option<u16> {
+        match self.values.get(key) {
+            Some(Value::Port(p)) => Some(*p),
+            _ => None,
+        }
+    }
+
+    pub(super) fn int(&self, key: &str) -> Option<i64> {
+        match self.values.get(key) {
+            Some(Value::Int(i)) => Some(*i),
+            _ => None,
+        }
+    }
+
+    pub(super) fn weight(&self, key: &str) -> Option<u32> {
+        match self.values.get(key) {
+            Some(Value::Weight(w)) => Some(*w),
+            _ => None,
+        }
+    }
+
+    pub(super) fn duration(&self, key: &str) -> Option<Duration> {
+        match self.values.get(key) {
+            Some(Value::Duration(d)) => Some(*d),
+            _ => None,
+        }
+    }
+
+    pub(super) fn text(&self, key: &str) -> Option<&str> {
+        match self.values.get(key) {
+            Some(Value::Text(t)) => Some(t),
+            _ => None,
+        }
+    }
+
+    pub(super) fn list(&self, key: &str) -> &[String] {
+        match self.values.get(key) {
+            Some(Value::List(l)) => l,
+            _ => &[],
+        }
+    }
+
+    pub(super) fn map(&self, key: &str) -> BTreeMap<String, String> {
+        match self.values.get(key) {
+            Some(Value::Map(m)) => m.clone(),
+            _ => BTreeMap::new(),
+        }
+    }
+}
+
+/// `container C label K: value "V": REASON; container left out`.
+pub(super) fn bad_value(c: &ContainerInfo, key: &str, reason: &str) -> ProviderError {
+    ProviderError::Label {
         container: c.name.clone(),
         label: key.to_string(),
         message: format!(
             "value {:?}: {reason}; container left out",
             c.labels.get(key).map(String::as_str).unwrap_or("")
         ),
-    };
-    let enabled = match label(LABEL_ENABLE) {
-        Some(v) => parse_bool(v)
-            .ok_or_else(|| bad(LABEL_ENABLE, "not a boolean (true or false)".into()))?,
-        None => d.exposed_by_default,
-    };
-    if !enabled {
-        return Ok(None);
     }
-    let tags: Vec<&str> = label(LABEL_TAGS)
-        .map(|t| {
-            t.split(',')
-                .map(str::trim)
-                .filter(|t| !t.is_empty())
-                .collect()
-        })
-        .unwrap_or_default();
-    if !d.constraints.iter().all(|k| k.allows(&tags)) {
-        return Ok(None);
-    }
-    let mut frontend_unenforced = Vec::new();
-    let mut backend_unenforced = Vec::new();
-    for (key, value) in c.labels.iter().filter(|(k, _)| k.starts_with("traefik.")) {
-        if let Some((scope, _)) = unenforced_protection(key).filter(|_| !value.is_empty()) {
-            match scope {
-                Scope::Frontend => frontend_unenforced.push(format!("label {key}")),
-                Scope::Backend => backend_unenforced.push(format!("label {key}")),
-            }
-        } else if !KNOWN.contains(&key.as_str()) {
-            notes.push(format!(
-                "container {}: label {key} is not supported (yet) and is ignored",
-                c.name
-            ));
-        }
-    }
-    let compose = match (c.labels.get(COMPOSE_PROJECT), c.labels.get(COMPOSE_SERVICE)) {
-        (Some(p), Some(s)) => Some((p.as_str(), s.as_str())),
-        _ => None,
-    };
-    let backend_name = match (label(LABEL_BACKEND), compose) {
-        (Some(b), _) => b.to_string(),
-        (None, Some((project, service))) => format!("{service}_{project}"),
-        (None, None) => c.name.clone(),
-    };
-    let backend = format!("backend-{}", normalize(&backend_name));
-
-    let domain = label(LABEL_DOMAIN).unwrap_or(&d.domain);
-    let rule = match (label(LABEL_RULE), compose) {
-        (Some(r), _) => r.to_string(),
-        (None, Some((project, service))) => {
-            let suffix = if domain.is_empty() {
-                String::new()
-            } else {
-                format!(".{domain}")
-            };
-            format!("Host:{}.{}{suffix}", host_part(service), host_part(project))
-        }
-        (None, None) if !domain.is_empty() => format!("Host:{}.{domain}", host_part(&c.name)),
-        (None, None) => {
-            notes.push(format!(
-                "container {}: no {LABEL_RULE} and no domain for a default rule; not routed",
-                c.name
-            ));
-            return Ok(None);
-        }
-    };
-    if let Err(e) = rules::parse(&rule) {
-        return Err(bad(LABEL_RULE, format!("{e}")));
-    }
-    let priority = match label(LABEL_PRIORITY) {
-        Some(v) => v
-            .trim()
-            .parse::<i64>()
-            .map_err(|_| bad(LABEL_PRIORITY, "not a whole number".into()))?,
-        None => 0,
-    };
-    let pass_host_header = match label(LABEL_PASS_HOST) {
-        Some(v) => parse_bool(v)
-            .ok_or_else(|| bad(LABEL_PASS_HOST, "not a boolean (true or false)".into()))?,
-        None => true,
-    };
-    let entry_points = label(LABEL_ENTRYPOINTS)
-        .map(|v| {
-            v.split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(String::from)
-                .collect()
-        })
-        .unwrap_or_default();
-
-    let port = match label(LABEL_PORT) {
-        Some(v) => v
-            .trim()
-            .parse::<u16>()
-            .ok()
-            .filter(|p| *p > 0)
-            .ok_or_else(|| bad(LABEL_PORT, "not a port number (1-65535)".into()))?,
-        None => match c.ports.as_slice() {
-            [one] => *one,
-            [] => {
-                return Err(ProviderError::Label {
-                    container: c.name.clone(),
-                    label: LABEL_PORT.to_string(),
-                    message: "missing, and the container exposes no port; set traefik.port; container left out".into(),
-                });
-            }
-            many => {
-                let list: Vec<String> = many.iter().map(u16::to_string).collect();
-                return Err(ProviderError::Label {
-                    container: c.name.clone(),
-                    label: LABEL_PORT.to_string(),
-                    message: format!(
-                        "missing, and the container exposes several ports ({}); set traefik.port to choose one; container left out",
-                        list.join(", ")
-                    ),
-                });
-            }
-        },
-    };
-    let protocol = label(LABEL_PROTOCOL).unwrap_or("http");
-    if !matches!(protocol, "http" | "https" | "h2c") {
-        return Err(bad(LABEL_PROTOCOL, "use http, https or h2c".into()));
-    }
-    let weight = match label(LABEL_WEIGHT) {
-        Some(v) => v
-            .trim()
-            .parse::<u32>()
-            .map_err(|_| bad(LABEL_WEIGHT, "not a whole number of 0 or more".into()))?,
-        None => 1,
-    };
-    let frontend = Frontend {
-        entry_points,
-        backend: backend.clone(),
-        routes: [(
-            format!("route-{}", normalize(&rule)),
-            Route { rule: rule.clone() },
-        )]
-        .into(),
-        pass_host_header,
-        priority,
-        redirect: match label(LABEL_REDIRECT_EP) {
-            Some(ep) => Some(FrontendRedirect {
-                entry_point: ep.to_string(),
-                permanent: match label(LABEL_REDIRECT_PERMANENT) {
-                    Some(v) => parse_bool(v).ok_or_else(|| {
-                        bad(
-                            LABEL_REDIRECT_PERMANENT,
-                            "not a boolean (true or false)".into(),
-                        )
-                    })?,
-                    None => false,
-                },
-            }),
-            None => None,
-        },
-        unenforced: frontend_unenforced,
-    };
-    let health_check = match label(LABEL_HC_PATH) {
-        None => None,
-        Some(path) => Some(HealthCheck {
-            path: if path.starts_with('/') {
-                path.to_string()
-            } else {
-                format!("/{path}")
-            },
-            interval: match label(LABEL_HC_INTERVAL) {
-                Some(v) => model::duration::parse_go_duration(v)
-                    .map_err(|e| bad(LABEL_HC_INTERVAL, e.to_string()))?,
-                None => DEFAULT_HEALTHCHECK_INTERVAL,
-            },
-            port: match label(LABEL_HC_PORT) {
-                Some(v) => Some(
-                    v.trim()
-                        .parse::<u16>()
-                        .map_err(|_| bad(LABEL_HC_PORT, "not a port number".into()))?,
-                ),
-                None => None,
-            },
-            hostname: label(LABEL_HC_HOSTNAME).map(String::from),
-            headers: label(LABEL_HC_HEADERS)
-                .map(parse_header_map)
-                .unwrap_or_default(),
-        }),
-    };
-    let usable = c.state == RunState::Running && matches!(c.health, None | Some(Health::Healthy));
-    let server = if usable {
-        let ip = ip_address(c, d, notes)?;
-        let host = if ip.contains(':') {
-            format!("[{ip}]")
-        } else {
-            ip
-        };
-        Some((
-            format!("server-{}", normalize(&c.name)),
-            Server {
-                url: format!("{protocol}://{host}:{port}"),
-                weight: i64::from(weight),
-            },
-        ))
-    } else {
-        None
-    };
-    Ok(Some(Parsed {
-        health_check,
-        backend,
-        rule,
-        frontend,
-        server,
-        backend_unenforced,
-    }))
-}
-
-/// Whether a protection applies to the container's frontend or to its whole backend.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Scope {
-    Frontend,
-    Backend,
-}
-
-/// The protection a label asks for when portier cannot enforce it yet, in both the plain
-/// (`traefik.frontend.auth.basic.users`) and the segment form (`traefik.<seg>.frontend.…`).
-/// Compared without case, so no spelling of a protection slips through as "unknown".
-fn unenforced_protection(key: &str) -> Option<(Scope, &'static str)> {
-    let key = key.to_ascii_lowercase();
-    let rest = key.strip_prefix("traefik.")?;
-    let parts: Vec<&str> = rest.split('.').collect();
-    let parts = match parts.as_slice() {
-        [first, tail @ ..] if *first != "frontend" && *first != "backend" => tail,
-        all => all,
-    };
-    match parts {
-        ["frontend", "auth", ..] => Some((Scope::Frontend, "authentication")),
-        ["frontend", "whitelist" | "whitelistsourcerange", ..] => {
-            Some((Scope::Frontend, "an IP allowlist"))
-        }
-        ["frontend", "ratelimit", ..] => Some((Scope::Frontend, "a rate limit")),
-        ["frontend", "headers", name, ..]
-            if !matches!(
-                *name,
-                "customrequestheaders" | "customresponseheaders" | "isdevelopment"
-            ) =>
-        {
-            Some((Scope::Frontend, "security headers"))
-        }
-        ["backend", "maxconn", ..] => Some((Scope::Backend, "a connection limit")),
-        ["backend", "buffering", ..] => Some((Scope::Backend, "request/response body limits")),
-        _ => None,
-    }
-}
-
-/// One error per protective label of `c` that portier cannot enforce yet.
-fn unenforced_errors(c: &ContainerInfo) -> Vec<ProviderError> {
-    c.labels
-        .iter()
-        .filter(|(_, v)| !v.is_empty())
-        .filter_map(|(key, _)| {
-            let (scope, what) = unenforced_protection(key)?;
-            let whom = match scope {
-                Scope::Frontend => "its frontend",
-                Scope::Backend => "every frontend of its backend",
-            };
-            Some(ProviderError::Label {
-                container: c.name.clone(),
-                label: key.to_string(),
-                message: format!(
-                    "asks for {what}, which portier does not enforce yet; {whom} answers 503 to every request rather than serve without it"
-                ),
-            })
-        })
-        .collect()
-}
-
-fn merge_unique(into: &mut Vec<String>, more: Vec<String>) {
-    for m in more {
-        if !into.contains(&m) {
-            into.push(m);
-        }
-    }
-}
-
-const KNOWN: [&str; 19] = [
-    LABEL_REDIRECT_EP,
-    LABEL_REDIRECT_PERMANENT,
-    LABEL_ENABLE,
-    LABEL_BACKEND,
-    LABEL_PORT,
-    LABEL_PROTOCOL,
-    LABEL_WEIGHT,
-    LABEL_DOMAIN,
-    LABEL_NETWORK,
-    LABEL_RULE,
-    LABEL_PRIORITY,
-    LABEL_ENTRYPOINTS,
-    LABEL_PASS_HOST,
-    LABEL_TAGS,
-    LABEL_HC_PATH,
-    LABEL_HC_INTERVAL,
-    LABEL_HC_PORT,
-    LABEL_HC_HOSTNAME,
-    LABEL_HC_HEADERS,
-];
-
-/// Traefik's map syntax: `K:v||K2:v2` (split on the first `:`, entries without one skipped).
-fn parse_header_map(v: &str) -> BTreeMap<String, String> {
-    v.split("||")
-        .filter_map(|e| e.split_once(':'))
-        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-        .filter(|(k, _)| !k.is_empty())
-        .collect()
-}
-
-/// The container's IP: on `traefik.docker.network`, else `[docker] network`, else host
-/// networking (127.0.0.1), else its only network, else the first by name (logged).
-fn ip_address(
-    c: &ContainerInfo,
-    d: &DockerDefaults,
-    notes: &mut Vec<String>,
-) -> Result<String, ProviderError> {
-    let wanted = c
-        .labels
-        .get(LABEL_NETWORK)
-        .filter(|v| !v.is_empty())
-        .map(|v| (v.as_str(), true))
-        .or_else(|| (!d.network.is_empty()).then_some((d.network.as_str(), false)));
-    if let Some((net, from_label)) = wanted {
-        if let Some(ip) = c.networks.get(net) {
-            return Ok(ip.clone());
-        }
-        let attached: Vec<&str> = c.networks.keys().map(String::as_str).collect();
-        if from_label {
-            return Err(ProviderError::Label {
-                container: c.name.clone(),
-                label: LABEL_NETWORK.to_string(),
-                message: format!(
-                    "value {net:?}: the container is not on that network (it is on: {}); container left out",
-                    attached.join(", ")
-                ),
-            });
-        }
-        notes.push(format!(
-            "container {}: not on [docker] network {net:?}; using another network",
-            c.name
-        ));
-    }
-    if c.network_mode == "host" {
-        return Ok("127.0.0.1".to_string());
-    }
-    let mut nets = c.networks.iter();
-    match (nets.next(), c.networks.len()) {
-        (Some((_, ip)), 1) => Ok(ip.clone()),
-        (Some((name, ip)), n) => {
-            notes.push(format!(
-                "container {} is on {n} networks ({}); using {name} ({ip}), the first by name; set {LABEL_NETWORK} to choose",
-                c.name,
-                c.networks.keys().cloned().collect::<Vec<_>>().join(", ")
-            ));
-            Ok(ip.clone())
-        }
-        (None, _) => Err(ProviderError::Container {
-            container: c.name.clone(),
-            message: "has no IP address on any network; container left out".into(),
-        }),
-    }
-}
-
-/// Traefik's `Normalize`: runs of characters other than letters and digits become one `-`.
-pub fn normalize(s: &str) -> String {
-    s.split(|c: char| !c.is_alphanumeric())
-        .filter(|p| !p.is_empty())
-        .collect::<Vec<_>>()
-        .join("-")
-}
-
-/// A container or service name as a host label: `/` and `_` become `-`.
-fn host_part(s: &str) -> String {
-    s.trim_start_matches('/').replace(['/', '_'], "-")
 }
 
 /// Go's `strconv.ParseBool`.
-fn parse_bool(v: &str) -> Option<bool> {
+pub(super) fn parse_bool(v: &str) -> Option<bool> {
     match v.trim() {
         "1" | "t" | "T" | "true" | "TRUE" | "True" => Some(true),
         "0" | "f" | "F" | "false" | "FALSE" | "False" => Some(false),
@@ -524,410 +239,58 @@ fn parse_bool(v: &str) -> Option<bool> {
     }
 }
 
+/// Traefik's map syntax: `K:v||K2:v2` (split on the first `:`, entries without one skipped).
+fn parse_map(v: &str) -> BTreeMap<String, String> {
+    v.split("||")
+        .filter_map(|e| e.split_once(':'))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .filter(|(k, _)| !k.is_empty())
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn container(name: &str, ip: &str, labels: &[(&str, &str)]) -> ContainerInfo {
-        ContainerInfo {
-            id: format!("id-{name}"),
-            name: name.to_string(),
-            labels: labels
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            state: RunState::Running,
-            health: None,
-            ports: vec![80],
-            networks: [("bridge".to_string(), ip.to_string())].into(),
-            network_mode: "bridge".to_string(),
-        }
-    }
-
-    fn defaults() -> DockerDefaults {
-        DockerDefaults {
-            domain: "docker.localhost".into(),
-            exposed_by_default: true,
-            network: String::new(),
-            constraints: vec![],
-        }
-    }
-
-    fn web(name: &str, ip: &str) -> ContainerInfo {
-        container(
-            name,
-            ip,
-            &[
-                ("traefik.backend", "webapp"),
-                ("traefik.port", "80"),
-                ("traefik.frontend.rule", "Host:web.local"),
-            ],
-        )
-    }
-
     #[test]
-    fn the_seed_scenario_two_containers_one_backend() {
-        let t = translate(
-            &[web("a", "172.17.0.2"), web("b", "172.17.0.3")],
-            &defaults(),
-        );
-        assert!(t.config.errors.is_empty(), "{:?}", t.config.errors);
-        assert_eq!(t.config.backends.len(), 1);
-        let b = &t.config.backends["backend-webapp"];
-        let urls: Vec<&str> = b.servers.values().map(|s| s.url.as_str()).collect();
-        assert_eq!(urls, ["http://172.17.0.2:80", "http://172.17.0.3:80"]);
-        assert_eq!(t.config.frontends.len(), 1);
-        let f = &t.config.frontends["frontend-Host-web-local"];
-        assert_eq!(f.backend, "backend-webapp");
-        assert!(f.pass_host_header);
+    fn each_kind_reads_or_says_why_not() {
+        assert_eq!(Kind::Bool.read("True"), Ok(Value::Bool(true)));
+        assert!(Kind::Bool.read("yes").is_err());
+        assert_eq!(Kind::Port.read(" 80 "), Ok(Value::Port(80)));
         assert_eq!(
-            f.routes.values().next().map(|r| r.rule.as_str()),
-            Some("Host:web.local")
+            Kind::Port.read("0"),
+            Err("not a port number (1-65535)".to_string())
         );
-    }
-
-    #[test]
-    fn defaults_for_name_rule_and_port() {
-        let c = container("/my_app", "10.0.0.2", &[]);
-        let t = translate(&[c], &defaults());
-        assert!(t.config.backends.contains_key("backend-my-app"));
-        let f = &t.config.frontends["frontend-Host-my-app-docker-localhost"];
+        assert_eq!(Kind::Int.read("-5"), Ok(Value::Int(-5)));
+        assert!(Kind::Weight.read("-1").is_err());
         assert_eq!(
-            f.routes.values().next().map(|r| r.rule.as_str()),
-            Some("Host:my-app.docker.localhost")
+            Kind::Duration.read("500ms"),
+            Ok(Value::Duration(Duration::from_millis(500)))
+        );
+        assert!(Kind::Protocol.read("ftp").is_err());
+        assert!(Kind::Rule.read("Hots:x").is_err());
+        assert_eq!(
+            Kind::List.read("http, admin,"),
+            Ok(Value::List(vec!["http".into(), "admin".into()]))
         );
         assert_eq!(
-            t.config.backends["backend-my-app"].servers["server-my-app"].url,
-            "http://10.0.0.2:80"
+            Kind::Map.read("X-Probe:1||x-other: two||junk"),
+            Ok(Value::Map(
+                [
+                    ("X-Probe".to_string(), "1".to_string()),
+                    ("x-other".to_string(), "two".to_string())
+                ]
+                .into()
+            ))
         );
     }
 
     #[test]
-    fn compose_services_group_into_one_backend_and_frontend() {
-        let compose = |n: &str, ip: &str| {
-            container(
-                n,
-                ip,
-                &[
-                    (COMPOSE_PROJECT, "shop"),
-                    (COMPOSE_SERVICE, "web"),
-                    ("traefik.port", "5000"),
-                ],
-            )
-        };
-        let t = translate(
-            &[
-                compose("shop_web_1", "10.0.0.2"),
-                compose("shop_web_2", "10.0.0.3"),
-                compose("shop_web_3", "10.0.0.4"),
-            ],
-            &defaults(),
-        );
-        assert_eq!(t.config.backends["backend-web-shop"].servers.len(), 3);
-        assert_eq!(t.config.frontends.len(), 1);
-        let f = t.config.frontends.values().next().expect("one");
-        assert_eq!(
-            f.routes.values().next().map(|r| r.rule.as_str()),
-            Some("Host:web.shop.docker.localhost")
-        );
-    }
-
-    #[test]
-    fn enable_and_exposed_by_default() {
-        let off = container("off", "10.0.0.2", &[("traefik.enable", "false")]);
-        let plain = container("plain", "10.0.0.3", &[]);
-        let on = container("on", "10.0.0.4", &[("traefik.enable", "true")]);
-        let t = translate(&[off.clone(), plain.clone(), on.clone()], &defaults());
-        let names: Vec<&str> = t.config.backends.keys().map(String::as_str).collect();
-        assert_eq!(names, ["backend-on", "backend-plain"]);
-        let d = DockerDefaults {
-            exposed_by_default: false,
-            ..defaults()
-        };
-        let t = translate(&[off, plain, on], &d);
-        let names: Vec<&str> = t.config.backends.keys().map(String::as_str).collect();
-        assert_eq!(names, ["backend-on"]);
-    }
-
-    #[test]
-    fn bad_labels_leave_only_that_container_out() {
-        let mut multi = container(
-            "multi",
-            "10.0.0.5",
-            &[("traefik.frontend.rule", "Host:m.local")],
-        );
-        multi.ports = vec![80, 443];
-        let cases = vec![
-            container("badport", "10.0.0.2", &[("traefik.port", "eighty")]),
-            container(
-                "badrule",
-                "10.0.0.3",
-                &[("traefik.frontend.rule", "Hots:x")],
-            ),
-            container("badweight", "10.0.0.4", &[("traefik.weight", "-1")]),
-            multi,
-            container("badnet", "10.0.0.6", &[("traefik.docker.network", "nope")]),
-            container(
-                "good",
-                "10.0.0.9",
-                &[("traefik.frontend.rule", "Host:good.local")],
-            ),
-        ];
-        let t = translate(&cases, &defaults());
-        assert_eq!(
-            t.config.backends.keys().collect::<Vec<_>>(),
-            ["backend-good"]
-        );
-        let errors: Vec<String> = t.config.errors.iter().map(ToString::to_string).collect();
-        assert_eq!(errors.len(), 5, "{errors:#?}");
-        assert!(errors.contains(&"container badport label traefik.port: value \"eighty\": not a port number (1-65535); container left out".to_string()), "{errors:#?}");
-        assert!(errors.iter().any(|e| e.starts_with("container badrule label traefik.frontend.rule: value \"Hots:x\": column 1: unknown matcher")));
-        assert!(errors.iter().any(|e| e.starts_with("container multi label traefik.port: missing, and the container exposes several ports (80, 443)")));
-        assert!(errors.iter().any(|e| e.contains("container badnet label traefik.docker.network: value \"nope\": the container is not on that network (it is on: bridge)")));
-    }
-
-    #[test]
-    fn unusable_containers_keep_their_frontend_without_a_server() {
-        let mut starting = web("a", "10.0.0.2");
-        starting.health = Some(Health::Starting);
-        let mut paused = web("b", "10.0.0.3");
-        paused.state = RunState::Paused;
-        let mut stopping = web("c", "10.0.0.4");
-        stopping.state = RunState::Stopping;
-        let mut exited = web("d", "10.0.0.5");
-        exited.state = RunState::NotRunning;
-        let t = translate(&[starting.clone(), paused, stopping, exited], &defaults());
-        assert_eq!(
-            t.config.frontends.len(),
-            1,
-            "the frontend stays, so clients get 503"
-        );
-        assert!(t.config.backends["backend-webapp"].servers.is_empty());
-        starting.health = Some(Health::Healthy);
-        let t = translate(&[starting], &defaults());
-        assert_eq!(t.config.backends["backend-webapp"].servers.len(), 1);
-    }
-
-    #[test]
-    fn network_choice_is_deterministic_and_noted() {
-        let mut c = container("multi", "10.0.0.2", &[]);
-        c.networks = [
-            ("zeta".to_string(), "10.9.0.2".to_string()),
-            ("alpha".to_string(), "10.1.0.2".to_string()),
-        ]
-        .into();
-        for _ in 0..3 {
-            let t = translate(std::slice::from_ref(&c), &defaults());
-            assert_eq!(
-                t.config.backends["backend-multi"].servers["server-multi"].url,
-                "http://10.1.0.2:80"
-            );
-            assert!(
-                t.notes.iter().any(|n| n.contains("using alpha")),
-                "{:?}",
-                t.notes
-            );
-        }
-        c.labels.insert(LABEL_NETWORK.into(), "zeta".into());
-        let t = translate(std::slice::from_ref(&c), &defaults());
-        assert_eq!(
-            t.config.backends["backend-multi"].servers["server-multi"].url,
-            "http://10.9.0.2:80"
-        );
-        let mut host = container("h", "", &[("traefik.port", "8080")]);
-        host.networks.clear();
-        host.network_mode = "host".into();
-        let t = translate(&[host], &defaults());
-        assert_eq!(
-            t.config.backends["backend-h"].servers["server-h"].url,
-            "http://127.0.0.1:8080"
-        );
-    }
-
-    #[test]
-    fn frontend_labels() {
-        let c = container(
-            "f",
-            "10.0.0.2",
-            &[
-                ("traefik.frontend.rule", "PathPrefixStrip:/music"),
-                ("traefik.frontend.priority", "50"),
-                ("traefik.frontend.entryPoints", "http, admin"),
-                ("traefik.frontend.passHostHeader", "false"),
-                ("traefik.weight", "5"),
-                ("traefik.frontend.auth.basic.users", "x"),
-            ],
-        );
-        let t = translate(&[c], &defaults());
-        let f = &t.config.frontends["frontend-PathPrefixStrip-music"];
-        assert_eq!((f.priority, f.pass_host_header), (50, false));
-        assert_eq!(f.entry_points, ["http", "admin"]);
-        assert_eq!(t.config.backends["backend-f"].servers["server-f"].weight, 5);
-        // Rule zero: a protection portier does not enforce refuses the frontend (503).
-        assert_eq!(f.unenforced, ["label traefik.frontend.auth.basic.users"]);
-        assert!(t.config.errors.iter().any(|e| e.to_string()
-            == "container f label traefik.frontend.auth.basic.users: asks for authentication, which portier does not enforce yet; its frontend answers 503 to every request rather than serve without it"));
-    }
-
-    #[test]
-    fn every_protective_label_refuses_its_frontend_or_backend() {
-        let frontend_labels = [
-            "traefik.frontend.auth.basic",
-            "traefik.frontend.auth.basic.users",
-            "traefik.frontend.auth.basic.usersFile",
-            "traefik.frontend.auth.basic.removeHeader",
-            "traefik.frontend.auth.digest.users",
-            "traefik.frontend.auth.forward.address",
-            "traefik.frontend.auth.headerField",
-            "traefik.frontend.whiteList.sourceRange",
-            "traefik.frontend.whiteList.useXForwardedFor",
-            "traefik.frontend.whitelistSourceRange",
-            "traefik.frontend.rateLimit.extractorFunc",
-            "traefik.frontend.rateLimit.rateSet.a.average",
-            "traefik.frontend.headers.SSLRedirect",
-            "traefik.frontend.headers.STSSeconds",
-            "traefik.frontend.headers.frameDeny",
-            "traefik.frontend.headers.allowedHosts",
-            "traefik.frontend.headers.contentSecurityPolicy",
-            // Segment form, and spellings Traefik would not read: refused all the same.
-            "traefik.admin.frontend.auth.basic.users",
-            "traefik.frontend.WhiteList.SourceRange",
-        ];
-        for key in frontend_labels {
-            let t = translate(&[container("p", "10.0.0.2", &[(key, "x")])], &defaults());
-            let f = t.config.frontends.values().next().expect("frontend stays");
-            assert_eq!(f.unenforced, [format!("label {key}")], "{key}");
-            assert_eq!(t.config.errors.len(), 1, "{key}: {:?}", t.config.errors);
-        }
-        for key in [
-            "traefik.backend.maxconn.amount",
-            "traefik.backend.buffering.maxRequestBodyBytes",
-        ] {
-            let t = translate(&[container("p", "10.0.0.2", &[(key, "10")])], &defaults());
-            assert_eq!(
-                t.config.backends["backend-p"].unenforced,
-                [format!("label {key}")]
-            );
-            assert!(t.config.frontends.values().all(|f| f.unenforced.is_empty()));
-        }
-        for key in [
-            "traefik.frontend.headers.customRequestHeaders",
-            "traefik.frontend.passTLSCert",
-            "traefik.backend.circuitbreaker.expression",
-        ] {
-            let t = translate(&[container("p", "10.0.0.2", &[(key, "x")])], &defaults());
-            assert!(t.config.errors.is_empty(), "{key}: not a protection");
-        }
-        // An empty value asks for nothing (Traefik: empty sourceRange allows all).
-        let t = translate(
-            &[container(
-                "p",
-                "10.0.0.2",
-                &[("traefik.frontend.whiteList.sourceRange", "")],
-            )],
-            &defaults(),
-        );
-        assert!(t.config.errors.is_empty());
-    }
-
-    #[test]
-    fn one_container_asking_refuses_the_frontend_it_shares() {
-        // "a" sorts first and builds the frontend; "b" asks for auth on the same frontend.
-        let mut b = web("b", "10.0.0.3");
-        b.labels.insert(
-            "traefik.frontend.auth.basic.users".into(),
-            "u:$apr1$x".into(),
-        );
-        let t = translate(&[web("a", "10.0.0.2"), b], &defaults());
-        assert_eq!(t.config.frontends.len(), 1);
-        let f = t.config.frontends.values().next().expect("frontend");
-        assert_eq!(f.unenforced, ["label traefik.frontend.auth.basic.users"]);
-    }
-
-    #[test]
-    fn constraints_filter_by_tags() {
-        let d = DockerDefaults {
-            constraints: vec![Constraint::parse("tag==team-a").expect("valid")],
-            ..defaults()
-        };
-        let a = container("a", "10.0.0.2", &[("traefik.tags", "x, team-a")]);
-        let b = container("b", "10.0.0.3", &[("traefik.tags", "team-b")]);
-        let none = container("n", "10.0.0.4", &[]);
-        let t = translate(&[a, b, none], &d);
-        assert_eq!(t.config.backends.keys().collect::<Vec<_>>(), ["backend-a"]);
-    }
-
-    #[test]
-    fn healthcheck_labels_configure_the_backend() {
-        let c = container(
-            "hc",
-            "10.0.0.2",
-            &[
-                (LABEL_HC_PATH, "health"),
-                (LABEL_HC_INTERVAL, "500ms"),
-                (LABEL_HC_PORT, "8080"),
-                (LABEL_HC_HOSTNAME, "probe.local"),
-                (LABEL_HC_HEADERS, "X-Probe:1||x-other: two||junk"),
-            ],
-        );
-        let t = translate(&[c], &defaults());
-        let hc = t.config.backends["backend-hc"]
-            .health_check
-            .clone()
-            .expect("health check");
-        assert_eq!(hc.path, "/health");
-        assert_eq!(hc.interval, std::time::Duration::from_millis(500));
-        assert_eq!(hc.port, Some(8080));
-        assert_eq!(hc.hostname.as_deref(), Some("probe.local"));
-        assert_eq!(hc.headers.len(), 2);
-        let bad = container(
-            "bad",
-            "10.0.0.3",
-            &[(LABEL_HC_PATH, "/h"), (LABEL_HC_INTERVAL, "6")],
-        );
-        let bad2 = container(
-            "bad2",
-            "10.0.0.4",
-            &[(LABEL_HC_PATH, "/h"), (LABEL_HC_INTERVAL, "soon")],
-        );
-        let t = translate(&[bad, bad2], &defaults());
-        assert_eq!(
-            t.config.backends.len(),
-            1,
-            "a bare number is seconds; \"soon\" is an error"
-        );
-        assert!(
-            t.config.errors[0]
-                .to_string()
-                .contains("traefik.backend.healthcheck.interval: value \"soon\"")
-        );
-    }
-
-    #[test]
-    fn redirect_labels() {
-        let c = container(
-            "r",
-            "10.0.0.2",
-            &[
-                (LABEL_REDIRECT_EP, "https"),
-                (LABEL_REDIRECT_PERMANENT, "true"),
-            ],
-        );
-        let t = translate(&[c], &defaults());
-        let f = t.config.frontends.values().next().expect("frontend");
-        assert_eq!(
-            f.redirect,
-            Some(FrontendRedirect {
-                entry_point: "https".into(),
-                permanent: true
-            })
-        );
-    }
-
-    #[test]
-    fn normalizes_like_traefik() {
-        assert_eq!(normalize("/my_app.v2"), "my-app-v2");
-        assert_eq!(normalize("Host:web.local"), "Host-web-local");
-        assert_eq!(normalize("\"test\""), "test");
+    fn the_table_has_each_label_once() {
+        let mut keys: Vec<&str> = LABELS.iter().map(|(k, _)| *k).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        assert_eq!(keys.len(), LABELS.len());
+        assert!(is_known("traefik.port") && !is_known("traefik.frontend.auth.basic"));
     }
 }

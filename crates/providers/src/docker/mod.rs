@@ -10,6 +10,8 @@
 mod container;
 mod events;
 mod labels;
+mod protection;
+mod translate;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -24,7 +26,7 @@ use tokio::time::Instant;
 
 pub use container::{ContainerInfo, Health, RunState};
 pub use events::{Change, classify};
-pub use labels::{DockerDefaults, Translation, normalize, translate};
+pub use translate::{DockerDefaults, Translation, normalize, translate};
 
 use config::DockerConfig;
 use model::metrics::ControlMetrics;
