@@ -81,6 +81,10 @@ struct Flags {
     /// Write the access log to this file ("" for standard output).
     #[arg(long = "accessLog.filePath", global = true)]
     access_log_file: Option<String>,
+    /// Once every listener is bound and the first configuration is applied, write the bound
+    /// addresses to this file as JSON (for supervisors and tests; portier-only).
+    #[arg(long = "ready-file", global = true)]
+    ready_file: Option<PathBuf>,
 }
 
 impl Flags {
@@ -157,7 +161,8 @@ fn serve(flags: &Flags) -> anyhow::Result<()> {
             dynamic: inline,
             text: loaded.text,
         };
-        portier::run(config, inline, listeners, shutdown_signal()).await?;
+        let ready_file = flags.ready_file.clone();
+        portier::run(config, inline, listeners, ready_file, shutdown_signal()).await?;
         anyhow::Ok(())
     })?;
     tracing::info!("stopped");

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -130,9 +131,10 @@ pub async fn run(
     config: Config,
     inline: Inline,
     listeners: Listeners,
+    ready_file: Option<PathBuf>,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), RunError> {
-    let portier = Portier::start(config, inline, listeners)?;
+    let portier = Portier::start(config, inline, listeners, ready_file)?;
     shutdown.await;
     portier.shutdown().await;
     Ok(())
@@ -151,11 +153,13 @@ struct ControlPlane {
 
 impl Portier {
     /// Starts every task. Everything that can fail on bad input (TLS material, the access log
-    /// file) is checked before the first task starts.
+    /// file) is checked before the first task starts. With `ready_file`, the bound addresses
+    /// are written there once the first configuration is applied (see [`announce_ready`]).
     pub fn start(
         config: Config,
         inline: Inline,
         listeners: Listeners,
+        ready_file: Option<PathBuf>,
     ) -> Result<Portier, RunError> {
         let upstream_tls = control::upstream_tls::client_config(&config)?;
         let acme_certs = config
@@ -171,7 +175,12 @@ impl Portier {
             .filter_map(|(ep, l)| Some((ep.name.clone(), l.local_addr().ok()?.port())))
             .collect();
 
+        let ready = Ready::from_listeners(&listeners);
         let (cp, updates) = start_control(&config, &bound, &upstream_tls);
+        if let Some(path) = ready_file {
+            let has_provider = config.file.is_some() || config.docker.is_some();
+            tokio::spawn(announce_ready(path, ready, cp.tables.clone(), has_provider));
+        }
         if let (Some(settings), Some(certs)) = (config.acme.clone(), &acme_certs) {
             acme::spawn(settings, Arc::clone(certs), cp.tables.clone());
         }
@@ -245,6 +254,59 @@ impl Portier {
         if let Some(t) = self.web {
             let _ = t.await;
         }
+    }
+}
+
+/// What `--ready-file` reports: the address every listener is bound to.
+#[derive(Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Ready {
+    entry_points: std::collections::BTreeMap<String, String>,
+    web: Option<String>,
+    generation: u64,
+}
+
+impl Ready {
+    fn from_listeners(l: &Listeners) -> Ready {
+        let addr = |t: &TcpListener| t.local_addr().map(|a| a.to_string()).ok();
+        Ready {
+            entry_points: l
+                .entry_points
+                .iter()
+                .filter_map(|(ep, t)| Some((ep.name.clone(), addr(t)?)))
+                .collect(),
+            web: l.web.as_ref().and_then(addr),
+            generation: 0,
+        }
+    }
+}
+
+/// Writes `ready` to `path` (through a temporary file and a rename, so a reader never sees
+/// half of it) once the first configuration is applied, or at once when no provider is
+/// configured. A provider that never delivers (an unreachable engine alone) keeps it unwritten.
+async fn announce_ready(
+    path: PathBuf,
+    mut ready: Ready,
+    mut tables: watch::Receiver<Arc<RoutingTable>>,
+    has_provider: bool,
+) {
+    if has_provider {
+        match tables.wait_for(|t| t.generation > 0).await {
+            Ok(t) => ready.generation = t.generation,
+            Err(_) => return,
+        }
+    }
+    let text = match serde_json::to_string(&ready) {
+        Ok(t) => t + "\n",
+        Err(e) => {
+            tracing::error!("--ready-file: {e}");
+            return;
+        }
+    };
+    let tmp = path.with_extension("tmp");
+    let written = tokio::fs::write(&tmp, text).await;
+    if let Err(e) = written.and(tokio::fs::rename(&tmp, &path).await) {
+        tracing::error!("--ready-file {}: {e}", path.display());
     }
 }
 

@@ -163,3 +163,50 @@ fn a_missing_certificate_fails_check_and_start_naming_the_file() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("missing.crt: cannot read"));
 }
+
+#[test]
+fn ready_file_names_the_bound_addresses_once_the_first_configuration_is_applied() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cases = [
+        // No provider: ready as soon as it listens.
+        ("", 0),
+        // A provider: ready with its first table.
+        (
+            "[file]\n[backends.b.servers.s]\nurl = \"http://127.0.0.1:9\"\n",
+            1,
+        ),
+    ];
+    for (i, (extra, generation)) in cases.into_iter().enumerate() {
+        let config = write(
+            dir.path(),
+            &format!("t{i}.toml"),
+            &format!(
+                "[entryPoints.http]\naddress = \"127.0.0.1:0\"\n[web]\naddress = \"127.0.0.1:0\"\n{extra}"
+            ),
+        );
+        let ready = dir.path().join(format!("ready{i}.json"));
+        let mut child = Command::new(binary())
+            .arg("-c")
+            .arg(&config)
+            .arg("--ready-file")
+            .arg(&ready)
+            .spawn()
+            .expect("start portier");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let text = loop {
+            if let Ok(t) = std::fs::read_to_string(&ready) {
+                break t;
+            }
+            assert!(std::time::Instant::now() < deadline, "no ready file");
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        };
+        let _ = child.kill();
+        let _ = child.wait();
+        let v: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+        assert_eq!(v["generation"], generation, "{text}");
+        for addr in [&v["entryPoints"]["http"], &v["web"]] {
+            let a: std::net::SocketAddr = addr.as_str().and_then(|a| a.parse().ok()).expect("addr");
+            assert!(a.ip().is_loopback() && a.port() != 0, "{text}");
+        }
+    }
+}

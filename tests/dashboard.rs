@@ -566,10 +566,17 @@ async fn the_page_shows_routes_and_health_and_updates_live() {
             Some(json!({"width": 375, "height": 812})),
         )
         .await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let width = driver
-        .script("return [document.documentElement.scrollWidth, window.innerWidth]")
-        .await;
+    // Wait for the resize to reach the page rather than for a fixed time.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let width = loop {
+        let w = driver
+            .script("return [document.documentElement.scrollWidth, window.innerWidth]")
+            .await;
+        if w[1].as_u64().is_some_and(|inner| inner <= 375) || Instant::now() > deadline {
+            break w;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
     let (scroll, inner) = (
         width[0].as_u64().unwrap_or(9999),
         width[1].as_u64().unwrap_or(0),

@@ -10,7 +10,7 @@ use std::time::Duration;
 use support::docker::{Scope, docker, eventually, hostname};
 use support::{Portier, get, get_within};
 
-const HTTP: &str = "[entryPoints.http]\naddress = \"127.0.0.1:0\"\n";
+use support::toml::HTTP;
 const WAIT: Duration = Duration::from_secs(10);
 
 fn short(id: &str) -> String {

@@ -9,9 +9,8 @@ mod support;
 use std::process::Command;
 
 use serde_json::Value;
+use support::toml::Toml;
 use support::{Backend, Portier, binary, check, get};
-
-const HEAD: &str = "[entryPoints.http]\naddress = \"127.0.0.1:0\"\n[web]\naddress = \"127.0.0.1:0\"\n[file]\nfilename = \"rules.toml\"\n";
 
 /// A catch-all frontend (lowest priority) and one frontend per protection, all on `open`.
 fn protected_rules(open: &Backend) -> String {
@@ -79,7 +78,11 @@ async fn json(p: &Portier, path: &str) -> Value {
 #[tokio::test]
 async fn rule_zero_file_frontends_asking_for_protections_answer_503() {
     let open = Backend::spawn("open").await;
-    let p = Portier::start_with(HEAD, &[("rules.toml", &protected_rules(&open))], &[]);
+    let head = Toml::http()
+        .web()
+        .raw("[file]\nfilename = \"rules.toml\"")
+        .build();
+    let p = Portier::start_with(&head, &[("rules.toml", &protected_rules(&open))], &[]);
 
     // The catch-all serves what is not claimed; a frontend that only sets custom headers is
     // not a protection and is served.
@@ -253,7 +256,8 @@ async fn rule_zero_a_container_with_every_protective_label_is_never_served_open(
     use support::docker::{Scope, eventually};
     let s = Scope::new("rule-zero");
     let p = Portier::start(&format!(
-        "[entryPoints.http]\naddress = \"127.0.0.1:0\"\n[web]\naddress = \"127.0.0.1:0\"\n{}",
+        "{}{}",
+        Toml::http().web().build(),
         s.docker_toml("")
     ));
     s.run(

@@ -4,17 +4,17 @@ mod support;
 
 use std::time::{Duration, Instant};
 
+use support::toml::Toml;
 use support::{Backend, Portier, get};
 
 fn config(a: &Backend, b: &Backend) -> String {
-    format!(
-        "[entryPoints.http]\naddress = \"127.0.0.1:0\"\n[web]\naddress = \"127.0.0.1:0\"\n[file]\n\
-         [backends.web.healthCheck]\npath = \"/health\"\ninterval = \"200ms\"\n\
-         [backends.web.servers.a]\nurl = \"{}\"\n[backends.web.servers.b]\nurl = \"{}\"\n\
-         [frontends.f]\nbackend = \"web\"\n[frontends.f.routes.r]\nrule = \"Host:hc.local\"\n",
-        a.url(),
-        b.url()
-    )
+    Toml::http()
+        .web()
+        .raw("[file]\n[backends.web.healthCheck]\npath = \"/health\"\ninterval = \"200ms\"")
+        .server("web", "a", a)
+        .server("web", "b", b)
+        .frontend("f", "web", "Host:hc.local")
+        .build()
 }
 
 async fn names(p: &Portier, n: usize) -> Vec<String> {
@@ -146,9 +146,12 @@ async fn sigterm_lets_a_streamed_response_finish_then_exits_0() {
     let pid = p.pid();
     let web = p.web.expect("web");
     let waiter = std::thread::spawn(move || p.terminate());
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let ping = get(web, "localhost", "/ping").await;
-    assert_eq!(ping.status, 503, "/ping says 503 while draining");
+    until(
+        "/ping says 503 while draining",
+        Duration::from_secs(2),
+        async || get(web, "localhost", "/ping").await.status == 503,
+    )
+    .await;
     let reply = download.await.expect("download task");
     assert_eq!(reply.status, 200);
     assert_eq!(

@@ -4,16 +4,19 @@ mod support;
 
 use std::time::{Duration, Instant};
 
+use support::toml::Toml;
 use support::{Backend, Portier, TestBody, get, send};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 fn config(b: &Backend, extra_entrypoint: &str, extra: &str) -> String {
-    format!(
-        "[entryPoints.http]\naddress = \"127.0.0.1:0\"\n{extra_entrypoint}\n{extra}\n[file]\n[backends.b.servers.s]\nurl = \"{}\"\n\
-         [frontends.f]\nbackend = \"b\"\n[frontends.f.routes.r]\nrule = \"Host:limits.local\"\n",
-        b.url()
-    )
+    Toml::http()
+        .raw(extra_entrypoint)
+        .raw(extra)
+        .raw("[file]")
+        .backend("b", &[(b, 1)])
+        .frontend("f", "b", "Host:limits.local")
+        .build()
 }
 
 #[tokio::test]

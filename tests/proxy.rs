@@ -4,42 +4,18 @@ mod support;
 
 use std::time::Duration;
 
+use support::toml::Toml;
 use support::{Backend, Portier, TestBody, get, send};
-
-fn frontends(entries: &[(&str, &str, &str)]) -> String {
-    entries
-        .iter()
-        .map(|(name, backend, rule)| {
-            format!("[frontends.{name}]\nbackend = \"{backend}\"\n[frontends.{name}.routes.r]\nrule = \"{rule}\"\n")
-        })
-        .collect()
-}
-
-fn backend(name: &str, servers: &[(&Backend, u32)]) -> String {
-    servers
-        .iter()
-        .enumerate()
-        .map(|(i, (b, w))| {
-            format!(
-                "[backends.{name}.servers.s{i}]\nurl = \"{}\"\nweight = {w}\n",
-                b.url()
-            )
-        })
-        .collect()
-}
-
-const HEAD: &str = "[entryPoints.http]\naddress = \"127.0.0.1:0\"\n[file]\n";
 
 #[tokio::test]
 async fn routes_by_host_and_by_path() {
     let a = Backend::spawn("a").await;
     let b = Backend::spawn("b").await;
-    let cfg = format!(
-        "{HEAD}{}{}{}",
-        backend("ba", &[(&a, 1)]),
-        backend("bb", &[(&b, 1)]),
-        frontends(&[("fa", "ba", "Host:a.local"), ("fb", "bb", "PathPrefix:/b")])
-    );
+    let cfg = Toml::file()
+        .backend("ba", &[(&a, 1)])
+        .backend("bb", &[(&b, 1)])
+        .frontends(&[("fa", "ba", "Host:a.local"), ("fb", "bb", "PathPrefix:/b")])
+        .build();
     let p = Portier::start(&cfg);
     assert_eq!(get(p.http(), "a.local", "/x").await.echo().name, "a");
     assert_eq!(
@@ -58,15 +34,14 @@ async fn routes_by_host_and_by_path() {
 async fn path_prefix_strip_as_in_the_seed() {
     let music = Backend::spawn("musicapp").await;
     let photo = Backend::spawn("photoapp").await;
-    let cfg = format!(
-        "{HEAD}{}{}{}",
-        backend("musicapp", &[(&music, 1)]),
-        backend("photoapp", &[(&photo, 1)]),
-        frontends(&[
+    let cfg = Toml::file()
+        .backend("musicapp", &[(&music, 1)])
+        .backend("photoapp", &[(&photo, 1)])
+        .frontends(&[
             ("music", "musicapp", "PathPrefixStrip:/music"),
-            ("photo", "photoapp", "PathPrefixStrip:/photo")
+            ("photo", "photoapp", "PathPrefixStrip:/photo"),
         ])
-    );
+        .build();
     let p = Portier::start(&cfg);
     let e = get(p.http(), "localhost", "/music").await.echo();
     assert_eq!((e.name.as_str(), e.path.as_str()), ("musicapp", "/"));
@@ -82,16 +57,16 @@ async fn priority_explicit_then_rule_length() {
     let a = Backend::spawn("long").await;
     let b = Backend::spawn("short").await;
     let c = Backend::spawn("pinned").await;
-    let cfg = format!(
-        "{HEAD}{}{}{}{}[frontends.pinned]\nbackend = \"bc\"\npriority = 100\n[frontends.pinned.routes.r]\nrule = \"PathPrefix:/\"\n",
-        backend("ba", &[(&a, 1)]),
-        backend("bb", &[(&b, 1)]),
-        backend("bc", &[(&c, 1)]),
-        frontends(&[
+    let cfg = Toml::file()
+            .backend("ba", &[(&a, 1)])
+            .backend("bb", &[(&b, 1)])
+            .backend("bc", &[(&c, 1)])
+            .frontends(&[
             ("long", "ba", "PathPrefix:/api/v1"),
             ("short", "bb", "PathPrefix:/api")
         ])
-    );
+            .raw("[frontends.pinned]\nbackend = \"bc\"\npriority = 100\n[frontends.pinned.routes.r]\nrule = \"PathPrefix:/\"\n")
+            .build();
     let p = Portier::start(&cfg);
     // The explicit priority 100 beats both length-based priorities (18 and 14).
     assert_eq!(get(p.http(), "h", "/api/v1/x").await.echo().name, "pinned");
@@ -110,15 +85,14 @@ async fn weighted_round_robin_across_servers() {
     let b = Backend::spawn("b").await;
     let c = Backend::spawn("c").await;
     let d = Backend::spawn("d").await;
-    let cfg = format!(
-        "{HEAD}{}{}{}",
-        backend("weighted", &[(&a, 3), (&b, 1)]),
-        backend("equal", &[(&c, 1), (&d, 1)]),
-        frontends(&[
+    let cfg = Toml::file()
+        .backend("weighted", &[(&a, 3), (&b, 1)])
+        .backend("equal", &[(&c, 1), (&d, 1)])
+        .frontends(&[
             ("w", "weighted", "Host:w.local"),
-            ("e", "equal", "Host:e.local")
+            ("e", "equal", "Host:e.local"),
         ])
-    );
+        .build();
     let p = Portier::start(&cfg);
     let mut counts = std::collections::BTreeMap::new();
     for _ in 0..400 {
@@ -143,17 +117,19 @@ async fn status_codes_for_missing_unreachable_and_slow_servers() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         l.local_addr().expect("addr")
     };
-    let cfg = format!(
-        "[entryPoints.http]\naddress = \"127.0.0.1:0\"\n[forwardingTimeouts]\nresponseHeaderTimeout = \"500ms\"\n[file]\n\
-         [backends.empty.loadBalancer]\nmethod = \"wrr\"\n\
-         [backends.down.servers.s]\nurl = \"http://{closed}\"\n{}{}",
-        backend("slow", &[(&slow, 1)]),
-        frontends(&[
+    let cfg = Toml::http()
+        .raw("[forwardingTimeouts]\nresponseHeaderTimeout = \"500ms\"\n[file]")
+        .raw("[backends.empty.loadBalancer]\nmethod = \"wrr\"")
+        .raw(&format!(
+            "[backends.down.servers.s]\nurl = \"http://{closed}\""
+        ))
+        .backend("slow", &[(&slow, 1)])
+        .frontends(&[
             ("e", "empty", "Host:empty.local"),
             ("d", "down", "Host:down.local"),
-            ("s", "slow", "Host:slow.local")
+            ("s", "slow", "Host:slow.local"),
         ])
-    );
+        .build();
     let p = Portier::start(&cfg);
     let r = get(p.http(), "empty.local", "/").await;
     assert_eq!(
@@ -181,11 +157,10 @@ async fn status_codes_for_missing_unreachable_and_slow_servers() {
 #[tokio::test]
 async fn twenty_mib_bodies_stream_without_growing_memory() {
     let big = Backend::spawn("big").await;
-    let cfg = format!(
-        "{HEAD}{}{}",
-        backend("big", &[(&big, 1)]),
-        frontends(&[("f", "big", "Host:big.local")])
-    );
+    let cfg = Toml::file()
+        .backend("big", &[(&big, 1)])
+        .frontends(&[("f", "big", "Host:big.local")])
+        .build();
     let p = Portier::start(&cfg);
     const SIZE: u64 = 20 * 1024 * 1024;
     // Warm up the pools and allocator so the baseline is fair.
@@ -215,11 +190,11 @@ async fn twenty_mib_bodies_stream_without_growing_memory() {
 #[tokio::test]
 async fn forwarded_headers_and_host() {
     let a = Backend::spawn("a").await;
-    let cfg = format!(
-        "{HEAD}{}{}[frontends.nohost]\nbackend = \"ba\"\npassHostHeader = false\n[frontends.nohost.routes.r]\nrule = \"Host:nohost.local\"\n",
-        backend("ba", &[(&a, 1)]),
-        frontends(&[("f", "ba", "Host:web.local")])
-    );
+    let cfg = Toml::file()
+            .backend("ba", &[(&a, 1)])
+            .frontends(&[("f", "ba", "Host:web.local")])
+            .raw("[frontends.nohost]\nbackend = \"ba\"\npassHostHeader = false\n[frontends.nohost.routes.r]\nrule = \"Host:nohost.local\"\n")
+            .build();
     let p = Portier::start(&cfg);
     let e = send(
         p.http(),
@@ -254,11 +229,11 @@ async fn forwarded_headers_and_host() {
 #[tokio::test]
 async fn forwarded_headers_from_untrusted_peers_are_replaced() {
     let a = Backend::spawn("a").await;
-    let cfg = format!(
-        "[entryPoints.http]\naddress = \"127.0.0.1:0\"\n[entryPoints.http.forwardedHeaders]\ntrustedIPs = [\"10.0.0.0/8\"]\n[file]\n{}{}",
-        backend("ba", &[(&a, 1)]),
-        frontends(&[("f", "ba", "Host:web.local")])
-    );
+    let cfg = Toml::http()
+        .raw("[entryPoints.http.forwardedHeaders]\ntrustedIPs = [\"10.0.0.0/8\"]\n[file]")
+        .backend("ba", &[(&a, 1)])
+        .frontend("f", "ba", "Host:web.local")
+        .build();
     let p = Portier::start(&cfg);
     let e = send(
         p.http(),
@@ -282,11 +257,10 @@ async fn forwarded_headers_from_untrusted_peers_are_replaced() {
 #[tokio::test]
 async fn hop_by_hop_headers_are_removed_both_ways() {
     let a = Backend::spawn("a").await;
-    let cfg = format!(
-        "{HEAD}{}{}",
-        backend("ba", &[(&a, 1)]),
-        frontends(&[("f", "ba", "Host:web.local")])
-    );
+    let cfg = Toml::file()
+        .backend("ba", &[(&a, 1)])
+        .frontends(&[("f", "ba", "Host:web.local")])
+        .build();
     let p = Portier::start(&cfg);
     let headers = [
         ("connection", "keep-alive, x-custom"),
@@ -320,20 +294,18 @@ async fn hop_by_hop_headers_are_removed_both_ways() {
 async fn file_provider_watches_and_keeps_the_last_good_config() {
     let a = Backend::spawn("a").await;
     let b = Backend::spawn("b").await;
-    let rules = format!(
-        "{}{}",
-        backend("ba", &[(&a, 1)]),
-        frontends(&[("f", "ba", "Host:web.local")])
-    );
+    let rules = Toml::default()
+        .backend("ba", &[(&a, 1)])
+        .frontend("f", "ba", "Host:web.local")
+        .build();
     let cfg = "[entryPoints.http]\naddress = \"127.0.0.1:0\"\n[file]\nfilename = \"rules.toml\"\nwatch = true\n";
     let p = Portier::start_with(cfg, &[("rules.toml", &rules)], &[]);
     assert_eq!(get(p.http(), "web.local", "/").await.echo().name, "a");
 
-    let rules2 = format!(
-        "{}{}",
-        backend("bb", &[(&b, 1)]),
-        frontends(&[("f", "bb", "Host:web.local")])
-    );
+    let rules2 = Toml::default()
+        .backend("bb", &[(&b, 1)])
+        .frontend("f", "bb", "Host:web.local")
+        .build();
     p.write("rules.toml", &rules2);
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
     while get(p.http(), "web.local", "/")
@@ -367,14 +339,13 @@ async fn file_provider_watches_and_keeps_the_last_good_config() {
 #[tokio::test]
 async fn bad_rules_disable_only_their_frontend() {
     let a = Backend::spawn("a").await;
-    let cfg = format!(
-        "{HEAD}{}{}",
-        backend("ba", &[(&a, 1)]),
-        frontends(&[
+    let cfg = Toml::file()
+        .backend("ba", &[(&a, 1)])
+        .frontends(&[
             ("good", "ba", "Host:good.local"),
-            ("bad", "ba", "Hots:bad.local")
+            ("bad", "ba", "Hots:bad.local"),
         ])
-    );
+        .build();
     let p = Portier::start(&cfg);
     assert_eq!(get(p.http(), "good.local", "/").await.echo().name, "a");
     let line = p.wait_log("unknown matcher", Duration::from_secs(2)).await;
@@ -387,11 +358,11 @@ async fn bad_rules_disable_only_their_frontend() {
 #[tokio::test]
 async fn access_log_in_common_log_format() {
     let a = Backend::spawn("a").await;
-    let cfg = format!(
-        "[entryPoints.http]\naddress = \"127.0.0.1:0\"\n[accessLog]\nfilePath = \"access.log\"\n[file]\n{}{}",
-        backend("ba", &[(&a, 1)]),
-        frontends(&[("f", "ba", "Host:web.local")])
-    );
+    let cfg = Toml::http()
+        .raw("[accessLog]\nfilePath = \"access.log\"\n[file]")
+        .backend("ba", &[(&a, 1)])
+        .frontend("f", "ba", "Host:web.local")
+        .build();
     let p = Portier::start_with(&cfg, &[], &[]);
     get(p.http(), "web.local", "/hello?x=1").await;
     get(p.http(), "nowhere", "/missing").await;
@@ -434,11 +405,11 @@ async fn failed_connects_are_retried_on_another_server_with_the_body_intact() {
         .expect("bind")
         .local_addr()
         .expect("addr");
-    let cfg = format!(
-        "{HEAD}[backends.b.servers.a]\nurl = \"http://{dead}\"\n[backends.b.servers.b]\nurl = \"{}\"\n{}",
-        live.url(),
-        frontends(&[("f", "b", "Host:retry.local")])
-    );
+    let cfg = Toml::file()
+        .raw(&format!("[backends.b.servers.a]\nurl = \"http://{dead}\""))
+        .raw(&format!("[backends.b.servers.b]\nurl = \"{}\"", live.url()))
+        .frontend("f", "b", "Host:retry.local")
+        .build();
     let p = Portier::start(&cfg);
     for _ in 0..20 {
         let r = get(p.http(), "retry.local", "/").await;
@@ -479,11 +450,12 @@ async fn retry_attempts_one_disables_retries() {
         .expect("bind")
         .local_addr()
         .expect("addr");
-    let cfg = format!(
-        "[entryPoints.http]\naddress = \"127.0.0.1:0\"\n[retry]\nattempts = 1\n[file]\n[backends.b.servers.a]\nurl = \"http://{dead}\"\n[backends.b.servers.b]\nurl = \"{}\"\n{}",
-        live.url(),
-        frontends(&[("f", "b", "Host:retry.local")])
-    );
+    let cfg = Toml::http()
+        .raw("[retry]\nattempts = 1\n[file]")
+        .raw(&format!("[backends.b.servers.a]\nurl = \"http://{dead}\""))
+        .raw(&format!("[backends.b.servers.b]\nurl = \"{}\"", live.url()))
+        .frontend("f", "b", "Host:retry.local")
+        .build();
     let p = Portier::start(&cfg);
     let mut codes = std::collections::BTreeMap::new();
     for _ in 0..6 {
@@ -499,15 +471,14 @@ async fn retry_attempts_one_disables_retries() {
 async fn paths_are_normalised_before_routing() {
     let music = Backend::spawn("music").await;
     let admin = Backend::spawn("admin").await;
-    let cfg = format!(
-        "{HEAD}{}{}{}",
-        backend("m", &[(&music, 1)]),
-        backend("a", &[(&admin, 1)]),
-        frontends(&[
+    let cfg = Toml::file()
+        .backend("m", &[(&music, 1)])
+        .backend("a", &[(&admin, 1)])
+        .frontends(&[
             ("music", "m", "PathPrefixStrip:/music"),
-            ("admin", "a", "PathPrefix:/admin")
+            ("admin", "a", "PathPrefix:/admin"),
         ])
-    );
+        .build();
     let p = Portier::start(&cfg);
     for path in [
         "/music/../admin/x",

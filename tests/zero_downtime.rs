@@ -11,7 +11,7 @@ use support::docker::{Scope, docker, eventually, hostname};
 use support::load::Load;
 use support::{Portier, get};
 
-const HTTP: &str = "[entryPoints.http]\naddress = \"127.0.0.1:0\"\n";
+use support::toml::HTTP;
 const RPS: u32 = 300;
 
 async fn servers_answering(p: &Portier, host: &str, n: usize) -> BTreeSet<String> {

@@ -7,6 +7,7 @@
 pub mod docker;
 pub mod load;
 pub mod tls;
+pub mod toml;
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
@@ -291,6 +292,8 @@ impl Portier {
             .arg("-c")
             .arg(&config)
             .arg("--logLevel=DEBUG")
+            .arg("--ready-file")
+            .arg(dir.path().join("ready.json"))
             .args(args)
             .envs(env.iter().copied())
             .stdout(Stdio::piped())
@@ -330,38 +333,37 @@ impl Portier {
         p
     }
 
+    /// Waits for `--ready-file`: every listener bound and the first configuration applied.
+    /// The log is only read to explain a failure.
     fn wait_started(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(20);
+        let ready_file = self.dir.path().join("ready.json");
         loop {
-            let lines = self.log.lock().expect("log").clone();
-            for line in &lines {
-                if let Some(rest) = line.split("entrypoint ").nth(1) {
-                    if let Some((name, addr)) = rest.split_once(" listening on ") {
-                        if let Some(Ok(a)) = addr.split_whitespace().next().map(str::parse) {
-                            self.entry_points.insert(name.trim().to_string(), a);
-                        }
+            let ready = std::fs::read_to_string(&ready_file)
+                .ok()
+                .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok());
+            if let Some(ready) = ready {
+                let addr = |v: &serde_json::Value| v.as_str().and_then(|a| a.parse().ok());
+                for (name, a) in ready["entryPoints"].as_object().into_iter().flatten() {
+                    if let Some(a) = addr(a) {
+                        self.entry_points.insert(name.clone(), a);
                     }
                 }
-                if let Some(addr) = line.split("web listening on ").nth(1) {
-                    self.web = addr.split_whitespace().next().and_then(|a| a.parse().ok());
-                }
-            }
-            let applied = lines.iter().any(|l| l.contains("configuration applied"));
-            if !self.entry_points.is_empty() && applied {
+                self.web = addr(&ready["web"]);
                 return;
             }
             if let Ok(Some(status)) = self.child.try_wait() {
                 panic!(
                     "portier exited with {status} before starting:\n{}",
-                    lines.join("\n")
+                    self.log_lines().join("\n")
                 );
             }
             assert!(
                 Instant::now() < deadline,
                 "portier did not start in time:\n{}",
-                lines.join("\n")
+                self.log_lines().join("\n")
             );
-            std::thread::sleep(Duration::from_millis(20));
+            std::thread::sleep(Duration::from_millis(5));
         }
     }
 
