@@ -118,88 +118,9 @@ pub fn resolve(
         .map(Path::to_path_buf)
         .unwrap_or_default();
 
-    let mut entry_points = Vec::new();
-    match (&f.entry_points, &f.port) {
-        (Some(eps), port) if !eps.is_empty() => {
-            if port.is_some() {
-                warnings.push("legacy `port` is ignored because [entryPoints] is set".into());
-            }
-            for (name, ep) in eps {
-                let address = ep.address.clone().ok_or_else(|| {
-                    invalid(path, &format!("entryPoints.{name}.address"), "is required")
-                })?;
-                let forwarded_headers = forwarded_headers(path, name, ep)?;
-                entry_points.push(EntryPoint {
-                    name: name.clone(),
-                    address,
-                    max_connections: ep.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS),
-                    tls: tls_config(path, name, ep, &base_dir)?,
-                    redirect: None,
-                    forwarded_headers,
-                });
-            }
-        }
-        (_, port) => {
-            let address = match port {
-                Some(a) => a.clone(),
-                None => ListenAddress::parse(DEFAULT_ENTRYPOINT_ADDRESS)
-                    .map_err(|e| invalid(path, "port", e))?,
-            };
-            entry_points.push(EntryPoint {
-                name: DEFAULT_ENTRYPOINT_NAME.to_string(),
-                address,
-                max_connections: DEFAULT_MAX_CONNECTIONS,
-                tls: None,
-                redirect: None,
-                forwarded_headers: ForwardedHeaders::Insecure,
-            });
-        }
-    }
-    for spec in &over.entry_points {
-        let (name, address) =
-            parse_entrypoint_flag(spec).map_err(|e| invalid(&None, "--entryPoints", e))?;
-        entry_points.retain(|ep| ep.name != name);
-        entry_points.push(EntryPoint {
-            name,
-            address,
-            max_connections: DEFAULT_MAX_CONNECTIONS,
-            tls: None,
-            redirect: None,
-            forwarded_headers: ForwardedHeaders::Insecure,
-        });
-    }
-
-    resolve_redirects(f, path, &mut entry_points)?;
-
-    let default_entry_points = over
-        .default_entry_points
-        .clone()
-        .or_else(|| f.default_entry_points.clone())
-        .unwrap_or_else(|| vec![DEFAULT_ENTRYPOINT_NAME.to_string()]);
-    for name in &default_entry_points {
-        if !entry_points.iter().any(|ep| &ep.name == name) {
-            let known: Vec<_> = entry_points.iter().map(|e| e.name.as_str()).collect();
-            return Err(invalid(
-                path,
-                "defaultEntryPoints",
-                format!(
-                    "entrypoint {name:?} is not defined (defined: {})",
-                    known.join(", ")
-                ),
-            ));
-        }
-    }
-
-    let debug = over.debug.or(f.debug).unwrap_or(false);
-    let log_level = match over.log_level.as_deref() {
-        Some(text) => parse_log_level(text).map_err(|e| invalid(&None, "--logLevel", e))?,
-        None => match f.log_level {
-            Some(l) => from_toml_level(l),
-            None if debug => LogLevel::Debug,
-            None => LogLevel::Info,
-        },
-    };
-
+    let mut entry_points = resolve_entry_points(f, over, path, &base_dir, &mut warnings)?;
+    let default_entry_points = resolve_default_entry_points(f, over, path, &entry_points)?;
+    let log_level = resolve_log_level(f, over)?;
     let mut web = resolve_web(f, over, path, &mut entry_points)?;
     let docker = resolve_docker(f, over, path)?;
     if let (Some(w), Some(toml)) = (web.as_mut(), f.web.as_ref()) {
@@ -210,35 +131,9 @@ pub fn resolve(
         warnings
             .push("[frontends]/[backends] are ignored: add a [file] section to serve them".into());
     }
-
-    let rt = f.responding_timeouts.as_ref();
-    let responding_timeouts = RespondingTimeouts {
-        read_header_timeout: rt
-            .and_then(|t| t.read_header_timeout)
-            .unwrap_or(GoDuration(DEFAULT_READ_HEADER_TIMEOUT)),
-        read_timeout: rt.and_then(|t| t.read_timeout).unwrap_or_default(),
-        write_timeout: rt.and_then(|t| t.write_timeout).unwrap_or_default(),
-        idle_timeout: rt
-            .and_then(|t| t.idle_timeout)
-            .unwrap_or(GoDuration(DEFAULT_IDLE_TIMEOUT)),
-    };
-    let ft = f.forwarding_timeouts.as_ref();
-    let forwarding_timeouts = ForwardingTimeouts {
-        dial_timeout: ft
-            .and_then(|t| t.dial_timeout)
-            .unwrap_or(GoDuration(DEFAULT_DIAL_TIMEOUT)),
-        response_header_timeout: ft
-            .and_then(|t| t.response_header_timeout)
-            .unwrap_or_default(),
-    };
-
+    let (responding_timeouts, forwarding_timeouts) = resolve_timeouts(f);
     let access_log = resolve_access_log(f, over, path, &base_dir)?;
-    let traefik_log_file = f
-        .traefik_log
-        .as_ref()
-        .and_then(|t| t.file_path.as_ref())
-        .map(|p| relative_to(&base_dir, p));
-
+    let acme = resolve_acme(f, path, &base_dir, &entry_points)?;
     let inline = DynamicToml {
         frontends: f.frontends.clone(),
         backends: f.backends.clone(),
@@ -248,7 +143,11 @@ pub fn resolve(
         entry_points,
         default_entry_points,
         log_level,
-        traefik_log_file,
+        traefik_log_file: f
+            .traefik_log
+            .as_ref()
+            .and_then(|t| t.file_path.as_ref())
+            .map(|p| relative_to(&base_dir, p)),
         web,
         docker,
         file,
@@ -260,18 +159,7 @@ pub fn resolve(
             .unwrap_or(DEFAULT_MAX_IDLE_CONNS_PER_HOST),
         max_conns_per_host: f.max_conns_per_host.unwrap_or(DEFAULT_MAX_CONNS_PER_HOST),
         insecure_skip_verify: f.insecure_skip_verify.unwrap_or(false),
-        root_cas: f
-            .root_cas
-            .iter()
-            .flatten()
-            .map(|c| {
-                if c.contains("-----BEGIN") {
-                    c.clone()
-                } else {
-                    relative_to(&base_dir, c).display().to_string()
-                }
-            })
-            .collect(),
+        root_cas: resolve_root_cas(f, &base_dir),
         grace_timeout: f
             .life_cycle
             .as_ref()
@@ -283,13 +171,146 @@ pub fn resolve(
             .and_then(|r| r.attempts)
             .unwrap_or(DEFAULT_RETRY_ATTEMPTS)
             .max(1),
-        acme: None,
-    };
-    let config = Config {
-        acme: resolve_acme(f, path, &base_dir, &config.entry_points)?,
-        ..config
+        acme,
     };
     Ok((config, inline, warnings))
+}
+
+/// `[entryPoints]` (or the legacy `port`), then `--entryPoints` flags over them, then their
+/// redirects.
+fn resolve_entry_points(
+    f: &FileConfig,
+    over: &Overrides,
+    path: &Option<PathBuf>,
+    base_dir: &Path,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<EntryPoint>, ConfigError> {
+    let plain = |name: String, address: ListenAddress| EntryPoint {
+        name,
+        address,
+        max_connections: DEFAULT_MAX_CONNECTIONS,
+        tls: None,
+        redirect: None,
+        forwarded_headers: ForwardedHeaders::Insecure,
+    };
+    let mut entry_points = Vec::new();
+    match (&f.entry_points, &f.port) {
+        (Some(eps), port) if !eps.is_empty() => {
+            if port.is_some() {
+                warnings.push("legacy `port` is ignored because [entryPoints] is set".into());
+            }
+            for (name, ep) in eps {
+                let address = ep.address.clone().ok_or_else(|| {
+                    invalid(path, &format!("entryPoints.{name}.address"), "is required")
+                })?;
+                entry_points.push(EntryPoint {
+                    max_connections: ep.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS),
+                    tls: tls_config(path, name, ep, base_dir)?,
+                    forwarded_headers: forwarded_headers(path, name, ep)?,
+                    ..plain(name.clone(), address)
+                });
+            }
+        }
+        (_, port) => {
+            let address = match port {
+                Some(a) => a.clone(),
+                None => ListenAddress::parse(DEFAULT_ENTRYPOINT_ADDRESS)
+                    .map_err(|e| invalid(path, "port", e))?,
+            };
+            entry_points.push(plain(DEFAULT_ENTRYPOINT_NAME.to_string(), address));
+        }
+    }
+    for spec in &over.entry_points {
+        let (name, address) =
+            parse_entrypoint_flag(spec).map_err(|e| invalid(&None, "--entryPoints", e))?;
+        entry_points.retain(|ep| ep.name != name);
+        entry_points.push(plain(name, address));
+    }
+    resolve_redirects(f, path, &mut entry_points)?;
+    Ok(entry_points)
+}
+
+/// `--defaultEntryPoints`, else `defaultEntryPoints`, else `http`; each must be defined.
+fn resolve_default_entry_points(
+    f: &FileConfig,
+    over: &Overrides,
+    path: &Option<PathBuf>,
+    entry_points: &[EntryPoint],
+) -> Result<Vec<String>, ConfigError> {
+    let names = over
+        .default_entry_points
+        .clone()
+        .or_else(|| f.default_entry_points.clone())
+        .unwrap_or_else(|| vec![DEFAULT_ENTRYPOINT_NAME.to_string()]);
+    if let Some(name) = names
+        .iter()
+        .find(|n| !entry_points.iter().any(|ep| &ep.name == *n))
+    {
+        let known: Vec<_> = entry_points.iter().map(|e| e.name.as_str()).collect();
+        return Err(invalid(
+            path,
+            "defaultEntryPoints",
+            format!(
+                "entrypoint {name:?} is not defined (defined: {})",
+                known.join(", ")
+            ),
+        ));
+    }
+    Ok(names)
+}
+
+/// `--logLevel`, else `logLevel`, else DEBUG with `debug = true`, else INFO.
+fn resolve_log_level(f: &FileConfig, over: &Overrides) -> Result<LogLevel, ConfigError> {
+    let debug = over.debug.or(f.debug).unwrap_or(false);
+    Ok(match over.log_level.as_deref() {
+        Some(text) => parse_log_level(text).map_err(|e| invalid(&None, "--logLevel", e))?,
+        None => match f.log_level {
+            Some(l) => from_toml_level(l),
+            None if debug => LogLevel::Debug,
+            None => LogLevel::Info,
+        },
+    })
+}
+
+/// `[respondingTimeouts]` and `[forwardingTimeouts]` with Traefik's defaults.
+fn resolve_timeouts(f: &FileConfig) -> (RespondingTimeouts, ForwardingTimeouts) {
+    let rt = f.responding_timeouts.as_ref();
+    let ft = f.forwarding_timeouts.as_ref();
+    (
+        RespondingTimeouts {
+            read_header_timeout: rt
+                .and_then(|t| t.read_header_timeout)
+                .unwrap_or(GoDuration(DEFAULT_READ_HEADER_TIMEOUT)),
+            read_timeout: rt.and_then(|t| t.read_timeout).unwrap_or_default(),
+            write_timeout: rt.and_then(|t| t.write_timeout).unwrap_or_default(),
+            idle_timeout: rt
+                .and_then(|t| t.idle_timeout)
+                .unwrap_or(GoDuration(DEFAULT_IDLE_TIMEOUT)),
+        },
+        ForwardingTimeouts {
+            dial_timeout: ft
+                .and_then(|t| t.dial_timeout)
+                .unwrap_or(GoDuration(DEFAULT_DIAL_TIMEOUT)),
+            response_header_timeout: ft
+                .and_then(|t| t.response_header_timeout)
+                .unwrap_or_default(),
+        },
+    )
+}
+
+/// `rootCAs`: inline PEM as written, paths relative to the configuration file.
+fn resolve_root_cas(f: &FileConfig, base_dir: &Path) -> Vec<String> {
+    f.root_cas
+        .iter()
+        .flatten()
+        .map(|c| {
+            if c.contains("-----BEGIN") {
+                c.clone()
+            } else {
+                relative_to(base_dir, c).display().to_string()
+            }
+        })
+        .collect()
 }
 
 fn tls_config(

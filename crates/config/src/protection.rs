@@ -44,7 +44,7 @@ pub fn frontend_asks(f: &FrontendToml) -> Vec<Asked> {
         .headers
         .as_ref()
         .filter(|h| asks_security_headers(h.get_ref()));
-    [
+    asked([
         ("auth", "authentication", f.auth.as_ref()),
         ("basicAuth", "authentication", f.basic_auth.as_ref()),
         ("whiteList", "an IP allowlist", f.white_list.as_ref()),
@@ -55,39 +55,40 @@ pub fn frontend_asks(f: &FrontendToml) -> Vec<Asked> {
         ),
         ("ratelimit", "a rate limit", f.rate_limit.as_ref()),
         ("headers", "security headers", headers),
-    ]
-    .into_iter()
-    .filter_map(|(key, what, v)| {
-        let v = v.filter(|v| asks(v.get_ref()))?;
-        Some(Asked {
-            key,
-            what,
-            offset: v.span().start,
-        })
-    })
-    .collect()
+    ])
 }
 
 /// The protections a backend table asks for.
 pub fn backend_asks(b: &BackendToml) -> Vec<Asked> {
-    [
+    asked([
         ("maxConn", "a connection limit", b.max_conn.as_ref()),
         (
             "buffering",
             "request/response body limits",
             b.buffering.as_ref(),
         ),
-    ]
-    .into_iter()
-    .filter_map(|(key, what, v)| {
-        let v = v.filter(|v| asks(v.get_ref()))?;
-        Some(Asked {
-            key,
-            what,
-            offset: v.span().start,
+    ])
+}
+
+/// The `(key, what, value)` entries whose value asks for something.
+fn asked<const N: usize>(
+    entries: [(
+        &'static str,
+        &'static str,
+        Option<&toml::Spanned<toml::Value>>,
+    ); N],
+) -> Vec<Asked> {
+    entries
+        .into_iter()
+        .filter_map(|(key, what, v)| {
+            let v = v.filter(|v| asks(v.get_ref()))?;
+            Some(Asked {
+                key,
+                what,
+                offset: v.span().start,
+            })
         })
-    })
-    .collect()
+        .collect()
 }
 
 /// Whether a value sets anything: a non-empty string or array, `true`, a non-zero number, or

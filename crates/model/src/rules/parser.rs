@@ -76,6 +76,7 @@ pub fn parse(text: &str) -> Result<Rule, RuleError> {
     Ok(rule)
 }
 
+/// Adds the matcher or modifier `name(args)` to `rule`.
 fn apply(rule: &mut Rule, name: &str, args: &[Arg], text: &str) -> Result<(), RuleError> {
     let m = &mut rule.modifiers;
     match name {
@@ -96,139 +97,160 @@ fn apply(rule: &mut Rule, name: &str, args: &[Arg], text: &str) -> Result<(), Ru
         "PathPrefix" => rule
             .matchers
             .push(Matcher::PathPrefix(paths(args, Anchor::Prefix, text)?)),
-        "PathStrip" | "PathPrefixStrip" => {
-            let anchor = if name == "PathStrip" {
-                Anchor::Whole
-            } else {
-                Anchor::Prefix
-            };
-            let patterns = paths(args, anchor, text)?;
-            for (arg, p) in args.iter().zip(&patterns) {
-                if matches!(p, PathPattern::Template(_)) {
-                    return Err(err(
-                        text,
-                        arg.offset,
-                        format!("{name} takes literal paths; use {name}Regex for {{…}} templates"),
-                    ));
-                }
-            }
-            m.strip.extend(args.iter().map(|a| a.text.to_string()));
-            m.strip.sort_by_key(|s| std::cmp::Reverse(s.len()));
-            let matcher = if anchor == Anchor::Whole {
-                Matcher::Path(patterns)
-            } else {
-                Matcher::PathPrefix(patterns)
-            };
-            rule.matchers.push(matcher);
-        }
-        "PathStripRegex" | "PathPrefixStripRegex" => {
-            let anchor = if name == "PathStripRegex" {
-                Anchor::Whole
-            } else {
-                Anchor::Prefix
-            };
-            let res = templates(args, Kind::Path, anchor, text)?;
-            m.strip_regex
-                .extend(templates(args, Kind::Path, Anchor::Prefix, text)?);
-            let pats = res.into_iter().map(PathPattern::Template).collect();
-            rule.matchers.push(if anchor == Anchor::Whole {
-                Matcher::Path(pats)
-            } else {
-                Matcher::PathPrefix(pats)
-            });
-        }
+        "PathStrip" | "PathPrefixStrip" => path_strip(rule, name, args, text)?,
+        "PathStripRegex" | "PathPrefixStripRegex" => path_strip_regex(rule, name, args, text)?,
         "AddPrefix" => m.add_prefix = Some(path_arg(last(args), text)?),
         "ReplacePath" => m.replace_path = Some(path_arg(last(args), text)?),
-        "ReplacePathRegex" => {
-            let arg = last(args);
-            let Some((re, replacement)) = arg.text.split_once(' ') else {
-                return Err(err(
-                    text,
-                    arg.offset,
-                    "ReplacePathRegex expects \"REGEX REPLACEMENT\" separated by one space"
-                        .to_string(),
-                ));
-            };
-            let re = Regex::new(re).map_err(|e| {
-                err(
-                    text,
-                    arg.offset,
-                    format!(
-                        "invalid regular expression {re:?}: {}",
-                        last_line(&e.to_string())
-                    ),
-                )
-            })?;
-            m.replace_path_regex = Some((re, go_replacement(replacement.trim())));
-        }
+        "ReplacePathRegex" => m.replace_path_regex = Some(replace_path_regex(last(args), text)?),
         "Method" => rule.matchers.push(Matcher::Method(
             args.iter().map(|a| a.text.to_ascii_uppercase()).collect(),
         )),
-        "Headers" | "HeadersRegexp" => {
-            if args.len() % 2 != 0 {
-                let a = last(args);
-                return Err(err(
-                    text,
-                    a.offset + a.text.len(),
-                    format!(
-                        "{name} expects KEY,VALUE pairs; expected a value after {:?}",
-                        a.text
-                    ),
-                ));
-            }
-            let mut exact = Vec::new();
-            let mut regexes = Vec::new();
-            for pair in args.chunks(2) {
-                let key = HeaderName::from_bytes(pair[0].text.as_bytes()).map_err(|_| {
-                    err(
-                        text,
-                        pair[0].offset,
-                        format!("{:?} is not a valid header name", pair[0].text),
-                    )
-                })?;
-                if name == "Headers" {
-                    exact.push((key, pair[1].text.to_string()));
-                } else {
-                    let re = Regex::new(pair[1].text).map_err(|e| {
-                        err(
-                            text,
-                            pair[1].offset,
-                            format!("invalid regular expression: {}", last_line(&e.to_string())),
-                        )
-                    })?;
-                    regexes.push((key, re));
-                }
-            }
-            rule.matchers.push(if name == "Headers" {
-                Matcher::Headers(exact)
-            } else {
-                Matcher::HeadersRegexp(regexes)
-            });
-        }
-        "Query" => {
-            let mut pairs = Vec::new();
-            for a in args {
-                let Some((k, v)) = a.text.split_once('=') else {
-                    return Err(err(
-                        text,
-                        a.offset,
-                        format!("Query expects key=value, got {:?}", a.text),
-                    ));
-                };
-                let value = if template::is_template(v) {
-                    let re = template::compile(v, Kind::Path, Anchor::Whole)
-                        .map_err(|e| err(text, a.offset + k.len() + 1 + e.offset, e.message))?;
-                    QueryValue::Template(re)
-                } else {
-                    QueryValue::Exact(v.to_string())
-                };
-                pairs.push((k.to_string(), value));
-            }
-            rule.matchers.push(Matcher::Query(pairs));
-        }
+        "Headers" | "HeadersRegexp" => rule.matchers.push(headers(name, args, text)?),
+        "Query" => rule.matchers.push(query(args, text)?),
         _ => return Err(unknown(text, 0, name)),
     }
     Ok(())
+}
+
+/// `PathStrip` / `PathPrefixStrip`: match the literal paths, strip the longest that matched.
+fn path_strip(rule: &mut Rule, name: &str, args: &[Arg], text: &str) -> Result<(), RuleError> {
+    let anchor = if name == "PathStrip" {
+        Anchor::Whole
+    } else {
+        Anchor::Prefix
+    };
+    let patterns = paths(args, anchor, text)?;
+    for (arg, p) in args.iter().zip(&patterns) {
+        if matches!(p, PathPattern::Template(_)) {
+            return Err(err(
+                text,
+                arg.offset,
+                format!("{name} takes literal paths; use {name}Regex for {{…}} templates"),
+            ));
+        }
+    }
+    let m = &mut rule.modifiers;
+    m.strip.extend(args.iter().map(|a| a.text.to_string()));
+    m.strip.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    rule.matchers.push(if anchor == Anchor::Whole {
+        Matcher::Path(patterns)
+    } else {
+        Matcher::PathPrefix(patterns)
+    });
+    Ok(())
+}
+
+/// `PathStripRegex` / `PathPrefixStripRegex`: match the templates, strip what they matched.
+fn path_strip_regex(
+    rule: &mut Rule,
+    name: &str,
+    args: &[Arg],
+    text: &str,
+) -> Result<(), RuleError> {
+    let anchor = if name == "PathStripRegex" {
+        Anchor::Whole
+    } else {
+        Anchor::Prefix
+    };
+    let res = templates(args, Kind::Path, anchor, text)?;
+    rule.modifiers
+        .strip_regex
+        .extend(templates(args, Kind::Path, Anchor::Prefix, text)?);
+    let pats = res.into_iter().map(PathPattern::Template).collect();
+    rule.matchers.push(if anchor == Anchor::Whole {
+        Matcher::Path(pats)
+    } else {
+        Matcher::PathPrefix(pats)
+    });
+    Ok(())
+}
+
+/// `ReplacePathRegex: REGEX REPLACEMENT` (one space between them).
+fn replace_path_regex(arg: &Arg, text: &str) -> Result<(Regex, String), RuleError> {
+    let Some((re, replacement)) = arg.text.split_once(' ') else {
+        return Err(err(
+            text,
+            arg.offset,
+            "ReplacePathRegex expects \"REGEX REPLACEMENT\" separated by one space".to_string(),
+        ));
+    };
+    let re = Regex::new(re).map_err(|e| {
+        err(
+            text,
+            arg.offset,
+            format!(
+                "invalid regular expression {re:?}: {}",
+                last_line(&e.to_string())
+            ),
+        )
+    })?;
+    Ok((re, go_replacement(replacement.trim())))
+}
+
+/// `Headers: K,V[,K2,V2…]` (exact) or `HeadersRegexp` (the values are regular expressions).
+fn headers(name: &str, args: &[Arg], text: &str) -> Result<Matcher, RuleError> {
+    if args.len() % 2 != 0 {
+        let a = last(args);
+        return Err(err(
+            text,
+            a.offset + a.text.len(),
+            format!(
+                "{name} expects KEY,VALUE pairs; expected a value after {:?}",
+                a.text
+            ),
+        ));
+    }
+    let mut exact = Vec::new();
+    let mut regexes = Vec::new();
+    for pair in args.chunks(2) {
+        let key = HeaderName::from_bytes(pair[0].text.as_bytes()).map_err(|_| {
+            err(
+                text,
+                pair[0].offset,
+                format!("{:?} is not a valid header name", pair[0].text),
+            )
+        })?;
+        if name == "Headers" {
+            exact.push((key, pair[1].text.to_string()));
+        } else {
+            let re = Regex::new(pair[1].text).map_err(|e| {
+                err(
+                    text,
+                    pair[1].offset,
+                    format!("invalid regular expression: {}", last_line(&e.to_string())),
+                )
+            })?;
+            regexes.push((key, re));
+        }
+    }
+    Ok(if name == "Headers" {
+        Matcher::Headers(exact)
+    } else {
+        Matcher::HeadersRegexp(regexes)
+    })
+}
+
+/// `Query: k=v[,k2=v2…]`; a value may be a `{name:regex}` template.
+fn query(args: &[Arg], text: &str) -> Result<Matcher, RuleError> {
+    let mut pairs = Vec::new();
+    for a in args {
+        let Some((k, v)) = a.text.split_once('=') else {
+            return Err(err(
+                text,
+                a.offset,
+                format!("Query expects key=value, got {:?}", a.text),
+            ));
+        };
+        let value = if template::is_template(v) {
+            let re = template::compile(v, Kind::Path, Anchor::Whole)
+                .map_err(|e| err(text, a.offset + k.len() + 1 + e.offset, e.message))?;
+            QueryValue::Template(re)
+        } else {
+            QueryValue::Exact(v.to_string())
+        };
+        pairs.push((k.to_string(), value));
+    }
+    Ok(Matcher::Query(pairs))
 }
 
 fn is_known(name: &str) -> bool {

@@ -19,6 +19,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bollard::Docker;
+use bollard::models::EventMessage;
 use bollard::query_parameters::{EventsOptionsBuilder, ListContainersOptionsBuilder};
 use futures_util::StreamExt;
 use tokio::sync::mpsc;
@@ -117,49 +118,13 @@ impl Provider {
         connected: &mut Option<bool>,
         reached: &mut bool,
     ) -> Result<(), DockerError> {
-        let endpoint = cfg.endpoint.clone();
-        let api = |source| DockerError::Api {
-            endpoint: endpoint.clone(),
-            source,
-        };
         let docker = connect(cfg).await?;
-        let version = docker.version().await.map_err(api)?;
-        let since = SystemTime::now()
-            .checked_sub(EVENTS_OVERLAP)
-            .unwrap_or(UNIX_EPOCH);
-        let since = since
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0)
-            .to_string();
-        let mut filters = HashMap::new();
-        filters.insert("type", vec!["container", "network"]);
-        filters.insert(
-            "event",
-            vec![
-                "start",
-                "die",
-                "stop",
-                "kill",
-                "pause",
-                "unpause",
-                "health_status",
-                "destroy",
-                "rename",
-                "restart",
-                "update",
-                "oom",
-                "connect",
-                "disconnect",
-            ],
-        );
-        let mut stream = docker.events(Some(
-            EventsOptionsBuilder::default()
-                .since(&since)
-                .filters(&filters)
-                .build(),
-        ));
-
+        let version = docker.version().await.map_err(|source| DockerError::Api {
+            endpoint: cfg.endpoint.clone(),
+            source,
+        })?;
+        // Subscribed before the list, from a moment before it, so no change falls between.
+        let mut events = subscribe(&docker);
         self.cache = list(&docker, cfg).await?;
         *reached = true;
         self.control.docker_connected.store(1, Ordering::Relaxed);
@@ -178,11 +143,23 @@ impl Provider {
         if !cfg.watch {
             return Ok(());
         }
+        self.follow(&docker, &mut events, cfg).await
+    }
 
+    /// Applies events to the cache until the stream ends; sends one snapshot per burst, at
+    /// most [`DEBOUNCE`] after its first change.
+    async fn follow(
+        &mut self,
+        docker: &Docker,
+        events: &mut (
+                 impl futures_util::Stream<Item = Result<EventMessage, bollard::errors::Error>> + Unpin
+             ),
+        cfg: &DockerConfig,
+    ) -> Result<(), DockerError> {
         let mut deadline: Option<Instant> = None;
         loop {
             let next = tokio::select! {
-                ev = stream.next() => ev,
+                ev = events.next() => ev,
                 _ = sleep_until(deadline) => {
                     deadline = None;
                     self.send().await;
@@ -191,30 +168,39 @@ impl Provider {
             };
             let ev = match next {
                 Some(Ok(ev)) => ev,
-                Some(Err(e)) => return Err(api(e)),
+                Some(Err(source)) => {
+                    return Err(DockerError::Api {
+                        endpoint: cfg.endpoint.clone(),
+                        source,
+                    });
+                }
                 None => {
                     return Err(DockerError::StreamEnded {
-                        endpoint: endpoint.clone(),
+                        endpoint: cfg.endpoint.clone(),
                     });
                 }
             };
             self.control.docker_events.fetch_add(1, Ordering::Relaxed);
-            let change = classify(&ev);
-            tracing::debug!(
-                provider = NAME,
-                action = ev.action.as_deref().unwrap_or(""),
-                "docker event: {change:?}"
-            );
-            let changed = match change {
-                Change::Ignore => false,
-                Change::Refresh(id) => self.refresh(&docker, &id).await,
-                Change::Stopping(id) => self.mark(&id, RunState::Stopping),
-                Change::Paused(id) => self.mark(&id, RunState::Paused),
-                Change::Remove(id) => self.cache.remove(&id).is_some(),
-            };
-            if changed && deadline.is_none() {
+            if self.apply(docker, &ev).await && deadline.is_none() {
                 deadline = Some(Instant::now() + DEBOUNCE);
             }
+        }
+    }
+
+    /// One event into the cache; whether the cache changed.
+    async fn apply(&mut self, docker: &Docker, ev: &EventMessage) -> bool {
+        let change = classify(ev);
+        tracing::debug!(
+            provider = NAME,
+            action = ev.action.as_deref().unwrap_or(""),
+            "docker event: {change:?}"
+        );
+        match change {
+            Change::Ignore => false,
+            Change::Refresh(id) => self.refresh(docker, &id).await,
+            Change::Stopping(id) => self.mark(&id, RunState::Stopping),
+            Change::Paused(id) => self.mark(&id, RunState::Paused),
+            Change::Remove(id) => self.cache.remove(&id).is_some(),
         }
     }
 
@@ -257,6 +243,46 @@ impl Provider {
             })
             .await;
     }
+}
+
+/// The container and network events that can change routes, from [`EVENTS_OVERLAP`] ago.
+fn subscribe(
+    docker: &Docker,
+) -> impl futures_util::Stream<Item = Result<EventMessage, bollard::errors::Error>> + use<> {
+    let since = SystemTime::now()
+        .checked_sub(EVENTS_OVERLAP)
+        .unwrap_or(UNIX_EPOCH)
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+        .to_string();
+    let mut filters = HashMap::new();
+    filters.insert("type", vec!["container", "network"]);
+    filters.insert(
+        "event",
+        vec![
+            "start",
+            "die",
+            "stop",
+            "kill",
+            "pause",
+            "unpause",
+            "health_status",
+            "destroy",
+            "rename",
+            "restart",
+            "update",
+            "oom",
+            "connect",
+            "disconnect",
+        ],
+    );
+    docker.events(Some(
+        EventsOptionsBuilder::default()
+            .since(&since)
+            .filters(&filters)
+            .build(),
+    ))
 }
 
 /// Connects to the engine at `cfg.endpoint` and agrees on an API version.
