@@ -64,6 +64,7 @@ impl Report {
     fn add(&mut self, d: DynamicReport) {
         self.text += &d.text;
         self.errors.extend(d.errors);
+        self.warnings.extend(d.warnings);
     }
 }
 
@@ -145,6 +146,7 @@ fn describe(c: &Config) -> String {
 struct DynamicReport {
     text: String,
     errors: Vec<String>,
+    warnings: Vec<String>,
 }
 
 fn describe_dynamic(provider: &str, pc: &ProviderConfig, c: &Config) -> DynamicReport {
@@ -194,5 +196,6 @@ fn describe_dynamic(provider: &str, pc: &ProviderConfig, c: &Config) -> DynamicR
     DynamicReport {
         text: s,
         errors: table.errors.iter().map(ToString::to_string).collect(),
+        warnings: pc.warnings.iter().map(ToString::to_string).collect(),
     }
 }

@@ -22,10 +22,12 @@ function renderProviders(providers) {
   const tbody = $("#frontends tbody");
   const backends = $("#backends");
   const errors = [];
+  const warnings = [];
   const rows = [];
   const cards = [];
   for (const [provider, p] of Object.entries(providers).sort()) {
     for (const e of p.errors || []) errors.push(`${e.source}: ${e.message}`);
+    for (const w of p.warnings || []) warnings.push(`${w.source}: ${w.message}`);
     for (const [name, f] of Object.entries(p.frontends || {})) {
       const rules = Object.values(f.routes || {}).map((r) => r.rule).join(" ; ");
       rows.push({ priority: f.effectivePriority ?? f.priority, node: el("tr", { "data-frontend": name },
@@ -63,6 +65,8 @@ function renderProviders(providers) {
   backends.replaceChildren(...cards);
   $("#error-list").replaceChildren(...errors.map((e) => el("li", {}, e)));
   $("#errors").hidden = errors.length === 0;
+  $("#warning-list").replaceChildren(...warnings.map((w) => el("li", {}, w)));
+  $("#warnings").hidden = warnings.length === 0;
 }
 
 // Rule zero: a route whose protection portier cannot enforce answers 503; say so where it is.

@@ -57,6 +57,7 @@ STSSeconds = 315360000
 frameDeny = true
 [frontends.custom]
 backend = "open"
+passTLSCert = true
 [frontends.custom.routes.r]
 rule = "Host:custom.local"
 [frontends.custom.headers.customRequestHeaders]
@@ -164,16 +165,29 @@ async fn rule_zero_file_frontends_asking_for_protections_answer_503() {
             .all(|e| e.ends_with("answers 503 to every request rather than serve without it"))
     );
 
+    // Keys portier does not act on yet are shown, not dropped silently; the route is served.
+    let warnings = file["warnings"].to_string();
+    assert!(
+        warnings.contains("frontends.custom.passTLSCert")
+            && warnings.contains("unknown key; ignored"),
+        "{file}"
+    );
     let metrics = get(p.web.expect("web"), "localhost", "/metrics")
         .await
         .text();
     assert!(
-        metrics.lines().any(|l| l == "portier_config_errors 5"),
+        metrics.lines().any(|l| l == "portier_config_errors 5")
+            && metrics.lines().any(|l| l == "portier_config_warnings 1"),
         "{metrics}"
     );
 
     let (code, _, err) = check(&p.config);
     assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("warning: file ")
+            && err.contains("key frontends.custom.passTLSCert: unknown key; ignored"),
+        "{err}"
+    );
     for w in &want {
         assert!(err.contains(w.as_str()), "missing {w:?} in:\n{err}");
     }

@@ -20,7 +20,8 @@ pub(super) fn providers(state: &WebState, table: &RoutingTable) -> Value {
     Value::Object(map)
 }
 
-/// One provider: `{"backends": {...}, "frontends": {...}, "errors": [...]}`.
+/// One provider: `{"backends": {...}, "frontends": {...}, "errors": [...]}`, plus `warnings`
+/// (input portier does not act on yet) when there are any.
 pub(super) fn provider(
     state: &WebState,
     table: &RoutingTable,
@@ -43,7 +44,11 @@ pub(super) fn provider(
         .chain(table.errors.iter().filter(|e| e.is_compile_error_of(name)))
         .map(|e| json!(e))
         .collect();
-    json!({"backends": backends, "frontends": frontends, "errors": errors})
+    let mut v = json!({"backends": backends, "frontends": frontends, "errors": errors});
+    if let (false, Some(obj)) = (p.warnings.is_empty(), v.as_object_mut()) {
+        obj.insert("warnings".into(), json!(p.warnings));
+    }
+    v
 }
 
 pub(super) fn backend(

@@ -168,6 +168,18 @@ pub(super) fn render(s: &WebState, table: &RoutingTable) -> String {
     );
     family(
         &mut out,
+        "portier_config_warnings",
+        "gauge",
+        "Labels and keys portier reads but does not act on yet (served without them).",
+        one(table
+            .providers
+            .values()
+            .map(|p| p.warnings.len())
+            .sum::<usize>()
+            .to_string()),
+    );
+    family(
+        &mut out,
         "portier_docker_events_total",
         "counter",
         "Docker events received.",

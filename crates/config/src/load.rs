@@ -44,7 +44,11 @@ pub fn load(path: &Path) -> Result<Loaded, ConfigError> {
 
 /// Parses config text that came from `path` (used for messages only).
 pub(crate) fn parse_text(path: &Path, text: String) -> Result<Loaded, ConfigError> {
-    let (file, warnings) = parse_toml(path, &text)?;
+    let (file, unknown) = parse_toml(path, &text)?;
+    let warnings = unknown
+        .iter()
+        .map(|key| format!("{}: unknown key {key} is ignored", path.display()))
+        .collect();
     Ok(Loaded {
         path: Some(path.to_path_buf()),
         text,
@@ -53,14 +57,14 @@ pub(crate) fn parse_text(path: &Path, text: String) -> Result<Loaded, ConfigErro
     })
 }
 
-/// Deserializes TOML text from `path`. Unknown keys come back as warnings naming them, except
+/// Deserializes TOML text from `path`. Unknown keys come back by name (`docker.endpont`), except
 /// a key that asks for a protection portier does not enforce (in any spelling): that is an
 /// error, so the protection is never dropped silently.
 pub fn parse_toml<T: serde::de::DeserializeOwned>(
     path: &Path,
     text: &str,
 ) -> Result<(T, Vec<String>), ConfigError> {
-    let mut warnings = Vec::new();
+    let mut unknown = Vec::new();
     let mut refused = None;
     let de = toml::Deserializer::parse(text).map_err(|e| from_toml(path, text, &e))?;
     let value = serde_ignored::deserialize(de, |key| {
@@ -69,7 +73,7 @@ pub fn parse_toml<T: serde::de::DeserializeOwned>(
             Some(what) => {
                 refused.get_or_insert((name, what));
             }
-            None => warnings.push(format!("{}: unknown key {name} is ignored", path.display())),
+            None => unknown.push(name),
         }
     })
     .map_err(|e| from_toml(path, text, &e))?;
@@ -82,7 +86,7 @@ pub fn parse_toml<T: serde::de::DeserializeOwned>(
             ),
         });
     }
-    Ok((value, warnings))
+    Ok((value, unknown))
 }
 
 /// serde_ignored writes `docker.?.endpont` for keys under an `Option`; show `docker.endpont`.

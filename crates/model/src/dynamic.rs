@@ -18,6 +18,11 @@ pub struct ProviderConfig {
     /// The affected frontend or server is left out; everything else is kept.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<ProviderError>,
+    /// Input portier reads but does not act on yet (a Traefik label or key it does not
+    /// implement, an unknown key): everything else is served, and the operator sees these in
+    /// the API, on the dashboard and in `portier check`. Never a protection (see `unenforced`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<ProviderError>,
 }
 
 /// A routing entry: rules that select requests and the backend that serves them.

@@ -202,16 +202,21 @@ pub fn load_file(path: &Path) -> Result<ProviderConfig, ConfigError> {
         path: path.to_path_buf(),
         source,
     })?;
-    let d = parse_dynamic(path, &text)?;
-    Ok(translate(&d, Source { path, text: &text }))
+    let (d, unknown) = parse_dynamic(path, &text)?;
+    let mut config = translate(&d, Source { path, text: &text });
+    config
+        .warnings
+        .extend(unknown.into_iter().map(|key| ProviderError::File {
+            path: path.to_path_buf(),
+            item: format!("key {key}"),
+            message: "unknown key; ignored".to_string(),
+        }));
+    Ok(config)
 }
 
-fn parse_dynamic(path: &Path, text: &str) -> Result<DynamicToml, ConfigError> {
-    let (d, warnings) = config::parse_toml(path, text)?;
-    for w in warnings {
-        tracing::warn!("{w}");
-    }
-    Ok(d)
+/// Parses a dynamic file; its unknown keys come back as warnings.
+fn parse_dynamic(path: &Path, text: &str) -> Result<(DynamicToml, Vec<String>), ConfigError> {
+    config::parse_toml(path, text)
 }
 
 /// Every `*.toml` of a directory, in name order, merged into one snapshot.
@@ -252,6 +257,7 @@ pub fn load_directory(dir: &Path) -> Result<ProviderConfig, ConfigError> {
             }
         }
         out.errors.extend(one.errors);
+        out.warnings.extend(one.warnings);
     }
     Ok(out)
 }
@@ -431,7 +437,7 @@ mod tests {
 
     fn translated(text: &str) -> ProviderConfig {
         let path = Path::new("rules.toml");
-        let d = parse_dynamic(path, text).expect("parses");
+        let (d, _) = parse_dynamic(path, text).expect("parses");
         translate(&d, Source { path, text })
     }
 

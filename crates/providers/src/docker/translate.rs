@@ -71,6 +71,7 @@ pub fn translate(containers: &[ContainerInfo], defaults: &DockerDefaults) -> Tra
             }
         };
         out.config.errors.extend(unenforced_errors(c));
+        out.config.warnings.extend(unsupported_labels(c));
         let backend = out
             .config
             .backends
@@ -114,7 +115,7 @@ fn container_route(
         return Ok(None);
     }
     let labels = Labels::read(c)?;
-    let (frontend_unenforced, backend_unenforced) = protections(c, notes);
+    let (frontend_unenforced, backend_unenforced) = protections(c);
     let compose = match (c.labels.get(COMPOSE_PROJECT), c.labels.get(COMPOSE_SERVICE)) {
         (Some(p), Some(s)) => Some((p.as_str(), s.as_str())),
         _ => None,
@@ -167,23 +168,35 @@ fn keep_container(c: &ContainerInfo, d: &DockerDefaults) -> Result<bool, Provide
 }
 
 /// The protections the container's labels ask for (frontend, backend) that portier does not
-/// enforce, as `label KEY`; other unknown labels become notes.
-fn protections(c: &ContainerInfo, notes: &mut Vec<String>) -> (Vec<String>, Vec<String>) {
+/// enforce, as `label KEY`.
+fn protections(c: &ContainerInfo) -> (Vec<String>, Vec<String>) {
     let (mut frontend, mut backend) = (Vec::new(), Vec::new());
-    for (key, value) in c.labels.iter().filter(|(k, _)| k.starts_with("traefik.")) {
-        if let Some((scope, _)) = unenforced_protection(key).filter(|_| !value.is_empty()) {
-            match scope {
-                Scope::Frontend => frontend.push(format!("label {key}")),
-                Scope::Backend => backend.push(format!("label {key}")),
-            }
-        } else if !is_known(key) {
-            notes.push(format!(
-                "container {}: label {key} is not supported (yet) and is ignored",
-                c.name
-            ));
+    for (key, _) in c
+        .labels
+        .iter()
+        .filter(|(k, v)| k.starts_with("traefik.") && !v.is_empty())
+    {
+        match unenforced_protection(key) {
+            Some((Scope::Frontend, _)) => frontend.push(format!("label {key}")),
+            Some((Scope::Backend, _)) => backend.push(format!("label {key}")),
+            None => {}
         }
     }
     (frontend, backend)
+}
+
+/// A warning per `traefik.*` label portier does not read (and that asks for no protection):
+/// the route is served without it, and the operator sees it.
+fn unsupported_labels(c: &ContainerInfo) -> Vec<ProviderError> {
+    c.labels
+        .keys()
+        .filter(|k| k.starts_with("traefik.") && !is_known(k) && unenforced_protection(k).is_none())
+        .map(|key| ProviderError::Label {
+            container: c.name.clone(),
+            label: key.clone(),
+            message: "not supported by portier yet; the route is served without it".to_string(),
+        })
+        .collect()
 }
 
 /// `traefik.frontend.rule`, else Traefik's default from the compose service or the name.
@@ -684,6 +697,33 @@ mod tests {
             &defaults(),
         );
         assert!(t.config.errors.is_empty());
+    }
+
+    #[test]
+    fn labels_portier_does_not_read_are_warnings_and_the_route_is_served() {
+        let c = container(
+            "w",
+            "10.0.0.2",
+            &[
+                (
+                    "traefik.backend.circuitbreaker.expression",
+                    "NetworkErrorRatio() > 0.5",
+                ),
+                ("traefik.frontend.headers.customRequestHeaders", "X-A:1"),
+                ("other.label", "x"),
+            ],
+        );
+        let t = translate(&[c], &defaults());
+        assert!(t.config.errors.is_empty());
+        assert_eq!(t.config.backends["backend-w"].servers.len(), 1);
+        let warnings: Vec<String> = t.config.warnings.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            warnings,
+            [
+                "container w label traefik.backend.circuitbreaker.expression: not supported by portier yet; the route is served without it",
+                "container w label traefik.frontend.headers.customRequestHeaders: not supported by portier yet; the route is served without it",
+            ]
+        );
     }
 
     #[test]
