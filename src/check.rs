@@ -78,6 +78,7 @@ fn docker_snapshot(d: &DockerConfig) -> Result<ProviderConfig, String> {
         tokio::time::timeout(DOCKER_TIMEOUT, providers::docker::snapshot(d))
             .await
             .map_err(|_| format!("{}: no answer within {DOCKER_TIMEOUT:?}", d.endpoint))?
+            .map_err(|e| e.to_string())
     })
     .map(|t| t.config)
 }

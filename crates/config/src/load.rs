@@ -2,9 +2,11 @@
 
 use std::path::{Path, PathBuf};
 
+use super::address::ListenAddress;
 use super::error::{ConfigError, ValueError, from_toml};
-use super::schema::{DynamicToml, FileConfig, LogLevelToml};
-use super::*;
+use super::resolved::*;
+use super::schema::{self, DynamicToml, FileConfig, LogLevelToml};
+use model::duration::GoDuration;
 
 /// A parsed file, its text (for positions) and the unknown keys it held.
 #[derive(Debug, Default)]

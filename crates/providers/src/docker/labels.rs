@@ -83,6 +83,25 @@ pub(super) fn is_known(key: &str) -> bool {
     LABELS.iter().any(|(k, _)| *k == key)
 }
 
+/// Why a label's value is not of its kind.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub(super) enum BadValue {
+    #[error("not a boolean (true or false)")]
+    Bool,
+    #[error("not a port number (1-65535)")]
+    Port,
+    #[error("not a whole number")]
+    Int,
+    #[error("not a whole number of 0 or more")]
+    Weight,
+    #[error(transparent)]
+    Duration(#[from] model::duration::DurationError),
+    #[error("use http, https or h2c")]
+    Protocol,
+    #[error(transparent)]
+    Rule(#[from] rules::RuleError),
+}
+
 /// A label's value, read as its kind.
 #[derive(Debug, Clone, PartialEq)]
 pub(super) enum Value {
@@ -98,36 +117,30 @@ pub(super) enum Value {
 
 impl Kind {
     /// Reads `text` as this kind, or says why it is not one.
-    pub(super) fn read(self, text: &str) -> Result<Value, String> {
+    pub(super) fn read(self, text: &str) -> Result<Value, BadValue> {
         let t = text.trim();
         match self {
-            Kind::Bool => parse_bool(t)
-                .map(Value::Bool)
-                .ok_or_else(|| "not a boolean (true or false)".to_string()),
+            Kind::Bool => parse_bool(t).map(Value::Bool).ok_or(BadValue::Bool),
             Kind::Port => t
                 .parse::<u16>()
                 .ok()
                 .filter(|p| *p > 0)
                 .map(Value::Port)
-                .ok_or_else(|| "not a port number (1-65535)".to_string()),
-            Kind::Int => t
-                .parse::<i64>()
-                .map(Value::Int)
-                .map_err(|_| "not a whole number".to_string()),
+                .ok_or(BadValue::Port),
+            Kind::Int => t.parse::<i64>().map(Value::Int).map_err(|_| BadValue::Int),
             Kind::Weight => t
                 .parse::<u32>()
                 .map(Value::Weight)
-                .map_err(|_| "not a whole number of 0 or more".to_string()),
-            Kind::Duration => model::duration::parse_go_duration(t)
-                .map(Value::Duration)
-                .map_err(|e| e.to_string()),
+                .map_err(|_| BadValue::Weight),
+            Kind::Duration => Ok(Value::Duration(model::duration::parse_go_duration(t)?)),
             Kind::Protocol => match t {
                 "http" | "https" | "h2c" => Ok(Value::Text(t.to_string())),
-                _ => Err("use http, https or h2c".to_string()),
+                _ => Err(BadValue::Protocol),
             },
-            Kind::Rule => rules::parse(text)
-                .map(|_| Value::Text(text.to_string()))
-                .map_err(|e| e.to_string()),
+            Kind::Rule => {
+                rules::parse(text)?;
+                Ok(Value::Text(text.to_string()))
+            }
             Kind::List => Ok(Value::List(
                 t.split(',')
                     .map(str::trim)
@@ -154,7 +167,9 @@ impl Labels {
         let mut values = BTreeMap::new();
         for (key, kind) in LABELS {
             if let Some(v) = c.labels.get(key).filter(|v| !v.is_empty()) {
-                let value = kind.read(v).map_err(|reason| bad_value(c, key, &reason))?;
+                let value = kind
+                    .read(v)
+                    .map_err(|reason| bad_value(c, key, &reason.to_string()))?;
                 values.insert(key, value);
             }
         }
@@ -257,10 +272,8 @@ mod tests {
         assert_eq!(Kind::Bool.read("True"), Ok(Value::Bool(true)));
         assert!(Kind::Bool.read("yes").is_err());
         assert_eq!(Kind::Port.read(" 80 "), Ok(Value::Port(80)));
-        assert_eq!(
-            Kind::Port.read("0"),
-            Err("not a port number (1-65535)".to_string())
-        );
+        assert_eq!(Kind::Port.read("0"), Err(BadValue::Port));
+        assert_eq!(BadValue::Port.to_string(), "not a port number (1-65535)");
         assert_eq!(Kind::Int.read("-5"), Ok(Value::Int(-5)));
         assert!(Kind::Weight.read("-1").is_err());
         assert_eq!(

@@ -43,8 +43,9 @@ const BACKOFF_MAX: Duration = Duration::from_secs(30);
 /// Events are asked for from this long before the list, so none falls between the two.
 const EVENTS_OVERLAP: Duration = Duration::from_secs(1);
 
+/// Why the engine could not be read.
 #[derive(Debug, thiserror::Error)]
-enum DockerError {
+pub enum DockerError {
     #[error("cannot connect to the Docker engine at {endpoint}: {source}")]
     Connect {
         endpoint: String,
@@ -332,13 +333,9 @@ async fn list(
 }
 
 /// One read-only look at the engine, translated: what `portier check` reports for labels.
-pub async fn snapshot(cfg: &DockerConfig) -> Result<Translation, String> {
-    let docker = connect(cfg).await.map_err(|e| e.to_string())?;
-    let containers: Vec<ContainerInfo> = list(&docker, cfg)
-        .await
-        .map_err(|e| e.to_string())?
-        .into_values()
-        .collect();
+pub async fn snapshot(cfg: &DockerConfig) -> Result<Translation, DockerError> {
+    let docker = connect(cfg).await?;
+    let containers: Vec<ContainerInfo> = list(&docker, cfg).await?.into_values().collect();
     Ok(translate(&containers, &defaults(cfg)))
 }
 
