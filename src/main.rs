@@ -10,6 +10,8 @@ use config::{Config, Loaded, Overrides};
 
 /// Where Traefik 1.x looks for its file when `-c` is not given.
 const CONFIG_SEARCH: [&str; 2] = ["/etc/traefik/traefik.toml", "traefik.toml"];
+/// Without a configuration file, the Docker provider is on when this socket exists.
+const DOCKER_SOCKET: &str = "/var/run/docker.sock";
 
 #[derive(Parser, Debug)]
 #[command(
@@ -140,13 +142,30 @@ fn load(flags: &Flags) -> Result<Loaded, config::ConfigError> {
     }
 }
 
+/// The flags, with the defaults of a run without a configuration file filled in (and what was
+/// assumed, to log).
+fn overrides(flags: &Flags, loaded: &Loaded) -> (Overrides, Vec<String>) {
+    if loaded.path.is_some() {
+        return (flags.overrides(), Vec::new());
+    }
+    let port = std::env::var(config::HTTP_PORT_ENV).ok();
+    config::assumed_defaults(
+        &flags.overrides(),
+        Path::new(DOCKER_SOCKET).exists(),
+        port.as_deref(),
+    )
+}
+
 fn serve(flags: &Flags) -> anyhow::Result<()> {
     let loaded = load(flags)?;
-    let (config, inline, warnings) = config::resolve(&loaded, &flags.overrides())?;
+    let (over, assumed) = overrides(flags, &loaded);
+    let (config, inline, warnings) = config::resolve(&loaded, &over)?;
     let _guard = init_logging(&config)?;
-    match &loaded.path {
-        Some(p) => tracing::info!("configuration loaded from {}", p.display()),
-        None => tracing::info!("no configuration file found; using defaults"),
+    if let Some(p) = &loaded.path {
+        tracing::info!("configuration loaded from {}", p.display());
+    }
+    for line in &assumed {
+        tracing::info!("{line}");
     }
     for w in &warnings {
         tracing::warn!("{w}");
@@ -229,7 +248,11 @@ fn check(flags: &Flags) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let (config, inline, warnings) = match config::resolve(&loaded, &flags.overrides()) {
+    let (over, assumed) = overrides(flags, &loaded);
+    for line in &assumed {
+        eprintln!("note: {line}");
+    }
+    let (config, inline, warnings) = match config::resolve(&loaded, &over) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: {e}");
@@ -259,7 +282,7 @@ fn check(flags: &Flags) -> ExitCode {
 
 fn healthcheck(flags: &Flags) -> ExitCode {
     use std::io::{Read, Write};
-    let resolved = load(flags).and_then(|l| config::resolve(&l, &flags.overrides()));
+    let resolved = load(flags).and_then(|l| config::resolve(&l, &overrides(flags, &l).0));
     let web = match resolved {
         Ok((c, _, _)) => c.web,
         Err(e) => {

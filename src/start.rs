@@ -28,7 +28,10 @@ use crate::dashboard;
 /// Failures that stop portier from starting.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
-    #[error("entrypoint {name}: cannot listen on {address}: {source}")]
+    #[error(
+        "entrypoint {name}: cannot listen on {address}: {source}{}",
+        bind_hint(source)
+    )]
     Bind {
         name: String,
         address: String,
@@ -43,6 +46,18 @@ pub enum RunError {
         path: String,
         source: std::io::Error,
     },
+}
+
+/// What to do when a port is refused for lack of privilege.
+fn bind_hint(e: &std::io::Error) -> String {
+    if e.kind() == std::io::ErrorKind::PermissionDenied {
+        format!(
+            " (ports below 1024 need root or CAP_NET_BIND_SERVICE; pick another port with --entryPoints NAME=:8000, or {}=8000 when running without a configuration file)",
+            config::HTTP_PORT_ENV
+        )
+    } else {
+        String::new()
+    }
 }
 
 /// Sockets bound before `start`, so tests can use port 0 and read the real port.

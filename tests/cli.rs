@@ -210,3 +210,87 @@ fn ready_file_names_the_bound_addresses_once_the_first_configuration_is_applied(
         }
     }
 }
+
+#[test]
+fn check_without_a_configuration_file_shows_the_assumed_defaults() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = Command::new(binary())
+        .current_dir(dir.path())
+        .arg("check")
+        .arg("--docker.exposedByDefault=false")
+        .env("PORTIER_HTTP_PORT", "8123")
+        .output()
+        .expect("run check");
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("http :8123 -> 0.0.0.0:8123 (default)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("web: :8080 -> 0.0.0.0:8080"), "{stdout}");
+    assert!(stderr.contains("note: no configuration file"), "{stderr}");
+    assert!(
+        stderr.contains("note: entrypoint http on :8123 (from PORTIER_HTTP_PORT)"),
+        "{stderr}"
+    );
+    if Path::new("/var/run/docker.sock").exists() {
+        assert!(
+            stdout.contains(
+                "docker endpoint=unix:///var/run/docker.sock domain=\"docker.localhost\""
+            ),
+            "{stdout}"
+        );
+    }
+}
+
+#[test]
+fn port_80_refused_says_how_to_move_it() {
+    use std::os::unix::process::CommandExt;
+    let unprivileged_from: u32 =
+        std::fs::read_to_string("/proc/sys/net/ipv4/ip_unprivileged_port_start")
+            .ok()
+            .and_then(|t| t.trim().parse().ok())
+            .unwrap_or(1024);
+    let root = std::fs::read_to_string("/proc/self/status")
+        .map(|s| {
+            s.lines()
+                .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
+        })
+        .unwrap_or(false);
+    // nobody must be able to execute the binary wherever the checkout lives: run a copy from a
+    // world-readable directory.
+    let place = std::env::temp_dir().join(format!("portier-nobody-{}", std::process::id()));
+    std::fs::create_dir_all(&place).expect("dir");
+    let copy = place.join("portier");
+    std::fs::copy(binary(), &copy).expect("copy binary");
+    for (p, mode) in [(&place, 0o755), (&copy, 0o755)] {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).expect("chmod");
+    }
+    let mut cmd = Command::new(&copy);
+    // No configuration file anywhere it looks: the defaults, so the http entrypoint on :80.
+    cmd.current_dir("/").arg("--web.address").arg("127.0.0.1:0");
+    if root {
+        cmd.uid(65534).gid(65534); // nobody: what a user without root gets
+    }
+    if unprivileged_from <= 80 {
+        // This kernel lets anyone bind :80 (net.ipv4.ip_unprivileged_port_start), so there is
+        // no refusal to produce; said on stderr rather than passed in silence.
+        eprintln!("not run: ip_unprivileged_port_start = {unprivileged_from} allows :80 to anyone");
+        return;
+    }
+    let out = cmd.output();
+    let _ = std::fs::remove_dir_all(&place);
+    let out = out.expect("run portier");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("entrypoint http: cannot listen on :80")
+            && stderr.contains("PORTIER_HTTP_PORT=8000")
+            && stderr.contains("--entryPoints NAME=:8000"),
+        "{stderr}"
+    );
+}

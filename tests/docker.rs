@@ -443,3 +443,36 @@ async fn a_container_that_never_answers_gets_504_and_others_keep_flowing() {
         "504 after {took:?}"
     );
 }
+
+#[tokio::test]
+async fn with_no_configuration_file_labelled_containers_are_routed() {
+    let s = Scope::new("defaults");
+    // Only the port moves (as a user without root would); everything else is assumed.
+    let p = Portier::start_without_config(
+        &["--web.address", "127.0.0.1:0"],
+        &[("PORTIER_HTTP_PORT", "0")],
+    );
+    assert!(p.web.is_some(), "the dashboard is on");
+    let log = p.log_lines().join("\n");
+    for said in [
+        "running on defaults",
+        "entrypoint http on :0 (from PORTIER_HTTP_PORT)",
+        "docker provider on unix:///var/run/docker.sock",
+        "default rule Host:<container>.docker.localhost",
+    ] {
+        assert!(log.contains(said), "start-up log lacks {said:?}:\n{log}");
+    }
+    let id = s.run("app", &[]);
+    // The default rule: Host:<container name>.docker.localhost.
+    let host = format!("{}-app.docker.localhost", s.tag);
+    let r = eventually(
+        WAIT,
+        "the container routed by its default rule",
+        async || {
+            let r = get(p.http(), &host, "/").await;
+            (r.status == 200).then_some(r)
+        },
+    )
+    .await;
+    assert_eq!(hostname(&r.text()), Some(short(&id)));
+}

@@ -288,9 +288,28 @@ impl Portier {
         for (name, text) in files {
             std::fs::write(dir.path().join(name), text).expect("write file");
         }
+        let mut all_args = vec!["-c".to_string(), config.display().to_string()];
+        all_args.extend(args.iter().map(|a| a.to_string()));
+        Portier::spawn(dir, config, &all_args, env)
+    }
+
+    /// Starts portier with no configuration file (its working directory is an empty temp dir),
+    /// so it runs on the defaults it assumes; `args` and `env` as given.
+    pub fn start_without_config(args: &[&str], env: &[(&str, &str)]) -> Portier {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = dir.path().join("traefik.toml");
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        Portier::spawn(dir, config, &args, env)
+    }
+
+    fn spawn(
+        dir: tempfile::TempDir,
+        config: PathBuf,
+        args: &[String],
+        env: &[(&str, &str)],
+    ) -> Portier {
         let mut child = Command::new(binary())
-            .arg("-c")
-            .arg(&config)
+            .current_dir(dir.path())
             .arg("--logLevel=DEBUG")
             .arg("--ready-file")
             .arg(dir.path().join("ready.json"))

@@ -5,6 +5,7 @@
 //! defaults. Nothing is bound or started here.
 
 mod address;
+mod assumed;
 mod error;
 mod load;
 mod protection;
@@ -13,6 +14,7 @@ pub mod schema;
 pub mod users;
 
 pub use address::ListenAddress;
+pub use assumed::{ASSUMED_DOCKER_DOMAIN, HTTP_PORT_ENV, assumed_defaults};
 pub use error::line_col as line_col_of;
 pub use error::{ConfigError, ValueError};
 pub use load::{Loaded, Overrides, key_name, load, parse_toml, resolve};
