@@ -52,21 +52,33 @@ fn traffic(out: &mut String, prefix: &str, what: &str, sources: &[(String, &Traf
 
 pub(super) fn render(s: &WebState, table: &RoutingTable) -> String {
     let mut out = String::new();
+    entry_point_families(&mut out, s);
+    frontend_families(&mut out, table);
+    server_families(&mut out, table);
+    control_families(&mut out, s, table);
+    out
+}
+
+/// Traffic and open connections by entrypoint.
+fn entry_point_families(out: &mut String, s: &WebState) {
     let eps: Vec<(String, &TrafficMetrics)> = s
         .entry_points
         .iter()
         .map(|(name, m)| (format!("entrypoint=\"{}\",", label(name)), m.as_ref()))
         .collect();
-    traffic(&mut out, "portier_entrypoint", "entrypoint", &eps);
+    traffic(out, "portier_entrypoint", "entrypoint", &eps);
     family(
-        &mut out,
+        out,
         "portier_entrypoint_open_connections",
         "gauge",
         "Open client connections by entrypoint.",
         eps.iter()
             .map(|(l, m)| (l.clone(), m.open.load(Ordering::Relaxed).to_string())),
     );
+}
 
+/// Traffic, requests in flight and retries by frontend and backend.
+fn frontend_families(out: &mut String, table: &RoutingTable) {
     // Each frontend once, even when it is on several entrypoints.
     let mut routes: Vec<&CompiledRoute> = table
         .entry_points
@@ -87,9 +99,9 @@ pub(super) fn render(s: &WebState, table: &RoutingTable) -> String {
             (labels, r.metrics.as_ref())
         })
         .collect();
-    traffic(&mut out, "portier_backend", "frontend and backend", &fronts);
+    traffic(out, "portier_backend", "frontend and backend", &fronts);
     family(
-        &mut out,
+        out,
         "portier_backend_open_requests",
         "gauge",
         "Requests in flight by frontend and backend.",
@@ -98,7 +110,7 @@ pub(super) fn render(s: &WebState, table: &RoutingTable) -> String {
             .map(|(l, m)| (l.clone(), m.open.load(Ordering::Relaxed).to_string())),
     );
     family(
-        &mut out,
+        out,
         "portier_backend_retries_total",
         "counter",
         "Requests retried on another server after a failed connect or reset.",
@@ -106,7 +118,10 @@ pub(super) fn render(s: &WebState, table: &RoutingTable) -> String {
             .iter()
             .map(|(l, m)| (l.clone(), m.retries.load(Ordering::Relaxed).to_string())),
     );
+}
 
+/// Each server's health and requests in flight.
+fn server_families(out: &mut String, table: &RoutingTable) {
     let mut servers: Vec<_> = table.servers.iter().collect();
     servers.sort_by(|a, b| a.0.cmp(&b.0));
     let server_labels = |(p, b, url): &(&str, &str, &str)| {
@@ -118,7 +133,7 @@ pub(super) fn render(s: &WebState, table: &RoutingTable) -> String {
         )
     };
     family(
-        &mut out,
+        out,
         "portier_backend_server_up",
         "gauge",
         "1 when the server takes traffic, 0 when it does not.",
@@ -127,7 +142,7 @@ pub(super) fn render(s: &WebState, table: &RoutingTable) -> String {
             .map(|(k, st)| (server_labels(k), u8::from(st.is_healthy()).to_string())),
     );
     family(
-        &mut out,
+        out,
         "portier_backend_server_open_connections",
         "gauge",
         "Requests in flight to the server.",
@@ -135,39 +150,42 @@ pub(super) fn render(s: &WebState, table: &RoutingTable) -> String {
             .iter()
             .map(|(k, st)| (server_labels(k), st.open_connections().to_string())),
     );
+}
 
+/// The control plane: reloads, configuration errors and warnings, the Docker connection.
+fn control_families(out: &mut String, s: &WebState, table: &RoutingTable) {
     let c = &s.control;
     let one = |v: String| [(String::new(), v)];
     family(
-        &mut out,
+        out,
         "portier_config_reloads_total",
         "counter",
         "Routing tables built from provider snapshots.",
         one(c.config_reloads.load(Ordering::Relaxed).to_string()),
     );
     family(
-        &mut out,
+        out,
         "portier_config_last_reload_duration_seconds",
         "gauge",
         "Time the last table took to build.",
         one((c.last_reload_ns.load(Ordering::Relaxed) as f64 / 1e9).to_string()),
     );
     family(
-        &mut out,
+        out,
         "portier_config_last_reload_success",
         "gauge",
         "Unix time of the last table swap.",
         one(c.last_reload_unix.load(Ordering::Relaxed).to_string()),
     );
     family(
-        &mut out,
+        out,
         "portier_config_errors",
         "gauge",
         "Provider and compile errors in the current configuration.",
         one(table.errors.len().to_string()),
     );
     family(
-        &mut out,
+        out,
         "portier_config_warnings",
         "gauge",
         "Labels and keys portier reads but does not act on yet (served without them).",
@@ -179,18 +197,17 @@ pub(super) fn render(s: &WebState, table: &RoutingTable) -> String {
             .to_string()),
     );
     family(
-        &mut out,
+        out,
         "portier_docker_events_total",
         "counter",
         "Docker events received.",
         one(c.docker_events.load(Ordering::Relaxed).to_string()),
     );
     family(
-        &mut out,
+        out,
         "portier_docker_connected",
         "gauge",
         "1 connected to the Docker engine, 0 not connected, -1 provider not configured.",
         one(c.docker_connected.load(Ordering::Relaxed).to_string()),
     );
-    out
 }

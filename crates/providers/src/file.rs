@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
-use config::schema::DynamicToml;
+use config::schema::{BackendToml, DynamicToml, FrontendToml, HealthCheckToml};
 use config::{ConfigError, FileProviderConfig};
 use model::dynamic::{
     Backend, DEFAULT_HEALTHCHECK_INTERVAL, Frontend, FrontendRedirect, HealthCheck, LoadBalancer,
@@ -52,116 +52,141 @@ impl Source<'_> {
 pub fn translate(d: &DynamicToml, src: Source) -> ProviderConfig {
     let mut out = ProviderConfig::default();
     for (bname, b) in d.backends.iter().flatten() {
-        let mut backend = Backend {
-            load_balancer: LoadBalancer {
-                method: b
-                    .load_balancer
-                    .as_ref()
-                    .and_then(|l| l.method.clone())
-                    .unwrap_or_else(|| "wrr".to_string()),
-            },
-            health_check: b.health_check.as_ref().and_then(|h| {
-                let path = h.path.clone().filter(|p| !p.is_empty())?;
-                Some(HealthCheck {
-                    path: if path.starts_with('/') {
-                        path
-                    } else {
-                        format!("/{path}")
-                    },
-                    interval: h.interval.map_or(DEFAULT_HEALTHCHECK_INTERVAL, |d| d.0),
-                    port: h.port,
-                    hostname: h.hostname.clone(),
-                    headers: h.headers.clone().unwrap_or_default(),
-                })
-            }),
-            unenforced: refuse(
-                &src,
-                &format!("backend {bname}"),
-                &config::backend_asks(b),
-                "every frontend of this backend",
-                &mut out.errors,
-            ),
-            ..Backend::default()
-        };
-        for (sname, s) in b.servers.iter().flatten() {
-            if let Err(message) = parse_server_url(s.url.get_ref()) {
-                out.errors.push(src.error(
-                    s.url.span().start,
-                    format!("backend {bname} server {sname}"),
-                    format!("{message}; server left out"),
-                ));
-                continue;
-            }
-            backend.servers.insert(
-                sname.clone(),
-                Server {
-                    url: s.url.get_ref().clone(),
-                    weight: s.weight.unwrap_or(1),
-                },
-            );
-        }
+        let backend = translate_backend(bname, b, &src, &mut out.errors);
         out.backends.insert(bname.clone(), backend);
     }
-    'frontends: for (fname, f) in d.frontends.iter().flatten() {
-        let unenforced = refuse(
-            &src,
-            &format!("frontend {fname}"),
-            &config::frontend_asks(f),
-            "the frontend",
-            &mut out.errors,
-        );
-        let Some(backend) = f.backend.clone() else {
-            out.errors.push(ProviderError::File {
-                path: src.path.to_path_buf(),
-                item: format!("frontend {fname}"),
-                message: "backend is required; frontend left out".to_string(),
-            });
-            continue;
-        };
-        let mut routes = std::collections::BTreeMap::new();
-        for (rname, r) in f.routes.iter().flatten() {
-            if let Err(e) = rules::parse(r.rule.get_ref()) {
-                // +1: the span starts at the opening quote.
-                let offset = r.rule.span().start + 1 + column_offset(r.rule.get_ref(), e.column);
-                out.errors.push(src.error(
-                    offset,
-                    format!("frontend {fname} route {rname}"),
-                    format!(
-                        "rule {:?}: {}; frontend left out",
-                        r.rule.get_ref(),
-                        e.message
-                    ),
-                ));
-                continue 'frontends;
-            }
-            routes.insert(
-                rname.clone(),
-                Route {
-                    rule: r.rule.get_ref().clone(),
-                },
-            );
+    for (fname, f) in d.frontends.iter().flatten() {
+        if let Some(frontend) = translate_frontend(fname, f, &src, &mut out.errors) {
+            out.frontends.insert(fname.clone(), frontend);
         }
-        out.frontends.insert(
-            fname.clone(),
-            Frontend {
-                entry_points: f.entry_points.clone().unwrap_or_default(),
-                backend,
-                routes,
-                // Traefik 1.x defaults this to false for the file provider only; portier keeps
-                // the client's Host everywhere unless told otherwise (see README).
-                pass_host_header: f.pass_host_header.unwrap_or(true),
-                priority: f.priority.unwrap_or(0),
-                redirect: f.redirect.as_ref().and_then(|r| {
-                    Some(FrontendRedirect {
-                        entry_point: r.entry_point.clone()?,
-                        permanent: r.permanent.unwrap_or(false),
-                    })
-                }),
-                unenforced,
+    }
+    out
+}
+
+/// One `[backends.NAME]`: its servers (a bad URL leaves only that server out), load balancer,
+/// health check and the protections it asks for.
+fn translate_backend(
+    bname: &str,
+    b: &BackendToml,
+    src: &Source,
+    errors: &mut Vec<ProviderError>,
+) -> Backend {
+    let mut backend = Backend {
+        load_balancer: LoadBalancer {
+            method: b
+                .load_balancer
+                .as_ref()
+                .and_then(|l| l.method.clone())
+                .unwrap_or_else(|| "wrr".to_string()),
+        },
+        health_check: b.health_check.as_ref().and_then(health_check),
+        unenforced: refuse(
+            src,
+            &format!("backend {bname}"),
+            &config::backend_asks(b),
+            "every frontend of this backend",
+            errors,
+        ),
+        ..Backend::default()
+    };
+    for (sname, s) in b.servers.iter().flatten() {
+        if let Err(message) = parse_server_url(s.url.get_ref()) {
+            errors.push(src.error(
+                s.url.span().start,
+                format!("backend {bname} server {sname}"),
+                format!("{message}; server left out"),
+            ));
+            continue;
+        }
+        backend.servers.insert(
+            sname.clone(),
+            Server {
+                url: s.url.get_ref().clone(),
+                weight: s.weight.unwrap_or(1),
             },
         );
     }
-    out
+    backend
+}
+
+/// `[backends.NAME.healthCheck]`: none without a path.
+fn health_check(h: &HealthCheckToml) -> Option<HealthCheck> {
+    let path = h.path.clone().filter(|p| !p.is_empty())?;
+    Some(HealthCheck {
+        path: if path.starts_with('/') {
+            path
+        } else {
+            format!("/{path}")
+        },
+        interval: h.interval.map_or(DEFAULT_HEALTHCHECK_INTERVAL, |d| d.0),
+        port: h.port,
+        hostname: h.hostname.clone(),
+        headers: h.headers.clone().unwrap_or_default(),
+    })
+}
+
+/// One `[frontends.NAME]`, or `None` (with the reason in `errors`) when it has no backend or a
+/// rule does not parse.
+fn translate_frontend(
+    fname: &str,
+    f: &FrontendToml,
+    src: &Source,
+    errors: &mut Vec<ProviderError>,
+) -> Option<Frontend> {
+    let unenforced = refuse(
+        src,
+        &format!("frontend {fname}"),
+        &config::frontend_asks(f),
+        "the frontend",
+        errors,
+    );
+    let Some(backend) = f.backend.clone() else {
+        errors.push(ProviderError::File {
+            path: src.path.to_path_buf(),
+            item: format!("frontend {fname}"),
+            message: "backend is required; frontend left out".to_string(),
+        });
+        return None;
+    };
+    let mut routes = std::collections::BTreeMap::new();
+    for (rname, r) in f.routes.iter().flatten() {
+        if let Err(e) = rules::parse(r.rule.get_ref()) {
+            // +1: the span starts at the opening quote.
+            let offset = r.rule.span().start + 1 + column_offset(r.rule.get_ref(), e.column);
+            errors.push(src.error(
+                offset,
+                format!("frontend {fname} route {rname}"),
+                format!(
+                    "rule {:?}: {}; frontend left out",
+                    r.rule.get_ref(),
+                    e.message
+                ),
+            ));
+            return None;
+        }
+        routes.insert(
+            rname.clone(),
+            Route {
+                rule: r.rule.get_ref().clone(),
+            },
+        );
+    }
+    Some(Frontend {
+        entry_points: f.entry_points.clone().unwrap_or_default(),
+        backend,
+        routes,
+        // Traefik 1.x defaults this to false for the file provider only; portier keeps the
+        // client's Host everywhere unless told otherwise (see README).
+        pass_host_header: f.pass_host_header.unwrap_or(true),
+        priority: f.priority.unwrap_or(0),
+        redirect: f.redirect.as_ref().and_then(|r| {
+            Some(FrontendRedirect {
+                entry_point: r.entry_point.clone()?,
+                permanent: r.permanent.unwrap_or(false),
+            })
+        }),
+        unenforced,
+    })
 }
 
 /// Rule zero: one error per protection `asked` in table `what` (`frontend f1`), positioned at
