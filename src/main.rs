@@ -180,8 +180,11 @@ fn serve(flags: &Flags) -> anyhow::Result<()> {
             dynamic: inline,
             text: loaded.text,
         };
-        let ready_file = flags.ready_file.clone();
-        portier::run(config, inline, listeners, ready_file, shutdown_signal()).await?;
+        let options = portier::RunOptions {
+            ready_file: flags.ready_file.clone(),
+            config_warnings: warnings,
+        };
+        portier::run(config, inline, listeners, options, shutdown_signal()).await?;
         anyhow::Ok(())
     })?;
     tracing::info!("stopped");

@@ -112,6 +112,16 @@ pub fn tls_configs(
     Ok(out)
 }
 
+/// What a run needs beyond the configuration.
+#[derive(Debug, Default)]
+pub struct RunOptions {
+    /// `--ready-file`: where to announce the bound addresses (see [`announce_ready`]).
+    pub ready_file: Option<PathBuf>,
+    /// What loading the static configuration warned about (unknown keys, keys it overrides),
+    /// shown on the dashboard and in `/api/config/warnings`.
+    pub config_warnings: Vec<String>,
+}
+
 /// The dynamic configuration written inside traefik.toml (served by `[file]` without filename).
 #[derive(Debug, Default)]
 pub struct Inline {
@@ -146,10 +156,10 @@ pub async fn run(
     config: Config,
     inline: Inline,
     listeners: Listeners,
-    ready_file: Option<PathBuf>,
+    options: RunOptions,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), RunError> {
-    let portier = Portier::start(config, inline, listeners, ready_file)?;
+    let portier = Portier::start(config, inline, listeners, options)?;
     shutdown.await;
     portier.shutdown().await;
     Ok(())
@@ -168,13 +178,13 @@ struct ControlPlane {
 
 impl Portier {
     /// Starts every task. Everything that can fail on bad input (TLS material, the access log
-    /// file) is checked before the first task starts. With `ready_file`, the bound addresses
+    /// file) is checked before the first task starts. With a `ready_file`, the bound addresses
     /// are written there once the first configuration is applied (see [`announce_ready`]).
     pub fn start(
         config: Config,
         inline: Inline,
         listeners: Listeners,
-        ready_file: Option<PathBuf>,
+        options: RunOptions,
     ) -> Result<Portier, RunError> {
         let upstream_tls = control::upstream_tls::client_config(&config)?;
         let acme_certs = config
@@ -192,7 +202,7 @@ impl Portier {
 
         let ready = Ready::from_listeners(&listeners);
         let (cp, updates) = start_control(&config, &bound, &upstream_tls);
-        if let Some(path) = ready_file {
+        if let Some(path) = options.ready_file {
             let has_provider = config.file.is_some() || config.docker.is_some();
             tokio::spawn(announce_ready(path, ready, cp.tables.clone(), has_provider));
         }
@@ -225,7 +235,8 @@ impl Portier {
         let draining = Arc::new(AtomicBool::new(false));
         let web_stop = CancellationToken::new();
         let web = listeners.web.map(|listener| {
-            let state = web_state(&config, &cp, stats, ep_metrics, Arc::clone(&draining));
+            let mut state = web_state(&config, &cp, stats, ep_metrics, Arc::clone(&draining));
+            state.config_warnings = options.config_warnings;
             start_web(listener, state, web_stop.clone())
         });
         Ok(Portier {
@@ -474,6 +485,7 @@ fn web_state(
             .unwrap_or_default(),
         rates: Default::default(),
         draining,
+        config_warnings: Vec::new(),
     }
 }
 

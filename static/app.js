@@ -18,11 +18,11 @@ async function getJSON(path) {
   return resp.json();
 }
 
-function renderProviders(providers) {
+function renderProviders(providers, configWarnings = []) {
   const tbody = $("#frontends tbody");
   const backends = $("#backends");
   const errors = [];
-  const warnings = [];
+  const warnings = [...configWarnings];
   const rows = [];
   const cards = [];
   for (const [provider, p] of Object.entries(providers).sort()) {
@@ -89,7 +89,8 @@ function renderHealth(h) {
 
 async function refresh() {
   try {
-    renderProviders(await getJSON("/api"));
+    const [providers, configWarnings] = await Promise.all([getJSON("/api"), getJSON("/api/config/warnings")]);
+    renderProviders(providers, configWarnings);
   } catch (e) {
     console.error(e);
   }

@@ -81,6 +81,7 @@ async fn rule_zero_file_frontends_asking_for_protections_answer_503() {
     let open = Backend::spawn("open").await;
     let head = Toml::http()
         .web()
+        .raw("checkNewVersionn = false")
         .raw("[file]\nfilename = \"rules.toml\"")
         .build();
     let p = Portier::start_with(&head, &[("rules.toml", &protected_rules(&open))], &[]);
@@ -166,6 +167,12 @@ async fn rule_zero_file_frontends_asking_for_protections_answer_503() {
     );
 
     // Keys portier does not act on yet are shown, not dropped silently; the route is served.
+    // traefik.toml's own unknown keys too.
+    let config_warnings = json(&p, "/api/config/warnings").await.to_string();
+    assert!(
+        config_warnings.contains("unknown key web.checkNewVersionn is ignored"),
+        "{config_warnings}"
+    );
     let warnings = file["warnings"].to_string();
     assert!(
         warnings.contains("frontends.custom.passTLSCert")
@@ -177,7 +184,7 @@ async fn rule_zero_file_frontends_asking_for_protections_answer_503() {
         .text();
     assert!(
         metrics.lines().any(|l| l == "portier_config_errors 5")
-            && metrics.lines().any(|l| l == "portier_config_warnings 1"),
+            && metrics.lines().any(|l| l == "portier_config_warnings 2"),
         "{metrics}"
     );
 

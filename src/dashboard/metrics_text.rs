@@ -188,13 +188,14 @@ fn control_families(out: &mut String, s: &WebState, table: &RoutingTable) {
         out,
         "portier_config_warnings",
         "gauge",
-        "Labels and keys portier reads but does not act on yet (served without them).",
-        one(table
-            .providers
-            .values()
-            .map(|p| p.warnings.len())
-            .sum::<usize>()
-            .to_string()),
+        "Keys and labels portier does not act on yet (traefik.toml and providers; served without them).",
+        one((s.config_warnings.len()
+            + table
+                .providers
+                .values()
+                .map(|p| p.warnings.len())
+                .sum::<usize>())
+        .to_string()),
     );
     family(
         out,

@@ -49,6 +49,8 @@ pub(crate) struct WebState {
     pub users: config::users::Users,
     /// (provider, backend, url) → (total requests at the last sample, requests per second).
     pub rates: Mutex<Rates>,
+    /// What loading traefik.toml and the flags warned about (unknown keys and the like).
+    pub config_warnings: Vec<String>,
     /// Set on SIGTERM: `/ping` answers 503 while in-flight requests drain.
     pub draining: Arc<std::sync::atomic::AtomicBool>,
 }
@@ -82,6 +84,10 @@ pub(crate) async fn serve(listener: TcpListener, state: WebState, stop: Cancella
             }),
         )
         .route("/api/events", get(events))
+        .route(
+            "/api/config/warnings",
+            get(|State(s): State<Shared>| async move { axum::Json(s.config_warnings.clone()) }),
+        )
         .route("/api/providers/{p}", get(one_provider))
         .route("/api/providers/{p}/{kind}", get(provider_part))
         .route("/api/providers/{p}/{kind}/{name}", get(provider_item))
