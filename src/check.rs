@@ -151,16 +151,8 @@ struct DynamicReport {
 }
 
 fn describe_dynamic(provider: &str, pc: &ProviderConfig, c: &Config) -> DynamicReport {
-    let settings = CompileSettings {
-        entry_points: c.entry_points.iter().map(|e| e.name.clone()).collect(),
-        default_entry_points: c.default_entry_points.clone(),
-        max_conns_per_server: c.max_conns_per_host,
-        redirect_targets: c
-            .entry_points
-            .iter()
-            .map(|e| (e.name.clone(), (e.tls.is_some(), e.address.socket.port())))
-            .collect(),
-    };
+    // Nothing is bound by check: redirects name the configured ports.
+    let settings = CompileSettings::new(c, &Default::default());
     let providers = [(provider.to_string(), Arc::new(pc.clone()))].into();
     let table = compile(&providers, &settings, &mut Registry::new(), 0);
     let mut s = String::new();

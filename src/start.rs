@@ -358,22 +358,7 @@ fn start_control(
     bound: &HashMap<String, u16>,
     upstream_tls: &Arc<rustls::ClientConfig>,
 ) -> (ControlPlane, Sender<ProviderUpdate>) {
-    let settings = CompileSettings {
-        entry_points: config.entry_points.iter().map(|e| e.name.clone()).collect(),
-        default_entry_points: config.default_entry_points.clone(),
-        max_conns_per_server: config.max_conns_per_host,
-        redirect_targets: config
-            .entry_points
-            .iter()
-            .map(|e| {
-                let port = bound
-                    .get(&e.name)
-                    .copied()
-                    .unwrap_or(e.address.socket.port());
-                (e.name.clone(), (e.tls.is_some(), port))
-            })
-            .collect(),
-    };
+    let settings = CompileSettings::new(config, bound);
     let control = Arc::new(ControlMetrics::default());
     let docker = if config.docker.is_some() { 0 } else { -1 };
     control.docker_connected.store(docker, Ordering::Relaxed);

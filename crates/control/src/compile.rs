@@ -32,6 +32,29 @@ pub struct CompileSettings {
     pub redirect_targets: HashMap<String, (bool, u16)>,
 }
 
+impl CompileSettings {
+    /// The settings of `config`; `bound` holds the ports entrypoints were really bound to (port
+    /// 0 in tests), which frontend redirects name instead of the configured ones.
+    pub fn new(config: &config::Config, bound: &HashMap<String, u16>) -> CompileSettings {
+        CompileSettings {
+            entry_points: config.entry_points.iter().map(|e| e.name.clone()).collect(),
+            default_entry_points: config.default_entry_points.clone(),
+            max_conns_per_server: config.max_conns_per_host,
+            redirect_targets: config
+                .entry_points
+                .iter()
+                .map(|e| {
+                    let port = bound
+                        .get(&e.name)
+                        .copied()
+                        .unwrap_or(e.address.socket.port());
+                    (e.name.clone(), (e.tls.is_some(), port))
+                })
+                .collect(),
+        }
+    }
+}
+
 /// State that outlives tables, owned by the aggregator: each backend and frontend as last
 /// compiled, by provider then name. A server's state (health, requests in flight) lives in its
 /// backend's runtime and passes to the next runtime by URL, so its identity is (provider,
