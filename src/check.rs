@@ -43,10 +43,12 @@ pub fn run(config: &Config, inline: &DynamicToml, text: &str, source: &Path) -> 
     }
     let file = match &config.file {
         None => None,
-        Some(FileProviderConfig::Inline) => Some(Ok(providers::file::translate(
-            inline,
-            providers::file::Source { path: source, text },
-        ))),
+        Some(FileProviderConfig::Inline) => {
+            let mut pc =
+                providers::file::translate(inline, providers::file::Source { path: source, text });
+            providers::users_files::load(&mut pc);
+            Some(Ok(pc))
+        }
         Some(FileProviderConfig::File { path, .. }) => Some(providers::file::load_file(path)),
         Some(FileProviderConfig::Directory { path, .. }) => {
             Some(providers::file::load_directory(path))

@@ -400,6 +400,21 @@ fn start_providers(
 }
 
 /// One accept loop per entrypoint; returns them with each entrypoint's counters.
+/// `[entryPoints.NAME.auth]` / `whiteList`, compiled once. They were checked when the
+/// configuration loaded; should compiling fail anyway, the entrypoint refuses every request.
+fn entry_point_guards(
+    name: &str,
+    m: &model::middleware::FrontendMiddlewares,
+) -> Result<Option<Arc<middleware::Guards>>, String> {
+    if m.is_empty() {
+        return Ok(None);
+    }
+    middleware::Guards::compile(m).map(|g| Some(Arc::new(g))).map_err(|e| {
+        tracing::error!(entry_point = %name, "entrypoint middlewares: {e}; every request answers 503");
+        e.to_string()
+    })
+}
+
 fn start_entry_points(
     config: &Config,
     listeners: Vec<(EntryPoint, TcpListener)>,
@@ -426,7 +441,9 @@ fn start_entry_points(
             write_timeout: Some(rt.write_timeout.0).filter(|d| !d.is_zero()),
             max_connections: ep.max_connections,
         };
+        let guards = entry_point_guards(&ep.name, &ep.middlewares);
         let ctx = Arc::new(proxy::EntryPointContext {
+            guards,
             tls: tls.remove(&ep.name),
             redirect: ep.redirect.clone().map(|mut r| {
                 r.port = bound.get(&r.entry_point).copied().unwrap_or(r.port);

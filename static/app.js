@@ -34,6 +34,7 @@ function renderProviders(providers, configWarnings = []) {
         el("td", { "data-label": "Frontend" }, el("code", {}, name), ...refusal(f.unenforced)),
         el("td", { "data-label": "Rule" }, el("code", {}, rules)),
         el("td", { "data-label": "Backend" }, el("code", {}, f.backend)),
+        el("td", { "data-label": "Middlewares", "data-middlewares": "" }, ...middlewares(f)),
         el("td", { "data-label": "Entrypoints" }, (f.entryPoints || []).join(", ")),
         el("td", { "data-label": "Priority" }, f.effectivePriority ?? f.priority),
         el("td", { "data-label": "Provider" }, provider)) });
@@ -44,6 +45,7 @@ function renderProviders(providers, configWarnings = []) {
         el("h3", {}, name),
         el("div", { class: "muted" }, `${provider} · ${b.loadBalancer?.method || "wrr"} · ${servers.length} server${servers.length === 1 ? "" : "s"}`));
       card.append(...refusal(b.unenforced));
+      if (b.maxConn) card.append(el("div", { class: "muted", "data-maxconn": "" }, `maxconn ${b.maxConn.amount} per ${b.maxConn.extractorFunc}`));
       if (servers.length === 0) card.append(el("div", { class: "server" }, el("span", { class: "badge down" }, "no server"), "answers 503"));
       for (const [sname, s] of servers) {
         const up = (s.status || "up") === "up";
@@ -67,6 +69,15 @@ function renderProviders(providers, configWarnings = []) {
   $("#errors").hidden = errors.length === 0;
   $("#warning-list").replaceChildren(...warnings.map((w) => el("li", {}, w)));
   $("#warnings").hidden = warnings.length === 0;
+}
+
+// The frontend's middlewares in the order they run, each with its settings as a tooltip.
+function middlewares(f) {
+  const names = f.middlewares || [];
+  if (names.length === 0) return [el("span", { class: "muted" }, "none")];
+  const detail = { whiteList: f.whiteList, customHeaders: f.headers, secureHeaders: f.headers,
+    basicAuth: f.auth, digestAuth: f.auth, forwardAuth: f.auth, rateLimit: f.rateLimit };
+  return names.flatMap((n) => [el("span", { class: "chip", title: JSON.stringify(detail[n] ?? {}) }, n), " "]);
 }
 
 // Rule zero: a route whose protection portier cannot enforce answers 503; say so where it is.

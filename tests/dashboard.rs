@@ -558,6 +558,28 @@ async fn the_page_shows_routes_and_health_and_updates_live() {
         .await;
     assert!(t.contains("frontend bad route r"), "{t}");
 
+    // Each frontend's middlewares, in running order; a refused one carries the 503 badge.
+    p.write(
+        "rules.toml",
+        &(rules(&a, &b, Some("added"))
+            + "[frontends.guarded]\nbackend = \"web\"\nwhitelistSourceRange = [\"10.0.0.0/8\"]\n[frontends.guarded.routes.r]\nrule = \"Host:guarded.local\"\n[frontends.guarded.headers]\nframeDeny = true\n[frontends.refused]\nbackend = \"web\"\n[frontends.refused.routes.r]\nrule = \"Host:refused.local\"\n[frontends.refused.auth.forward]\naddress = \"http://127.0.0.1:9/\"\n"),
+    );
+    driver
+        .wait_text("the guarded frontends", |t| {
+            t.contains("Host:guarded.local") && t.contains("Host:refused.local")
+        })
+        .await;
+    let chips = driver
+        .script("return document.querySelector('[data-frontend=\"guarded\"] [data-middlewares]').textContent")
+        .await;
+    assert_eq!(chips, json!("whiteList secureHeaders "));
+    let refused = driver
+        .script(
+            "return document.querySelectorAll('[data-frontend=\"refused\"] [data-refused]').length",
+        )
+        .await;
+    assert_eq!(refused, json!(1));
+
     // Usable on a phone: no horizontal scrolling of the page at 375 px.
     driver
         .session_call(

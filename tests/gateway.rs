@@ -1,27 +1,65 @@
-//! The gateway half: protections asked for on frontends, backends and entrypoints.
+//! The gateway half: the middlewares of frontends, backends and entrypoints, from the file
+//! provider and from labels on real containers, on real sockets.
 //!
-//! Rule zero first: a protection portier does not enforce never leaves a route open. Its
-//! frontend stays in the table and answers 503 (a catch-all below it gets nothing), and the
-//! error shows in the API, in `portier_config_errors` and in `portier check` (exit 2).
+//! Rule zero throughout: a protection portier cannot honour (not enforced yet, or a value that
+//! cannot be read) never leaves a route open. Its frontend stays in the table and answers 503
+//! (a catch-all below it gets nothing), and the error shows in the API, in
+//! `portier_config_errors` and in `portier check` (exit 2).
 
 mod support;
 
 use std::process::Command;
+use std::time::Duration;
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use http_body_util::BodyExt;
+use md5::{Digest, Md5};
 use serde_json::Value;
 use support::toml::Toml;
-use support::{Backend, Portier, binary, check, get};
+use support::{Backend, Portier, TestBody, binary, check, get, send};
 
-/// A catch-all frontend (lowest priority) and one frontend per protection, all on `open`.
-fn protected_rules(open: &Backend) -> String {
+/// user `test`, password `test` (Traefik's documented example).
+const APR1_TEST: &str = "test:$apr1$H6uskkkW$IgXLP6ewTrSuBkTrqE8wj/";
+/// htdigest line for user `test`, realm `traefik`, password `test`.
+const DIGEST_TEST: &str = "test:traefik:a2688e031edb4be6a3797f3882655c05";
+
+fn basic(user_pass: &str) -> String {
+    format!("Basic {}", STANDARD.encode(user_pass))
+}
+
+fn md5_hex(s: &str) -> String {
+    Md5::digest(s.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The `Authorization: Digest` answer to a challenge, for GET `uri`.
+fn digest_answer(challenge: &str, password: &str, uri: &str) -> String {
+    let nonce = challenge
+        .split("nonce=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .expect("nonce in challenge");
+    let ha1 = md5_hex(&format!("test:traefik:{password}"));
+    let ha2 = md5_hex(&format!("GET:{uri}"));
+    let response = md5_hex(&format!("{ha1}:{nonce}:00000001:c0ffee:auth:{ha2}"));
+    format!(
+        "Digest username=\"test\", realm=\"traefik\", nonce=\"{nonce}\", uri=\"{uri}\", qop=auth, nc=00000001, cnonce=\"c0ffee\", response=\"{response}\""
+    )
+}
+
+/// A catch-all (lowest priority) and one frontend per middleware, all on `open`.
+fn middleware_rules(open: &Backend) -> String {
     format!(
         r#"[backends.open.servers.s]
 url = "{url}"
 [backends.capped.servers.s]
 url = "{url}"
 [backends.capped.maxConn]
-amount = 10
-extractorfunc = "client.ip"
+amount = 1
+extractorfunc = "request.host"
 [frontends.catchall]
 backend = "open"
 priority = 1
@@ -31,13 +69,29 @@ rule = "PathPrefix:/"
 backend = "open"
 [frontends.basic.routes.r]
 rule = "Host:basic.local"
+[frontends.basic.auth]
+headerField = "X-WebAuth-User"
 [frontends.basic.auth.basic]
-users = ["test:$apr1$H6uskkkW$IgXLP6ewTrSuBkTrqE8wj/"]
-[frontends.allow]
+removeHeader = true
+users = ["{APR1_TEST}"]
+[frontends.digest]
+backend = "open"
+[frontends.digest.routes.r]
+rule = "Host:digest.local"
+[frontends.digest.auth.digest]
+usersFile = "digest.htdigest"
+[frontends.deny]
 backend = "open"
 whitelistSourceRange = ["10.99.0.0/16"]
+[frontends.deny.routes.r]
+rule = "Host:deny.local"
+[frontends.allow]
+backend = "open"
 [frontends.allow.routes.r]
 rule = "Host:allow.local"
+[frontends.allow.whiteList]
+sourceRange = ["10.99.0.0/16", "::1/128"]
+useXForwardedFor = true
 [frontends.limited]
 backend = "open"
 [frontends.limited.routes.r]
@@ -47,25 +101,44 @@ extractorfunc = "client.ip"
 [frontends.limited.ratelimit.rateset.a]
 period = "10s"
 average = 1
-burst = 1
+burst = 2
 [frontends.secure]
 backend = "open"
 [frontends.secure.routes.r]
 rule = "Host:secure.local"
 [frontends.secure.headers]
-STSSeconds = 315360000
-frameDeny = true
-[frontends.custom]
+SSLRedirect = true
+[frontends.hsts]
 backend = "open"
-passTLSCert = true
-[frontends.custom.routes.r]
-rule = "Host:custom.local"
-[frontends.custom.headers.customRequestHeaders]
+[frontends.hsts.routes.r]
+rule = "Host:hsts.local"
+[frontends.hsts.headers]
+STSSeconds = 315360000
+STSIncludeSubdomains = true
+forceSTSHeader = true
+frameDeny = true
+contentTypeNosniff = true
+allowedHosts = ["hsts.local"]
+[frontends.hsts.headers.customRequestHeaders]
 X-Custom = "1"
+[frontends.hsts.headers.customResponseHeaders]
+X-Served-By = "portier"
 [frontends.capped]
 backend = "capped"
 [frontends.capped.routes.r]
 rule = "Host:capped.local"
+[frontends.forward]
+backend = "open"
+[frontends.forward.routes.r]
+rule = "Host:forward.local"
+[frontends.forward.auth.forward]
+address = "http://127.0.0.1:9/auth"
+[frontends.badrange]
+backend = "open"
+[frontends.badrange.routes.r]
+rule = "Host:badrange.local"
+[frontends.badrange.whiteList]
+sourceRange = ["10.0.0.0/33"]
 "#,
         url = open.url()
     )
@@ -76,144 +149,213 @@ async fn json(p: &Portier, path: &str) -> Value {
     serde_json::from_slice(&r.body).unwrap_or(Value::Null)
 }
 
+async fn with_headers(p: &Portier, host: &str, path: &str, h: &[(&str, &str)]) -> support::Reply {
+    send(p.http(), "GET", host, path, h, TestBody::empty()).await
+}
+
 #[tokio::test]
-async fn rule_zero_file_frontends_asking_for_protections_answer_503() {
+async fn file_form_middlewares_guard_their_routes() {
     let open = Backend::spawn("open").await;
     let head = Toml::http()
         .web()
-        .raw("checkNewVersionn = false")
         .raw("[file]\nfilename = \"rules.toml\"")
         .build();
-    let p = Portier::start_with(&head, &[("rules.toml", &protected_rules(&open))], &[]);
-
-    // The catch-all serves what is not claimed; a frontend that only sets custom headers is
-    // not a protection and is served.
+    let p = Portier::start_with(
+        &head,
+        &[
+            ("rules.toml", &middleware_rules(&open)),
+            ("digest.htdigest", DIGEST_TEST),
+        ],
+        &[],
+    );
     assert_eq!(get(p.http(), "other.local", "/").await.status, 200);
-    assert_eq!(get(p.http(), "custom.local", "/").await.status, 200);
-    for host in [
+
+    // Basic auth: 401 with the realm, then the user's name upstream, Authorization removed.
+    let r = get(p.http(), "basic.local", "/").await;
+    assert_eq!(r.status, 401);
+    assert_eq!(r.headers["www-authenticate"], "Basic realm=\"traefik\"");
+    let r = with_headers(
+        &p,
         "basic.local",
-        "allow.local",
-        "limited.local",
-        "secure.local",
-        "capped.local",
-    ] {
+        "/",
+        &[("authorization", &basic("test:nope"))],
+    )
+    .await;
+    assert_eq!(r.status, 401);
+    let r = with_headers(
+        &p,
+        "basic.local",
+        "/",
+        &[("authorization", &basic("test:test"))],
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    let echo = r.echo();
+    assert_eq!(echo.header("x-webauth-user"), Some("test"));
+    assert_eq!(echo.header("authorization"), None);
+
+    // Digest auth from a users file: challenge, then the answer.
+    let r = get(p.http(), "digest.local", "/d").await;
+    assert_eq!(r.status, 401);
+    let challenge = r.headers["www-authenticate"]
+        .to_str()
+        .expect("ascii")
+        .to_string();
+    assert!(
+        challenge.starts_with("Digest realm=\"traefik\""),
+        "{challenge}"
+    );
+    let good = digest_answer(&challenge, "test", "/d");
+    let r = with_headers(&p, "digest.local", "/d", &[("authorization", &good)]).await;
+    assert_eq!(r.status, 200);
+    let bad = digest_answer(&challenge, "nope", "/d");
+    let r = with_headers(&p, "digest.local", "/d", &[("authorization", &bad)]).await;
+    assert_eq!(r.status, 401);
+
+    // Allowlists: 403 for a peer outside the ranges; X-Forwarded-For only where asked.
+    let r = get(p.http(), "deny.local", "/").await;
+    assert_eq!((r.status.as_u16(), r.text().as_str()), (403, "Forbidden"));
+    let xff = [("x-forwarded-for", "10.99.1.2")];
+    assert_eq!(with_headers(&p, "deny.local", "/", &xff).await.status, 403);
+    assert_eq!(get(p.http(), "allow.local", "/").await.status, 403);
+    assert_eq!(with_headers(&p, "allow.local", "/", &xff).await.status, 200);
+
+    // Rate limit: a burst of 2, then 429 with Retry-After.
+    assert_eq!(get(p.http(), "limited.local", "/").await.status, 200);
+    assert_eq!(get(p.http(), "limited.local", "/").await.status, 200);
+    let r = get(p.http(), "limited.local", "/").await;
+    assert_eq!(r.status, 429);
+    let retry: u64 = r.headers["retry-after"]
+        .to_str()
+        .expect("a")
+        .parse()
+        .expect("secs");
+    assert!((1..=10).contains(&retry), "{retry}");
+
+    // Secure headers: the SSL redirect, then STS (forced), frame and sniffing headers, the
+    // allowed hosts, and custom headers both ways.
+    let r = get(p.http(), "secure.local", "/a?b=1").await;
+    assert_eq!(r.status, 301);
+    assert_eq!(r.headers["location"], "https://secure.local/a?b=1");
+    let r = get(p.http(), "hsts.local", "/").await;
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.headers["strict-transport-security"],
+        "max-age=315360000; includeSubdomains"
+    );
+    assert_eq!(r.headers["x-frame-options"], "DENY");
+    assert_eq!(r.headers["x-content-type-options"], "nosniff");
+    assert_eq!(r.headers["x-served-by"], "portier");
+    assert_eq!(r.echo().header("x-custom"), Some("1"));
+    let r = with_headers(&p, "hsts.local:8000", "/", &[]).await;
+    assert_eq!((r.status.as_u16(), r.text().as_str()), (500, "Bad Host"));
+
+    // maxConn 1 per host: while one answer is still streaming (its head is here, its body is
+    // not), a second request gets 429; once that body has ended, requests pass again.
+    let held = support::client()
+        .request(
+            http::Request::get(format!("http://{}/stream/1", p.http()))
+                .header("host", "capped.local")
+                .body(TestBody::empty())
+                .expect("request"),
+        )
+        .await
+        .expect("the streaming answer's head");
+    assert_eq!(held.status(), 200);
+    assert_eq!(get(p.http(), "capped.local", "/").await.status, 429);
+    let ticks = held.into_body().collect().await.expect("body").to_bytes();
+    assert!(ticks.starts_with(b"tick"), "{ticks:?}");
+    support::docker::eventually(Duration::from_secs(5), "the slot freed", async || {
+        (get(p.http(), "capped.local", "/").await.status == 200).then_some(())
+    })
+    .await;
+
+    // Not enforced yet (forward auth) or not readable (a /33): 503, never open.
+    for host in ["forward.local", "badrange.local"] {
         let r = get(p.http(), host, "/").await;
         assert_eq!(r.status, 503, "{host} must not be served open");
-        assert_eq!(r.text(), "Service Unavailable", "{host}");
     }
-
     let file = json(&p, "/api/providers/file").await;
-    assert_eq!(
-        file["frontends"]["basic"]["unenforced"][0]
-            .as_str()
-            .map(|s| s.starts_with("key auth (file ")),
-        Some(true),
-        "{file}"
-    );
-    assert_eq!(
-        file["backends"]["capped"]["unenforced"][0]
-            .as_str()
-            .map(|s| s.starts_with("key maxConn (file ")),
-        Some(true),
-        "{file}"
-    );
-    assert!(file["frontends"]["catchall"].get("unenforced").is_none());
-    let errors: Vec<String> = file["errors"]
-        .as_array()
-        .expect("errors")
-        .iter()
-        .map(|e| {
-            format!(
-                "{}: {}",
-                e["source"].as_str().unwrap_or(""),
-                e["message"].as_str().unwrap_or("")
-            )
-        })
-        .collect();
-    assert_eq!(errors.len(), 5, "{errors:#?}");
+    let errors = file["errors"].to_string();
     let rules = p.dir.path().join("rules.toml");
-    let want = [
-        format!(
-            "file {}:17:18 frontend basic key auth: asks for authentication",
-            rules.display()
-        ),
-        format!(
-            "file {}:21:24 frontend allow key whitelistSourceRange: asks for an IP allowlist",
-            rules.display()
-        ),
-        format!(
-            "file {}:28:1 frontend limited key ratelimit: asks for a rate limit",
-            rules.display()
-        ),
-        format!(
-            "file {}:38:1 frontend secure key headers: asks for security headers",
-            rules.display()
-        ),
-        format!(
-            "file {}:5:1 backend capped key maxConn: asks for a connection limit",
-            rules.display()
-        ),
-    ];
-    for w in &want {
-        assert!(
-            errors.iter().any(|e| e.starts_with(w.as_str())),
-            "missing {w:?} in {errors:#?}"
-        );
+    for want in [
+        format!("file {}:", rules.display()),
+        "frontend forward key auth.forward".to_string(),
+        "forward authentication is not enforced by portier yet".to_string(),
+        "frontend badrange key whiteList.sourceRange".to_string(),
+        "\\\"10.0.0.0/33\\\" is not an IP address or CIDR range".to_string(),
+    ] {
+        assert!(errors.contains(&want), "missing {want:?} in {errors}");
     }
-    assert!(
-        errors
-            .iter()
-            .all(|e| e.ends_with("answers 503 to every request rather than serve without it"))
-    );
 
-    // Keys portier does not act on yet are shown, not dropped silently; the route is served.
-    // traefik.toml's own unknown keys too.
-    let config_warnings = json(&p, "/api/config/warnings").await.to_string();
-    assert!(
-        config_warnings.contains("unknown key web.checkNewVersionn is ignored"),
-        "{config_warnings}"
+    // The API shows each frontend's middlewares, users by name only.
+    assert_eq!(
+        file["frontends"]["basic"]["auth"]["basic"]["users"][0],
+        "test"
     );
-    let warnings = file["warnings"].to_string();
     assert!(
-        warnings.contains("frontends.custom.passTLSCert")
-            && warnings.contains("unknown key; ignored"),
-        "{file}"
+        !file.to_string().contains("$apr1$"),
+        "hashes must not be shown"
     );
-    let metrics = get(p.web.expect("web"), "localhost", "/metrics")
-        .await
-        .text();
-    assert!(
-        metrics.lines().any(|l| l == "portier_config_errors 5")
-            && metrics.lines().any(|l| l == "portier_config_warnings 2"),
-        "{metrics}"
+    assert_eq!(
+        file["frontends"]["limited"]["rateLimit"]["rateSet"]["a"]["average"],
+        1
     );
 
     let (code, _, err) = check(&p.config);
     assert_eq!(code, 2, "{err}");
     assert!(
-        err.contains("warning: file ")
-            && err.contains("key frontends.custom.passTLSCert: unknown key; ignored"),
+        err.contains("forward authentication is not enforced"),
         "{err}"
     );
-    for w in &want {
-        assert!(err.contains(w.as_str()), "missing {w:?} in:\n{err}");
-    }
+}
+
+#[tokio::test]
+async fn entrypoint_auth_and_allowlist_guard_every_request() {
+    let open = Backend::spawn("open").await;
+    let toml = format!(
+        r#"defaultEntryPoints = ["http", "walled"]
+[entryPoints.http]
+address = "127.0.0.1:0"
+[entryPoints.http.auth]
+headerField = "X-User"
+[entryPoints.http.auth.basic]
+users = ["{APR1_TEST}"]
+[entryPoints.walled]
+address = "127.0.0.1:0"
+[entryPoints.walled.whiteList]
+sourceRange = ["10.99.0.0/16"]
+[file]
+[backends.b.servers.s]
+url = "{url}"
+[frontends.f]
+backend = "b"
+[frontends.f.routes.r]
+rule = "Host:a.local"
+"#,
+        url = open.url()
+    );
+    let p = Portier::start(&toml);
+    let r = get(p.http(), "a.local", "/").await;
+    assert_eq!(r.status, 401, "routed or not, the entrypoint asks first");
+    assert_eq!(get(p.http(), "nothing.local", "/").await.status, 401);
+    let r = with_headers(
+        &p,
+        "a.local",
+        "/",
+        &[("authorization", &basic("test:test"))],
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.echo().header("x-user"), Some("test"));
+    let walled = p.entry_points["walled"];
+    assert_eq!(get(walled, "a.local", "/").await.status, 403);
 }
 
 #[test]
 fn rule_zero_entrypoint_protections_refuse_the_configuration() {
     let dir = tempfile::tempdir().expect("tempdir");
     let cases = [
-        (
-            "[entryPoints.http.auth.basic]\nusers = [\"test:$apr1$H6uskkkW$IgXLP6ewTrSuBkTrqE8wj/\"]\n",
-            "entryPoints.http.auth",
-            "authentication",
-        ),
-        (
-            "[entryPoints.http.whiteList]\nsourceRange = [\"10.0.0.0/8\"]\n",
-            "entryPoints.http.whiteList",
-            "an IP allowlist",
-        ),
         (
             "[entryPoints.http.tls.clientCA]\nfiles = [\"ca.pem\"]\n",
             "entryPoints.http.tls.clientCA",
@@ -254,26 +396,48 @@ fn rule_zero_entrypoint_protections_refuse_the_configuration() {
     }
 }
 
-/// Every protective label of Traefik 1.7 (reference §1.3–1.5), plain and in segment form.
-const PROTECTIVE_LABELS: [&str; 14] = [
-    "traefik.frontend.auth.basic.users=test:$apr1$H6uskkkW$IgXLP6ewTrSuBkTrqE8wj/",
-    "traefik.frontend.auth.basic=test:$apr1$H6uskkkW$IgXLP6ewTrSuBkTrqE8wj/",
-    "traefik.frontend.auth.digest.users=test:traefik:a2688e031edb4be6a3797f3882655c05",
-    "traefik.frontend.auth.forward.address=http://127.0.0.1:9/auth",
-    "traefik.frontend.whiteList.sourceRange=10.99.0.0/16",
-    "traefik.frontend.whitelistSourceRange=10.99.0.0/16",
-    "traefik.frontend.rateLimit.extractorFunc=client.ip",
-    "traefik.frontend.rateLimit.rateSet.a.average=1",
-    "traefik.frontend.headers.SSLRedirect=true",
-    "traefik.frontend.headers.STSSeconds=315360000",
-    "traefik.frontend.headers.allowedHosts=secret.localhost",
-    "traefik.backend.maxconn.amount=1",
-    "traefik.backend.buffering.maxRequestBodyBytes=10",
-    "traefik.admin.frontend.auth.basic.users=test:$apr1$H6uskkkW$IgXLP6ewTrSuBkTrqE8wj/",
+/// Every protective label of Traefik 1.7 (reference §1.3–1.5), plain and in segment form, and
+/// what a request answers when a container carries it alone: enforced (401, 403, 301, 500, or
+/// 200 where the protection lets a first plain request through) or refused (503).
+const PROTECTIVE_LABELS: [(&str, u16); 14] = [
+    (
+        "traefik.frontend.auth.basic.users=test:$apr1$H6uskkkW$IgXLP6ewTrSuBkTrqE8wj/",
+        401,
+    ),
+    (
+        "traefik.frontend.auth.basic=test:$apr1$H6uskkkW$IgXLP6ewTrSuBkTrqE8wj/",
+        401,
+    ),
+    (
+        "traefik.frontend.auth.digest.users=test:traefik:a2688e031edb4be6a3797f3882655c05",
+        401,
+    ),
+    (
+        "traefik.frontend.auth.forward.address=http://127.0.0.1:9/auth",
+        503,
+    ),
+    ("traefik.frontend.whiteList.sourceRange=10.99.0.0/16", 403),
+    ("traefik.frontend.whitelistSourceRange=10.99.0.0/16", 403),
+    // A rate limit needs both an extractor and a rate: either alone cannot be honoured.
+    ("traefik.frontend.rateLimit.extractorFunc=client.ip", 503),
+    ("traefik.frontend.rateLimit.rateSet.a.average=1", 503),
+    ("traefik.frontend.headers.SSLRedirect=true", 301),
+    // STS goes on TLS responses only; plain HTTP is served without it, as in Traefik.
+    ("traefik.frontend.headers.STSSeconds=315360000", 200),
+    (
+        "traefik.frontend.headers.allowedHosts=secret.localhost",
+        500,
+    ),
+    ("traefik.backend.maxconn.amount=1", 200),
+    ("traefik.backend.buffering.maxRequestBodyBytes=10", 503),
+    (
+        "traefik.admin.frontend.auth.basic.users=test:$apr1$H6uskkkW$IgXLP6ewTrSuBkTrqE8wj/",
+        503,
+    ),
 ];
 
 #[tokio::test]
-async fn rule_zero_a_container_with_every_protective_label_is_never_served_open() {
+async fn labels_guard_containers_and_what_cannot_be_honoured_answers_503() {
     use support::docker::{Scope, eventually};
     let s = Scope::new("rule-zero");
     let p = Portier::start(&format!(
@@ -291,44 +455,103 @@ async fn rule_zero_a_container_with_every_protective_label_is_never_served_open(
         ],
     );
     let mut args = vec!["-l", "traefik.frontend.rule=Host:secret.localhost"];
-    for l in PROTECTIVE_LABELS {
+    for (l, _) in PROTECTIVE_LABELS {
         args.extend(["-l", l]);
     }
     s.run("secret", &args);
     // One protective label at a time, too: each alone is enough.
-    for (i, l) in PROTECTIVE_LABELS.iter().enumerate() {
+    for (i, (l, _)) in PROTECTIVE_LABELS.iter().enumerate() {
         let rule = format!("traefik.frontend.rule=Host:p{i}.localhost");
         s.run(&format!("p{i}"), &["-l", &rule, "-l", l]);
     }
+    // A container guarded the way a user would: auth, allowlist, rate limit, headers, maxconn.
+    s.run(
+        "guarded",
+        &[
+            "-l",
+            "traefik.frontend.rule=Host:guarded.localhost",
+            "-l",
+            &format!("traefik.frontend.auth.basic.users={APR1_TEST}"),
+            "-l",
+            "traefik.frontend.auth.headerField=X-WebAuth-User",
+            "-l",
+            "traefik.frontend.whiteList.sourceRange=127.0.0.1/32, ::1",
+            "-l",
+            "traefik.frontend.rateLimit.extractorFunc=client.ip",
+            "-l",
+            "traefik.frontend.rateLimit.rateSet.burst.period=10s",
+            "-l",
+            "traefik.frontend.rateLimit.rateSet.burst.average=1",
+            "-l",
+            "traefik.frontend.rateLimit.rateSet.burst.burst=2",
+            "-l",
+            "traefik.frontend.headers.customResponseHeaders=X-Guarded:yes",
+            "-l",
+            "traefik.frontend.headers.frameDeny=true",
+            "-l",
+            "traefik.backend.maxconn.amount=5",
+        ],
+    );
     let wait = std::time::Duration::from_secs(10);
     eventually(wait, "every container seen", async || {
         let r = get(p.http(), "other.localhost", "/").await;
         let api = json(&p, "/api/providers/docker").await;
         let seen = api["frontends"].as_object().map_or(0, |f| f.len());
-        (r.status == 200 && seen == PROTECTIVE_LABELS.len() + 2).then_some(())
+        (r.status == 200 && seen == PROTECTIVE_LABELS.len() + 3).then_some(())
     })
     .await;
     let r = get(p.http(), "secret.localhost", "/").await;
     assert_eq!(r.status, 503, "served open: {}", r.text());
-    for (i, label) in PROTECTIVE_LABELS.iter().enumerate() {
+    for (i, (label, status)) in PROTECTIVE_LABELS.iter().enumerate() {
         let host = format!("p{i}.localhost");
         let r = get(p.http(), &host, "/").await;
-        assert_eq!(r.status, 503, "{label}: served open");
+        assert_eq!(r.status, *status, "{label}");
     }
+
+    let r = get(p.http(), "guarded.localhost", "/").await;
+    assert_eq!(r.status, 401);
+    let auth = basic("test:test");
+    let r = with_headers(&p, "guarded.localhost", "/", &[("authorization", &auth)]).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.headers["x-guarded"], "yes");
+    assert_eq!(r.headers["x-frame-options"], "DENY");
+    assert!(
+        r.text()
+            .to_ascii_lowercase()
+            .contains("x-webauth-user: test"),
+        "{}",
+        r.text()
+    );
+    let r = with_headers(&p, "guarded.localhost", "/", &[("authorization", &auth)]).await;
+    assert_eq!(r.status, 200);
+    let r = with_headers(&p, "guarded.localhost", "/", &[("authorization", &auth)]).await;
+    assert_eq!(r.status, 429, "burst of 2 spent");
+
     let api = json(&p, "/api/providers/docker").await;
     let errors = api["errors"].to_string();
-    for l in PROTECTIVE_LABELS {
+    for (l, status) in PROTECTIVE_LABELS {
         let key = l.split('=').next().unwrap_or(l);
         let want = format!("container {}-secret label {key}", s.tag);
-        assert!(errors.contains(&want), "missing {want:?} in {errors}");
+        let refused = status == 503 && !key.contains("rateLimit");
+        assert_eq!(errors.contains(&want), refused, "{want:?} in {errors}");
     }
+    let guarded = api["frontends"]
+        .as_object()
+        .and_then(|f| {
+            f.values()
+                .find(|f| f["routes"].to_string().contains("guarded"))
+        })
+        .cloned()
+        .unwrap_or(Value::Null);
+    assert_eq!(guarded["auth"]["headerField"], "X-WebAuth-User");
+    assert_eq!(guarded["whiteList"]["sourceRange"][0], "127.0.0.1/32");
 
     // `portier check` reads the same containers and fails, naming them.
     let (code, out, err) = check(&p.config);
     assert_eq!(code, 2, "{out}\n{err}");
     assert!(
         err.contains(&format!(
-            "container {}-secret label traefik.frontend.auth.basic.users: asks for authentication",
+            "container {}-secret label traefik.frontend.auth.forward.address: asks for authentication",
             s.tag
         )),
         "{err}"

@@ -75,6 +75,7 @@ fn dependencies_point_one_way() {
     // The flow, upstream first; a crate may depend only on crates before it.
     let order = [
         "portier-model",
+        "portier-middleware",
         "portier-config",
         "portier-providers",
         "portier-control",
@@ -91,6 +92,11 @@ fn dependencies_point_one_way() {
     assert!(
         !manifests()["portier-providers"].contains("portier-control"),
         "providers talk to the aggregator through the model's ProviderUpdate"
+    );
+    assert_eq!(
+        manifests()["portier-middleware"],
+        ["portier-model".to_string()].into(),
+        "middlewares do no I/O and know nothing of tables or listeners"
     );
 }
 

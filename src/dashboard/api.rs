@@ -62,8 +62,13 @@ pub(super) fn backend(
         "servers": servers(state, table, provider, name, b),
         "loadBalancer": {"method": b.load_balancer.method},
     });
-    if let (false, Some(obj)) = (b.unenforced.is_empty(), v.as_object_mut()) {
-        obj.insert("unenforced".into(), json!(b.unenforced));
+    if let Some(obj) = v.as_object_mut() {
+        if let Some(m) = &b.max_conn {
+            obj.insert("maxConn".into(), json!(m));
+        }
+        if !b.unenforced.is_empty() {
+            obj.insert("unenforced".into(), json!(b.unenforced));
+        }
     }
     v
 }
@@ -145,9 +150,17 @@ pub(super) fn frontend(
         "basicAuth": null,
         "active": active,
     });
-    // Rule zero: the protections it asked for and portier refuses it over (it answers 503).
-    if let (false, Some(obj)) = (f.unenforced.is_empty(), v.as_object_mut()) {
-        obj.insert("unenforced".into(), json!(f.unenforced));
+    if let Some(obj) = v.as_object_mut() {
+        // Each middleware's settings in Traefik's shape (users by name only), and their names
+        // in the order they run, for the dashboard.
+        if let Value::Object(m) = json!(f.middlewares) {
+            obj.extend(m);
+        }
+        obj.insert("middlewares".into(), json!(f.middlewares.names()));
+        // Rule zero: the protections it asked for and portier refuses it over (it answers 503).
+        if !f.unenforced.is_empty() {
+            obj.insert("unenforced".into(), json!(f.unenforced));
+        }
     }
     v
 }

@@ -46,7 +46,7 @@ pub(crate) struct WebState {
     pub control: Arc<ControlMetrics>,
     pub entry_points: Vec<(String, Arc<TrafficMetrics>)>,
     pub default_entry_points: Vec<String>,
-    pub users: config::users::Users,
+    pub users: ::middleware::users::Users,
     /// (provider, backend, url) → (total requests at the last sample, requests per second).
     pub rates: Mutex<Rates>,
     /// What loading traefik.toml and the flags warned about (unknown keys and the like).
@@ -139,7 +139,7 @@ async fn require_auth(State(s): State<Shared>, req: Request, next: Next) -> Resp
     let mut resp = (StatusCode::UNAUTHORIZED, "401 Unauthorized\n").into_response();
     resp.headers_mut().insert(
         header::WWW_AUTHENTICATE,
-        HeaderValue::from_str(&format!("Basic realm=\"{}\"", config::users::REALM))
+        HeaderValue::from_str(&format!("Basic realm=\"{}\"", ::middleware::users::REALM))
             .unwrap_or(HeaderValue::from_static("Basic")),
     );
     resp

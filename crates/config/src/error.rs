@@ -47,12 +47,6 @@ pub enum ValueError {
     LogLevel(String),
     #[error("{0:?}: write NAME=ADDRESS (http=:80) or \"Name:http Address::80\"")]
     EntryPointFlag(String),
-    #[error("{0:?} is not user:hash")]
-    UserEntry(String),
-    #[error(
-        "user {0:?}: hash must be bcrypt ($2y$…), Apache MD5 ($apr1$…) or SHA-1 ({{SHA}}…), e.g. from `htpasswd -nB {0}`"
-    )]
-    UserHash(String),
 }
 
 /// 1-based line and column of a byte offset in `text` (columns count characters).

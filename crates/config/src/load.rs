@@ -198,6 +198,7 @@ fn resolve_entry_points(
         tls: None,
         redirect: None,
         forwarded_headers: ForwardedHeaders::Insecure,
+        middlewares: Default::default(),
     };
     let mut entry_points = Vec::new();
     match (&f.entry_points, &f.port) {
@@ -213,6 +214,7 @@ fn resolve_entry_points(
                     max_connections: ep.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS),
                     tls: tls_config(path, name, ep, base_dir)?,
                     forwarded_headers: forwarded_headers(path, name, ep)?,
+                    middlewares: entry_point_middlewares(path, name, ep, base_dir)?,
                     ..plain(name.clone(), address)
                 });
             }
@@ -464,6 +466,56 @@ fn resolve_redirects(
     Ok(())
 }
 
+/// `[entryPoints.NAME.auth]` and `whiteList`, checked now: a protection that cannot be
+/// honoured refuses the configuration (portier does not start, `portier check` exits 2).
+fn entry_point_middlewares(
+    path: &Option<PathBuf>,
+    name: &str,
+    ep: &schema::EntryPointToml,
+    base_dir: &Path,
+) -> Result<model::middleware::FrontendMiddlewares, ConfigError> {
+    let first = |issues: Vec<crate::middlewares::Issue>| match issues.into_iter().next() {
+        Some(i) => Err(invalid(
+            path,
+            &format!("entryPoints.{name}.{}", i.key),
+            i.message,
+        )),
+        None => Ok(()),
+    };
+    let mut m = model::middleware::FrontendMiddlewares::default();
+    if let Some(a) = &ep.auth {
+        let (auth, issues) = crate::middlewares::entry_point_auth(a);
+        first(issues)?;
+        m.auth = auth;
+    }
+    let (white_list, issues) = crate::middlewares::entry_point_white_list(
+        ep.white_list.as_ref(),
+        ep.whitelist_source_range.as_ref(),
+    );
+    first(issues)?;
+    m.white_list = white_list;
+    if let Some(a) = m.auth.as_mut() {
+        if let model::middleware::AuthKind::Basic(u) | model::middleware::AuthKind::Digest(u) =
+            &mut a.kind
+        {
+            if let Some(file) = &u.users_file {
+                let p = relative_to(base_dir, file);
+                let text = std::fs::read_to_string(&p).map_err(|e| {
+                    invalid(
+                        path,
+                        &format!("entryPoints.{name}.auth usersFile"),
+                        format!("cannot read {}: {e}", p.display()),
+                    )
+                })?;
+                u.users.extend(text.lines().map(String::from));
+            }
+        }
+    }
+    middleware::Guards::compile(&m)
+        .map_err(|e| invalid(path, &format!("entryPoints.{name}"), e))?;
+    Ok(m)
+}
+
 fn forwarded_headers(
     path: &Option<PathBuf>,
     name: &str,
@@ -541,7 +593,7 @@ fn web_users(
     w: &schema::WebToml,
     path: &Option<PathBuf>,
     base_dir: &Path,
-) -> Result<crate::users::Users, ConfigError> {
+) -> Result<middleware::users::Users, ConfigError> {
     let basic = w.auth.as_ref().and_then(|a| a.basic.as_ref());
     let mut lines: Vec<String> = w.users.clone().unwrap_or_default();
     lines.extend(basic.and_then(|b| b.users.clone()).unwrap_or_default());
@@ -562,7 +614,7 @@ fn web_users(
         })?;
         lines.extend(text.lines().map(String::from));
     }
-    crate::users::Users::parse(lines.iter().map(String::as_str))
+    middleware::users::Users::parse(lines.iter().map(String::as_str))
         .map_err(|e| invalid(path, "web.users", e))
 }
 

@@ -1,9 +1,9 @@
-//! Rule zero: TOML keys that ask for a protection (authentication, allowlists, limits, security
-//! headers, client certificates) which portier does not enforce yet. Pure classification; the
+//! Rule zero: TOML keys that ask for a protection portier does not enforce (body limits, client
+//! certificates, and any spelling of a protective key that the schema does not read). Pure classification; the
 //! callers refuse what these name (a frontend answers 503, a static file does not load), so a
 //! protection is never silently dropped.
 
-use super::schema::{BackendToml, FrontendToml};
+use super::schema::BackendToml;
 
 /// What an ignored key under `[entryPoints.X]`, `[frontends.X]` or `[backends.X]` asks for,
 /// whatever its spelling (Traefik reads TOML keys without regard to case). `path` is the
@@ -37,37 +37,13 @@ pub struct Asked {
     pub offset: usize,
 }
 
-/// The protections a frontend table asks for. Empty values (`sourceRange = []`, which Traefik
-/// reads as "allow all") ask for nothing.
-pub fn frontend_asks(f: &FrontendToml) -> Vec<Asked> {
-    let headers = f
-        .headers
-        .as_ref()
-        .filter(|h| asks_security_headers(h.get_ref()));
-    asked([
-        ("auth", "authentication", f.auth.as_ref()),
-        ("basicAuth", "authentication", f.basic_auth.as_ref()),
-        ("whiteList", "an IP allowlist", f.white_list.as_ref()),
-        (
-            "whitelistSourceRange",
-            "an IP allowlist",
-            f.whitelist_source_range.as_ref(),
-        ),
-        ("ratelimit", "a rate limit", f.rate_limit.as_ref()),
-        ("headers", "security headers", headers),
-    ])
-}
-
 /// The protections a backend table asks for.
 pub fn backend_asks(b: &BackendToml) -> Vec<Asked> {
-    asked([
-        ("maxConn", "a connection limit", b.max_conn.as_ref()),
-        (
-            "buffering",
-            "request/response body limits",
-            b.buffering.as_ref(),
-        ),
-    ])
+    asked([(
+        "buffering",
+        "request/response body limits",
+        b.buffering.as_ref(),
+    )])
 }
 
 /// The `(key, what, value)` entries whose value asks for something.
@@ -105,20 +81,6 @@ fn asks(v: &toml::Value) -> bool {
     }
 }
 
-/// `[frontends.X.headers]` asks for a protection unless it only sets custom headers.
-fn asks_security_headers(v: &toml::Value) -> bool {
-    match v {
-        toml::Value::Table(t) => t.iter().any(|(k, v)| {
-            let k = k.to_ascii_lowercase();
-            !matches!(
-                k.as_str(),
-                "customrequestheaders" | "customresponseheaders" | "isdevelopment"
-            ) && asks(v)
-        }),
-        other => asks(other),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -148,22 +110,5 @@ mod tests {
         assert_eq!(protective_key("entryPoints.http.compress"), None);
         assert_eq!(protective_key("frontends.f1.passTLSCert"), None);
         assert_eq!(protective_key("web.auth"), None);
-    }
-
-    fn frontend(toml_text: &str) -> FrontendToml {
-        toml::from_str(toml_text).expect("valid frontend")
-    }
-
-    #[test]
-    fn frontend_tables_that_ask_and_that_do_not() {
-        let f = frontend(
-            "backend = \"b\"\nwhitelistSourceRange = [\"10.0.0.0/8\"]\n[auth.basic]\nusers = [\"a:b\"]\n[headers]\nframeDeny = true\n",
-        );
-        let keys: Vec<&str> = frontend_asks(&f).iter().map(|a| a.key).collect();
-        assert_eq!(keys, ["auth", "whitelistSourceRange", "headers"]);
-        let f = frontend(
-            "backend = \"b\"\nwhitelistSourceRange = []\n[whiteList]\nuseXForwardedFor = false\n[headers.customRequestHeaders]\nX-A = \"1\"\n",
-        );
-        assert!(frontend_asks(&f).is_empty(), "{:?}", frontend_asks(&f));
     }
 }

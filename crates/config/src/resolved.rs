@@ -77,6 +77,9 @@ pub struct EntryPoint {
     pub redirect: Option<Redirect>,
     /// Client-sent X-Forwarded-* headers are kept (and appended to) only from these peers.
     pub forwarded_headers: ForwardedHeaders,
+    /// `[entryPoints.NAME.auth]` and `whiteList`: every request on the entrypoint, routed or
+    /// not, is authenticated and checked (users files already merged in).
+    pub middlewares: model::middleware::FrontendMiddlewares,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -231,7 +234,7 @@ pub struct WebConfig {
     pub address: ListenAddress,
     /// Checked `user:hash` entries (from `users` and `usersFile`); empty means no auth.
     #[serde(skip)]
-    pub users: crate::users::Users,
+    pub users: middleware::users::Users,
 }
 
 #[derive(Debug, Clone, Serialize)]

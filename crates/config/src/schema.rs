@@ -76,6 +76,12 @@ pub struct EntryPointToml {
     pub tls: Option<TlsToml>,
     pub redirect: Option<RedirectToml>,
     pub forwarded_headers: Option<ForwardedHeadersToml>,
+    /// `[entryPoints.X.auth]` (basic or digest), read by `middlewares`.
+    pub auth: Option<toml::Spanned<toml::Value>>,
+    #[serde(rename = "whiteList", alias = "whitelist")]
+    pub white_list: Option<toml::Spanned<toml::Value>>,
+    #[serde(rename = "whitelistSourceRange", alias = "whiteListSourceRange")]
+    pub whitelist_source_range: Option<toml::Spanned<toml::Value>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use http::uri::Scheme;
+use middleware::Guards;
 use model::dynamic::{Backend, Frontend, ProviderConfig, ProviderError};
 use model::metrics::TrafficMetrics;
 use model::rules;
@@ -18,7 +19,8 @@ use model::update::{Protocol, parse_server_url};
 
 use crate::server::ServerState;
 use crate::table::{
-    BackendRuntime, CompiledRoute, EntryPointRoutes, RoutingTable, ServerIndex, ServerRuntime,
+    BackendRuntime, CompiledRoute, EntryPointRoutes, MaxConnRuntime, RoutingTable, ServerIndex,
+    ServerRuntime,
 };
 
 /// What compiling needs to know of the static configuration.
@@ -138,13 +140,22 @@ pub fn compile(
                     .map(|c| Arc::clone(&c.metrics))
                     .unwrap_or_default();
                 let mut errs = Vec::new();
+                // Rate-limit buckets outlive a rebuild (a scaled backend) while unchanged.
+                let guards = frontends
+                    .get(fname.as_str())
+                    .filter(|c| c.model.middlewares == f.middlewares)
+                    .and_then(|c| c.route.as_ref())
+                    .and_then(|(r, _)| r.guards.clone());
                 let route = compile_route(
-                    pname,
-                    fname,
-                    f,
-                    backend.as_ref(),
-                    backend_unenforced,
-                    &metrics,
+                    RouteInputs {
+                        pname,
+                        fname,
+                        f,
+                        backend: backend.as_ref(),
+                        backend_unenforced,
+                        metrics: &metrics,
+                        guards,
+                    },
                     settings,
                     &mut errs,
                 );
@@ -273,18 +284,33 @@ fn sweep(registry: &mut Registry, generation: u64) {
     }
 }
 
-/// One frontend → its route and entrypoints, or `None` (with the reasons in `errors`).
-#[allow(clippy::too_many_arguments)]
-fn compile_route(
-    pname: &str,
-    fname: &str,
-    f: &Frontend,
-    backend: Option<&Arc<BackendRuntime>>,
+/// What one frontend's route is built from.
+struct RouteInputs<'a> {
+    pname: &'a str,
+    fname: &'a str,
+    f: &'a Frontend,
+    backend: Option<&'a Arc<BackendRuntime>>,
     backend_unenforced: bool,
-    metrics: &Arc<TrafficMetrics>,
+    metrics: &'a Arc<TrafficMetrics>,
+    /// The previous route's middlewares, when they are unchanged.
+    guards: Option<Arc<Guards>>,
+}
+
+/// One frontend → its route and entrypoints, or `None` (with the reasons in `errors`).
+fn compile_route(
+    inputs: RouteInputs<'_>,
     settings: &CompileSettings,
     errors: &mut Vec<ProviderError>,
 ) -> Option<(Arc<CompiledRoute>, Vec<usize>)> {
+    let RouteInputs {
+        pname,
+        fname,
+        f,
+        backend,
+        backend_unenforced,
+        metrics,
+        guards,
+    } = inputs;
     let fail = |message: String| ProviderError::Compile {
         provider: pname.to_string(),
         item: format!("frontend {fname}"),
@@ -331,6 +357,12 @@ fn compile_route(
             }
         },
     };
+    let (guards, refused) = match guards {
+        Some(g) => (Some(g), false),
+        // Already refused by its provider (with the reason): it answers 503 regardless.
+        None if !f.unenforced.is_empty() => (None, true),
+        None => compile_guards(f, &mut |m| errors.push(fail(m))),
+    };
     let texts: Vec<&str> = f.routes.values().map(|r| r.rule.as_str()).collect();
     let route = Arc::new(CompiledRoute {
         redirect,
@@ -341,9 +373,27 @@ fn compile_route(
         rule,
         pass_host_header: f.pass_host_header,
         backend: Arc::clone(backend),
-        unenforced: !f.unenforced.is_empty() || backend_unenforced,
+        unenforced: !f.unenforced.is_empty() || backend_unenforced || refused || backend.refused,
+        guards,
     });
     Some((route, eps))
+}
+
+/// The frontend's middlewares, compiled once; `None` when it has none. A middleware that
+/// cannot be compiled is reported and refuses the route (`true`: it answers 503).
+fn compile_guards(f: &Frontend, report: &mut impl FnMut(String)) -> (Option<Arc<Guards>>, bool) {
+    if f.middlewares.is_empty() {
+        return (None, false);
+    }
+    match Guards::compile(&f.middlewares) {
+        Ok(g) => (Some(Arc::new(g)), false),
+        Err(e) => {
+            report(format!(
+                "middlewares: {e}; the frontend answers 503 to every request rather than serve without them"
+            ));
+            (None, true)
+        }
+    }
 }
 
 /// The indexes of the defined entrypoints a frontend is served on (its own, or the defaults);
@@ -429,7 +479,43 @@ fn backend_runtime(
             state,
         });
     }
-    BackendRuntime::new(bname.to_string(), servers)
+    let mut runtime = BackendRuntime::new(bname.to_string(), servers);
+    runtime.max_conn = backend_max_conn(pname, bname, backend, old, errors);
+    // A limit asked for and not compiled refuses the backend's frontends (503).
+    runtime.refused = backend.max_conn.is_some() && runtime.max_conn.is_none();
+    runtime
+}
+
+/// The backend's connection limit: the previous one while unchanged (its counts of requests
+/// in flight carry over), else compiled anew.
+fn backend_max_conn(
+    pname: &str,
+    bname: &str,
+    backend: &Backend,
+    old: Option<&BackendRuntime>,
+    errors: &mut Vec<ProviderError>,
+) -> Option<MaxConnRuntime> {
+    let spec = backend.max_conn.as_ref()?;
+    if let Some(kept) = old
+        .and_then(|o| o.max_conn.as_ref())
+        .filter(|m| m.spec == *spec)
+    {
+        return Some(kept.clone());
+    }
+    match middleware::ConnLimiter::compile(spec) {
+        Ok(l) => Some(MaxConnRuntime {
+            spec: spec.clone(),
+            limiter: Arc::new(l),
+        }),
+        Err(e) => {
+            errors.push(ProviderError::Compile {
+                provider: pname.to_string(),
+                item: format!("backend {bname}"),
+                message: format!("maxconn: {e}"),
+            });
+            None
+        }
+    }
 }
 
 #[cfg(test)]
@@ -454,6 +540,7 @@ mod tests {
             pass_host_header: true,
             priority: 0,
             redirect: None,
+            middlewares: Default::default(),
             unenforced: vec![],
         }
     }
@@ -621,5 +708,64 @@ mod tests {
         assert_eq!(t4.errors.len(), 1, "frontend b's backend is undefined now");
         assert_eq!(t4.servers.len(), 1);
         assert!(t4.servers.iter().all(|(k, _)| k.1 == "a"));
+    }
+
+    #[test]
+    fn middlewares_compile_once_survive_a_scaled_backend_and_refuse_when_bad() {
+        use model::middleware::{Extractor, MaxConn, WhiteList};
+        let mut config = ProviderConfig::default();
+        let mut b = backend(&["http://127.0.0.1:1"]);
+        b.max_conn = Some(MaxConn {
+            amount: 3,
+            extractor_func: Extractor::ClientIp,
+        });
+        config.backends.insert("b".into(), b.clone());
+        let mut f = frontend("b", "Host:a.com");
+        f.middlewares.white_list = Some(WhiteList {
+            source_range: vec!["10.0.0.0/8".into()],
+            use_x_forwarded_for: false,
+        });
+        config.frontends.insert("f".into(), f.clone());
+        let mut registry = Registry::new();
+        let providers = [("docker".to_string(), Arc::new(config.clone()))].into();
+        let t1 = compile(&providers, &settings(), &mut registry, 1);
+        let r1 = Arc::clone(&t1.entry_points["http"].routes()[0]);
+        let g1 = r1.guards.clone().expect("guards compiled");
+        assert!(!r1.unenforced);
+
+        // Scaling rebuilds the backend and the route, not the middlewares' state.
+        b.servers.insert(
+            "s9".into(),
+            Server {
+                url: "http://127.0.0.1:9".into(),
+                weight: 1,
+            },
+        );
+        config.backends.insert("b".into(), b);
+        let providers = [("docker".to_string(), Arc::new(config.clone()))].into();
+        let t2 = compile(&providers, &settings(), &mut registry, 2);
+        let r2 = Arc::clone(&t2.entry_points["http"].routes()[0]);
+        assert!(!Arc::ptr_eq(&r1, &r2));
+        assert!(Arc::ptr_eq(&g1, r2.guards.as_ref().expect("guards")));
+        let (l1, l2) = (&r1.backend.max_conn, &r2.backend.max_conn);
+        assert!(Arc::ptr_eq(
+            &l1.as_ref().expect("limit").limiter,
+            &l2.as_ref().expect("limit").limiter
+        ));
+
+        // A range the compiler refuses keeps the route, answering 503, with the reason.
+        f.middlewares.white_list = Some(WhiteList {
+            source_range: vec!["10.0.0.0/33".into()],
+            use_x_forwarded_for: false,
+        });
+        config.frontends.insert("f".into(), f);
+        let providers = [("docker".to_string(), Arc::new(config))].into();
+        let t3 = compile(&providers, &settings(), &mut registry, 3);
+        assert!(t3.entry_points["http"].routes()[0].unenforced);
+        assert!(
+            t3.errors[0].message().contains("10.0.0.0/33"),
+            "{:?}",
+            t3.errors
+        );
     }
 }

@@ -156,6 +156,9 @@ pub struct CompiledRoute {
     /// The frontend or its backend asks for a protection portier does not enforce yet: every
     /// request is answered 503 (rule zero), never forwarded unprotected.
     pub unenforced: bool,
+    /// Allowlist, headers, auth and rate limit; `None` when the frontend has none, so a plain
+    /// route pays nothing for them.
+    pub guards: Option<Arc<middleware::Guards>>,
 }
 
 /// A backend's servers and its balancer. Shared by every frontend that names it.
@@ -163,7 +166,18 @@ pub struct CompiledRoute {
 pub struct BackendRuntime {
     pub name: String,
     pub servers: Vec<ServerRuntime>,
+    /// `maxconn`: requests in flight per key.
+    pub max_conn: Option<MaxConnRuntime>,
+    /// A protection of this backend could not be compiled: its frontends answer 503.
+    pub refused: bool,
     wrr: Wrr,
+}
+
+/// A compiled connection limit and the settings it was compiled from (reused while equal).
+#[derive(Debug, Clone)]
+pub struct MaxConnRuntime {
+    pub spec: model::middleware::MaxConn,
+    pub limiter: Arc<middleware::ConnLimiter>,
 }
 
 impl BackendRuntime {
@@ -173,6 +187,8 @@ impl BackendRuntime {
             name,
             wrr: Wrr::new(&weights),
             servers,
+            max_conn: None,
+            refused: false,
         }
     }
 
@@ -216,6 +232,7 @@ mod tests {
             metrics: Arc::default(),
             redirect: None,
             unenforced: false,
+            guards: None,
         })
     }
 

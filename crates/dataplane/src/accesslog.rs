@@ -22,6 +22,8 @@ const QUEUE: usize = 8192;
 #[serde(rename_all = "PascalCase")]
 pub struct Entry {
     pub client_host: String,
+    /// The authenticated user, when basic or digest auth let the request through.
+    pub client_username: String,
     #[serde(skip)]
     pub time: SystemTime,
     pub request_method: String,
@@ -55,6 +57,12 @@ pub struct Pending {
 }
 
 impl Pending {
+    /// Records the authenticated user (the CLF's third field).
+    pub fn with_user(mut self, user: Option<String>) -> Pending {
+        self.entry.client_username = user.unwrap_or_default();
+        self
+    }
+
     pub fn finish(mut self, bytes: u64) {
         self.entry.downstream_content_size = bytes;
         self.entry.duration_ms = self.started.elapsed().as_millis() as u64;
@@ -103,6 +111,7 @@ impl AccessLog {
             started,
             entry: Entry {
                 client_host: client.to_canonical().to_string(),
+                client_username: String::new(),
                 time: SystemTime::now(),
                 request_method: method.to_string(),
                 request_path: path.to_string(),
@@ -159,11 +168,12 @@ fn write_loop(
     }
 }
 
-/// Traefik's CLF: `ip - - [time] "GET /p HTTP/1.1" 200 12 "ref" "ua" 1 "frontend" "backend" 3ms`.
+/// Traefik's CLF: `ip - user [time] "GET /p HTTP/1.1" 200 12 "ref" "ua" 1 "frontend" "backend" 3ms`.
 pub fn common_line(e: &Entry) -> String {
     format!(
-        "{} - - [{}] \"{} {} {}\" {} {} \"{}\" \"{}\" {} \"{}\" \"{}\" {}ms",
+        "{} - {} [{}] \"{} {} {}\" {} {} \"{}\" \"{}\" {} \"{}\" \"{}\" {}ms",
         e.client_host,
+        dash(&e.client_username),
         model::clock::clf_time(e.time),
         e.request_method,
         e.request_path,
@@ -192,6 +202,7 @@ mod tests {
     fn formats_a_common_line() {
         let e = Entry {
             client_host: "127.0.0.1".into(),
+            client_username: String::new(),
             time: UNIX_EPOCH + Duration::from_secs(971_186_136),
             request_method: "GET".into(),
             request_path: "/music/1".into(),

@@ -40,6 +40,9 @@ pub struct Frontend {
     /// Send this frontend's requests to another entrypoint (e.g. http → https).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub redirect: Option<FrontendRedirect>,
+    /// Allowlist, headers, auth and rate limit, compiled once per table.
+    #[serde(flatten)]
+    pub middlewares: crate::middleware::FrontendMiddlewares,
     /// Protections asked for that portier does not enforce yet, each naming where it was asked
     /// (`label traefik.frontend.auth.basic.users`). Non-empty: the frontend answers 503 to
     /// every request, so it is never served without them (and no lower route takes its traffic).
@@ -67,6 +70,9 @@ pub struct Backend {
     pub load_balancer: LoadBalancer,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub health_check: Option<HealthCheck>,
+    /// `maxconn`: requests in flight per key, beyond which clients get 429.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_conn: Option<crate::middleware::MaxConn>,
     /// Protections asked for at backend level (connection limit, body limits) that portier does
     /// not enforce yet: every frontend of this backend answers 503.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -94,7 +100,7 @@ pub struct HealthCheck {
 /// `[healthcheck] interval`: how often servers are probed when a backend sets none.
 pub const DEFAULT_HEALTHCHECK_INTERVAL: std::time::Duration = std::time::Duration::from_secs(30);
 
-fn serialize_duration<S: serde::Serializer>(
+pub(crate) fn serialize_duration<S: serde::Serializer>(
     d: &std::time::Duration,
     s: S,
 ) -> Result<S::Ok, S::Error> {

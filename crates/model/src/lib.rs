@@ -6,5 +6,6 @@ pub mod clock;
 pub mod duration;
 pub mod dynamic;
 pub mod metrics;
+pub mod middleware;
 pub mod rules;
 pub mod update;

@@ -71,6 +71,21 @@ fn translate_backend(
     src: &Source,
     errors: &mut Vec<ProviderError>,
 ) -> Backend {
+    let (max_conn, issues) = config::backend_max_conn(b);
+    let mut unenforced = refuse(
+        src,
+        &format!("backend {bname}"),
+        &config::backend_asks(b),
+        "every frontend of this backend",
+        errors,
+    );
+    unenforced.extend(refuse_issues(
+        src,
+        &format!("backend {bname}"),
+        &issues,
+        "every frontend of this backend",
+        errors,
+    ));
     let mut backend = Backend {
         load_balancer: LoadBalancer {
             method: b
@@ -80,13 +95,8 @@ fn translate_backend(
                 .unwrap_or_else(|| "wrr".to_string()),
         },
         health_check: b.health_check.as_ref().and_then(health_check),
-        unenforced: refuse(
-            src,
-            &format!("backend {bname}"),
-            &config::backend_asks(b),
-            "every frontend of this backend",
-            errors,
-        ),
+        max_conn,
+        unenforced,
         ..Backend::default()
     };
     for (sname, s) in b.servers.iter().flatten() {
@@ -133,10 +143,11 @@ fn translate_frontend(
     src: &Source,
     errors: &mut Vec<ProviderError>,
 ) -> Option<Frontend> {
-    let unenforced = refuse(
+    let read = config::frontend_middlewares(f);
+    let unenforced = refuse_issues(
         src,
         &format!("frontend {fname}"),
-        &config::frontend_asks(f),
+        &read.issues,
         "the frontend",
         errors,
     );
@@ -185,6 +196,7 @@ fn translate_frontend(
                 permanent: r.permanent.unwrap_or(false),
             })
         }),
+        middlewares: read.middlewares,
         unenforced,
     })
 }
@@ -214,6 +226,31 @@ fn refuse(
         .collect()
 }
 
+/// A middleware key that cannot be honoured (a bad value, an unknown key in a protection's
+/// table): an error at its table, and the `unenforced` entry that makes `whom` answer 503.
+fn refuse_issues(
+    src: &Source,
+    what: &str,
+    issues: &[config::Issue],
+    whom: &str,
+    errors: &mut Vec<ProviderError>,
+) -> Vec<String> {
+    issues
+        .iter()
+        .map(|i| {
+            errors.push(src.error(
+                i.offset,
+                format!("{what} key {}", i.key),
+                format!(
+                    "{}; {whom} answers 503 to every request rather than serve without it",
+                    i.message
+                ),
+            ));
+            format!("key {} ({})", i.key, src.at(i.offset))
+        })
+        .collect()
+}
+
 /// Byte offset of a 1-based character column.
 fn column_offset(text: &str, column: usize) -> usize {
     text.char_indices()
@@ -229,6 +266,7 @@ pub fn load_file(path: &Path) -> Result<ProviderConfig, ConfigError> {
     })?;
     let (d, unknown) = parse_dynamic(path, &text)?;
     let mut config = translate(&d, Source { path, text: &text });
+    crate::users_files::load(&mut config);
     config
         .warnings
         .extend(unknown.into_iter().map(|key| ProviderError::File {
@@ -298,13 +336,14 @@ pub fn spawn(
     tokio::spawn(async move {
         match cfg {
             FileProviderConfig::Inline => {
-                let config = translate(
+                let mut config = translate(
                     &inline,
                     Source {
                         path: &config_path,
                         text: &config_text,
                     },
                 );
+                crate::users_files::load(&mut config);
                 tracing::info!(
                     provider = NAME,
                     "file provider: {} frontends from {}",

@@ -4,3 +4,4 @@
 
 pub mod docker;
 pub mod file;
+pub mod users_files;

@@ -53,6 +53,8 @@ pub(super) struct ProxyBody {
     inner: Inner,
     bytes: u64,
     in_flight: Option<InFlight>,
+    /// The request's `maxconn` slot: freed when the body ends or is dropped.
+    slot: Option<middleware::ConnSlot>,
     done: Option<Completion>,
 }
 
@@ -83,8 +85,14 @@ impl ProxyBody {
             inner,
             bytes: 0,
             in_flight: None,
+            slot: None,
             done: None,
         }
+    }
+
+    /// Holds the request's `maxconn` slot until the body ends.
+    pub(super) fn hold(&mut self, slot: middleware::ConnSlot) {
+        self.slot = Some(slot);
     }
 
     /// Attaches what to record when the body ends or is dropped.
@@ -94,6 +102,7 @@ impl ProxyBody {
 
     fn finish(&mut self) {
         self.in_flight = None;
+        self.slot = None;
         if let Some(done) = self.done.take() {
             done.finish(self.bytes);
         }

@@ -95,4 +95,7 @@ pub struct EntryPointContext {
     pub forwarded: ForwardedHeaders,
     pub proxy: Arc<Proxy>,
     pub metrics: Arc<model::metrics::TrafficMetrics>,
+    /// `[entryPoints.NAME.auth]` and `whiteList`, run on every request before routing; `Err`
+    /// when they could not be compiled (every request answers 503).
+    pub guards: Result<Option<Arc<middleware::Guards>>, String>,
 }

@@ -26,6 +26,9 @@ pub(super) enum ProxyError {
     BadRequest(String),
     #[error("the frontend asks for a protection portier does not enforce yet")]
     Unenforced,
+    /// A middleware answered instead of the backend (401, 403, 429, a redirect, …).
+    #[error("refused by a middleware: {}", .0.status)]
+    Refused(middleware::Refusal),
 }
 
 impl ProxyError {
@@ -36,6 +39,7 @@ impl ProxyError {
             ProxyError::Upstream { .. } => StatusCode::BAD_GATEWAY,
             ProxyError::Timeout { .. } => StatusCode::GATEWAY_TIMEOUT,
             ProxyError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ProxyError::Refused(r) => r.status,
         }
     }
 
@@ -44,9 +48,10 @@ impl ProxyError {
         let status = self.status();
         let body = match self {
             ProxyError::NoRoute => "404 page not found\n",
+            ProxyError::Refused(r) => r.body.as_str(),
             _ => status.canonical_reason().unwrap_or(""),
         };
-        let mut resp = Response::new(ProxyBody::full(body));
+        let mut resp = Response::new(ProxyBody::full(body.to_string()));
         *resp.status_mut() = status;
         let h = resp.headers_mut();
         h.insert(
@@ -57,6 +62,11 @@ impl ProxyError {
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
         );
+        if let ProxyError::Refused(r) = self {
+            for (name, value) in &r.headers {
+                h.insert(name.clone(), value.clone());
+            }
+        }
         resp
     }
 }

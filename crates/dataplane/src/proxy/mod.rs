@@ -5,6 +5,7 @@ mod attempts;
 mod body;
 mod context;
 mod error;
+mod guard;
 mod headers;
 mod listener;
 mod path;

@@ -1,4 +1,5 @@
-//! The per-request pipeline: route (rule zero and redirects first) → prepare the upstream head
+//! The per-request pipeline: route (rule zero and redirects first) → the route's middlewares
+//! (`guard`: allowlist, headers, auth, connection and rate limits) → prepare the upstream head
 //! (`prepare`) → pick a server and send, retrying (`attempts`) → stream back, counted and
 //! logged. Reads the routing table once (no lock) and holds no table guard across an await.
 
@@ -21,6 +22,7 @@ use super::attempts;
 use super::body::{Completion, ProxyBody};
 use super::context::EntryPointContext;
 use super::error::ProxyError;
+use super::guard;
 use super::prepare::prepare;
 
 /// Details kept for the access log, taken before the request is consumed.
@@ -57,21 +59,27 @@ pub(super) async fn handle(
             let url = route
                 .zip(routed.server)
                 .map_or("", |(r, i)| r.backend.servers[i].url.as_str());
-            Some(log.begin(
-                peer.ip(),
-                &info.method,
-                &info.uri,
-                info.version,
-                status,
-                &info.referer,
-                &info.user_agent,
-                route.map_or("", |r| r.frontend.as_str()),
-                url,
-                started,
-            ))
+            Some(
+                log.begin(
+                    peer.ip(),
+                    &info.method,
+                    &info.uri,
+                    info.version,
+                    status,
+                    &info.referer,
+                    &info.user_agent,
+                    route.map_or("", |r| r.frontend.as_str()),
+                    url,
+                    started,
+                )
+                .with_user(routed.user.take()),
+            )
         }
         _ => None,
     };
+    if let Some(slot) = routed.slot.take() {
+        resp.body_mut().hold(slot);
+    }
     resp.body_mut().set_completion(Completion {
         started,
         status,
@@ -89,6 +97,10 @@ pub(super) async fn handle(
 struct Routed {
     route: Option<Arc<CompiledRoute>>,
     server: Option<usize>,
+    /// The authenticated user, for the access log.
+    user: Option<String>,
+    /// The request's `maxconn` slot, held until the response body ends.
+    slot: Option<middleware::ConnSlot>,
 }
 
 fn log_info(req: &Request<Incoming>) -> LogInfo {
@@ -131,6 +143,11 @@ async fn forward(
     if let Some(to) = &ep.redirect {
         return Ok(redirect(&req, to));
     }
+    if !matches!(ep.guards, Ok(None)) {
+        let (mut parts, body) = req.into_parts();
+        routed.user = guard::entry_point(ep, peer, &mut parts)?;
+        req = Request::from_parts(parts, body);
+    }
     normalize_path(&mut req)?;
     let route = find_route(ep, &req).ok_or(ProxyError::NoRoute)?;
     // Counted open until the response body ends (see `Completion`).
@@ -139,11 +156,45 @@ async fn forward(
     if route.unenforced {
         return Err(ProxyError::Unenforced);
     }
+    let Some(guards) = route.guards.clone() else {
+        if let Some(to) = route.redirect.as_ref().filter(|r| r.entry_point != ep.name) {
+            return Ok(redirect(&req, to));
+        }
+        routed.slot = guard::limit_connections(&route, peer, req.headers())?;
+        let head = prepare(ep, peer, req, &route)?;
+        return attempts::send(ep, &route, head, &mut routed.server).await;
+    };
+    let (mut parts, body) = req.into_parts();
+    let facts = guard::admit(ep, &guards, peer, &mut parts)?;
+    let req = Request::from_parts(parts, body);
+    let answer = guarded(ep, peer, req, &route, &guards, routed).await;
+    let mut resp = answer.unwrap_or_else(|e| e.response());
+    guards.on_response(resp.headers_mut(), &facts);
+    Ok(resp)
+}
+
+/// The part of a guarded route after the allowlist and request headers: redirect, auth,
+/// limits, then forwarding. Its answers get the route's response headers.
+async fn guarded(
+    ep: &EntryPointContext,
+    peer: SocketAddr,
+    req: Request<Incoming>,
+    route: &Arc<CompiledRoute>,
+    guards: &middleware::Guards,
+    routed: &mut Routed,
+) -> Result<Response<ProxyBody>, ProxyError> {
     if let Some(to) = route.redirect.as_ref().filter(|r| r.entry_point != ep.name) {
         return Ok(redirect(&req, to));
     }
-    let head = prepare(ep, peer, req, &route)?;
-    attempts::send(ep, &route, head, &mut routed.server).await
+    let (mut parts, body) = req.into_parts();
+    if let Some(user) = guard::authenticate(ep, guards, peer, &mut parts)? {
+        routed.user = Some(user);
+    }
+    routed.slot = guard::limit_connections(route, peer, &parts.headers)?;
+    guard::limit_rate(ep, guards, peer, &mut parts)?;
+    let req = Request::from_parts(parts, body);
+    let head = prepare(ep, peer, req, route)?;
+    attempts::send(ep, route, head, &mut routed.server).await
 }
 
 /// Routes and forwards the normalised path (see `proxy::path`); 400 above the root.

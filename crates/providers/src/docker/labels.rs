@@ -255,7 +255,7 @@ pub(super) fn parse_bool(v: &str) -> Option<bool> {
 }
 
 /// Traefik's map syntax: `K:v||K2:v2` (split on the first `:`, entries without one skipped).
-fn parse_map(v: &str) -> BTreeMap<String, String> {
+pub(super) fn parse_map(v: &str) -> BTreeMap<String, String> {
     v.split("||")
         .filter_map(|e| e.split_once(':'))
         .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))

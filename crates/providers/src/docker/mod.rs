@@ -10,6 +10,7 @@
 mod container;
 mod events;
 mod labels;
+mod middlewares;
 mod protection;
 mod translate;
 
@@ -230,7 +231,8 @@ impl Provider {
 
     async fn send(&mut self) {
         let containers: Vec<ContainerInfo> = self.cache.values().cloned().collect();
-        let t = translate(&containers, &self.defaults);
+        let mut t = translate(&containers, &self.defaults);
+        crate::users_files::load(&mut t.config);
         for note in t.notes {
             if self.notes.insert(note.clone()) {
                 tracing::info!(provider = NAME, "{note}");
@@ -336,7 +338,9 @@ async fn list(
 pub async fn snapshot(cfg: &DockerConfig) -> Result<Translation, DockerError> {
     let docker = connect(cfg).await?;
     let containers: Vec<ContainerInfo> = list(&docker, cfg).await?.into_values().collect();
-    Ok(translate(&containers, &defaults(cfg)))
+    let mut t = translate(&containers, &defaults(cfg));
+    crate::users_files::load(&mut t.config);
+    Ok(t)
 }
 
 fn defaults(cfg: &DockerConfig) -> DockerDefaults {

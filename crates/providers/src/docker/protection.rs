@@ -1,6 +1,6 @@
 //! Rule zero for labels: the `traefik.*` labels that ask for a protection portier does not
-//! enforce yet (auth, allowlists, rate limits, security headers, connection and body limits),
-//! in plain and segment form and in any letter case. Pure.
+//! enforce (forward auth, segment forms, body limits, and any spelling of a protective label
+//! other than Traefik's own, which `middlewares` reads). Pure.
 
 use model::dynamic::ProviderError;
 
@@ -17,6 +17,9 @@ pub(super) enum Scope {
 /// (`traefik.frontend.auth.basic.users`) and the segment form (`traefik.<seg>.frontend.…`).
 /// Compared without case, so no spelling of a protection slips through as "unknown".
 pub(super) fn unenforced_protection(key: &str) -> Option<(Scope, &'static str)> {
+    if super::middlewares::is_middleware_label(key) {
+        return None;
+    }
     let key = key.to_ascii_lowercase();
     let rest = key.strip_prefix("traefik.")?;
     let parts: Vec<&str> = rest.split('.').collect();

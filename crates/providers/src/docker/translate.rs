@@ -19,6 +19,7 @@ use model::dynamic::{
 
 use super::container::{ContainerInfo, Health, RunState};
 use super::labels::*;
+use super::middlewares;
 use super::protection::{Scope, unenforced_errors, unenforced_protection};
 
 const COMPOSE_PROJECT: &str = "com.docker.compose.project";
@@ -50,6 +51,7 @@ struct Parsed {
     server: Option<(String, Server)>,
     /// Backend-level protections asked for and not enforced (`label KEY` each).
     backend_unenforced: Vec<String>,
+    max_conn: Option<model::middleware::MaxConn>,
 }
 
 pub fn translate(containers: &[ContainerInfo], defaults: &DockerDefaults) -> Translation {
@@ -62,7 +64,7 @@ pub fn translate(containers: &[ContainerInfo], defaults: &DockerDefaults) -> Tra
         if matches!(c.state, RunState::NotRunning) {
             continue;
         }
-        let parsed = match container_route(c, defaults, &mut out.notes) {
+        let parsed = match container_route(c, defaults, &mut out.notes, &mut out.config.errors) {
             Ok(Some(p)) => p,
             Ok(None) => continue,
             Err(e) => {
@@ -79,17 +81,37 @@ pub fn translate(containers: &[ContainerInfo], defaults: &DockerDefaults) -> Tra
             // Backend-level settings come from the first container of the backend (by name).
             .or_insert_with(|| Backend {
                 health_check: parsed.health_check.clone(),
+                max_conn: parsed.max_conn.clone(),
                 ..Backend::default()
             });
         if let Some((name, server)) = parsed.server {
             backend.servers.insert(name, server);
         }
         merge_unique(&mut backend.unenforced, parsed.backend_unenforced);
+        if backend.max_conn != parsed.max_conn {
+            // Containers of one backend disagree on its connection limit: refuse, never guess.
+            out.config
+                .errors
+                .push(disagreement(c, "traefik.backend.maxconn.*", "backend"));
+            merge_unique(
+                &mut backend.unenforced,
+                vec![format!("container {} disagrees on maxconn", c.name)],
+            );
+        }
         let key = (parsed.backend.clone(), parsed.rule.clone());
         if let Some(name) = frontend_names.get(&key) {
-            // One container of a shared frontend asking for a protection is enough.
             if let Some(f) = out.config.frontends.get_mut(name) {
+                // One container of a shared frontend asking for a protection is enough.
                 merge_unique(&mut f.unenforced, parsed.frontend.unenforced);
+                if f.middlewares != parsed.frontend.middlewares {
+                    out.config
+                        .errors
+                        .push(disagreement(c, "traefik.frontend.*", "frontend"));
+                    merge_unique(
+                        &mut f.unenforced,
+                        vec![format!("container {} disagrees on middlewares", c.name)],
+                    );
+                }
             }
             continue;
         }
@@ -105,11 +127,24 @@ pub fn translate(containers: &[ContainerInfo], defaults: &DockerDefaults) -> Tra
     out
 }
 
+/// Containers that share a frontend (or backend) ask for different middlewares: which one is
+/// meant cannot be known, so the shared route refuses every request until they agree.
+fn disagreement(c: &ContainerInfo, labels: &str, what: &str) -> ProviderError {
+    ProviderError::Label {
+        container: c.name.clone(),
+        label: labels.to_string(),
+        message: format!(
+            "middleware labels differ from those of the other containers of its {what}; the {what} answers 503 to every request until they agree"
+        ),
+    }
+}
+
 /// One container through the builder's steps; `None` when it is not routed.
 fn container_route(
     c: &ContainerInfo,
     d: &DockerDefaults,
     notes: &mut Vec<String>,
+    errors: &mut Vec<ProviderError>,
 ) -> Result<Option<Parsed>, ProviderError> {
     if !keep_container(c, d)? {
         return Ok(None);
@@ -133,10 +168,16 @@ fn container_route(
         ));
         return Ok(None);
     };
-    let mut frontend = build_frontend(&labels, &backend, &rule);
-    frontend.unenforced = frontend_unenforced;
     let port = server_port(c, &labels)?;
     let server = build_server(c, &labels, d, port, notes)?;
+    let asked = middlewares::read(c);
+    errors.extend(asked.errors);
+    let mut frontend = build_frontend(&labels, &backend, &rule);
+    frontend.middlewares = asked.frontend;
+    frontend.unenforced = frontend_unenforced;
+    merge_unique(&mut frontend.unenforced, asked.frontend_refused);
+    let mut backend_unenforced = backend_unenforced;
+    merge_unique(&mut backend_unenforced, asked.backend_refused);
     Ok(Some(Parsed {
         health_check: build_health_check(&labels),
         backend,
@@ -144,6 +185,7 @@ fn container_route(
         frontend,
         server,
         backend_unenforced,
+        max_conn: asked.max_conn,
     }))
 }
 
@@ -190,7 +232,12 @@ fn protections(c: &ContainerInfo) -> (Vec<String>, Vec<String>) {
 fn unsupported_labels(c: &ContainerInfo) -> Vec<ProviderError> {
     c.labels
         .keys()
-        .filter(|k| k.starts_with("traefik.") && !is_known(k) && unenforced_protection(k).is_none())
+        .filter(|k| {
+            k.starts_with("traefik.")
+                && !is_known(k)
+                && !middlewares::is_middleware_label(k)
+                && unenforced_protection(k).is_none()
+        })
         .map(|key| ProviderError::Label {
             container: c.name.clone(),
             label: key.clone(),
@@ -243,6 +290,7 @@ fn build_frontend(labels: &Labels, backend: &str, rule: &str) -> Frontend {
             entry_point: ep.to_string(),
             permanent: labels.bool(LABEL_REDIRECT_PERMANENT).unwrap_or(false),
         }),
+        middlewares: Default::default(),
         unenforced: Vec::new(),
     }
 }
@@ -632,10 +680,10 @@ mod tests {
         assert_eq!((f.priority, f.pass_host_header), (50, false));
         assert_eq!(f.entry_points, ["http", "admin"]);
         assert_eq!(t.config.backends["backend-f"].servers["server-f"].weight, 5);
-        // Rule zero: a protection portier does not enforce refuses the frontend (503).
+        // A protection that cannot be honoured refuses the frontend (503), with the reason.
         assert_eq!(f.unenforced, ["label traefik.frontend.auth.basic.users"]);
         assert!(t.config.errors.iter().any(|e| e.to_string()
-            == "container f label traefik.frontend.auth.basic.users: asks for authentication, which portier does not enforce yet; its frontend answers 503 to every request rather than serve without it"));
+            == "container f label traefik.frontend.auth.basic.users: value \"x\": \"x\" is not user:hash; its frontend answers 503 to every request rather than serve without it"), "{:?}", t.config.errors);
     }
 
     #[test]
@@ -665,14 +713,26 @@ mod tests {
         for key in frontend_labels {
             let t = translate(&[container("p", "10.0.0.2", &[(key, "x")])], &defaults());
             let f = t.config.frontends.values().next().expect("frontend stays");
-            assert_eq!(f.unenforced, [format!("label {key}")], "{key}");
-            assert_eq!(t.config.errors.len(), 1, "{key}: {:?}", t.config.errors);
+            // Never open: refused (503), or enforced, or (a users file) read and checked later.
+            let users_file = matches!(
+                f.middlewares.auth.as_ref().map(|a| &a.kind),
+                Some(model::middleware::AuthKind::Basic(u)) if u.users_file.is_some()
+            );
+            let enforced = !f.middlewares.is_empty() && t.config.errors.is_empty();
+            let refused = f.unenforced.contains(&format!("label {key}"))
+                && t.config.errors.len() == f.unenforced.len();
+            let nothing_asked = key == "traefik.frontend.auth.headerField";
+            assert!(
+                refused || enforced || users_file || nothing_asked,
+                "{key}: {f:?} {:?}",
+                t.config.errors
+            );
         }
         for key in [
             "traefik.backend.maxconn.amount",
             "traefik.backend.buffering.maxRequestBodyBytes",
         ] {
-            let t = translate(&[container("p", "10.0.0.2", &[(key, "10")])], &defaults());
+            let t = translate(&[container("p", "10.0.0.2", &[(key, "x")])], &defaults());
             assert_eq!(
                 t.config.backends["backend-p"].unenforced,
                 [format!("label {key}")]
@@ -680,7 +740,6 @@ mod tests {
             assert!(t.config.frontends.values().all(|f| f.unenforced.is_empty()));
         }
         for key in [
-            "traefik.frontend.headers.customRequestHeaders",
             "traefik.frontend.passTLSCert",
             "traefik.backend.circuitbreaker.expression",
         ] {
@@ -710,6 +769,7 @@ mod tests {
                     "NetworkErrorRatio() > 0.5",
                 ),
                 ("traefik.frontend.headers.customRequestHeaders", "X-A:1"),
+                ("traefik.frontend.passTLSCert", "true"),
                 ("other.label", "x"),
             ],
         );
@@ -721,7 +781,7 @@ mod tests {
             warnings,
             [
                 "container w label traefik.backend.circuitbreaker.expression: not supported by portier yet; the route is served without it",
-                "container w label traefik.frontend.headers.customRequestHeaders: not supported by portier yet; the route is served without it",
+                "container w label traefik.frontend.passTLSCert: not supported by portier yet; the route is served without it",
             ]
         );
     }
@@ -734,10 +794,24 @@ mod tests {
             "traefik.frontend.auth.basic.users".into(),
             "u:$apr1$x".into(),
         );
-        let t = translate(&[web("a", "10.0.0.2"), b], &defaults());
+        let t = translate(&[web("a", "10.0.0.2"), b.clone()], &defaults());
         assert_eq!(t.config.frontends.len(), 1);
         let f = t.config.frontends.values().next().expect("frontend");
-        assert_eq!(f.unenforced, ["label traefik.frontend.auth.basic.users"]);
+        assert_eq!(f.unenforced, ["container b disagrees on middlewares"]);
+        // Valid but different middlewares on a shared frontend: refused until they agree.
+        b.labels.insert(
+            "traefik.frontend.auth.basic.users".into(),
+            "test:$apr1$H6uskkkW$IgXLP6ewTrSuBkTrqE8wj/".into(),
+        );
+        let t = translate(&[web("a", "10.0.0.2"), b.clone()], &defaults());
+        let f = t.config.frontends.values().next().expect("frontend");
+        assert_eq!(f.unenforced, ["container b disagrees on middlewares"]);
+        // The same middlewares on every replica: served, enforced.
+        let mut a = web("a", "10.0.0.2");
+        a.labels = b.labels.clone();
+        let t = translate(&[a, b], &defaults());
+        let f = t.config.frontends.values().next().expect("frontend");
+        assert!(f.unenforced.is_empty() && f.middlewares.auth.is_some());
     }
 
     #[test]

@@ -1,11 +1,14 @@
-//! `[web] users` / `usersFile` basic authentication: htpasswd entries with bcrypt (`$2y$`,
-//! `$2a$`, `$2b$`), Apache MD5 (`$apr1$`) or SHA-1 (`{SHA}`) hashes.
+//! htpasswd users for basic authentication (frontends, entrypoints, the dashboard): bcrypt
+//! (`$2y$`, `$2a$`, `$2b$`), Apache MD5 (`$apr1$`) or SHA-1 (`{SHA}`) hashes, compared in
+//! constant time.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use md5::{Digest, Md5};
 
-use crate::error::ValueError;
+use subtle::ConstantTimeEq;
+
+use crate::error::MiddlewareError;
 
 /// The realm Traefik announces.
 pub const REALM: &str = "traefik";
@@ -17,7 +20,7 @@ pub struct Users {
 
 impl Users {
     /// Parses `user:hash` entries; returns the bad ones' reasons.
-    pub fn parse<'a>(lines: impl IntoIterator<Item = &'a str>) -> Result<Users, ValueError> {
+    pub fn parse<'a>(lines: impl IntoIterator<Item = &'a str>) -> Result<Users, MiddlewareError> {
         let mut entries = Vec::new();
         for line in lines {
             let line = line.trim();
@@ -26,10 +29,10 @@ impl Users {
             }
             let (user, hash) = line
                 .split_once(':')
-                .ok_or_else(|| ValueError::UserEntry(line.to_string()))?;
+                .ok_or_else(|| MiddlewareError::UserEntry(line.to_string()))?;
             if !(hash.starts_with("$2") || hash.starts_with("$apr1$") || hash.starts_with("{SHA}"))
             {
-                return Err(ValueError::UserHash(user.to_string()));
+                return Err(MiddlewareError::UserHash(user.to_string()));
             }
             entries.push((user.to_string(), hash.to_string()));
         }
@@ -42,35 +45,46 @@ impl Users {
 
     /// Checks an `Authorization: Basic …` header value.
     pub fn check(&self, authorization: Option<&str>) -> bool {
-        let Some(encoded) = authorization.and_then(|a| a.strip_prefix("Basic ")) else {
-            return false;
-        };
-        let Ok(decoded) = STANDARD.decode(encoded.trim()) else {
-            return false;
-        };
-        let Ok(text) = String::from_utf8(decoded) else {
-            return false;
-        };
-        let Some((user, password)) = text.split_once(':') else {
-            return false;
-        };
+        authorization
+            .and_then(credentials)
+            .is_some_and(|(user, password)| self.verify(&user, &password))
+    }
+
+    /// Whether `password` is `user`'s.
+    pub fn verify(&self, user: &str, password: &str) -> bool {
         self.entries
             .iter()
             .filter(|(u, _)| u == user)
             .any(|(_, hash)| verify(password, hash))
     }
+
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.entries.iter().map(|(u, _)| u.as_str())
+    }
+}
+
+/// The user and password of an `Authorization: Basic …` value (scheme in any case).
+pub fn credentials(authorization: &str) -> Option<(String, String)> {
+    let (scheme, encoded) = authorization.trim().split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = STANDARD.decode(encoded.trim()).ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (user, password) = text.split_once(':')?;
+    Some((user.to_string(), password.to_string()))
 }
 
 /// Whether `password` matches an htpasswd hash.
 pub fn verify(password: &str, hash: &str) -> bool {
     if let Some(rest) = hash.strip_prefix("$apr1$") {
         let salt = rest.split('$').next().unwrap_or("");
-        return apr1(password, salt) == hash;
+        return bool::from(apr1(password, salt).as_bytes().ct_eq(hash.as_bytes()));
     }
     if let Some(b64) = hash.strip_prefix("{SHA}") {
         use sha1::Sha1;
         let digest = Sha1::digest(password.as_bytes());
-        return STANDARD.encode(digest) == b64;
+        return bool::from(STANDARD.encode(digest).as_bytes().ct_eq(b64.as_bytes()));
     }
     bcrypt::verify(password, hash).unwrap_or(false)
 }

@@ -1,0 +1,532 @@
+//! TOML middleware tables → `model::middleware`: `[frontends.X.auth]`, `whiteList`,
+//! `whitelistSourceRange`, `basicAuth`, `ratelimit`, `headers`, `[backends.X.maxConn]` and the
+//! entrypoint `auth` / `whiteList` tables. Keys are matched without regard to case, as
+//! Traefik's TOML reader does. A key that is unknown or a value that cannot be honoured is an
+//! issue at the table's position; callers refuse the frontend (503) or the file. Pure.
+
+use std::collections::BTreeMap;
+
+use model::middleware::{
+    Auth, AuthKind, Extractor, FrontendMiddlewares, Headers, MaxConn, Rate, RateLimit, UsersAuth,
+    WhiteList,
+};
+use toml::{Spanned, Value};
+
+use super::schema::{BackendToml, FrontendToml};
+
+/// Something wrong in a middleware table: the dotted key under the frontend, backend or
+/// entrypoint, the byte offset of the table's value, and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Issue {
+    pub key: String,
+    pub offset: usize,
+    pub message: String,
+}
+
+/// A frontend table's middlewares and its issues (any issue refuses the frontend).
+#[derive(Debug, Default)]
+pub struct FrontendRead {
+    pub middlewares: FrontendMiddlewares,
+    pub issues: Vec<Issue>,
+}
+
+/// Reads the middleware keys of `[frontends.X]`.
+pub fn frontend_middlewares(f: &FrontendToml) -> FrontendRead {
+    let mut r = Reader::default();
+    let mut m = FrontendMiddlewares::default();
+    let ranges = f.whitelist_source_range.as_ref().and_then(|v| {
+        let ranges = r.at(v, "whitelistSourceRange").strings(v.get_ref())?;
+        if let Err(e) = middleware::parse_ranges(&ranges) {
+            r.issue("", e);
+        }
+        Some(ranges)
+    });
+    m.white_list = match f.white_list.as_ref() {
+        Some(v) => r.at(v, "whiteList").white_list(v.get_ref(), ranges),
+        None => ranges
+            .filter(|r| !r.is_empty())
+            .map(|source_range| WhiteList {
+                source_range,
+                use_x_forwarded_for: false,
+            }),
+    };
+    m.headers = f
+        .headers
+        .as_ref()
+        .and_then(|v| r.at(v, "headers").headers(v.get_ref()));
+    let old_basic = f
+        .basic_auth
+        .as_ref()
+        .and_then(|v| r.at(v, "basicAuth").strings(v.get_ref()))
+        .filter(|u| !u.is_empty());
+    m.auth = match (f.auth.as_ref(), old_basic) {
+        (Some(v), _) => r.at(v, "auth").auth(v.get_ref()),
+        (None, Some(users)) => Some(Auth {
+            header_field: None,
+            kind: AuthKind::Basic(UsersAuth {
+                users,
+                users_file: None,
+                remove_header: false,
+            }),
+        }),
+        (None, None) => None,
+    };
+    m.rate_limit = f
+        .rate_limit
+        .as_ref()
+        .and_then(|v| r.at(v, "ratelimit").rate_limit(v.get_ref()));
+    r.check(&m);
+    FrontendRead {
+        middlewares: m,
+        issues: r.issues,
+    }
+}
+
+/// Reads `[backends.X.maxConn]`.
+pub fn backend_max_conn(b: &BackendToml) -> (Option<MaxConn>, Vec<Issue>) {
+    let mut r = Reader::default();
+    let m = b
+        .max_conn
+        .as_ref()
+        .and_then(|v| r.at(v, "maxConn").max_conn(v.get_ref()));
+    (m, r.issues)
+}
+
+/// Reads an entrypoint's `auth` table.
+pub fn entry_point_auth(v: &Spanned<Value>) -> (Option<Auth>, Vec<Issue>) {
+    let mut r = Reader::default();
+    let a = r.at(v, "auth").auth(v.get_ref());
+    if let Some(a) = &a {
+        r.check(&FrontendMiddlewares {
+            auth: Some(a.clone()),
+            ..FrontendMiddlewares::default()
+        });
+    }
+    (a, r.issues)
+}
+
+/// Reads an entrypoint's `whiteList` table (or the old `whitelistSourceRange` list).
+pub fn entry_point_white_list(
+    table: Option<&Spanned<Value>>,
+    old: Option<&Spanned<Value>>,
+) -> (Option<WhiteList>, Vec<Issue>) {
+    let mut r = Reader::default();
+    let ranges = old.and_then(|v| r.at(v, "whitelistSourceRange").strings(v.get_ref()));
+    let w = match table {
+        Some(v) => r.at(v, "whiteList").white_list(v.get_ref(), ranges),
+        None => ranges
+            .filter(|r| !r.is_empty())
+            .map(|source_range| WhiteList {
+                source_range,
+                use_x_forwarded_for: false,
+            }),
+    };
+    if let Some(w) = &w {
+        r.check(&FrontendMiddlewares {
+            white_list: Some(w.clone()),
+            ..FrontendMiddlewares::default()
+        });
+    }
+    (w, r.issues)
+}
+
+/// Collects issues; `at` sets the table (key and position) being read.
+#[derive(Default)]
+struct Reader {
+    issues: Vec<Issue>,
+    key: String,
+    offset: usize,
+}
+
+fn get<'a>(t: &'a toml::Table, key: &str) -> Option<&'a Value> {
+    t.iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(key))
+        .map(|(_, v)| v)
+}
+
+impl Reader {
+    fn at(&mut self, v: &Spanned<Value>, key: &str) -> &mut Reader {
+        self.key = key.to_string();
+        self.offset = v.span().start;
+        self
+    }
+
+    fn issue(&mut self, sub: &str, message: impl std::fmt::Display) {
+        let key = if sub.is_empty() {
+            self.key.clone()
+        } else {
+            format!("{}.{sub}", self.key)
+        };
+        self.issues.push(Issue {
+            key,
+            offset: self.offset,
+            message: message.to_string(),
+        });
+    }
+
+    /// The table, with an issue for each key outside `known`.
+    fn table<'a>(&mut self, v: &'a Value, sub: &str, known: &[&str]) -> Option<&'a toml::Table> {
+        let Value::Table(t) = v else {
+            self.issue(sub, "must be a table");
+            return None;
+        };
+        for k in t.keys() {
+            if !known.iter().any(|n| n.eq_ignore_ascii_case(k)) {
+                let at = if sub.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{sub}.{k}")
+                };
+                self.issue(&at, "unknown key in a protection's table");
+            }
+        }
+        Some(t)
+    }
+
+    fn strings(&mut self, v: &Value) -> Option<Vec<String>> {
+        self.strings_at(v, "")
+    }
+
+    fn strings_at(&mut self, v: &Value, sub: &str) -> Option<Vec<String>> {
+        match v {
+            Value::Array(a) => {
+                let mut out = Vec::new();
+                for item in a {
+                    match item {
+                        Value::String(s) => out.push(s.clone()),
+                        _ => self.issue(sub, "must be a list of strings"),
+                    }
+                }
+                Some(out)
+            }
+            Value::String(s) => Some(
+                s.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(String::from)
+                    .collect(),
+            ),
+            _ => {
+                self.issue(sub, "must be a list of strings");
+                None
+            }
+        }
+    }
+
+    fn string(&mut self, t: &toml::Table, key: &str) -> Option<String> {
+        match get(t, key)? {
+            Value::String(s) => Some(s.clone()),
+            _ => {
+                self.issue(key, "must be a string");
+                None
+            }
+        }
+    }
+
+    /// A flag; one that is not a boolean counts as set (it asks for something).
+    fn flag(&mut self, t: &toml::Table, key: &str) -> bool {
+        match get(t, key) {
+            None => false,
+            Some(Value::Boolean(b)) => *b,
+            Some(_) => {
+                self.issue(key, "must be true or false");
+                true
+            }
+        }
+    }
+
+    fn uint(&mut self, t: &toml::Table, key: &str) -> Option<u64> {
+        match get(t, key)? {
+            Value::Integer(i) if *i >= 0 => Some(*i as u64),
+            Value::String(s) if s.trim().parse::<u64>().is_ok() => s.trim().parse().ok(),
+            _ => {
+                self.issue(key, "must be a whole number of 0 or more");
+                None
+            }
+        }
+    }
+
+    fn map(&mut self, t: &toml::Table, key: &str) -> BTreeMap<String, String> {
+        match get(t, key) {
+            None => BTreeMap::new(),
+            Some(Value::Table(m)) => m
+                .iter()
+                .filter_map(|(k, v)| match v {
+                    Value::String(s) => Some((k.clone(), s.clone())),
+                    _ => {
+                        self.issue(&format!("{key}.{k}"), "must be a string");
+                        None
+                    }
+                })
+                .collect(),
+            Some(_) => {
+                self.issue(key, "must be a table of header = \"value\"");
+                BTreeMap::new()
+            }
+        }
+    }
+
+    fn extractor(&mut self, t: &toml::Table, key: &str) -> Option<Extractor> {
+        let text = self.string(t, key)?;
+        let e = Extractor::parse(&text);
+        if e.is_none() {
+            self.issue(key, middleware::MiddlewareError::Extractor(text));
+        }
+        e
+    }
+
+    fn white_list(&mut self, v: &Value, old: Option<Vec<String>>) -> Option<WhiteList> {
+        let t = self.table(v, "", &["sourceRange", "useXForwardedFor"])?;
+        let ranges = match get(t, "sourceRange") {
+            Some(r) => self.strings_at(r, "sourceRange").unwrap_or_default(),
+            None => old.unwrap_or_default(),
+        };
+        let xff = self.flag(t, "useXForwardedFor");
+        if let Err(e) = middleware::parse_ranges(&ranges) {
+            self.issue("sourceRange", e);
+        }
+        (!ranges.is_empty()).then_some(WhiteList {
+            source_range: ranges,
+            use_x_forwarded_for: xff,
+        })
+    }
+
+    fn users(&mut self, t: &toml::Table, sub: &str) -> Option<UsersAuth> {
+        let v = get(t, sub)?;
+        let u = self.table(v, sub, &["users", "usersFile", "removeHeader"])?;
+        let users = match get(u, "users") {
+            Some(list) => self
+                .strings_at(list, &format!("{sub}.users"))
+                .unwrap_or_default(),
+            None => Vec::new(),
+        };
+        let users_file = self.string(u, "usersFile").filter(|f| !f.is_empty());
+        let remove_header = self.flag(u, "removeHeader");
+        if users.is_empty() && users_file.is_none() {
+            self.issue(sub, "no users (users or usersFile)");
+        }
+        Some(UsersAuth {
+            users,
+            users_file,
+            remove_header,
+        })
+    }
+
+    /// Basic, else digest (Traefik builds one kind). Forward auth is not enforced yet.
+    fn auth(&mut self, v: &Value) -> Option<Auth> {
+        let t = self.table(v, "", &["basic", "digest", "forward", "headerField"])?;
+        let header_field = self.string(t, "headerField").filter(|h| !h.is_empty());
+        if get(t, "forward").is_some() {
+            self.issue(
+                "forward",
+                "forward authentication is not enforced by portier yet",
+            );
+        }
+        let kind = match self.users(t, "basic") {
+            Some(b) => AuthKind::Basic(b),
+            None => AuthKind::Digest(self.users(t, "digest")?),
+        };
+        Some(Auth { header_field, kind })
+    }
+
+    fn rate_limit(&mut self, v: &Value) -> Option<RateLimit> {
+        let t = self.table(v, "", &["extractorFunc", "rateSet"])?;
+        let extractor = self.extractor(t, "extractorFunc");
+        let mut rate_set = BTreeMap::new();
+        if let Some(sets) = get(t, "rateSet") {
+            let Value::Table(sets) = sets else {
+                self.issue("rateSet", "must be a table of named rates");
+                return None;
+            };
+            for (name, set) in sets {
+                let sub = format!("rateSet.{name}");
+                let Some(s) = self.table(set, &sub, &["period", "average", "burst"]) else {
+                    continue;
+                };
+                let period = match get(s, "period") {
+                    Some(Value::String(p)) => model::duration::parse_go_duration(p)
+                        .map_err(|e| self.issue(&format!("{sub}.period"), e))
+                        .unwrap_or_default(),
+                    Some(Value::Integer(secs)) if *secs > 0 => {
+                        std::time::Duration::from_secs(*secs as u64)
+                    }
+                    _ => std::time::Duration::ZERO,
+                };
+                let rate = Rate {
+                    period,
+                    average: self.uint(s, "average").unwrap_or(0),
+                    burst: self.uint(s, "burst").unwrap_or(0),
+                };
+                if let Err(e) = middleware::quota(name, &rate) {
+                    self.issue(&sub, e);
+                }
+                rate_set.insert(name.clone(), rate);
+            }
+        }
+        if extractor.is_none() && !self.issues.iter().any(|i| i.key.ends_with("extractorFunc")) {
+            self.issue(
+                "extractorFunc",
+                "missing: client.ip, request.host or request.header.NAME",
+            );
+        }
+        if rate_set.is_empty() {
+            self.issue("rateSet", middleware::MiddlewareError::NoRate);
+        }
+        Some(RateLimit {
+            extractor_func: extractor.unwrap_or(Extractor::ClientIp),
+            rate_set,
+        })
+    }
+
+    fn headers(&mut self, v: &Value) -> Option<Headers> {
+        let t = self.table(v, "", &model::middleware::HEADER_OPTIONS)?;
+        let list = |r: &mut Reader, k: &str| {
+            get(t, k)
+                .and_then(|v| r.strings_at(v, k))
+                .unwrap_or_default()
+        };
+        let text = |r: &mut Reader, k: &str| r.string(t, k).unwrap_or_default();
+        let h = Headers {
+            custom_request_headers: self.map(t, "customRequestHeaders"),
+            custom_response_headers: self.map(t, "customResponseHeaders"),
+            allowed_hosts: list(self, "allowedHosts"),
+            hosts_proxy_headers: list(self, "hostsProxyHeaders"),
+            ssl_redirect: self.flag(t, "SSLRedirect"),
+            ssl_temporary_redirect: self.flag(t, "SSLTemporaryRedirect"),
+            ssl_host: text(self, "SSLHost"),
+            ssl_force_host: self.flag(t, "SSLForceHost"),
+            ssl_proxy_headers: self.map(t, "SSLProxyHeaders"),
+            sts_seconds: self.uint(t, "STSSeconds").unwrap_or(0),
+            sts_include_subdomains: self.flag(t, "STSIncludeSubdomains"),
+            sts_preload: self.flag(t, "STSPreload"),
+            force_sts_header: self.flag(t, "forceSTSHeader"),
+            frame_deny: self.flag(t, "frameDeny"),
+            custom_frame_options_value: text(self, "customFrameOptionsValue"),
+            content_type_nosniff: self.flag(t, "contentTypeNosniff"),
+            browser_xss_filter: self.flag(t, "browserXssFilter"),
+            custom_browser_xss_value: text(self, "customBrowserXSSValue"),
+            content_security_policy: text(self, "contentSecurityPolicy"),
+            public_key: text(self, "publicKey"),
+            referrer_policy: text(self, "referrerPolicy"),
+            is_development: self.flag(t, "isDevelopment"),
+        };
+        (!h.is_empty()).then_some(h)
+    }
+
+    fn max_conn(&mut self, v: &Value) -> Option<MaxConn> {
+        let t = self.table(v, "", &["amount", "extractorFunc"])?;
+        let amount = self.uint(t, "amount");
+        let extractor = match get(t, "extractorFunc") {
+            Some(_) => self.extractor(t, "extractorFunc"),
+            None => Some(Extractor::RequestHost),
+        };
+        match amount {
+            None if get(t, "amount").is_none() => {
+                self.issue("amount", "missing");
+                None
+            }
+            Some(0) => {
+                self.issue("amount", middleware::MiddlewareError::MaxConnAmount);
+                None
+            }
+            a => Some(MaxConn {
+                amount: a.unwrap_or(0),
+                extractor_func: extractor.unwrap_or(Extractor::RequestHost),
+            }),
+        }
+    }
+
+    /// Whatever the compiler would refuse in what was read (users, ranges, header values).
+    fn check(&mut self, m: &FrontendMiddlewares) {
+        if !self.issues.is_empty() {
+            return;
+        }
+        let mut m = m.clone();
+        if let Some(a) = &m.auth {
+            if let AuthKind::Basic(u) | AuthKind::Digest(u) = &a.kind {
+                if u.users_file.is_some() {
+                    // Checked once the file is read.
+                    m.auth = None;
+                }
+            }
+        }
+        if let Err(e) = middleware::Guards::compile(&m) {
+            self.key = "middlewares".into();
+            self.issue("", e);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frontend(text: &str) -> FrontendRead {
+        let f: FrontendToml = toml::from_str(text).expect("valid frontend");
+        frontend_middlewares(&f)
+    }
+
+    #[test]
+    fn every_frontend_middleware_from_toml() {
+        let r = frontend(
+            r#"
+backend = "b"
+[auth]
+headerField = "X-WebAuth-User"
+[auth.basic]
+removeHeader = true
+users = ["test:$apr1$H6uskkkW$IgXLP6ewTrSuBkTrqE8wj/"]
+[whiteList]
+sourceRange = ["10.0.0.0/8"]
+useXForwardedFor = true
+[ratelimit]
+extractorfunc = "client.ip"
+[ratelimit.rateset.r1]
+period = "10s"
+average = 100
+burst = 200
+[headers]
+frameDeny = true
+STSSeconds = 100
+[headers.customResponseHeaders]
+X-A = "1"
+"#,
+        );
+        assert!(r.issues.is_empty(), "{:?}", r.issues);
+        assert_eq!(
+            r.middlewares.names(),
+            [
+                "whiteList",
+                "customHeaders",
+                "secureHeaders",
+                "basicAuth",
+                "rateLimit"
+            ]
+        );
+        assert!(r.middlewares.white_list.expect("wl").use_x_forwarded_for);
+    }
+
+    #[test]
+    fn deprecated_forms_and_issues() {
+        let r = frontend(
+            "backend = \"b\"\nbasicAuth = [\"test:$apr1$H6uskkkW$IgXLP6ewTrSuBkTrqE8wj/\"]\nwhitelistSourceRange = [\"10.0.0.0/8\"]\n",
+        );
+        assert!(r.issues.is_empty(), "{:?}", r.issues);
+        assert_eq!(r.middlewares.names(), ["whiteList", "basicAuth"]);
+        let r = frontend(
+            "backend = \"b\"\n[whiteList]\nsourceRange = [\"10.0.0.0/33\"]\n[auth.basic]\nuserz = [\"x\"]\n",
+        );
+        let keys: Vec<&str> = r.issues.iter().map(|i| i.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            ["whiteList.sourceRange", "auth.basic.userz", "auth.basic"]
+        );
+        let r = frontend("backend = \"b\"\n[whiteList]\nsourceRange = [\"10.0.0.0/33\"]\n");
+        assert_eq!(r.issues.len(), 1);
+        assert!(
+            r.issues[0].message.contains("10.0.0.0/33"),
+            "{:?}",
+            r.issues
+        );
+    }
+}

@@ -1,0 +1,148 @@
+//! The middlewares between routing and forwarding: allowlists, header rules, basic and digest
+//! authentication, rate limits and connection limits. `model::middleware` says what was asked;
+//! this crate compiles it once per routing table ([`Guards::compile`]) and decides per request.
+//! No I/O: forward authentication (an HTTP call) is run by the data plane.
+
+mod allowlist;
+mod basic;
+mod digest;
+mod error;
+mod headers;
+mod limits;
+mod refusal;
+pub mod users;
+
+use std::net::IpAddr;
+use std::time::SystemTime;
+
+use http::{HeaderMap, HeaderName, HeaderValue, Method};
+use model::middleware::{AuthKind, FrontendMiddlewares};
+
+pub use allowlist::{AllowList, parse_ranges};
+pub use basic::BasicAuth;
+pub use digest::DigestAuth;
+pub use error::MiddlewareError;
+pub use headers::{HeaderRules, RequestFacts};
+pub use limits::{ConnLimiter, ConnSlot, RateLimiter, key, quota};
+pub use refusal::Refusal;
+
+/// Basic or digest authentication, and where to put the user's name.
+#[derive(Debug)]
+pub enum LocalAuth {
+    Basic(BasicAuth),
+    Digest(DigestAuth),
+}
+
+/// A frontend's compiled middlewares. Forward auth is not here: it is an HTTP call the data
+/// plane makes between [`Guards::authenticate`] and [`Guards::limit`].
+#[derive(Debug, Default)]
+pub struct Guards {
+    pub white_list: Option<AllowList>,
+    pub headers: Option<HeaderRules>,
+    pub auth: Option<LocalAuth>,
+    /// `auth.headerField`: receives the authenticated user's name.
+    pub header_field: Option<HeaderName>,
+    pub rate_limit: Option<RateLimiter>,
+}
+
+/// What a request looks like to the guards.
+#[derive(Debug)]
+pub struct RequestHead<'a> {
+    pub peer: IpAddr,
+    pub method: &'a Method,
+    /// Path and query as the client sent them.
+    pub uri: &'a str,
+    pub tls: bool,
+    pub headers: &'a mut HeaderMap,
+}
+
+impl Guards {
+    /// Compiles every middleware `spec` asks for; the first that cannot be honoured is the
+    /// error (the caller keeps the route answering 503).
+    pub fn compile(spec: &FrontendMiddlewares) -> Result<Guards, MiddlewareError> {
+        let auth = match spec.auth.as_ref().map(|a| &a.kind) {
+            Some(AuthKind::Basic(u)) => Some(LocalAuth::Basic(BasicAuth::compile(u)?)),
+            Some(AuthKind::Digest(u)) => Some(LocalAuth::Digest(DigestAuth::compile(u)?)),
+            Some(AuthKind::Forward(_)) | None => None,
+        };
+        let header_field = spec
+            .auth
+            .as_ref()
+            .and_then(|a| a.header_field.as_deref())
+            .filter(|f| !f.is_empty())
+            .map(|f| {
+                HeaderName::from_bytes(f.as_bytes())
+                    .map_err(|_| MiddlewareError::HeaderName(f.to_string()))
+            })
+            .transpose()?;
+        Ok(Guards {
+            white_list: spec
+                .white_list
+                .as_ref()
+                .map(AllowList::compile)
+                .transpose()?,
+            headers: spec
+                .headers
+                .as_ref()
+                .map(HeaderRules::compile)
+                .transpose()?,
+            auth,
+            header_field,
+            rate_limit: spec
+                .rate_limit
+                .as_ref()
+                .map(RateLimiter::compile)
+                .transpose()?,
+        })
+    }
+
+    /// Allowlist (403), then the header rules (custom request headers, allowed hosts, SSL
+    /// redirect). Returns what the response rules need.
+    pub fn admit(&self, req: &mut RequestHead<'_>) -> Result<RequestFacts, Refusal> {
+        if let Some(w) = &self.white_list {
+            if !w.allows(req.peer, req.headers) {
+                return Err(Refusal::status(http::StatusCode::FORBIDDEN));
+            }
+        }
+        match &self.headers {
+            Some(h) => h.on_request(req.headers, req.tls, req.uri),
+            None => Ok(RequestFacts { secure: req.tls }),
+        }
+    }
+
+    /// Basic or digest authentication (401); the user's name, when there is one, goes into
+    /// `headerField` and is returned for the access log.
+    pub fn authenticate(&self, req: &mut RequestHead<'_>) -> Result<Option<String>, Refusal> {
+        let user = match &self.auth {
+            None => return Ok(None),
+            Some(LocalAuth::Basic(b)) => b.check(req.headers)?,
+            Some(LocalAuth::Digest(d)) => {
+                d.check(req.method, req.uri, req.headers, SystemTime::now())?
+            }
+        };
+        self.set_user(req.headers, &user);
+        Ok(Some(user))
+    }
+
+    /// Puts `user` into `headerField`, when one is set.
+    pub fn set_user(&self, headers: &mut HeaderMap, user: &str) {
+        if let (Some(field), Ok(v)) = (&self.header_field, HeaderValue::from_str(user)) {
+            headers.insert(field.clone(), v);
+        }
+    }
+
+    /// The rate limit (429).
+    pub fn limit(&self, req: &RequestHead<'_>) -> Result<(), Refusal> {
+        match &self.rate_limit {
+            Some(r) => r.check(req.peer, req.headers),
+            None => Ok(()),
+        }
+    }
+
+    /// Custom and secure response headers.
+    pub fn on_response(&self, headers: &mut HeaderMap, facts: &RequestFacts) {
+        if let Some(h) = &self.headers {
+            h.on_response(headers, facts);
+        }
+    }
+}

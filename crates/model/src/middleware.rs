@@ -1,0 +1,359 @@
+//! What a frontend, backend or entrypoint asks its middlewares to do, as plain data: the
+//! providers fill these in from labels or TOML, `portier-middleware` compiles them once per
+//! routing table, and the API shows them (users by name only, never their hashes).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::{Serialize, Serializer};
+
+/// A frontend's middlewares, in the order Traefik runs them: allowlist, headers, auth, rate
+/// limit. Flattened into the frontend's JSON as Traefik's API shows it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FrontendMiddlewares {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub white_list: Option<WhiteList>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub headers: Option<Headers>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auth: Option<Auth>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<RateLimit>,
+}
+
+impl FrontendMiddlewares {
+    pub fn is_empty(&self) -> bool {
+        self.white_list.is_none()
+            && self.headers.is_none()
+            && self.auth.is_none()
+            && self.rate_limit.is_none()
+    }
+
+    /// The names of the middlewares present, in the order they run (for the dashboard).
+    pub fn names(&self) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        if self.white_list.is_some() {
+            out.push("whiteList");
+        }
+        if let Some(h) = &self.headers {
+            if h.has_custom() {
+                out.push("customHeaders");
+            }
+            if h.has_secure() {
+                out.push("secureHeaders");
+            }
+        }
+        if let Some(a) = &self.auth {
+            out.push(match a.kind {
+                AuthKind::Basic(_) => "basicAuth",
+                AuthKind::Digest(_) => "digestAuth",
+                AuthKind::Forward(_) => "forwardAuth",
+            });
+        }
+        if self.rate_limit.is_some() {
+            out.push("rateLimit");
+        }
+        out
+    }
+}
+
+/// `whiteList.sourceRange` (IPs or CIDRs) and `useXForwardedFor`. An empty range allows all
+/// (Traefik), so providers only build this with at least one range.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WhiteList {
+    pub source_range: Vec<String>,
+    pub use_x_forwarded_for: bool,
+}
+
+/// One authentication kind (Traefik builds only one: basic, else digest, else forward) and
+/// the header that receives the authenticated user's name.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Auth {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub header_field: Option<String>,
+    #[serde(flatten)]
+    pub kind: AuthKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum AuthKind {
+    Basic(UsersAuth),
+    Digest(UsersAuth),
+    Forward(ForwardAuth),
+}
+
+/// Basic or digest users: `user:hash` (basic) or `user:realm:hash` (digest) lines from the
+/// labels or keys and the users file, already merged. Serialised as user names only.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UsersAuth {
+    #[serde(serialize_with = "user_names")]
+    pub users: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub users_file: Option<String>,
+    pub remove_header: bool,
+}
+
+fn user_names<S: Serializer>(users: &[String], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(
+        users
+            .iter()
+            .map(|u| u.split(':').next().unwrap_or_default()),
+    )
+}
+
+/// `auth.forward`: ask `address` whether the request may pass.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ForwardAuth {
+    pub address: String,
+    pub trust_forward_header: bool,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub auth_response_headers: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls: Option<ClientTls>,
+}
+
+/// TLS towards the forward-auth server: a CA (file path or PEM), a client certificate and
+/// key, or no verification at all.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClientTls {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ca: Option<String>,
+    pub ca_optional: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cert: Option<String>,
+    #[serde(skip_serializing)]
+    pub key: Option<String>,
+    pub insecure_skip_verify: bool,
+}
+
+/// Where the key of a rate limit or connection limit comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(into = "String")]
+pub enum Extractor {
+    ClientIp,
+    RequestHost,
+    RequestHeader(String),
+}
+
+impl Extractor {
+    /// `client.ip`, `request.host` or `request.header.NAME` (Traefik's names, any case).
+    pub fn parse(text: &str) -> Option<Extractor> {
+        let t = text.trim();
+        let lower = t.to_ascii_lowercase();
+        match lower.as_str() {
+            "client.ip" => Some(Extractor::ClientIp),
+            "request.host" => Some(Extractor::RequestHost),
+            _ => {
+                let name = lower
+                    .strip_prefix("request.header.")
+                    .map(|_| &t["request.header.".len()..])?;
+                (!name.is_empty()).then(|| Extractor::RequestHeader(name.to_string()))
+            }
+        }
+    }
+}
+
+impl From<Extractor> for String {
+    fn from(e: Extractor) -> String {
+        match e {
+            Extractor::ClientIp => "client.ip".into(),
+            Extractor::RequestHost => "request.host".into(),
+            Extractor::RequestHeader(h) => format!("request.header.{h}"),
+        }
+    }
+}
+
+/// `rateLimit`: every named rate must allow the request (token buckets per extracted key).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RateLimit {
+    pub extractor_func: Extractor,
+    pub rate_set: BTreeMap<String, Rate>,
+}
+
+/// `average` requests per `period` on average, bursts of up to `burst`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Rate {
+    #[serde(serialize_with = "crate::dynamic::serialize_duration")]
+    pub period: Duration,
+    pub average: u64,
+    pub burst: u64,
+}
+
+/// `maxconn`: at most `amount` requests in flight per extracted key.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MaxConn {
+    pub amount: u64,
+    pub extractor_func: Extractor,
+}
+
+/// The `headers.*` options as Traefik spells them in labels (TOML reads them without regard to
+/// case): the one list both providers check keys against.
+pub const HEADER_OPTIONS: [&str; 22] = [
+    "customRequestHeaders",
+    "customResponseHeaders",
+    "allowedHosts",
+    "hostsProxyHeaders",
+    "SSLRedirect",
+    "SSLTemporaryRedirect",
+    "SSLHost",
+    "SSLForceHost",
+    "SSLProxyHeaders",
+    "STSSeconds",
+    "STSIncludeSubdomains",
+    "STSPreload",
+    "forceSTSHeader",
+    "frameDeny",
+    "customFrameOptionsValue",
+    "contentTypeNosniff",
+    "browserXSSFilter",
+    "customBrowserXSSValue",
+    "contentSecurityPolicy",
+    "publicKey",
+    "referrerPolicy",
+    "isDevelopment",
+];
+
+/// `headers.*`: custom request/response headers and the secure-headers set (unrolled/secure).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Headers {
+    #[serde(
+        rename = "customRequestHeaders",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
+    pub custom_request_headers: BTreeMap<String, String>,
+    #[serde(
+        rename = "customResponseHeaders",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
+    pub custom_response_headers: BTreeMap<String, String>,
+    #[serde(rename = "allowedHosts", skip_serializing_if = "Vec::is_empty")]
+    pub allowed_hosts: Vec<String>,
+    #[serde(rename = "hostsProxyHeaders", skip_serializing_if = "Vec::is_empty")]
+    pub hosts_proxy_headers: Vec<String>,
+    #[serde(rename = "SSLRedirect")]
+    pub ssl_redirect: bool,
+    #[serde(rename = "SSLTemporaryRedirect")]
+    pub ssl_temporary_redirect: bool,
+    #[serde(rename = "SSLHost", skip_serializing_if = "String::is_empty")]
+    pub ssl_host: String,
+    #[serde(rename = "SSLForceHost")]
+    pub ssl_force_host: bool,
+    #[serde(rename = "SSLProxyHeaders", skip_serializing_if = "BTreeMap::is_empty")]
+    pub ssl_proxy_headers: BTreeMap<String, String>,
+    #[serde(rename = "STSSeconds")]
+    pub sts_seconds: u64,
+    #[serde(rename = "STSIncludeSubdomains")]
+    pub sts_include_subdomains: bool,
+    #[serde(rename = "STSPreload")]
+    pub sts_preload: bool,
+    #[serde(rename = "forceSTSHeader")]
+    pub force_sts_header: bool,
+    #[serde(rename = "frameDeny")]
+    pub frame_deny: bool,
+    #[serde(
+        rename = "customFrameOptionsValue",
+        skip_serializing_if = "String::is_empty"
+    )]
+    pub custom_frame_options_value: String,
+    #[serde(rename = "contentTypeNosniff")]
+    pub content_type_nosniff: bool,
+    #[serde(rename = "browserXssFilter")]
+    pub browser_xss_filter: bool,
+    #[serde(
+        rename = "customBrowserXSSValue",
+        skip_serializing_if = "String::is_empty"
+    )]
+    pub custom_browser_xss_value: String,
+    #[serde(
+        rename = "contentSecurityPolicy",
+        skip_serializing_if = "String::is_empty"
+    )]
+    pub content_security_policy: String,
+    #[serde(rename = "publicKey", skip_serializing_if = "String::is_empty")]
+    pub public_key: String,
+    #[serde(rename = "referrerPolicy", skip_serializing_if = "String::is_empty")]
+    pub referrer_policy: String,
+    #[serde(rename = "isDevelopment")]
+    pub is_development: bool,
+}
+
+impl Headers {
+    pub fn has_custom(&self) -> bool {
+        !self.custom_request_headers.is_empty() || !self.custom_response_headers.is_empty()
+    }
+
+    /// Whether any secure-header option is set.
+    pub fn has_secure(&self) -> bool {
+        let plain = Headers {
+            custom_request_headers: self.custom_request_headers.clone(),
+            custom_response_headers: self.custom_response_headers.clone(),
+            is_development: self.is_development,
+            ..Headers::default()
+        };
+        *self != plain
+    }
+
+    pub fn is_empty(&self) -> bool {
+        *self == Headers::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extractors_parse_traefik_names() {
+        assert_eq!(Extractor::parse("client.ip"), Some(Extractor::ClientIp));
+        assert_eq!(
+            Extractor::parse("Request.Host"),
+            Some(Extractor::RequestHost)
+        );
+        assert_eq!(
+            Extractor::parse("request.header.X-Api-Key"),
+            Some(Extractor::RequestHeader("X-Api-Key".into()))
+        );
+        assert_eq!(Extractor::parse("request.header."), None);
+        assert_eq!(Extractor::parse("client.port"), None);
+    }
+
+    #[test]
+    fn users_serialise_by_name_only() {
+        let a = Auth {
+            header_field: None,
+            kind: AuthKind::Basic(UsersAuth {
+                users: vec!["test:$apr1$H6uskkkW$IgXLP6ewTrSuBkTrqE8wj/".into()],
+                users_file: None,
+                remove_header: false,
+            }),
+        };
+        let json = serde_json::to_string(&a).expect("serialises");
+        assert_eq!(json, r#"{"basic":{"users":["test"],"removeHeader":false}}"#);
+    }
+
+    #[test]
+    fn names_follow_the_running_order() {
+        let m = FrontendMiddlewares {
+            white_list: Some(WhiteList {
+                source_range: vec!["10.0.0.0/8".into()],
+                use_x_forwarded_for: false,
+            }),
+            headers: Some(Headers {
+                frame_deny: true,
+                ..Headers::default()
+            }),
+            auth: None,
+            rate_limit: None,
+        };
+        assert_eq!(m.names(), ["whiteList", "secureHeaders"]);
+    }
+}

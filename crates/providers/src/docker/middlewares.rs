@@ -1,0 +1,533 @@
+//! The middleware labels of a container (`traefik.frontend.auth.*`, `.whiteList.*`,
+//! `.rateLimit.*`, `.headers.*`, `traefik.backend.maxconn.*`) → `model::middleware`. A value
+//! that cannot be read or compiled is an error on its label and leaves the frontend (or the
+//! backend) refusing every request with 503, never open. Pure.
+
+use std::collections::BTreeMap;
+
+use model::dynamic::ProviderError;
+use model::middleware::{
+    Auth, AuthKind, Extractor, FrontendMiddlewares, Headers, MaxConn, Rate, RateLimit, UsersAuth,
+    WhiteList,
+};
+
+use super::container::ContainerInfo;
+use super::labels::parse_bool;
+
+const AUTH_BASIC: &str = "traefik.frontend.auth.basic";
+const AUTH_BASIC_USERS: &str = "traefik.frontend.auth.basic.users";
+const AUTH_BASIC_FILE: &str = "traefik.frontend.auth.basic.usersFile";
+const AUTH_BASIC_REMOVE: &str = "traefik.frontend.auth.basic.removeHeader";
+const AUTH_DIGEST_USERS: &str = "traefik.frontend.auth.digest.users";
+const AUTH_DIGEST_FILE: &str = "traefik.frontend.auth.digest.usersFile";
+const AUTH_DIGEST_REMOVE: &str = "traefik.frontend.auth.digest.removeHeader";
+const AUTH_HEADER_FIELD: &str = "traefik.frontend.auth.headerField";
+const WHITELIST_RANGE: &str = "traefik.frontend.whiteList.sourceRange";
+const WHITELIST_XFF: &str = "traefik.frontend.whiteList.useXForwardedFor";
+const WHITELIST_OLD: &str = "traefik.frontend.whitelistSourceRange";
+const RATE_EXTRACTOR: &str = "traefik.frontend.rateLimit.extractorFunc";
+const RATE_SET: &str = "traefik.frontend.rateLimit.rateSet.";
+const HEADERS: &str = "traefik.frontend.headers.";
+const MAXCONN_AMOUNT: &str = "traefik.backend.maxconn.amount";
+const MAXCONN_EXTRACTOR: &str = "traefik.backend.maxconn.extractorfunc";
+
+/// The fixed-name middleware labels portier reads (rate sets and headers are matched by form).
+const FIXED: [&str; 15] = [
+    AUTH_BASIC,
+    AUTH_BASIC_USERS,
+    AUTH_BASIC_FILE,
+    AUTH_BASIC_REMOVE,
+    AUTH_DIGEST_USERS,
+    AUTH_DIGEST_FILE,
+    AUTH_DIGEST_REMOVE,
+    AUTH_HEADER_FIELD,
+    WHITELIST_RANGE,
+    WHITELIST_XFF,
+    WHITELIST_OLD,
+    RATE_EXTRACTOR,
+    MAXCONN_AMOUNT,
+    MAXCONN_EXTRACTOR,
+    "traefik.frontend.headers.isDevelopment",
+];
+
+/// Whether portier reads `key` as a middleware label (exact Traefik spelling).
+pub(super) fn is_middleware_label(key: &str) -> bool {
+    if FIXED.contains(&key) {
+        return true;
+    }
+    if let Some(name) = key.strip_prefix(HEADERS) {
+        return model::middleware::HEADER_OPTIONS.contains(&name);
+    }
+    if let Some(rest) = key.strip_prefix(RATE_SET) {
+        return matches!(
+            rest.rsplit_once('.'),
+            Some((name, "period" | "average" | "burst")) if !name.is_empty()
+        );
+    }
+    false
+}
+
+/// What a container's middleware labels ask for, and what was wrong with them.
+#[derive(Debug, Default)]
+pub(super) struct Read {
+    pub frontend: FrontendMiddlewares,
+    pub max_conn: Option<MaxConn>,
+    pub errors: Vec<ProviderError>,
+    /// `label KEY` of each bad frontend label: the frontend answers 503.
+    pub frontend_refused: Vec<String>,
+    /// `label KEY` of each bad backend label: the backend's frontends answer 503.
+    pub backend_refused: Vec<String>,
+}
+
+/// Reads a container's middleware labels.
+pub(super) fn read(c: &ContainerInfo) -> Read {
+    let mut r = Reader {
+        c,
+        out: Read::default(),
+    };
+    r.out.frontend.white_list = r.white_list();
+    r.out.frontend.headers = r.headers();
+    r.out.frontend.auth = r.auth();
+    r.out.frontend.rate_limit = r.rate_limit();
+    r.out.max_conn = r.max_conn();
+    r.check_compiles();
+    r.out
+}
+
+struct Reader<'a> {
+    c: &'a ContainerInfo,
+    out: Read,
+}
+
+impl Reader<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.c
+            .labels
+            .get(key)
+            .map(|v| v.trim())
+            .filter(|v| !v.is_empty())
+    }
+
+    /// Records a bad value; frontend labels refuse the frontend, backend ones the backend.
+    fn bad(&mut self, key: &str, reason: impl std::fmt::Display) {
+        let backend = key.starts_with("traefik.backend.");
+        let whom = if backend {
+            "every frontend of its backend"
+        } else {
+            "its frontend"
+        };
+        self.out.errors.push(ProviderError::Label {
+            container: self.c.name.clone(),
+            label: key.to_string(),
+            message: format!(
+                "value {:?}: {reason}; {whom} answers 503 to every request rather than serve without it",
+                self.c.labels.get(key).map(String::as_str).unwrap_or("")
+            ),
+        });
+        let refused = format!("label {key}");
+        if backend {
+            self.out.backend_refused.push(refused);
+        } else {
+            self.out.frontend_refused.push(refused);
+        }
+    }
+
+    fn bool(&mut self, key: &str) -> bool {
+        match self.get(key).map(parse_bool) {
+            None => false,
+            Some(Some(b)) => b,
+            Some(None) => {
+                self.bad(key, "not a boolean (true or false)");
+                // A protection flag that cannot be read counts as asked for.
+                true
+            }
+        }
+    }
+
+    fn list(&self, key: &str) -> Vec<String> {
+        self.get(key)
+            .map(|v| {
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(String::from)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    fn uint(&mut self, key: &str) -> Option<u64> {
+        let v = self.get(key)?;
+        match v.parse::<u64>() {
+            Ok(n) => Some(n),
+            Err(_) => {
+                self.bad(key, "not a whole number of 0 or more");
+                None
+            }
+        }
+    }
+
+    fn extractor(&mut self, key: &str) -> Option<Extractor> {
+        let v = self.get(key)?;
+        match Extractor::parse(v) {
+            Some(e) => Some(e),
+            None => {
+                self.bad(key, "not client.ip, request.host or request.header.NAME");
+                None
+            }
+        }
+    }
+
+    fn white_list(&mut self) -> Option<WhiteList> {
+        let mut ranges = self.list(WHITELIST_RANGE);
+        let key = if ranges.is_empty() {
+            ranges = self.list(WHITELIST_OLD);
+            WHITELIST_OLD
+        } else {
+            WHITELIST_RANGE
+        };
+        let xff = self.bool(WHITELIST_XFF);
+        if ranges.is_empty() {
+            return None;
+        }
+        if let Err(e) = middleware::parse_ranges(&ranges) {
+            self.bad(key, e);
+        }
+        Some(WhiteList {
+            source_range: ranges,
+            use_x_forwarded_for: xff,
+        })
+    }
+
+    fn users(&mut self, users_key: &str, file_key: &str, remove_key: &str) -> Option<UsersAuth> {
+        let users = self.list(users_key);
+        let file = self.get(file_key).map(String::from);
+        let remove = self.bool(remove_key);
+        (!users.is_empty() || file.is_some()).then_some(UsersAuth {
+            users,
+            users_file: file,
+            remove_header: remove,
+        })
+    }
+
+    /// Basic if any basic label, else digest (Traefik builds one kind).
+    fn auth(&mut self) -> Option<Auth> {
+        let basic = match self.list(AUTH_BASIC) {
+            // The deprecated form takes precedence when present.
+            old if !old.is_empty() => Some(UsersAuth {
+                users: old,
+                users_file: self.get(AUTH_BASIC_FILE).map(String::from),
+                remove_header: self.bool(AUTH_BASIC_REMOVE),
+            }),
+            _ => self.users(AUTH_BASIC_USERS, AUTH_BASIC_FILE, AUTH_BASIC_REMOVE),
+        };
+        let kind = match basic {
+            Some(b) => {
+                // Users from a file are checked once the file is read.
+                let checked = b
+                    .users_file
+                    .is_none()
+                    .then(|| middleware::BasicAuth::compile(&b));
+                if let Some(Err(e)) = checked {
+                    let key = if self.get(AUTH_BASIC).is_some() {
+                        AUTH_BASIC
+                    } else {
+                        AUTH_BASIC_USERS
+                    };
+                    self.bad(key, e);
+                }
+                AuthKind::Basic(b)
+            }
+            None => {
+                let d = self.users(AUTH_DIGEST_USERS, AUTH_DIGEST_FILE, AUTH_DIGEST_REMOVE)?;
+                let checked = d
+                    .users_file
+                    .is_none()
+                    .then(|| middleware::DigestAuth::compile(&d));
+                if let Some(Err(e)) = checked {
+                    self.bad(AUTH_DIGEST_USERS, e);
+                }
+                AuthKind::Digest(d)
+            }
+        };
+        Some(Auth {
+            header_field: self.get(AUTH_HEADER_FIELD).map(String::from),
+            kind,
+        })
+    }
+
+    fn rate_limit(&mut self) -> Option<RateLimit> {
+        let mut sets: BTreeMap<String, Rate> = BTreeMap::new();
+        let keys: Vec<String> = self
+            .c
+            .labels
+            .keys()
+            .filter(|k| k.starts_with(RATE_SET) && is_middleware_label(k))
+            .cloned()
+            .collect();
+        for key in keys {
+            let Some((name, field)) = key[RATE_SET.len()..].rsplit_once('.') else {
+                continue;
+            };
+            let entry = sets.entry(name.to_string()).or_insert(Rate {
+                period: std::time::Duration::ZERO,
+                average: 0,
+                burst: 0,
+            });
+            match field {
+                "period" => match self.get(&key).map(model::duration::parse_go_duration) {
+                    Some(Ok(d)) => entry.period = d,
+                    Some(Err(e)) => self.bad(&key, e),
+                    None => {}
+                },
+                "average" => entry.average = self.uint(&key).unwrap_or(0),
+                _ => entry.burst = self.uint(&key).unwrap_or(0),
+            }
+        }
+        let extractor = self.get(RATE_EXTRACTOR).is_some();
+        if sets.is_empty() && !extractor {
+            return None;
+        }
+        let Some(extractor) = self.extractor(RATE_EXTRACTOR) else {
+            if !extractor {
+                self.bad(
+                    RATE_EXTRACTOR,
+                    "missing: rate sets need an extractor (client.ip, request.host or request.header.NAME)",
+                );
+            }
+            return Some(RateLimit {
+                extractor_func: Extractor::ClientIp,
+                rate_set: sets,
+            });
+        };
+        for (name, rate) in &sets {
+            if let Err(e) = middleware::quota(name, rate) {
+                self.bad(&format!("{RATE_SET}{name}"), e);
+            }
+        }
+        if sets.is_empty() {
+            self.bad(RATE_EXTRACTOR, middleware::MiddlewareError::NoRate);
+        }
+        Some(RateLimit {
+            extractor_func: extractor,
+            rate_set: sets,
+        })
+    }
+
+    fn headers(&mut self) -> Option<Headers> {
+        let map = |r: &Self, n: &str| {
+            r.get(&format!("{HEADERS}{n}"))
+                .map(super::labels::parse_map)
+                .unwrap_or_default()
+        };
+        let text = |r: &Self, n: &str| {
+            r.get(&format!("{HEADERS}{n}"))
+                .map(String::from)
+                .unwrap_or_default()
+        };
+        let h = Headers {
+            custom_request_headers: map(self, "customRequestHeaders"),
+            custom_response_headers: map(self, "customResponseHeaders"),
+            allowed_hosts: self.list(&format!("{HEADERS}allowedHosts")),
+            hosts_proxy_headers: self.list(&format!("{HEADERS}hostsProxyHeaders")),
+            ssl_redirect: self.bool(&format!("{HEADERS}SSLRedirect")),
+            ssl_temporary_redirect: self.bool(&format!("{HEADERS}SSLTemporaryRedirect")),
+            ssl_host: text(self, "SSLHost"),
+            ssl_force_host: self.bool(&format!("{HEADERS}SSLForceHost")),
+            ssl_proxy_headers: map(self, "SSLProxyHeaders"),
+            sts_seconds: self.uint(&format!("{HEADERS}STSSeconds")).unwrap_or(0),
+            sts_include_subdomains: self.bool(&format!("{HEADERS}STSIncludeSubdomains")),
+            sts_preload: self.bool(&format!("{HEADERS}STSPreload")),
+            force_sts_header: self.bool(&format!("{HEADERS}forceSTSHeader")),
+            frame_deny: self.bool(&format!("{HEADERS}frameDeny")),
+            custom_frame_options_value: text(self, "customFrameOptionsValue"),
+            content_type_nosniff: self.bool(&format!("{HEADERS}contentTypeNosniff")),
+            browser_xss_filter: self.bool(&format!("{HEADERS}browserXSSFilter")),
+            custom_browser_xss_value: text(self, "customBrowserXSSValue"),
+            content_security_policy: text(self, "contentSecurityPolicy"),
+            public_key: text(self, "publicKey"),
+            referrer_policy: text(self, "referrerPolicy"),
+            is_development: self.bool(&format!("{HEADERS}isDevelopment")),
+        };
+        if h.is_empty() {
+            return None;
+        }
+        if let Err(e) = middleware::HeaderRules::compile(&h) {
+            self.bad(&format!("{HEADERS}*"), e);
+        }
+        Some(h)
+    }
+
+    fn max_conn(&mut self) -> Option<MaxConn> {
+        let amount = self.uint(MAXCONN_AMOUNT);
+        let extractor = self.extractor(MAXCONN_EXTRACTOR);
+        let amount = match amount {
+            None if self.get(MAXCONN_AMOUNT).is_none() => {
+                if self.get(MAXCONN_EXTRACTOR).is_some() {
+                    self.bad(MAXCONN_EXTRACTOR, "set traefik.backend.maxconn.amount too");
+                }
+                return None;
+            }
+            None => 0,
+            Some(0) => {
+                self.bad(MAXCONN_AMOUNT, middleware::MiddlewareError::MaxConnAmount);
+                0
+            }
+            Some(n) => n,
+        };
+        Some(MaxConn {
+            amount,
+            extractor_func: extractor.unwrap_or(Extractor::RequestHost),
+        })
+    }
+
+    /// Anything the per-label checks let through but the compiler refuses (belt and braces).
+    fn check_compiles(&mut self) {
+        if !self.out.frontend_refused.is_empty() {
+            return;
+        }
+        let mut spec = self.out.frontend.clone();
+        // Users from a file are read (and checked) when the snapshot is complete.
+        if let Some(a) = &spec.auth {
+            if let AuthKind::Basic(u) | AuthKind::Digest(u) = &a.kind {
+                if u.users_file.is_some() {
+                    spec.auth = None;
+                }
+            }
+        }
+        if let Err(e) = middleware::Guards::compile(&spec) {
+            self.bad("traefik.frontend.*", e);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::docker::container::{ContainerInfo, RunState};
+
+    fn container(labels: &[(&str, &str)]) -> ContainerInfo {
+        ContainerInfo {
+            id: "id".into(),
+            name: "web".into(),
+            labels: labels
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            state: RunState::Running,
+            health: None,
+            ports: vec![80],
+            networks: BTreeMap::new(),
+            network_mode: "bridge".into(),
+        }
+    }
+
+    #[test]
+    fn every_middleware_from_labels() {
+        let r = read(&container(&[
+            (
+                AUTH_BASIC_USERS,
+                "test:$apr1$H6uskkkW$IgXLP6ewTrSuBkTrqE8wj/",
+            ),
+            (AUTH_HEADER_FIELD, "X-WebAuth-User"),
+            (WHITELIST_RANGE, "10.0.0.0/8, 192.168.0.1"),
+            (RATE_EXTRACTOR, "client.ip"),
+            ("traefik.frontend.rateLimit.rateSet.a.period", "10s"),
+            ("traefik.frontend.rateLimit.rateSet.a.average", "100"),
+            ("traefik.frontend.rateLimit.rateSet.a.burst", "200"),
+            ("traefik.frontend.headers.frameDeny", "true"),
+            (
+                "traefik.frontend.headers.customResponseHeaders",
+                "X-A:1||X-B:",
+            ),
+            (MAXCONN_AMOUNT, "10"),
+        ]));
+        assert!(r.errors.is_empty(), "{:?}", r.errors);
+        assert_eq!(
+            r.frontend.names(),
+            [
+                "whiteList",
+                "customHeaders",
+                "secureHeaders",
+                "basicAuth",
+                "rateLimit"
+            ]
+        );
+        assert_eq!(
+            r.frontend.auth.and_then(|a| a.header_field).as_deref(),
+            Some("X-WebAuth-User")
+        );
+        let rate = &r.frontend.rate_limit.expect("rate limit").rate_set["a"];
+        assert_eq!((rate.average, rate.burst), (100, 200));
+        assert_eq!(
+            r.max_conn,
+            Some(MaxConn {
+                amount: 10,
+                extractor_func: Extractor::RequestHost
+            })
+        );
+    }
+
+    #[test]
+    fn bad_values_refuse_with_the_label_named() {
+        let r = read(&container(&[
+            (WHITELIST_RANGE, "10.0.0.0/33"),
+            (AUTH_BASIC_USERS, "admin:plaintext"),
+            ("traefik.frontend.rateLimit.rateSet.a.average", "5"),
+            (MAXCONN_AMOUNT, "lots"),
+        ]));
+        let labels: Vec<&str> = r
+            .errors
+            .iter()
+            .map(|e| match e {
+                ProviderError::Label { label, .. } => label.as_str(),
+                _ => "",
+            })
+            .collect();
+        assert_eq!(
+            labels,
+            [
+                WHITELIST_RANGE,
+                AUTH_BASIC_USERS,
+                RATE_EXTRACTOR,
+                MAXCONN_AMOUNT
+            ]
+        );
+        assert_eq!(r.frontend_refused.len(), 3);
+        assert_eq!(r.backend_refused, [format!("label {MAXCONN_AMOUNT}")]);
+        assert!(r.errors[0].message().contains("answers 503"));
+    }
+
+    #[test]
+    fn the_deprecated_basic_label_wins_and_digest_is_read_otherwise() {
+        let r = read(&container(&[
+            (AUTH_BASIC, "old:{SHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g="),
+            (AUTH_BASIC_USERS, "new:{SHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g="),
+        ]));
+        match r.frontend.auth.map(|a| a.kind) {
+            Some(AuthKind::Basic(u)) => assert_eq!(u.users[0].split(':').next(), Some("old")),
+            other => panic!("{other:?}"),
+        }
+        let r = read(&container(&[(
+            AUTH_DIGEST_USERS,
+            "test:traefik:a2688e031edb4be6a3797f3882655c05",
+        )]));
+        assert!(matches!(
+            r.frontend.auth.map(|a| a.kind),
+            Some(AuthKind::Digest(_))
+        ));
+        assert!(r.errors.is_empty(), "{:?}", r.errors);
+    }
+
+    #[test]
+    fn known_label_forms() {
+        assert!(is_middleware_label(
+            "traefik.frontend.rateLimit.rateSet.api.burst"
+        ));
+        assert!(!is_middleware_label(
+            "traefik.frontend.rateLimit.rateSet.api.bursty"
+        ));
+        assert!(is_middleware_label("traefik.frontend.headers.STSSeconds"));
+        assert!(!is_middleware_label("traefik.frontend.headers.stsseconds"));
+    }
+}
