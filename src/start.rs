@@ -405,11 +405,11 @@ fn start_providers(
 fn entry_point_guards(
     name: &str,
     m: &model::middleware::FrontendMiddlewares,
-) -> Result<Option<Arc<middleware::Guards>>, String> {
+) -> Result<Option<Arc<control::guards::RouteGuards>>, String> {
     if m.is_empty() {
         return Ok(None);
     }
-    middleware::Guards::compile(m).map(|g| Some(Arc::new(g))).map_err(|e| {
+    control::guards::compile(m).map(|g| Some(Arc::new(g))).map_err(|e| {
         tracing::error!(entry_point = %name, "entrypoint middlewares: {e}; every request answers 503");
         e.to_string()
     })

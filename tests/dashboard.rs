@@ -562,7 +562,7 @@ async fn the_page_shows_routes_and_health_and_updates_live() {
     p.write(
         "rules.toml",
         &(rules(&a, &b, Some("added"))
-            + "[frontends.guarded]\nbackend = \"web\"\nwhitelistSourceRange = [\"10.0.0.0/8\"]\n[frontends.guarded.routes.r]\nrule = \"Host:guarded.local\"\n[frontends.guarded.headers]\nframeDeny = true\n[frontends.refused]\nbackend = \"web\"\n[frontends.refused.routes.r]\nrule = \"Host:refused.local\"\n[frontends.refused.auth.forward]\naddress = \"http://127.0.0.1:9/\"\n"),
+            + "[frontends.guarded]\nbackend = \"web\"\nwhitelistSourceRange = [\"10.0.0.0/8\"]\n[frontends.guarded.routes.r]\nrule = \"Host:guarded.local\"\n[frontends.guarded.headers]\nframeDeny = true\n[frontends.refused]\nbackend = \"web\"\n[frontends.refused.routes.r]\nrule = \"Host:refused.local\"\n[frontends.refused.auth.forward]\naddress = \"http://127.0.0.1:9/\"\n[frontends.refused.auth.forward.tls]\nca = \"missing-ca.pem\"\n"),
     );
     driver
         .wait_text("the guarded frontends", |t| {

@@ -50,7 +50,8 @@ fn digest_answer(challenge: &str, password: &str, uri: &str) -> String {
     )
 }
 
-/// A catch-all (lowest priority) and one frontend per middleware, all on `open`.
+/// A catch-all (lowest priority) and one frontend per middleware, all on `open` (which is
+/// also the forward-auth server).
 fn middleware_rules(open: &Backend) -> String {
     format!(
         r#"[backends.open.servers.s]
@@ -132,7 +133,22 @@ backend = "open"
 [frontends.forward.routes.r]
 rule = "Host:forward.local"
 [frontends.forward.auth.forward]
+address = "{url}/auth"
+authResponseHeaders = ["X-Auth-User", "X-Auth-Seen"]
+[frontends.forwarddown]
+backend = "open"
+[frontends.forwarddown.routes.r]
+rule = "Host:forwarddown.local"
+[frontends.forwarddown.auth.forward]
 address = "http://127.0.0.1:9/auth"
+[frontends.forwardbad]
+backend = "open"
+[frontends.forwardbad.routes.r]
+rule = "Host:forwardbad.local"
+[frontends.forwardbad.auth.forward]
+address = "{url}/auth"
+[frontends.forwardbad.auth.forward.tls]
+ca = "missing-ca.pem"
 [frontends.badrange]
 backend = "open"
 [frontends.badrange.routes.r]
@@ -270,18 +286,20 @@ async fn file_form_middlewares_guard_their_routes() {
     })
     .await;
 
-    // Not enforced yet (forward auth) or not readable (a /33): 503, never open.
-    for host in ["forward.local", "badrange.local"] {
+    forward_auth_answers(&p).await;
+
+    // Not readable (a /33) or not loadable (a missing CA file): 503, never open.
+    for host in ["forwardbad.local", "badrange.local"] {
         let r = get(p.http(), host, "/").await;
         assert_eq!(r.status, 503, "{host} must not be served open");
     }
     let file = json(&p, "/api/providers/file").await;
-    let errors = file["errors"].to_string();
+    let errors = json(&p, "/api/providers").await.to_string();
     let rules = p.dir.path().join("rules.toml");
     for want in [
         format!("file {}:", rules.display()),
-        "frontend forward key auth.forward".to_string(),
-        "forward authentication is not enforced by portier yet".to_string(),
+        "frontend forwardbad".to_string(),
+        "auth.forward.tls: missing-ca.pem".to_string(),
         "frontend badrange key whiteList.sourceRange".to_string(),
         "\\\"10.0.0.0/33\\\" is not an IP address or CIDR range".to_string(),
     ] {
@@ -304,17 +322,42 @@ async fn file_form_middlewares_guard_their_routes() {
 
     let (code, _, err) = check(&p.config);
     assert_eq!(code, 2, "{err}");
-    assert!(
-        err.contains("forward authentication is not enforced"),
-        "{err}"
+    assert!(err.contains("missing-ca.pem"), "{err}");
+}
+
+/// `forward.local` asks the test backend's `/auth`: the allowed request carries the auth
+/// server's headers (a spoofed one replaced), the refused ones get the auth server's answer,
+/// and an auth server that is down fails the request with 500, never open.
+async fn forward_auth_answers(p: &Portier) {
+    let r = get(p.http(), "forward.local", "/").await;
+    assert_eq!((r.status.as_u16(), r.text().as_str()), (401, "no token"));
+    assert_eq!(r.headers["www-authenticate"], "Bearer realm=\"test\"");
+    assert_eq!(r.headers["x-auth-server"], "yes");
+    let login = [("x-token", "login")];
+    let r = with_headers(p, "forward.local", "/", &login).await;
+    assert_eq!((r.status.as_u16(), r.text().as_str()), (302, "go login"));
+    assert_eq!(r.headers["location"], "https://login.test/");
+    let cookies: Vec<_> = r.headers.get_all("set-cookie").iter().collect();
+    assert_eq!(cookies, ["a=1", "b=2"]);
+    let good = [("x-token", "good"), ("x-auth-user", "mallory")];
+    let r = with_headers(p, "forward.local", "/p?q=1", &good).await;
+    assert_eq!(r.status, 200);
+    let echo = r.echo();
+    assert_eq!(echo.header("x-auth-user"), Some("alice"));
+    assert_eq!(
+        echo.header("x-auth-seen"),
+        Some("GET method=GET uri=/p?q=1 host=forward.local proto=http for=127.0.0.1")
     );
+    assert_eq!(echo.header("x-token"), Some("good"));
+    let r = get(p.http(), "forwarddown.local", "/").await;
+    assert_eq!(r.status, 500, "auth server down: {}", r.text());
 }
 
 #[tokio::test]
 async fn entrypoint_auth_and_allowlist_guard_every_request() {
     let open = Backend::spawn("open").await;
     let toml = format!(
-        r#"defaultEntryPoints = ["http", "walled"]
+        r#"defaultEntryPoints = ["http", "walled", "gate"]
 [entryPoints.http]
 address = "127.0.0.1:0"
 [entryPoints.http.auth]
@@ -325,6 +368,11 @@ users = ["{APR1_TEST}"]
 address = "127.0.0.1:0"
 [entryPoints.walled.whiteList]
 sourceRange = ["10.99.0.0/16"]
+[entryPoints.gate]
+address = "127.0.0.1:0"
+[entryPoints.gate.auth.forward]
+address = "{url}/auth"
+authResponseHeaders = ["X-Auth-User"]
 [file]
 [backends.b.servers.s]
 url = "{url}"
@@ -350,6 +398,19 @@ rule = "Host:a.local"
     assert_eq!(r.echo().header("x-user"), Some("test"));
     let walled = p.entry_points["walled"];
     assert_eq!(get(walled, "a.local", "/").await.status, 403);
+    let gate = p.entry_points["gate"];
+    assert_eq!(get(gate, "nothing.local", "/").await.status, 401);
+    let r = send(
+        gate,
+        "GET",
+        "a.local",
+        "/",
+        &[("x-token", "good")],
+        TestBody::empty(),
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.echo().header("x-auth-user"), Some("alice"));
 }
 
 #[test]
@@ -412,9 +473,10 @@ const PROTECTIVE_LABELS: [(&str, u16); 14] = [
         "traefik.frontend.auth.digest.users=test:traefik:a2688e031edb4be6a3797f3882655c05",
         401,
     ),
+    // An auth server that cannot be reached fails the request (500), never lets it through.
     (
         "traefik.frontend.auth.forward.address=http://127.0.0.1:9/auth",
-        503,
+        500,
     ),
     ("traefik.frontend.whiteList.sourceRange=10.99.0.0/16", 403),
     ("traefik.frontend.whitelistSourceRange=10.99.0.0/16", 403),
@@ -440,6 +502,7 @@ const PROTECTIVE_LABELS: [(&str, u16); 14] = [
 async fn labels_guard_containers_and_what_cannot_be_honoured_answers_503() {
     use support::docker::{Scope, eventually};
     let s = Scope::new("rule-zero");
+    let auth_server = Backend::spawn("auth").await;
     let p = Portier::start(&format!(
         "{}{}",
         Toml::http().web().build(),
@@ -492,12 +555,29 @@ async fn labels_guard_containers_and_what_cannot_be_honoured_answers_503() {
             "traefik.backend.maxconn.amount=5",
         ],
     );
+    // Forward auth to a real auth server on the host.
+    s.run(
+        "forwarded",
+        &[
+            "-l",
+            "traefik.frontend.rule=Host:forwarded.localhost",
+            "-l",
+            &format!(
+                "traefik.frontend.auth.forward.address={}/auth",
+                auth_server.url()
+            ),
+            "-l",
+            "traefik.frontend.auth.forward.authResponseHeaders=X-Auth-User, X-Auth-Seen",
+            "-l",
+            "traefik.frontend.auth.forward.trustForwardHeader=true",
+        ],
+    );
     let wait = std::time::Duration::from_secs(10);
     eventually(wait, "every container seen", async || {
         let r = get(p.http(), "other.localhost", "/").await;
         let api = json(&p, "/api/providers/docker").await;
         let seen = api["frontends"].as_object().map_or(0, |f| f.len());
-        (r.status == 200 && seen == PROTECTIVE_LABELS.len() + 3).then_some(())
+        (r.status == 200 && seen == PROTECTIVE_LABELS.len() + 4).then_some(())
     })
     .await;
     let r = get(p.http(), "secret.localhost", "/").await;
@@ -527,6 +607,18 @@ async fn labels_guard_containers_and_what_cannot_be_honoured_answers_503() {
     let r = with_headers(&p, "guarded.localhost", "/", &[("authorization", &auth)]).await;
     assert_eq!(r.status, 429, "burst of 2 spent");
 
+    let r = get(p.http(), "forwarded.localhost", "/").await;
+    assert_eq!((r.status.as_u16(), r.text().as_str()), (401, "no token"));
+    let token = [("x-token", "good"), ("x-forwarded-for", "198.51.100.4")];
+    let r = with_headers(&p, "forwarded.localhost", "/x", &token).await;
+    assert_eq!(r.status, 200);
+    let text = r.text().to_ascii_lowercase();
+    assert!(text.contains("x-auth-user: alice"), "{text}");
+    assert!(
+        text.contains("x-auth-seen: get method=get uri=/x host=forwarded.localhost proto=http for=198.51.100.4, 127.0.0.1"),
+        "trustForwardHeader keeps the client's X-Forwarded-For: {text}"
+    );
+
     let api = json(&p, "/api/providers/docker").await;
     let errors = api["errors"].to_string();
     for (l, status) in PROTECTIVE_LABELS {
@@ -551,7 +643,7 @@ async fn labels_guard_containers_and_what_cannot_be_honoured_answers_503() {
     assert_eq!(code, 2, "{out}\n{err}");
     assert!(
         err.contains(&format!(
-            "container {}-secret label traefik.frontend.auth.forward.address: asks for authentication",
+            "container {}-secret label traefik.backend.buffering.maxRequestBodyBytes: asks for request/response body limits",
             s.tag
         )),
         "{err}"

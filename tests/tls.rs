@@ -5,7 +5,7 @@ mod support;
 
 use http_body_util::BodyExt;
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use support::{Backend, Portier, get};
+use support::{Backend, Portier, TestBody, get};
 use tokio::net::TcpStream;
 
 fn pem(names: &[&str]) -> (String, String) {
@@ -242,4 +242,55 @@ async fn https_backends_with_root_cas_or_insecure_skip_verify() {
     let trusted = Portier::start_with(&outer("rootCAs = [\"ca.pem\"]"), &[("ca.pem", &cert)], &[]);
     let e = get(trusted.http(), "tls-backend.local", "/y").await.echo();
     assert_eq!((e.name.as_str(), e.path.as_str()), ("behind-tls", "/y"));
+}
+
+#[tokio::test]
+async fn forward_auth_over_https_trusts_its_ca_or_skips_verification() {
+    let auth = Backend::spawn("auth").await;
+    let (cert, key) = pem(&["127.0.0.1"]);
+    // A portier TLS entrypoint in front of the test backend plays the https auth server.
+    let inner_cfg = format!(
+        "defaultEntryPoints = [\"https\"]\n[entryPoints.https]\naddress = \"127.0.0.1:0\"\n[entryPoints.https.tls]\n[[entryPoints.https.tls.certificates]]\ncertFile = \"c.crt\"\nkeyFile = \"c.key\"\n\
+         [file]\n[backends.b.servers.s]\nurl = \"{}\"\n[frontends.f]\nbackend = \"b\"\n[frontends.f.routes.r]\nrule = \"PathPrefix:/\"\n",
+        auth.url()
+    );
+    let inner = Portier::start_with(&inner_cfg, &[("c.crt", &cert), ("c.key", &key)], &[]);
+    let address = format!(
+        "https://127.0.0.1:{}/auth",
+        inner.entry_points["https"].port()
+    );
+    let frontend = |name: &str, tls: &str| {
+        format!(
+            "[frontends.{name}]\nbackend = \"b\"\n[frontends.{name}.routes.r]\nrule = \"Host:{name}.local\"\n\
+             [frontends.{name}.auth.forward]\naddress = \"{address}\"\nauthResponseHeaders = [\"X-Auth-User\"]\n{tls}"
+        )
+    };
+    let outer = format!(
+        "[entryPoints.http]\naddress = \"127.0.0.1:0\"\n[file]\n[backends.b.servers.s]\nurl = \"{}\"\n{}{}{}",
+        auth.url(),
+        frontend("strict", ""),
+        frontend(
+            "trusted",
+            "[frontends.trusted.auth.forward.tls]\nca = \"ca.pem\"\n"
+        ),
+        frontend(
+            "insecure",
+            "[frontends.insecure.auth.forward.tls]\ninsecureSkipVerify = true\n"
+        ),
+    );
+    let p = Portier::start_with(&outer, &[("ca.pem", &cert)], &[]);
+    let token = [("x-token", "good")];
+    let ask = async |host: &str| {
+        support::send(p.http(), "GET", host, "/", &token, TestBody::empty()).await
+    };
+    assert_eq!(
+        ask("strict.local").await.status,
+        500,
+        "an unknown CA fails closed"
+    );
+    for host in ["trusted.local", "insecure.local"] {
+        let r = ask(host).await;
+        assert_eq!(r.status, 200, "{host}");
+        assert_eq!(r.echo().header("x-auth-user"), Some("alice"), "{host}");
+    }
 }

@@ -117,6 +117,28 @@ pub(super) fn servers(
     Value::Object(map)
 }
 
+/// Why compiling refused a frontend: its compile errors, or its backend's protection.
+fn refusal_reasons(table: &RoutingTable, provider: &str, name: &str) -> Vec<String> {
+    let item = format!("frontend {name}");
+    let reasons: Vec<String> = table
+        .errors
+        .iter()
+        .filter_map(|e| match e {
+            model::dynamic::ProviderError::Compile {
+                provider: p,
+                item: i,
+                message,
+            } if p == provider && *i == item => Some(message.clone()),
+            _ => None,
+        })
+        .collect();
+    if reasons.is_empty() {
+        vec!["a protection of its backend".to_string()]
+    } else {
+        reasons
+    }
+}
+
 pub(super) fn frontend(
     state: &WebState,
     table: &RoutingTable,
@@ -135,11 +157,13 @@ pub(super) fn frontend(
         .map(|(r, route)| (r, json!({"rule": route.rule})))
         .collect();
     let rules: Vec<&str> = f.routes.values().map(|r| r.rule.as_str()).collect();
-    let active = table.entry_points.values().any(|ep| {
+    let compiled = table.entry_points.values().find_map(|ep| {
         ep.routes()
             .iter()
-            .any(|r| r.provider == provider && r.frontend == name)
+            .find(|r| r.provider == provider && r.frontend == name)
+            .cloned()
     });
+    let active = compiled.is_some();
     let mut v = json!({
         "entryPoints": entry_points,
         "backend": f.backend,
@@ -157,9 +181,16 @@ pub(super) fn frontend(
             obj.extend(m);
         }
         obj.insert("middlewares".into(), json!(f.middlewares.names()));
-        // Rule zero: the protections it asked for and portier refuses it over (it answers 503).
-        if !f.unenforced.is_empty() {
-            obj.insert("unenforced".into(), json!(f.unenforced));
+        // Rule zero: the protections it asked for and portier refuses it over (it answers 503),
+        // as its provider found them or, failing that, as compiling it did.
+        let refused = compiled.is_some_and(|r| r.unenforced);
+        let unenforced: Vec<String> = if !f.unenforced.is_empty() || !refused {
+            f.unenforced.clone()
+        } else {
+            refusal_reasons(table, provider, name)
+        };
+        if !unenforced.is_empty() {
+            obj.insert("unenforced".into(), json!(unenforced));
         }
     }
     v

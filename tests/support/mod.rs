@@ -118,7 +118,8 @@ impl Echo {
 ///
 /// Paths: `/slow/<ms>` waits before answering; `/download/<bytes>` streams that many bytes;
 /// `/upload` answers the number of body bytes it read; `/hop` answers with hop-by-hop headers;
-/// anything else echoes method, path and headers as JSON.
+/// `/auth` is a forward-auth server (see `forward_auth`); anything else echoes method, path and
+/// headers as JSON.
 pub struct Backend {
     pub name: String,
     pub addr: SocketAddr,
@@ -222,6 +223,9 @@ async fn answer(
         }
         return Ok(Response::new(TestBody::text(total.to_string())));
     }
+    if path == "/auth" {
+        return Ok(forward_auth(&req));
+    }
     if path == "/hop" {
         let mut r = Response::new(TestBody::text("hop"));
         let h = r.headers_mut();
@@ -245,6 +249,56 @@ async fn answer(
         "headers": headers,
     });
     Ok(Response::new(TestBody::text(echo.to_string())))
+}
+
+/// A forward-auth server's answers by the client's `X-Token` (which the proxy passes on):
+/// `good` → 200 with `X-Auth-User: alice` and `X-Auth-Seen` (the method it was called with and
+/// the `X-Forwarded-*` it received); `login` → 302 to a login page with two cookies; anything
+/// else → 401 with a Bearer challenge and the body `no token`.
+fn forward_auth(req: &Request<Incoming>) -> Response<TestBody> {
+    let h = req.headers();
+    let get = |n: &str| h.get(n).and_then(|v| v.to_str().ok()).unwrap_or("-");
+    let mut r = match get("x-token") {
+        "good" => {
+            let seen = format!(
+                "{} method={} uri={} host={} proto={} for={}",
+                req.method(),
+                get("x-forwarded-method"),
+                get("x-forwarded-uri"),
+                get("x-forwarded-host"),
+                get("x-forwarded-proto"),
+                get("x-forwarded-for"),
+            );
+            let mut r = Response::new(TestBody::text("ok"));
+            r.headers_mut()
+                .insert("x-auth-user", "alice".parse().expect("v"));
+            if let Ok(v) = seen.parse() {
+                r.headers_mut().insert("x-auth-seen", v);
+            }
+            r
+        }
+        "login" => {
+            let mut r = Response::new(TestBody::text("go login"));
+            *r.status_mut() = StatusCode::FOUND;
+            let hm = r.headers_mut();
+            hm.insert("location", "https://login.test/".parse().expect("v"));
+            hm.append("set-cookie", "a=1".parse().expect("v"));
+            hm.append("set-cookie", "b=2".parse().expect("v"));
+            r
+        }
+        _ => {
+            let mut r = Response::new(TestBody::text("no token"));
+            *r.status_mut() = StatusCode::UNAUTHORIZED;
+            r.headers_mut().insert(
+                "www-authenticate",
+                "Bearer realm=\"test\"".parse().expect("v"),
+            );
+            r
+        }
+    };
+    r.headers_mut()
+        .insert("x-auth-server", "yes".parse().expect("v"));
+    r
 }
 
 // === portier ===

@@ -1,14 +1,14 @@
-//! TOML middleware tables → `model::middleware`: `[frontends.X.auth]`, `whiteList`,
-//! `whitelistSourceRange`, `basicAuth`, `ratelimit`, `headers`, `[backends.X.maxConn]` and the
-//! entrypoint `auth` / `whiteList` tables. Keys are matched without regard to case, as
+//! TOML middleware tables → `model::middleware`: `[frontends.X.auth]` (basic, digest,
+//! forward), `whiteList`, `whitelistSourceRange`, `basicAuth`, `ratelimit`, `headers`,
+//! `[backends.X.maxConn]` and the entrypoint `auth` / `whiteList` tables. Keys are matched without regard to case, as
 //! Traefik's TOML reader does. A key that is unknown or a value that cannot be honoured is an
 //! issue at the table's position; callers refuse the frontend (503) or the file. Pure.
 
 use std::collections::BTreeMap;
 
 use model::middleware::{
-    Auth, AuthKind, Extractor, FrontendMiddlewares, Headers, MaxConn, Rate, RateLimit, UsersAuth,
-    WhiteList,
+    Auth, AuthKind, ClientTls, Extractor, ForwardAuth, FrontendMiddlewares, Headers, MaxConn, Rate,
+    RateLimit, UsersAuth, WhiteList,
 };
 use toml::{Spanned, Value};
 
@@ -312,21 +312,58 @@ impl Reader {
         })
     }
 
-    /// Basic, else digest (Traefik builds one kind). Forward auth is not enforced yet.
+    /// Basic, else digest, else forward (Traefik builds one kind).
     fn auth(&mut self, v: &Value) -> Option<Auth> {
         let t = self.table(v, "", &["basic", "digest", "forward", "headerField"])?;
         let header_field = self.string(t, "headerField").filter(|h| !h.is_empty());
-        if get(t, "forward").is_some() {
-            self.issue(
-                "forward",
-                "forward authentication is not enforced by portier yet",
-            );
-        }
         let kind = match self.users(t, "basic") {
             Some(b) => AuthKind::Basic(b),
-            None => AuthKind::Digest(self.users(t, "digest")?),
+            None => match self.users(t, "digest") {
+                Some(d) => AuthKind::Digest(d),
+                None => AuthKind::Forward(self.forward(t)?),
+            },
         };
         Some(Auth { header_field, kind })
+    }
+
+    /// `auth.forward` and its `tls` table; the TLS files are read when the route compiles.
+    fn forward(&mut self, t: &toml::Table) -> Option<ForwardAuth> {
+        let v = get(t, "forward")?;
+        let known = [
+            "address",
+            "trustForwardHeader",
+            "authResponseHeaders",
+            "tls",
+        ];
+        let f = self.table(v, "forward", &known)?;
+        let address = self.string(f, "address").unwrap_or_default();
+        let auth_response_headers = get(f, "authResponseHeaders")
+            .and_then(|h| self.strings_at(h, "forward.authResponseHeaders"))
+            .unwrap_or_default();
+        let tls = match get(f, "tls") {
+            None => None,
+            Some(tv) => {
+                let known = ["ca", "caOptional", "cert", "key", "insecureSkipVerify"];
+                let tt = self.table(tv, "forward.tls", &known)?;
+                Some(ClientTls {
+                    ca: self.string(tt, "ca"),
+                    ca_optional: self.flag(tt, "caOptional"),
+                    cert: self.string(tt, "cert"),
+                    key: self.string(tt, "key"),
+                    insecure_skip_verify: self.flag(tt, "insecureSkipVerify"),
+                })
+            }
+        };
+        let forward = ForwardAuth {
+            address,
+            trust_forward_header: self.flag(f, "trustForwardHeader"),
+            auth_response_headers,
+            tls,
+        };
+        if let Err(e) = middleware::ForwardAuthCheck::compile(&forward) {
+            self.issue("forward", e);
+        }
+        Some(forward)
     }
 
     fn rate_limit(&mut self, v: &Value) -> Option<RateLimit> {
@@ -527,6 +564,43 @@ X-A = "1"
             r.issues[0].message.contains("10.0.0.0/33"),
             "{:?}",
             r.issues
+        );
+    }
+
+    #[test]
+    fn forward_auth_from_toml() {
+        let r = frontend(
+            r#"
+backend = "b"
+[auth.forward]
+address = "https://auth.test/verify"
+trustForwardHeader = true
+authResponseHeaders = ["X-Auth-User", "X-Secret"]
+[auth.forward.tls]
+ca = "ca.pem"
+insecureSkipVerify = true
+"#,
+        );
+        assert!(r.issues.is_empty(), "{:?}", r.issues);
+        let Some(AuthKind::Forward(f)) = r.middlewares.auth.map(|a| a.kind) else {
+            panic!("forward auth expected");
+        };
+        assert_eq!(f.address, "https://auth.test/verify");
+        assert!(f.trust_forward_header);
+        assert_eq!(f.auth_response_headers, ["X-Auth-User", "X-Secret"]);
+        let tls = f.tls.expect("tls");
+        assert_eq!(tls.ca.as_deref(), Some("ca.pem"));
+        assert!(tls.insecure_skip_verify);
+
+        let r = frontend(
+            "backend = \"b\"\n[auth.forward]\naddress = \"auth:9000\"\n[auth.forward.tls]\nkeyz = \"k\"\n",
+        );
+        let keys: Vec<&str> = r.issues.iter().map(|i| i.key.as_str()).collect();
+        assert_eq!(keys, ["auth.forward.tls.keyz", "auth.forward"]);
+        assert!(
+            r.issues[1]
+                .message
+                .contains("\"auth:9000\" is not an http:// or https:// URL")
         );
     }
 }

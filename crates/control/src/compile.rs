@@ -10,8 +10,8 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
+use crate::guards::RouteGuards;
 use http::uri::Scheme;
-use middleware::Guards;
 use model::dynamic::{Backend, Frontend, ProviderConfig, ProviderError};
 use model::metrics::TrafficMetrics;
 use model::rules;
@@ -293,7 +293,7 @@ struct RouteInputs<'a> {
     backend_unenforced: bool,
     metrics: &'a Arc<TrafficMetrics>,
     /// The previous route's middlewares, when they are unchanged.
-    guards: Option<Arc<Guards>>,
+    guards: Option<Arc<RouteGuards>>,
 }
 
 /// One frontend → its route and entrypoints, or `None` (with the reasons in `errors`).
@@ -381,11 +381,14 @@ fn compile_route(
 
 /// The frontend's middlewares, compiled once; `None` when it has none. A middleware that
 /// cannot be compiled is reported and refuses the route (`true`: it answers 503).
-fn compile_guards(f: &Frontend, report: &mut impl FnMut(String)) -> (Option<Arc<Guards>>, bool) {
+fn compile_guards(
+    f: &Frontend,
+    report: &mut impl FnMut(String),
+) -> (Option<Arc<RouteGuards>>, bool) {
     if f.middlewares.is_empty() {
         return (None, false);
     }
-    match Guards::compile(&f.middlewares) {
+    match crate::guards::compile(&f.middlewares) {
         Ok(g) => (Some(Arc::new(g)), false),
         Err(e) => {
             report(format!(

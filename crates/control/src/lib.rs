@@ -5,6 +5,7 @@
 pub mod aggregator;
 pub mod checker;
 pub mod compile;
+pub mod guards;
 pub mod server;
 pub mod table;
 pub mod upstream_tls;

@@ -156,9 +156,10 @@ pub struct CompiledRoute {
     /// The frontend or its backend asks for a protection portier does not enforce yet: every
     /// request is answered 503 (rule zero), never forwarded unprotected.
     pub unenforced: bool,
-    /// Allowlist, headers, auth and rate limit; `None` when the frontend has none, so a plain
+    /// Allowlist, headers, auth (with forward auth's client) and rate limit; `None` when the
+    /// frontend has none, so a plain
     /// route pays nothing for them.
-    pub guards: Option<Arc<middleware::Guards>>,
+    pub guards: Option<Arc<crate::guards::RouteGuards>>,
 }
 
 /// A backend's servers and its balancer. Shared by every frontend that names it.

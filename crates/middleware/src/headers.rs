@@ -169,7 +169,7 @@ impl HeaderRules {
             let checked = proxied.unwrap_or(&host);
             if !self.allowed_hosts.iter().any(|a| a == checked) {
                 let mut r = Refusal::status(StatusCode::INTERNAL_SERVER_ERROR);
-                r.body = "Bad Host".to_string();
+                r.body = bytes::Bytes::from_static(b"Bad Host");
                 return Err(r);
             }
         }
@@ -291,7 +291,7 @@ mod tests {
         let e = r
             .on_request(&mut host("bad.test"), false, "/")
             .expect_err("500");
-        assert_eq!((e.status.as_u16(), e.body.as_str()), (500, "Bad Host"));
+        assert_eq!((e.status.as_u16(), &e.body[..]), (500, &b"Bad Host"[..]));
         assert!(r.on_request(&mut host("good.test"), false, "/").is_ok());
         let mut proxied = host("bad.test");
         proxied.insert("x-forwarded-host", "good.test".parse().expect("v"));

@@ -1,12 +1,13 @@
-//! The middlewares between routing and forwarding: allowlists, header rules, basic and digest
-//! authentication, rate limits and connection limits. `model::middleware` says what was asked;
-//! this crate compiles it once per routing table ([`Guards::compile`]) and decides per request.
-//! No I/O: forward authentication (an HTTP call) is run by the data plane.
+//! The middlewares between routing and forwarding: allowlists, header rules, basic, digest and
+//! forward authentication, rate limits and connection limits. `model::middleware` says what was
+//! asked; this crate compiles it once per routing table ([`Guards::compile`]) and decides per
+//! request. No I/O: forward authentication's HTTP call is made by the data plane.
 
 mod allowlist;
 mod basic;
 mod digest;
 mod error;
+mod forward;
 mod headers;
 mod limits;
 mod refusal;
@@ -22,6 +23,7 @@ pub use allowlist::{AllowList, parse_ranges};
 pub use basic::BasicAuth;
 pub use digest::DigestAuth;
 pub use error::MiddlewareError;
+pub use forward::ForwardAuthCheck;
 pub use headers::{HeaderRules, RequestFacts};
 pub use limits::{ConnLimiter, ConnSlot, RateLimiter, key, quota};
 pub use refusal::Refusal;
@@ -33,13 +35,14 @@ pub enum LocalAuth {
     Digest(DigestAuth),
 }
 
-/// A frontend's compiled middlewares. Forward auth is not here: it is an HTTP call the data
-/// plane makes between [`Guards::authenticate`] and [`Guards::limit`].
+/// A frontend's compiled middlewares. Forward auth's call is made by the data plane after
+/// [`Guards::authenticate`] and before [`Guards::limit`].
 #[derive(Debug, Default)]
 pub struct Guards {
     pub white_list: Option<AllowList>,
     pub headers: Option<HeaderRules>,
     pub auth: Option<LocalAuth>,
+    pub forward: Option<ForwardAuthCheck>,
     /// `auth.headerField`: receives the authenticated user's name.
     pub header_field: Option<HeaderName>,
     pub rate_limit: Option<RateLimiter>,
@@ -60,10 +63,11 @@ impl Guards {
     /// Compiles every middleware `spec` asks for; the first that cannot be honoured is the
     /// error (the caller keeps the route answering 503).
     pub fn compile(spec: &FrontendMiddlewares) -> Result<Guards, MiddlewareError> {
-        let auth = match spec.auth.as_ref().map(|a| &a.kind) {
-            Some(AuthKind::Basic(u)) => Some(LocalAuth::Basic(BasicAuth::compile(u)?)),
-            Some(AuthKind::Digest(u)) => Some(LocalAuth::Digest(DigestAuth::compile(u)?)),
-            Some(AuthKind::Forward(_)) | None => None,
+        let (auth, forward) = match spec.auth.as_ref().map(|a| &a.kind) {
+            Some(AuthKind::Basic(u)) => (Some(LocalAuth::Basic(BasicAuth::compile(u)?)), None),
+            Some(AuthKind::Digest(u)) => (Some(LocalAuth::Digest(DigestAuth::compile(u)?)), None),
+            Some(AuthKind::Forward(f)) => (None, Some(ForwardAuthCheck::compile(f)?)),
+            None => (None, None),
         };
         let header_field = spec
             .auth
@@ -87,6 +91,7 @@ impl Guards {
                 .map(HeaderRules::compile)
                 .transpose()?,
             auth,
+            forward,
             header_field,
             rate_limit: spec
                 .rate_limit

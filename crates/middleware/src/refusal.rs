@@ -1,12 +1,13 @@
-//! What a middleware answers instead of forwarding: a status, headers and a short body.
+//! What a middleware answers instead of forwarding: a status, headers and a body.
 
+use bytes::Bytes;
 use http::{HeaderName, HeaderValue, StatusCode};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal {
     pub status: StatusCode,
     pub headers: Vec<(HeaderName, HeaderValue)>,
-    pub body: String,
+    pub body: Bytes,
 }
 
 impl Refusal {
@@ -15,7 +16,7 @@ impl Refusal {
         Refusal {
             status,
             headers: Vec::new(),
-            body: status.canonical_reason().unwrap_or("").to_string(),
+            body: Bytes::from_static(status.canonical_reason().unwrap_or("").as_bytes()),
         }
     }
 

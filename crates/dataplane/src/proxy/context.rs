@@ -97,5 +97,5 @@ pub struct EntryPointContext {
     pub metrics: Arc<model::metrics::TrafficMetrics>,
     /// `[entryPoints.NAME.auth]` and `whiteList`, run on every request before routing; `Err`
     /// when they could not be compiled (every request answers 503).
-    pub guards: Result<Option<Arc<middleware::Guards>>, String>,
+    pub guards: Result<Option<Arc<control::guards::RouteGuards>>, String>,
 }

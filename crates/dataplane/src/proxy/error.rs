@@ -48,7 +48,7 @@ impl ProxyError {
         let status = self.status();
         let body = match self {
             ProxyError::NoRoute => "404 page not found\n",
-            ProxyError::Refused(r) => r.body.as_str(),
+            ProxyError::Refused(r) => return refusal(r),
             _ => status.canonical_reason().unwrap_or(""),
         };
         let mut resp = Response::new(ProxyBody::full(body.to_string()));
@@ -62,13 +62,31 @@ impl ProxyError {
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
         );
-        if let ProxyError::Refused(r) = self {
-            for (name, value) in &r.headers {
-                h.insert(name.clone(), value.clone());
-            }
-        }
         resp
     }
+}
+
+/// A middleware's answer: its status, body and headers (every value of a repeated one, such
+/// as `Set-Cookie`), over the plain-text defaults.
+fn refusal(r: &middleware::Refusal) -> Response<ProxyBody> {
+    let mut resp = Response::new(ProxyBody::full(r.body.clone()));
+    *resp.status_mut() = r.status;
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    for (name, _) in &r.headers {
+        h.remove(name);
+    }
+    for (name, value) in &r.headers {
+        h.append(name.clone(), value.clone());
+    }
+    resp
 }
 
 #[cfg(test)]

@@ -1,14 +1,16 @@
 //! Runs a route's compiled middlewares on a request head, in Traefik's order: allowlist and
-//! request headers (`admit`), auth, connection limit, rate limit. A refusal becomes the
-//! client's answer (`ProxyError::Refused`).
+//! request headers (`admit`), auth (basic, digest, or the call to a forward-auth server),
+//! connection limit, rate limit. A refusal becomes the client's answer (`ProxyError::Refused`).
 
 use std::net::SocketAddr;
 
-use http::HeaderMap;
 use http::request::Parts;
+use http::{HeaderMap, StatusCode};
+use http_body_util::{BodyExt, Empty, Limited};
 
+use control::guards::RouteGuards;
 use control::table::CompiledRoute;
-use middleware::{ConnSlot, Guards, RequestFacts, RequestHead};
+use middleware::{ConnSlot, Guards, Refusal, RequestFacts, RequestHead};
 
 use super::context::EntryPointContext;
 use super::error::ProxyError;
@@ -47,8 +49,47 @@ pub(super) fn authenticate(
         .map_err(ProxyError::Refused)
 }
 
+/// The largest auth-server answer read; a longer one fails the request (500).
+const MAX_AUTH_ANSWER: usize = 1 << 20;
+
+/// Forward auth: the auth server's 2xx lets the request through (with its
+/// `authResponseHeaders` copied in); any other answer is the client's. An auth server that
+/// cannot be reached or answers too much fails the request with 500, as in Traefik, never open.
+pub(super) async fn forward_auth(
+    ep: &EntryPointContext,
+    guards: &RouteGuards,
+    peer: SocketAddr,
+    parts: &mut Parts,
+) -> Result<(), ProxyError> {
+    let (Some(check), Some(client)) = (&guards.forward, &guards.auth_client) else {
+        return Ok(());
+    };
+    let ask = check.request(&head(ep, peer, parts)).map(|()| Empty::new());
+    let failed = |what: &str, e: &dyn std::fmt::Display| {
+        tracing::warn!(address = %check.address(), "forward auth: {what}: {e}; answering 500");
+        ProxyError::Refused(Refusal::status(StatusCode::INTERNAL_SERVER_ERROR))
+    };
+    let call = client.request(ask);
+    let answer = match ep.proxy.response_header_timeout {
+        Some(t) => tokio::time::timeout(t, call)
+            .await
+            .map_err(|e| failed("no answer", &e))?,
+        None => call.await,
+    }
+    .map_err(|e| failed("call failed", &e))?;
+    let (head, body) = answer.into_parts();
+    let body = Limited::new(body, MAX_AUTH_ANSWER)
+        .collect()
+        .await
+        .map_err(|e| failed("reading the answer", &e))?
+        .to_bytes();
+    check
+        .outcome(head.status, &head.headers, body, &mut parts.headers)
+        .map_err(ProxyError::Refused)
+}
+
 /// The entrypoint's auth, then its allowlist (Traefik's entrypoint order), before routing.
-pub(super) fn entry_point(
+pub(super) async fn entry_point(
     ep: &EntryPointContext,
     peer: SocketAddr,
     parts: &mut Parts,
@@ -61,6 +102,7 @@ pub(super) fn entry_point(
     let user = guards
         .authenticate(&mut head(ep, peer, parts))
         .map_err(ProxyError::Refused)?;
+    forward_auth(ep, guards, peer, parts).await?;
     guards
         .admit(&mut head(ep, peer, parts))
         .map_err(ProxyError::Refused)?;

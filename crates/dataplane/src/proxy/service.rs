@@ -145,7 +145,7 @@ async fn forward(
     }
     if !matches!(ep.guards, Ok(None)) {
         let (mut parts, body) = req.into_parts();
-        routed.user = guard::entry_point(ep, peer, &mut parts)?;
+        routed.user = guard::entry_point(ep, peer, &mut parts).await?;
         req = Request::from_parts(parts, body);
     }
     normalize_path(&mut req)?;
@@ -180,7 +180,7 @@ async fn guarded(
     peer: SocketAddr,
     req: Request<Incoming>,
     route: &Arc<CompiledRoute>,
-    guards: &middleware::Guards,
+    guards: &control::guards::RouteGuards,
     routed: &mut Routed,
 ) -> Result<Response<ProxyBody>, ProxyError> {
     if let Some(to) = route.redirect.as_ref().filter(|r| r.entry_point != ep.name) {
@@ -190,6 +190,7 @@ async fn guarded(
     if let Some(user) = guard::authenticate(ep, guards, peer, &mut parts)? {
         routed.user = Some(user);
     }
+    guard::forward_auth(ep, guards, peer, &mut parts).await?;
     routed.slot = guard::limit_connections(route, peer, &parts.headers)?;
     guard::limit_rate(ep, guards, peer, &mut parts)?;
     let req = Request::from_parts(parts, body);

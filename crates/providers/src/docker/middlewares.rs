@@ -1,4 +1,4 @@
-//! The middleware labels of a container (`traefik.frontend.auth.*`, `.whiteList.*`,
+//! The middleware labels of a container (`traefik.frontend.auth.*` basic, digest and forward, `.whiteList.*`,
 //! `.rateLimit.*`, `.headers.*`, `traefik.backend.maxconn.*`) → `model::middleware`. A value
 //! that cannot be read or compiled is an error on its label and leaves the frontend (or the
 //! backend) refusing every request with 503, never open. Pure.
@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 
 use model::dynamic::ProviderError;
 use model::middleware::{
-    Auth, AuthKind, Extractor, FrontendMiddlewares, Headers, MaxConn, Rate, RateLimit, UsersAuth,
-    WhiteList,
+    Auth, AuthKind, ClientTls, Extractor, ForwardAuth, FrontendMiddlewares, Headers, MaxConn, Rate,
+    RateLimit, UsersAuth, WhiteList,
 };
 
 use super::container::ContainerInfo;
@@ -21,6 +21,14 @@ const AUTH_BASIC_REMOVE: &str = "traefik.frontend.auth.basic.removeHeader";
 const AUTH_DIGEST_USERS: &str = "traefik.frontend.auth.digest.users";
 const AUTH_DIGEST_FILE: &str = "traefik.frontend.auth.digest.usersFile";
 const AUTH_DIGEST_REMOVE: &str = "traefik.frontend.auth.digest.removeHeader";
+const AUTH_FORWARD_ADDRESS: &str = "traefik.frontend.auth.forward.address";
+const AUTH_FORWARD_TRUST: &str = "traefik.frontend.auth.forward.trustForwardHeader";
+const AUTH_FORWARD_HEADERS: &str = "traefik.frontend.auth.forward.authResponseHeaders";
+const AUTH_FORWARD_CA: &str = "traefik.frontend.auth.forward.tls.ca";
+const AUTH_FORWARD_CA_OPTIONAL: &str = "traefik.frontend.auth.forward.tls.caOptional";
+const AUTH_FORWARD_CERT: &str = "traefik.frontend.auth.forward.tls.cert";
+const AUTH_FORWARD_KEY: &str = "traefik.frontend.auth.forward.tls.key";
+const AUTH_FORWARD_INSECURE: &str = "traefik.frontend.auth.forward.tls.insecureSkipVerify";
 const AUTH_HEADER_FIELD: &str = "traefik.frontend.auth.headerField";
 const WHITELIST_RANGE: &str = "traefik.frontend.whiteList.sourceRange";
 const WHITELIST_XFF: &str = "traefik.frontend.whiteList.useXForwardedFor";
@@ -32,8 +40,16 @@ const MAXCONN_AMOUNT: &str = "traefik.backend.maxconn.amount";
 const MAXCONN_EXTRACTOR: &str = "traefik.backend.maxconn.extractorfunc";
 
 /// The fixed-name middleware labels portier reads (rate sets and headers are matched by form).
-const FIXED: [&str; 15] = [
+const FIXED: [&str; 23] = [
     AUTH_BASIC,
+    AUTH_FORWARD_ADDRESS,
+    AUTH_FORWARD_TRUST,
+    AUTH_FORWARD_HEADERS,
+    AUTH_FORWARD_CA,
+    AUTH_FORWARD_CA_OPTIONAL,
+    AUTH_FORWARD_CERT,
+    AUTH_FORWARD_KEY,
+    AUTH_FORWARD_INSECURE,
     AUTH_BASIC_USERS,
     AUTH_BASIC_FILE,
     AUTH_BASIC_REMOVE,
@@ -210,7 +226,43 @@ impl Reader<'_> {
         })
     }
 
-    /// Basic if any basic label, else digest (Traefik builds one kind).
+    /// `auth.forward.*`; the address is checked here, the TLS files when the route compiles.
+    fn forward(&mut self) -> Option<ForwardAuth> {
+        let address = self.get(AUTH_FORWARD_ADDRESS)?.to_string();
+        let tls_keys = [
+            AUTH_FORWARD_CA,
+            AUTH_FORWARD_CA_OPTIONAL,
+            AUTH_FORWARD_CERT,
+            AUTH_FORWARD_KEY,
+            AUTH_FORWARD_INSECURE,
+        ];
+        let tls = tls_keys
+            .iter()
+            .any(|k| self.get(k).is_some())
+            .then(|| ClientTls {
+                ca: self.get(AUTH_FORWARD_CA).map(String::from),
+                ca_optional: self.bool(AUTH_FORWARD_CA_OPTIONAL),
+                cert: self.get(AUTH_FORWARD_CERT).map(String::from),
+                key: self.get(AUTH_FORWARD_KEY).map(String::from),
+                insecure_skip_verify: self.bool(AUTH_FORWARD_INSECURE),
+            });
+        let f = ForwardAuth {
+            address,
+            trust_forward_header: self.bool(AUTH_FORWARD_TRUST),
+            auth_response_headers: self.list(AUTH_FORWARD_HEADERS),
+            tls,
+        };
+        if let Err(e) = middleware::ForwardAuthCheck::compile(&f) {
+            let key = match e {
+                middleware::MiddlewareError::HeaderName(_) => AUTH_FORWARD_HEADERS,
+                _ => AUTH_FORWARD_ADDRESS,
+            };
+            self.bad(key, e);
+        }
+        Some(f)
+    }
+
+    /// Basic if any basic label, else digest, else forward (Traefik builds one kind).
     fn auth(&mut self) -> Option<Auth> {
         let basic = match self.list(AUTH_BASIC) {
             // The deprecated form takes precedence when present.
@@ -238,17 +290,19 @@ impl Reader<'_> {
                 }
                 AuthKind::Basic(b)
             }
-            None => {
-                let d = self.users(AUTH_DIGEST_USERS, AUTH_DIGEST_FILE, AUTH_DIGEST_REMOVE)?;
-                let checked = d
-                    .users_file
-                    .is_none()
-                    .then(|| middleware::DigestAuth::compile(&d));
-                if let Some(Err(e)) = checked {
-                    self.bad(AUTH_DIGEST_USERS, e);
+            None => match self.users(AUTH_DIGEST_USERS, AUTH_DIGEST_FILE, AUTH_DIGEST_REMOVE) {
+                None => AuthKind::Forward(self.forward()?),
+                Some(d) => {
+                    let checked = d
+                        .users_file
+                        .is_none()
+                        .then(|| middleware::DigestAuth::compile(&d));
+                    if let Some(Err(e)) = checked {
+                        self.bad(AUTH_DIGEST_USERS, e);
+                    }
+                    AuthKind::Digest(d)
                 }
-                AuthKind::Digest(d)
-            }
+            },
         };
         Some(Auth {
             header_field: self.get(AUTH_HEADER_FIELD).map(String::from),
