@@ -476,3 +476,58 @@ async fn with_no_configuration_file_labelled_containers_are_routed() {
     .await;
     assert_eq!(hostname(&r.text()), Some(short(&id)));
 }
+
+#[tokio::test]
+async fn stickiness_labels_keep_a_client_on_its_container() {
+    use sha1::{Digest, Sha1};
+    let s = Scope::new("sticky");
+    let p = Portier::start(&format!("{HTTP}{}", s.docker_toml("")));
+    let backend = format!("{}-web", s.tag);
+    let labels = [
+        "-l",
+        "traefik.frontend.rule=Host:sticky.local",
+        "-l",
+        &format!("traefik.backend={backend}"),
+        "-l",
+        "traefik.backend.loadbalancer.stickiness=true",
+        "-l",
+        "traefik.backend.loadbalancer.stickiness.secure=true",
+    ];
+    s.run("one", &labels);
+    s.run("two", &labels);
+    let two = eventually(WAIT, "both containers", async || {
+        let seen: BTreeSet<String> = answers(&p, "sticky.local", "/", 4)
+            .await
+            .into_iter()
+            .collect();
+        (seen.len() == 2 && seen.iter().all(|h| !h.starts_with("status"))).then_some(seen)
+    })
+    .await;
+    assert_eq!(two.len(), 2);
+    // Traefik's cookie name: `_` and 5 hex digits of SHA-1("_TRAEFIK_BACKEND_" + backend).
+    let digest = Sha1::digest(format!("_TRAEFIK_BACKEND_backend-{backend}").as_bytes());
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    let name = format!("_{}", &hex[..5]);
+    let first = get(p.http(), "sticky.local", "/").await;
+    let set = first.headers["set-cookie"]
+        .to_str()
+        .expect("ascii")
+        .to_string();
+    assert!(set.starts_with(&format!("{name}=http://")), "{set}");
+    assert!(set.ends_with("; Path=/; Secure"), "{set}");
+    let host = hostname(&first.text()).expect("hostname");
+    let cookie = set.split(';').next().unwrap_or_default().to_string();
+    for _ in 0..6 {
+        let r = support::send(
+            p.http(),
+            "GET",
+            "sticky.local",
+            "/",
+            &[("cookie", &cookie)],
+            support::TestBody::empty(),
+        )
+        .await;
+        assert_eq!(hostname(&r.text()).as_deref(), Some(host.as_str()));
+        assert!(r.headers.get("set-cookie").is_none());
+    }
+}

@@ -498,3 +498,82 @@ async fn paths_are_normalised_before_routing() {
     let r = get(p.http(), "h", "/../../etc/passwd").await;
     assert_eq!((r.status.as_u16(), r.text().as_str()), (400, "Bad Request"));
 }
+
+/// The sticky cookie of `r` (its `name=value` part), if it sets one.
+fn set_cookie(r: &support::Reply) -> Option<String> {
+    r.headers
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .map(String::from)
+}
+
+#[tokio::test]
+async fn sticky_sessions_keep_a_client_on_its_server_until_it_leaves() {
+    let a = Backend::spawn("a").await;
+    let b = Backend::spawn("b").await;
+    let cfg = Toml::file()
+        .backend("sticky", &[(&a, 1), (&b, 1)])
+        .backend("old", &[(&a, 1), (&b, 1)])
+        .frontends(&[
+            ("s", "sticky", "Host:s.local"),
+            ("o", "old", "Host:o.local"),
+        ])
+        .raw(
+            "[backends.sticky.loadBalancer.stickiness]\ncookieName = \"stick\"\nhttpOnly = true\nsameSite = \"lax\"\n\
+             [backends.sticky.healthCheck]\npath = \"/health\"\ninterval = \"100ms\"\n\
+             [backends.old.loadBalancer]\nsticky = true\n",
+        )
+        .build();
+    let p = Portier::start(&cfg);
+    let first = get(p.http(), "s.local", "/").await;
+    let name = first.echo().name;
+    let url = if name == "a" { a.url() } else { b.url() };
+    assert_eq!(
+        set_cookie(&first).as_deref(),
+        Some(format!("stick={url}; Path=/; HttpOnly; SameSite=Lax").as_str())
+    );
+    let cookie = format!("other=1; stick={url}");
+    for _ in 0..6 {
+        let r = send(
+            p.http(),
+            "GET",
+            "s.local",
+            "/",
+            &[("cookie", &cookie)],
+            TestBody::empty(),
+        )
+        .await;
+        assert_eq!(r.echo().name, name, "the cookie's server answers");
+        assert_eq!(set_cookie(&r), None, "a valid cookie is not set again");
+    }
+    // A cookie naming a server the backend does not have: round robin, and a new cookie.
+    let stale = [("cookie", "stick=http://127.0.0.1:9")];
+    let r = send(p.http(), "GET", "s.local", "/", &stale, TestBody::empty()).await;
+    assert!(set_cookie(&r).is_some_and(|c| c.starts_with("stick=http://127.0.0.1:")));
+    // The cookie's server fails its health check: the other one answers and takes the cookie.
+    let (gone, other) = if name == "a" { (&a, "b") } else { (&b, "a") };
+    gone.set_healthy(false);
+    let moved =
+        support::docker::eventually(Duration::from_secs(5), "the other server", async || {
+            let r = send(
+                p.http(),
+                "GET",
+                "s.local",
+                "/",
+                &[("cookie", &cookie)],
+                TestBody::empty(),
+            )
+            .await;
+            (r.status == 200 && r.echo().name == other).then_some(r)
+        })
+        .await;
+    let other_url = if other == "a" { a.url() } else { b.url() };
+    assert!(set_cookie(&moved).is_some_and(|c| c.starts_with(&format!("stick={other_url};"))));
+    // The deprecated `sticky = true`: Traefik's `_TRAEFIK_BACKEND` cookie.
+    let r = get(p.http(), "o.local", "/").await;
+    assert!(
+        set_cookie(&r).is_some_and(|c| c.starts_with("_TRAEFIK_BACKEND=http://127.0.0.1:")),
+        "{:?}",
+        r.headers
+    );
+}

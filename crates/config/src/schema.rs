@@ -305,4 +305,16 @@ pub struct ServerToml {
 #[derive(Debug, Default, Clone, Deserialize)]
 pub struct LoadBalancerToml {
     pub method: Option<String>,
+    /// Deprecated: `true` without `stickiness` means the cookie `_TRAEFIK_BACKEND`.
+    pub sticky: Option<bool>,
+    pub stickiness: Option<StickinessToml>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StickinessToml {
+    pub cookie_name: Option<String>,
+    pub secure: Option<bool>,
+    pub http_only: Option<bool>,
+    pub same_site: Option<String>,
 }

@@ -483,6 +483,11 @@ fn backend_runtime(
         });
     }
     let mut runtime = BackendRuntime::new(bname.to_string(), servers);
+    runtime.sticky = backend
+        .load_balancer
+        .stickiness
+        .as_ref()
+        .map(|s| crate::sticky::StickyCookie::new(s, bname, &runtime.servers));
     runtime.max_conn = backend_max_conn(pname, bname, backend, old, errors);
     // A limit asked for and not compiled refuses the backend's frontends (503).
     runtime.refused = backend.max_conn.is_some() && runtime.max_conn.is_none();

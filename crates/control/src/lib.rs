@@ -7,6 +7,7 @@ pub mod checker;
 pub mod compile;
 pub mod guards;
 pub mod server;
+pub mod sticky;
 pub mod table;
 pub mod upstream_tls;
 mod wrr;

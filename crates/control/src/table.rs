@@ -171,6 +171,8 @@ pub struct BackendRuntime {
     pub max_conn: Option<MaxConnRuntime>,
     /// A protection of this backend could not be compiled: its frontends answer 503.
     pub refused: bool,
+    /// `loadBalancer.stickiness`: the cookie that keeps a client on its server.
+    pub sticky: Option<crate::sticky::StickyCookie>,
     wrr: Wrr,
 }
 
@@ -190,6 +192,7 @@ impl BackendRuntime {
             servers,
             max_conn: None,
             refused: false,
+            sticky: None,
         }
     }
 
@@ -201,6 +204,14 @@ impl BackendRuntime {
         self.wrr
             .pick(|i| healthy(i) && !self.servers[i].state.is_ejected())
             .or_else(|| self.wrr.pick(healthy))
+    }
+
+    /// The server a sticky cookie in `headers` names, while it is healthy and not cooling
+    /// down; else `None` (the caller picks by round robin and sets a new cookie).
+    pub fn sticky_index(&self, headers: &http::HeaderMap) -> Option<usize> {
+        let i = self.sticky.as_ref()?.server(headers)?;
+        let s = &self.servers[i].state;
+        (s.is_healthy() && !s.is_ejected()).then_some(i)
     }
 }
 

@@ -118,15 +118,36 @@ pub struct Server {
 pub struct LoadBalancer {
     /// `wrr` (the only method so far; `drr` is accepted and balanced as `wrr`).
     pub method: String,
+    /// Sticky sessions: a cookie names the server that answered first.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stickiness: Option<Stickiness>,
 }
 
 impl Default for LoadBalancer {
     fn default() -> Self {
         LoadBalancer {
             method: "wrr".to_string(),
+            stickiness: None,
         }
     }
 }
+
+/// `loadBalancer.stickiness`: the cookie's name (empty: Traefik's name derived from the
+/// backend's) and its attributes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Stickiness {
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub cookie_name: String,
+    pub secure: bool,
+    pub http_only: bool,
+    /// `none`, `lax` or `strict` (any case); anything else sets no `SameSite`.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub same_site: String,
+}
+
+/// The deprecated `loadBalancer.sticky = true` without a `stickiness` table: Traefik's cookie.
+pub const DEPRECATED_STICKY_COOKIE: &str = "_TRAEFIK_BACKEND";
 
 /// A problem in a provider's input, named precisely enough to fix it: where (a container and
 /// label, a file position, a compiled item) and what. Shown as `WHERE: WHAT`.

@@ -7,11 +7,11 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
-use config::schema::{BackendToml, DynamicToml, FrontendToml, HealthCheckToml};
+use config::schema::{BackendToml, DynamicToml, FrontendToml, HealthCheckToml, LoadBalancerToml};
 use config::{ConfigError, FileProviderConfig};
 use model::dynamic::{
     Backend, DEFAULT_HEALTHCHECK_INTERVAL, Frontend, FrontendRedirect, HealthCheck, LoadBalancer,
-    ProviderConfig, ProviderError, Route, Server,
+    ProviderConfig, ProviderError, Route, Server, Stickiness,
 };
 use model::rules;
 use model::update::{ProviderUpdate, parse_server_url};
@@ -87,13 +87,7 @@ fn translate_backend(
         errors,
     ));
     let mut backend = Backend {
-        load_balancer: LoadBalancer {
-            method: b
-                .load_balancer
-                .as_ref()
-                .and_then(|l| l.method.clone())
-                .unwrap_or_else(|| "wrr".to_string()),
-        },
+        load_balancer: load_balancer(b.load_balancer.as_ref()),
         health_check: b.health_check.as_ref().and_then(health_check),
         max_conn,
         unenforced,
@@ -256,6 +250,31 @@ fn column_offset(text: &str, column: usize) -> usize {
     text.char_indices()
         .nth(column.saturating_sub(1))
         .map_or(text.len(), |(i, _)| i)
+}
+
+/// `[backends.X.loadBalancer]`: the method and sticky sessions (the deprecated `sticky = true`
+/// means Traefik's `_TRAEFIK_BACKEND` cookie when there is no `stickiness` table).
+fn load_balancer(lb: Option<&LoadBalancerToml>) -> LoadBalancer {
+    let Some(lb) = lb else {
+        return LoadBalancer::default();
+    };
+    let stickiness = match (&lb.stickiness, lb.sticky) {
+        (Some(s), _) => Some(Stickiness {
+            cookie_name: s.cookie_name.clone().unwrap_or_default(),
+            secure: s.secure.unwrap_or(false),
+            http_only: s.http_only.unwrap_or(false),
+            same_site: s.same_site.clone().unwrap_or_default(),
+        }),
+        (None, Some(true)) => Some(Stickiness {
+            cookie_name: model::dynamic::DEPRECATED_STICKY_COOKIE.to_string(),
+            ..Stickiness::default()
+        }),
+        (None, _) => None,
+    };
+    LoadBalancer {
+        method: lb.method.clone().unwrap_or_else(|| "wrr".to_string()),
+        stickiness,
+    }
 }
 
 /// Reads and parses a dynamic TOML file; unknown keys are logged by name.

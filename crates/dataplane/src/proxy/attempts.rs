@@ -1,6 +1,8 @@
-//! The retry loop: pick a server by weighted round robin, send, and on a failure that is safe
-//! to repeat (a failed connect with the body still here, or a reset idempotent request without
-//! a body) eject the server for a while and try another, up to `[retry] attempts`.
+//! The retry loop: pick a server (the one a sticky cookie names, else by weighted round
+//! robin), send, and on a failure that is safe to repeat (a failed connect with the body still
+//! here, or a reset idempotent request without a body) eject the server for a while and try
+//! another, up to `[retry] attempts`. A sticky backend's answer from a server the client's
+//! cookie did not name sets the cookie.
 
 use std::sync::atomic::Ordering;
 
@@ -50,13 +52,17 @@ pub(super) async fn send(
     // Servers already tried, on the stack: no allocation per request.
     let mut tried_buf = [usize::MAX; MAX_ATTEMPTS];
     let mut n_tried = 0;
+    let stuck = backend.sticky_index(&parts.headers);
     loop {
         let index =
-            backend
-                .pick_index(&tried_buf[..n_tried])
-                .ok_or_else(|| ProxyError::NoServer {
-                    backend: backend.name.clone(),
-                })?;
+            match stuck.filter(|_| n_tried == 0) {
+                Some(i) => i,
+                None => backend.pick_index(&tried_buf[..n_tried]).ok_or_else(|| {
+                    ProxyError::NoServer {
+                        backend: backend.name.clone(),
+                    }
+                })?,
+            };
         *server_index = Some(index);
         tried_buf[n_tried] = index;
         n_tried += 1;
@@ -79,7 +85,14 @@ pub(super) async fn send(
         match exchange(ep, server, request).await? {
             Ok(resp) => {
                 server.state.record_success();
-                return Ok(answer(resp, &mut client_upgrade, in_flight));
+                let mut resp = answer(resp, &mut client_upgrade, in_flight);
+                if stuck != Some(index) {
+                    let cookie = backend.sticky.as_ref().and_then(|s| s.set_cookie(index));
+                    if let Some(c) = cookie {
+                        resp.headers_mut().append(header::SET_COOKIE, c.clone());
+                    }
+                }
+                return Ok(resp);
             }
             Err(source) => {
                 // Safe to send again: nothing reached the server (failed connect, body still

@@ -29,6 +29,16 @@ pub(super) const LABEL_HC_INTERVAL: &str = "traefik.backend.healthcheck.interval
 pub(super) const LABEL_HC_PORT: &str = "traefik.backend.healthcheck.port";
 pub(super) const LABEL_HC_HOSTNAME: &str = "traefik.backend.healthcheck.hostname";
 pub(super) const LABEL_HC_HEADERS: &str = "traefik.backend.healthcheck.headers";
+pub(super) const LABEL_LB_METHOD: &str = "traefik.backend.loadbalancer.method";
+pub(super) const LABEL_STICKY: &str = "traefik.backend.loadbalancer.sticky";
+pub(super) const LABEL_STICKINESS: &str = "traefik.backend.loadbalancer.stickiness";
+pub(super) const LABEL_STICKINESS_COOKIE: &str =
+    "traefik.backend.loadbalancer.stickiness.cookieName";
+pub(super) const LABEL_STICKINESS_SECURE: &str = "traefik.backend.loadbalancer.stickiness.secure";
+pub(super) const LABEL_STICKINESS_HTTP_ONLY: &str =
+    "traefik.backend.loadbalancer.stickiness.httpOnly";
+pub(super) const LABEL_STICKINESS_SAME_SITE: &str =
+    "traefik.backend.loadbalancer.stickiness.sameSite";
 
 /// The kind of value a label takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,6 +55,8 @@ pub(super) enum Kind {
     Duration,
     /// `http`, `https` or `h2c`.
     Protocol,
+    /// `wrr` or `drr` (any case).
+    Method,
     /// A Traefik 1.x frontend rule.
     Rule,
     /// Comma-separated names.
@@ -56,7 +68,7 @@ pub(super) enum Kind {
 }
 
 /// Every label portier reads, with its kind, in the order values are checked.
-pub(super) const LABELS: [(&str, Kind); 19] = [
+pub(super) const LABELS: [(&str, Kind); 26] = [
     (LABEL_ENABLE, Kind::Bool),
     (LABEL_TAGS, Kind::List),
     (LABEL_BACKEND, Kind::Text),
@@ -76,6 +88,13 @@ pub(super) const LABELS: [(&str, Kind); 19] = [
     (LABEL_HC_HOSTNAME, Kind::Text),
     (LABEL_HC_HEADERS, Kind::Map),
     (LABEL_NETWORK, Kind::Text),
+    (LABEL_LB_METHOD, Kind::Method),
+    (LABEL_STICKY, Kind::Bool),
+    (LABEL_STICKINESS, Kind::Bool),
+    (LABEL_STICKINESS_COOKIE, Kind::Text),
+    (LABEL_STICKINESS_SECURE, Kind::Bool),
+    (LABEL_STICKINESS_HTTP_ONLY, Kind::Bool),
+    (LABEL_STICKINESS_SAME_SITE, Kind::Text),
 ];
 
 /// Whether portier reads `key`.
@@ -98,6 +117,8 @@ pub(super) enum BadValue {
     Duration(#[from] model::duration::DurationError),
     #[error("use http, https or h2c")]
     Protocol,
+    #[error("use wrr or drr")]
+    Method,
     #[error(transparent)]
     Rule(#[from] rules::RuleError),
 }
@@ -136,6 +157,10 @@ impl Kind {
             Kind::Protocol => match t {
                 "http" | "https" | "h2c" => Ok(Value::Text(t.to_string())),
                 _ => Err(BadValue::Protocol),
+            },
+            Kind::Method => match t.to_ascii_lowercase().as_str() {
+                m @ ("wrr" | "drr") => Ok(Value::Text(m.to_string())),
+                _ => Err(BadValue::Method),
             },
             Kind::Rule => {
                 rules::parse(text)?;

@@ -13,8 +13,8 @@ use std::collections::BTreeMap;
 
 use config::Constraint;
 use model::dynamic::{
-    Backend, DEFAULT_HEALTHCHECK_INTERVAL, Frontend, FrontendRedirect, HealthCheck, ProviderConfig,
-    ProviderError, Route, Server,
+    Backend, DEFAULT_HEALTHCHECK_INTERVAL, Frontend, FrontendRedirect, HealthCheck, LoadBalancer,
+    ProviderConfig, ProviderError, Route, Server, Stickiness,
 };
 
 use super::container::{ContainerInfo, Health, RunState};
@@ -45,6 +45,7 @@ pub struct Translation {
 /// One container's contribution before grouping.
 struct Parsed {
     health_check: Option<HealthCheck>,
+    load_balancer: LoadBalancer,
     backend: String,
     rule: String,
     frontend: Frontend,
@@ -81,6 +82,7 @@ pub fn translate(containers: &[ContainerInfo], defaults: &DockerDefaults) -> Tra
             // Backend-level settings come from the first container of the backend (by name).
             .or_insert_with(|| Backend {
                 health_check: parsed.health_check.clone(),
+                load_balancer: parsed.load_balancer.clone(),
                 max_conn: parsed.max_conn.clone(),
                 ..Backend::default()
             });
@@ -180,6 +182,7 @@ fn container_route(
     merge_unique(&mut backend_unenforced, asked.backend_refused);
     Ok(Some(Parsed {
         health_check: build_health_check(&labels),
+        load_balancer: build_load_balancer(&labels),
         backend,
         rule,
         frontend,
@@ -292,6 +295,36 @@ fn build_frontend(labels: &Labels, backend: &str, rule: &str) -> Frontend {
         }),
         middlewares: Default::default(),
         unenforced: Vec::new(),
+    }
+}
+
+/// `traefik.backend.loadbalancer.*`: the method and sticky sessions (`stickiness=true` with its
+/// options, else the deprecated `sticky=true`, which means the cookie `_TRAEFIK_BACKEND`).
+fn build_load_balancer(labels: &Labels) -> LoadBalancer {
+    let stickiness = if labels.bool(LABEL_STICKINESS) == Some(true) {
+        Some(Stickiness {
+            cookie_name: labels
+                .text(LABEL_STICKINESS_COOKIE)
+                .unwrap_or_default()
+                .to_string(),
+            secure: labels.bool(LABEL_STICKINESS_SECURE).unwrap_or(false),
+            http_only: labels.bool(LABEL_STICKINESS_HTTP_ONLY).unwrap_or(false),
+            same_site: labels
+                .text(LABEL_STICKINESS_SAME_SITE)
+                .unwrap_or_default()
+                .to_string(),
+        })
+    } else if labels.bool(LABEL_STICKY) == Some(true) {
+        Some(Stickiness {
+            cookie_name: model::dynamic::DEPRECATED_STICKY_COOKIE.to_string(),
+            ..Stickiness::default()
+        })
+    } else {
+        None
+    };
+    LoadBalancer {
+        method: labels.text(LABEL_LB_METHOD).unwrap_or("wrr").to_string(),
+        stickiness,
     }
 }
 
@@ -871,6 +904,49 @@ mod tests {
                 .to_string()
                 .contains("traefik.backend.healthcheck.interval: value \"soon\"")
         );
+    }
+
+    #[test]
+    fn load_balancer_labels_configure_stickiness() {
+        let sticky = container(
+            "s",
+            "10.0.0.2",
+            &[
+                (LABEL_LB_METHOD, "DRR"),
+                (LABEL_STICKINESS, "true"),
+                (LABEL_STICKINESS_COOKIE, "route"),
+                (LABEL_STICKINESS_HTTP_ONLY, "true"),
+                (LABEL_STICKINESS_SAME_SITE, "strict"),
+            ],
+        );
+        let old = container("o", "10.0.0.3", &[(LABEL_STICKY, "true")]);
+        let bad = container("b", "10.0.0.4", &[(LABEL_LB_METHOD, "random")]);
+        let t = translate(&[sticky, old, bad], &defaults());
+        let lb = &t.config.backends["backend-s"].load_balancer;
+        assert_eq!(lb.method, "drr");
+        assert_eq!(
+            lb.stickiness,
+            Some(Stickiness {
+                cookie_name: "route".into(),
+                secure: false,
+                http_only: true,
+                same_site: "strict".into(),
+            })
+        );
+        let old = &t.config.backends["backend-o"].load_balancer;
+        assert_eq!(
+            old.stickiness.as_ref().map(|s| s.cookie_name.as_str()),
+            Some("_TRAEFIK_BACKEND")
+        );
+        assert!(!t.config.backends.contains_key("backend-b"));
+        assert!(
+            t.config.errors[0]
+                .to_string()
+                .contains("traefik.backend.loadbalancer.method: value \"random\": use wrr or drr"),
+            "{:?}",
+            t.config.errors
+        );
+        assert!(t.config.warnings.is_empty(), "{:?}", t.config.warnings);
     }
 
     #[test]
