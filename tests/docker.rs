@@ -531,3 +531,44 @@ async fn stickiness_labels_keep_a_client_on_its_container() {
         assert!(r.headers.get("set-cookie").is_none());
     }
 }
+
+#[tokio::test]
+async fn error_page_labels_serve_pages_from_another_container() {
+    let s = Scope::new("errpages");
+    let p = Portier::start(&format!("{HTTP}{}", s.docker_toml("")));
+    let pages = format!("{}-pages", s.tag);
+    let pages_id = short(&s.run(
+        "pages",
+        &[
+            "-l",
+            "traefik.frontend.rule=Host:pages.local",
+            "-l",
+            &format!("traefik.backend={pages}"),
+        ],
+    ));
+    s.run(
+        "app",
+        &[
+            "-l",
+            "traefik.frontend.rule=Host:app.local",
+            "-l",
+            "traefik.frontend.errors.down.status=500-599",
+            "-l",
+            &format!("traefik.frontend.errors.down.backend={pages}"),
+            "-l",
+            "traefik.frontend.errors.down.query=/{status}.html",
+        ],
+    );
+    for host in ["app.local", "pages.local"] {
+        eventually(WAIT, &format!("{host} routed"), async || {
+            (get(p.http(), host, "/").await.status == 200).then_some(())
+        })
+        .await;
+    }
+    assert_eq!(get(p.http(), "app.local", "/health/down").await.status, 200);
+    let r = get(p.http(), "app.local", "/health").await;
+    assert_eq!(r.status, 503, "the app's status is kept");
+    let text = r.text();
+    assert_eq!(hostname(&text), Some(pages_id), "{text}");
+    assert!(text.contains("GET /503.html"), "{text}");
+}

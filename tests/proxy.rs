@@ -577,3 +577,75 @@ async fn sticky_sessions_keep_a_client_on_its_server_until_it_leaves() {
         r.headers
     );
 }
+
+#[tokio::test]
+async fn error_pages_replace_matching_answers_from_another_backend() {
+    let app = Backend::spawn("app").await;
+    let pages = Backend::spawn("pages").await;
+    let cfg = Toml::file()
+        .backend("app", &[(&app, 1)])
+        .backend("pages", &[(&pages, 1)])
+        .web()
+        .frontends(&[("f", "app", "Host:f.local"), ("dead", "down", "Host:dead.local")])
+        .raw(
+            "[backends.down.servers.s]\nurl = \"http://127.0.0.1:9\"\n\
+             [frontends.f.errors.e5]\nstatus = [\"500-599\"]\nbackend = \"pages\"\nquery = \"/{status}.html\"\n\
+             [frontends.f.errors.nf]\nstatus = [\"404\"]\nbackend = \"pages\"\nquery = \"notfound?from={status}\"\n\
+             [frontends.f.errors.lost]\nstatus = [\"401\"]\nbackend = \"nowhere\"\n\
+             [frontends.f.errors.bad]\nstatus = [\"5xx\"]\nbackend = \"pages\"\n\
+             [frontends.dead.errors.e5]\nstatus = [\"502\"]\nbackend = \"pages\"\nquery = \"/{status}.html\"\n"
+        )
+        .build();
+    let p = Portier::start(&cfg);
+    let ask = async |host: &str, path: &str| {
+        send(
+            p.http(),
+            "GET",
+            host,
+            path,
+            &[("x-orig", "1")],
+            TestBody::empty(),
+        )
+        .await
+    };
+    let r = ask("f.local", "/status/503").await;
+    assert_eq!(r.status, 503, "the original status is kept");
+    assert!(
+        r.headers.get("x-from").is_none(),
+        "the page's headers, not the answer's"
+    );
+    let page = r.echo();
+    assert_eq!(
+        (page.name.as_str(), page.path.as_str()),
+        ("pages", "/503.html")
+    );
+    assert_eq!(
+        page.header("x-orig"),
+        Some("1"),
+        "the client's headers go along"
+    );
+    let r = ask("f.local", "/status/404").await;
+    assert_eq!(r.status, 404);
+    assert_eq!(r.echo().path, "/notfound?from=404");
+    for (path, status) in [("/status/200", 200), ("/status/418", 418)] {
+        let r = ask("f.local", path).await;
+        assert_eq!(
+            (r.status.as_u16(), r.text()),
+            (status, format!("status {status}"))
+        );
+    }
+    // portier's own 502 for a server that cannot be reached gets the page too.
+    let r = ask("dead.local", "/").await;
+    assert_eq!(r.status, 502);
+    assert_eq!(r.echo().path, "/502.html");
+    // A page with an undefined backend or unreadable statuses is reported; the route is served.
+    let api = get(p.web.expect("web"), "localhost", "/api/providers")
+        .await
+        .text();
+    for want in [
+        "errors.lost: undefined backend \\\"nowhere\\\"",
+        "\\\"5xx\\\" is not a status code or range",
+    ] {
+        assert!(api.contains(want), "missing {want:?} in {api}");
+    }
+}

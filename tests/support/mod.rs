@@ -118,7 +118,8 @@ impl Echo {
 ///
 /// Paths: `/slow/<ms>` waits before answering; `/download/<bytes>` streams that many bytes;
 /// `/upload` answers the number of body bytes it read; `/hop` answers with hop-by-hop headers;
-/// `/auth` is a forward-auth server (see `forward_auth`); anything else echoes method, path and
+/// `/auth` is a forward-auth server (see `forward_auth`); `/status/<code>` answers that status
+/// with the body `status <code>` and `X-From: backend`; anything else echoes method, path and
 /// headers as JSON.
 pub struct Backend {
     pub name: String,
@@ -222,6 +223,17 @@ async fn answer(
             }
         }
         return Ok(Response::new(TestBody::text(total.to_string())));
+    }
+    if let Some(code) = path
+        .strip_prefix("/status/")
+        .and_then(|c| c.parse::<u16>().ok())
+        .and_then(|c| StatusCode::from_u16(c).ok())
+    {
+        let mut r = Response::new(TestBody::text(format!("status {}", code.as_u16())));
+        *r.status_mut() = code;
+        r.headers_mut()
+            .insert("x-from", "backend".parse().expect("v"));
+        return Ok(r);
     }
     if path == "/auth" {
         return Ok(forward_auth(&req));

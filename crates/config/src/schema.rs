@@ -254,6 +254,7 @@ pub struct FrontendToml {
     pub priority: Option<i64>,
     pub routes: Option<BTreeMap<String, RouteToml>>,
     pub redirect: Option<RedirectToml>,
+    pub errors: Option<BTreeMap<String, ErrorPageToml>>,
     // Protections portier does not enforce yet: kept as raw values with their position, read
     // only to refuse the frontend (503) with an error there, never to serve it without them.
     pub auth: Option<toml::Spanned<toml::Value>>,
@@ -266,6 +267,14 @@ pub struct FrontendToml {
     #[serde(rename = "ratelimit", alias = "rateLimit")]
     pub rate_limit: Option<toml::Spanned<toml::Value>>,
     pub headers: Option<toml::Spanned<toml::Value>>,
+}
+
+/// `[frontends.X.errors.NAME]`; spanned so that a bad page is reported where it is written.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ErrorPageToml {
+    pub status: Option<toml::Spanned<Vec<String>>>,
+    pub backend: Option<toml::Spanned<String>>,
+    pub query: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -19,8 +19,8 @@ use model::update::{Protocol, parse_server_url};
 
 use crate::server::ServerState;
 use crate::table::{
-    BackendRuntime, CompiledRoute, EntryPointRoutes, MaxConnRuntime, RoutingTable, ServerIndex,
-    ServerRuntime,
+    BackendRuntime, CompiledRoute, EntryPointRoutes, ErrorPageRuntime, MaxConnRuntime,
+    RoutingTable, ServerIndex, ServerRuntime,
 };
 
 /// What compiling needs to know of the static configuration.
@@ -85,6 +85,8 @@ struct CompiledFrontend {
     model: Frontend,
     backend: Option<Arc<BackendRuntime>>,
     backend_unenforced: bool,
+    /// The backends of its error pages, as resolved (a change rebuilds the route).
+    error_backends: Vec<Option<Arc<BackendRuntime>>>,
     /// The route and the indexes (in `CompileSettings::entry_points`) it is served on; `None`
     /// when the frontend is left out.
     route: Option<(Arc<CompiledRoute>, Vec<usize>)>,
@@ -121,6 +123,11 @@ pub fn compile(
         let frontends = registry.frontends.entry(pname.clone()).or_default();
         for (fname, f) in &config.frontends {
             let backend = backends.get(f.backend.as_str()).cloned();
+            let error_backends: Vec<Option<Arc<BackendRuntime>>> = f
+                .errors
+                .values()
+                .map(|p| backends.get(p.backend.as_str()).cloned())
+                .collect();
             let backend_unenforced = config
                 .backends
                 .get(&f.backend)
@@ -128,11 +135,12 @@ pub fn compile(
             let reusable = frontends.get(fname.as_str()).is_some_and(|c| {
                 c.model == *f
                     && c.backend_unenforced == backend_unenforced
-                    && match (&c.backend, &backend) {
-                        (Some(a), Some(b)) => Arc::ptr_eq(a, b),
-                        (None, None) => true,
-                        _ => false,
-                    }
+                    && same_backend(&c.backend, &backend)
+                    && c.error_backends.len() == error_backends.len()
+                    && c.error_backends
+                        .iter()
+                        .zip(&error_backends)
+                        .all(|(a, b)| same_backend(a, b))
             });
             if !reusable {
                 let metrics = frontends
@@ -153,6 +161,7 @@ pub fn compile(
                         f,
                         backend: backend.as_ref(),
                         backend_unenforced,
+                        error_backends: &error_backends,
                         metrics: &metrics,
                         guards,
                     },
@@ -165,6 +174,7 @@ pub fn compile(
                         model: f.clone(),
                         backend,
                         backend_unenforced,
+                        error_backends,
                         route,
                         errors: errs,
                         metrics,
@@ -291,6 +301,8 @@ struct RouteInputs<'a> {
     f: &'a Frontend,
     backend: Option<&'a Arc<BackendRuntime>>,
     backend_unenforced: bool,
+    /// The backend of each error page (in `f.errors` order), `None` when undefined.
+    error_backends: &'a [Option<Arc<BackendRuntime>>],
     metrics: &'a Arc<TrafficMetrics>,
     /// The previous route's middlewares, when they are unchanged.
     guards: Option<Arc<RouteGuards>>,
@@ -308,6 +320,7 @@ fn compile_route(
         f,
         backend,
         backend_unenforced,
+        error_backends,
         metrics,
         guards,
     } = inputs;
@@ -363,8 +376,10 @@ fn compile_route(
         None if !f.unenforced.is_empty() => (None, true),
         None => compile_guards(f, &mut |m| errors.push(fail(m))),
     };
+    let error_pages = error_pages(f, error_backends, &mut |m| errors.push(fail(m)));
     let texts: Vec<&str> = f.routes.values().map(|r| r.rule.as_str()).collect();
     let route = Arc::new(CompiledRoute {
+        error_pages,
         redirect,
         metrics: Arc::clone(metrics),
         frontend: fname.to_string(),
@@ -377,6 +392,45 @@ fn compile_route(
         guards,
     });
     Some((route, eps))
+}
+
+/// Whether two resolved backends are the same compiled one (or both missing).
+fn same_backend(a: &Option<Arc<BackendRuntime>>, b: &Option<Arc<BackendRuntime>>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+        (None, None) => true,
+        _ => false,
+    }
+}
+
+/// The frontend's error pages with their backends; a page whose backend is undefined is
+/// reported and left out (the route is served without it).
+fn error_pages(
+    f: &Frontend,
+    backends: &[Option<Arc<BackendRuntime>>],
+    report: &mut impl FnMut(String),
+) -> Vec<ErrorPageRuntime> {
+    let mut out = Vec::new();
+    for ((name, page), backend) in f.errors.iter().zip(backends) {
+        let Some(backend) = backend else {
+            report(format!(
+                "errors.{name}: undefined backend {:?}; served without this error page",
+                page.backend
+            ));
+            continue;
+        };
+        match page.ranges() {
+            Ok(ranges) => out.push(ErrorPageRuntime {
+                ranges,
+                backend: Arc::clone(backend),
+                page: page.clone(),
+            }),
+            Err(e) => report(format!(
+                "errors.{name}: {e}; served without this error page"
+            )),
+        }
+    }
+    out
 }
 
 /// The frontend's middlewares, compiled once; `None` when it has none. A middleware that
@@ -549,6 +603,7 @@ mod tests {
             priority: 0,
             redirect: None,
             middlewares: Default::default(),
+            errors: Default::default(),
             unenforced: vec![],
         }
     }
@@ -716,6 +771,62 @@ mod tests {
         assert_eq!(t4.errors.len(), 1, "frontend b's backend is undefined now");
         assert_eq!(t4.servers.len(), 1);
         assert!(t4.servers.iter().all(|(k, _)| k.1 == "a"));
+    }
+
+    #[test]
+    fn an_error_page_follows_its_backend_as_it_scales() {
+        let mut config = ProviderConfig::default();
+        config
+            .backends
+            .insert("app".into(), backend(&["http://127.0.0.1:1"]));
+        config
+            .backends
+            .insert("pages".into(), backend(&["http://127.0.0.1:2"]));
+        let mut f = frontend("app", "Host:a.com");
+        f.errors.insert(
+            "e".into(),
+            model::dynamic::ErrorPage {
+                status: vec!["500-599".into()],
+                backend: "pages".into(),
+                query: "/{status}.html".into(),
+            },
+        );
+        f.errors.insert(
+            "lost".into(),
+            model::dynamic::ErrorPage {
+                status: vec!["404".into()],
+                backend: "nowhere".into(),
+                query: String::new(),
+            },
+        );
+        config.frontends.insert("a".into(), f);
+        let mut registry = Registry::new();
+        let providers = [("file".to_string(), Arc::new(config.clone()))].into();
+        let t1 = compile(&providers, &settings(), &mut registry, 1);
+        let r1 = Arc::clone(&t1.entry_points["http"].routes()[0]);
+        assert_eq!(
+            r1.error_pages.len(),
+            1,
+            "the page without a backend is left out"
+        );
+        assert!(r1.error_page(503).is_some() && r1.error_page(404).is_none());
+        assert!(
+            t1.errors[0]
+                .to_string()
+                .contains("errors.lost: undefined backend \"nowhere\""),
+            "{:?}",
+            t1.errors
+        );
+        // The pages backend scales: the route is rebuilt around the new balancer.
+        config.backends.insert(
+            "pages".into(),
+            backend(&["http://127.0.0.1:2", "http://127.0.0.1:3"]),
+        );
+        let providers = [("file".to_string(), Arc::new(config))].into();
+        let t2 = compile(&providers, &settings(), &mut registry, 2);
+        let r2 = &t2.entry_points["http"].routes()[0];
+        assert!(!Arc::ptr_eq(&r1, r2));
+        assert_eq!(r2.error_pages[0].backend.servers.len(), 2);
     }
 
     #[test]

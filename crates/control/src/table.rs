@@ -160,6 +160,31 @@ pub struct CompiledRoute {
     /// frontend has none, so a plain
     /// route pays nothing for them.
     pub guards: Option<Arc<crate::guards::RouteGuards>>,
+    /// `errors.NAME`, in name order; empty for most routes.
+    pub error_pages: Vec<ErrorPageRuntime>,
+}
+
+impl CompiledRoute {
+    /// The first error page whose ranges hold `status`.
+    pub fn error_page(&self, status: u16) -> Option<&ErrorPageRuntime> {
+        self.error_pages.iter().find(|p| p.matches(status))
+    }
+}
+
+/// A custom error page with its ranges read and its backend resolved.
+#[derive(Debug)]
+pub struct ErrorPageRuntime {
+    pub ranges: Vec<(u16, u16)>,
+    pub backend: Arc<BackendRuntime>,
+    pub page: model::dynamic::ErrorPage,
+}
+
+impl ErrorPageRuntime {
+    pub fn matches(&self, status: u16) -> bool {
+        self.ranges
+            .iter()
+            .any(|&(lo, hi)| (lo..=hi).contains(&status))
+    }
 }
 
 /// A backend's servers and its balancer. Shared by every frontend that names it.
@@ -245,6 +270,7 @@ mod tests {
             redirect: None,
             unenforced: false,
             guards: None,
+            error_pages: Vec::new(),
         })
     }
 

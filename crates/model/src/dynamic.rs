@@ -43,11 +43,66 @@ pub struct Frontend {
     /// Allowlist, headers, auth and rate limit, compiled once per table.
     #[serde(flatten)]
     pub middlewares: crate::middleware::FrontendMiddlewares,
+    /// `errors.NAME`: answers whose status is in a page's ranges get that page's body,
+    /// fetched from another backend.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub errors: BTreeMap<String, ErrorPage>,
     /// Protections asked for that portier does not enforce yet, each naming where it was asked
     /// (`label traefik.frontend.auth.basic.users`). Non-empty: the frontend answers 503 to
     /// every request, so it is never served without them (and no lower route takes its traffic).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unenforced: Vec<String>,
+}
+
+/// A custom error page: for an answer whose status is in `status` (`500-599`, `404`), the body
+/// (and headers) of `GET query` on `backend` (`{status}` in `query` becomes the status), with
+/// the original status.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ErrorPage {
+    pub status: Vec<String>,
+    /// The backend's name as the provider names it (`backend-error` for a Docker label
+    /// `…backend=error`).
+    pub backend: String,
+    pub query: String,
+}
+
+/// Why a status range of an error page cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not a status code or range (404, 500-599)")]
+pub struct StatusRangeError(pub String);
+
+impl ErrorPage {
+    /// The status ranges, inclusive, as Traefik reads them (`404` is `404-404`).
+    pub fn ranges(&self) -> Result<Vec<(u16, u16)>, StatusRangeError> {
+        self.status
+            .iter()
+            .map(|block| {
+                let bad = || StatusRangeError(block.clone());
+                let code = |s: &str| {
+                    s.trim()
+                        .parse::<u16>()
+                        .ok()
+                        .filter(|c| (100..=999).contains(c))
+                };
+                let (lo, hi) = block.split_once('-').unwrap_or((block, block));
+                match (code(lo), code(hi)) {
+                    (Some(lo), Some(hi)) if lo <= hi => Ok((lo, hi)),
+                    _ => Err(bad()),
+                }
+            })
+            .collect()
+    }
+
+    /// The page's path for `status`: `/` + the query without its leading `/`, `{status}`
+    /// replaced (Traefik's rule); `/` when there is no query.
+    pub fn path(&self, status: u16) -> String {
+        format!(
+            "/{}",
+            self.query
+                .trim_start_matches('/')
+                .replace("{status}", &status.to_string())
+        )
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -284,5 +339,24 @@ mod tests {
             assert_eq!(json["source"], place);
             assert_eq!(json["message"], e.message());
         }
+    }
+
+    #[test]
+    fn error_page_ranges_and_paths_follow_traefik() {
+        let page = ErrorPage {
+            status: vec!["500-599".into(), "404".into()],
+            backend: "backend-error".into(),
+            query: "{status}.html".into(),
+        };
+        assert_eq!(page.ranges(), Ok(vec![(500, 599), (404, 404)]));
+        assert_eq!(page.path(503), "/503.html");
+        for bad in ["5xx", "599-500", "", "1000"] {
+            let p = ErrorPage {
+                status: vec![bad.into()],
+                ..ErrorPage::default()
+            };
+            assert_eq!(p.ranges(), Err(StatusRangeError(bad.into())), "{bad}");
+        }
+        assert_eq!(ErrorPage::default().path(500), "/");
     }
 }

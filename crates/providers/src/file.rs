@@ -2,6 +2,7 @@
 //! a separate file or directory that is watched. A file that fails to parse keeps the last good
 //! configuration and logs file:line:column.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -10,8 +11,8 @@ use tokio::sync::mpsc;
 use config::schema::{BackendToml, DynamicToml, FrontendToml, HealthCheckToml, LoadBalancerToml};
 use config::{ConfigError, FileProviderConfig};
 use model::dynamic::{
-    Backend, DEFAULT_HEALTHCHECK_INTERVAL, Frontend, FrontendRedirect, HealthCheck, LoadBalancer,
-    ProviderConfig, ProviderError, Route, Server, Stickiness,
+    Backend, DEFAULT_HEALTHCHECK_INTERVAL, ErrorPage, Frontend, FrontendRedirect, HealthCheck,
+    LoadBalancer, ProviderConfig, ProviderError, Route, Server, Stickiness,
 };
 use model::rules;
 use model::update::{ProviderUpdate, parse_server_url};
@@ -191,8 +192,53 @@ fn translate_frontend(
             })
         }),
         middlewares: read.middlewares,
+        errors: error_pages(fname, f, src, errors),
         unenforced,
     })
+}
+
+/// `[frontends.X.errors.NAME]`: each page with a backend and readable statuses; the others are
+/// errors at their position and left out (the frontend is served without them).
+fn error_pages(
+    fname: &str,
+    f: &FrontendToml,
+    src: &Source,
+    errors: &mut Vec<ProviderError>,
+) -> BTreeMap<String, ErrorPage> {
+    let mut pages = BTreeMap::new();
+    for (name, p) in f.errors.iter().flatten() {
+        let item = format!("frontend {fname} errors.{name}");
+        let left_out = "; error page left out, the frontend is served without it";
+        let Some(backend) = &p.backend else {
+            errors.push(ProviderError::File {
+                path: src.path.to_path_buf(),
+                item,
+                message: format!("backend is required{left_out}"),
+            });
+            continue;
+        };
+        let page = ErrorPage {
+            status: p
+                .status
+                .as_ref()
+                .map(|s| s.get_ref().clone())
+                .unwrap_or_default(),
+            backend: backend.get_ref().clone(),
+            query: p.query.clone().unwrap_or_default(),
+        };
+        let at = p
+            .status
+            .as_ref()
+            .map_or(backend.span().start, |s| s.span().start);
+        match page.ranges() {
+            Ok(r) if !r.is_empty() => {
+                pages.insert(name.clone(), page);
+            }
+            Ok(_) => errors.push(src.error(at, item, format!("status is required{left_out}"))),
+            Err(e) => errors.push(src.error(at, item, format!("status: {e}{left_out}"))),
+        }
+    }
+    pages
 }
 
 /// Rule zero: one error per protection `asked` in table `what` (`frontend f1`), positioned at

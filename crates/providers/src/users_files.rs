@@ -65,6 +65,7 @@ mod tests {
                 pass_host_header: true,
                 priority: 0,
                 redirect: None,
+                errors: Default::default(),
                 middlewares: model::middleware::FrontendMiddlewares {
                     auth: Some(Auth {
                         header_field: None,

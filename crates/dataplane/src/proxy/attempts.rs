@@ -127,7 +127,7 @@ pub(super) async fn send(
 
 /// One attempt: sends `request` to `server` and waits for the response head, at most
 /// `responseHeaderTimeout` (a timeout is final: the request may have reached the server).
-async fn exchange(
+pub(super) async fn exchange(
     ep: &EntryPointContext,
     server: &ServerRuntime,
     request: Request<UpstreamBody>,
@@ -152,7 +152,7 @@ async fn exchange(
 
 /// The client's response: a 101 splices the upgraded connections, anything else streams back
 /// without hop-by-hop headers. `in_flight` lasts as long as the body (or the tunnel).
-fn answer(
+pub(super) fn answer(
     resp: Response<Incoming>,
     client_upgrade: &mut Option<hyper::upgrade::OnUpgrade>,
     in_flight: control::server::InFlight,
@@ -168,7 +168,7 @@ fn answer(
 }
 
 /// One attempt's request: the prepared head aimed at `server`.
-fn upstream_request(
+pub(super) fn upstream_request(
     method: &Method,
     headers: http::HeaderMap,
     path_and_query: &PathAndQuery,

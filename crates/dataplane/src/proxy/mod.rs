@@ -5,6 +5,7 @@ mod attempts;
 mod body;
 mod context;
 mod error;
+mod error_page;
 mod guard;
 mod headers;
 mod listener;

@@ -22,6 +22,7 @@ use super::attempts;
 use super::body::{Completion, ProxyBody};
 use super::context::EntryPointContext;
 use super::error::ProxyError;
+use super::error_page;
 use super::guard;
 use super::prepare::prepare;
 
@@ -156,18 +157,37 @@ async fn forward(
     if route.unenforced {
         return Err(ProxyError::Unenforced);
     }
+    if route.error_pages.is_empty() {
+        return serve_route(ep, peer, req, &route, routed).await;
+    }
+    // Kept for the error page's request, only on routes that have one.
+    let request = req.headers().clone();
+    let answer = serve_route(ep, peer, req, &route, routed)
+        .await
+        .unwrap_or_else(|e| e.response());
+    Ok(error_page::apply(ep, &route, request, answer).await)
+}
+
+/// A routed request through its middlewares (when it has any) to its backend.
+async fn serve_route(
+    ep: &EntryPointContext,
+    peer: SocketAddr,
+    req: Request<Incoming>,
+    route: &Arc<CompiledRoute>,
+    routed: &mut Routed,
+) -> Result<Response<ProxyBody>, ProxyError> {
     let Some(guards) = route.guards.clone() else {
         if let Some(to) = route.redirect.as_ref().filter(|r| r.entry_point != ep.name) {
             return Ok(redirect(&req, to));
         }
-        routed.slot = guard::limit_connections(&route, peer, req.headers())?;
-        let head = prepare(ep, peer, req, &route)?;
-        return attempts::send(ep, &route, head, &mut routed.server).await;
+        routed.slot = guard::limit_connections(route, peer, req.headers())?;
+        let head = prepare(ep, peer, req, route)?;
+        return attempts::send(ep, route, head, &mut routed.server).await;
     };
     let (mut parts, body) = req.into_parts();
     let facts = guard::admit(ep, &guards, peer, &mut parts)?;
     let req = Request::from_parts(parts, body);
-    let answer = guarded(ep, peer, req, &route, &guards, routed).await;
+    let answer = guarded(ep, peer, req, route, &guards, routed).await;
     let mut resp = answer.unwrap_or_else(|e| e.response());
     guards.on_response(resp.headers_mut(), &facts);
     Ok(resp)

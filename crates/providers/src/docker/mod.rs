@@ -8,6 +8,7 @@
 //! away the last routes stay; it reconnects with capped backoff and re-lists everything.
 
 mod container;
+mod error_pages;
 mod events;
 mod labels;
 mod middlewares;

@@ -175,6 +175,9 @@ fn container_route(
     let asked = middlewares::read(c);
     errors.extend(asked.errors);
     let mut frontend = build_frontend(&labels, &backend, &rule);
+    let (pages, page_errors) = super::error_pages::read(c);
+    frontend.errors = pages;
+    errors.extend(page_errors);
     frontend.middlewares = asked.frontend;
     frontend.unenforced = frontend_unenforced;
     merge_unique(&mut frontend.unenforced, asked.frontend_refused);
@@ -239,6 +242,7 @@ fn unsupported_labels(c: &ContainerInfo) -> Vec<ProviderError> {
             k.starts_with("traefik.")
                 && !is_known(k)
                 && !middlewares::is_middleware_label(k)
+                && !super::error_pages::is_error_page_label(k)
                 && unenforced_protection(k).is_none()
         })
         .map(|key| ProviderError::Label {
@@ -294,6 +298,7 @@ fn build_frontend(labels: &Labels, backend: &str, rule: &str) -> Frontend {
             permanent: labels.bool(LABEL_REDIRECT_PERMANENT).unwrap_or(false),
         }),
         middlewares: Default::default(),
+        errors: BTreeMap::new(),
         unenforced: Vec::new(),
     }
 }
