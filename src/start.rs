@@ -452,6 +452,7 @@ fn start_entry_points(
             metrics,
             name: ep.name,
             forwarded: ep.forwarded_headers,
+            compress: ep.compress,
             proxy: Arc::clone(proxy),
         });
         tasks.push(tokio::spawn(proxy::serve(

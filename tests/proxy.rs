@@ -649,3 +649,94 @@ async fn error_pages_replace_matching_answers_from_another_backend() {
         assert!(api.contains(want), "missing {want:?} in {api}");
     }
 }
+
+#[tokio::test]
+async fn compress_encodes_what_the_client_accepts_without_breaking_streams() {
+    use http_body_util::BodyExt;
+    use std::io::Read;
+    let app = Backend::spawn("app").await;
+    let cfg = Toml::file()
+        .backend("app", &[(&app, 1)])
+        .frontends(&[("f", "app", "Host:z.local")])
+        .build()
+        .replacen(
+            "[entryPoints.http]\n",
+            "[entryPoints.http]\ncompress = true\n",
+            1,
+        );
+    assert!(cfg.contains("compress = true"), "{cfg}");
+    let p = Portier::start(&cfg);
+    let fetch = async |path: &str, accept: &str| {
+        send(
+            p.http(),
+            "GET",
+            "z.local",
+            path,
+            &[("accept-encoding", accept)],
+            TestBody::empty(),
+        )
+        .await
+    };
+    // gzip, and brotli where the client ranks it at least as high.
+    for (accept, coding) in [
+        ("gzip", "gzip"),
+        ("gzip, br", "br"),
+        ("br;q=0.1, gzip", "gzip"),
+    ] {
+        let r = fetch("/download/200000", accept).await;
+        assert_eq!(r.headers["content-encoding"], coding, "{accept}");
+        assert!(r.headers.get("content-length").is_none());
+        assert_eq!(r.headers["vary"], "Accept-Encoding");
+        let mut plain = Vec::new();
+        let read = match coding {
+            "gzip" => flate2::read::GzDecoder::new(&r.body[..]).read_to_end(&mut plain),
+            _ => brotli::Decompressor::new(&r.body[..], 4096).read_to_end(&mut plain),
+        };
+        read.expect("decodes");
+        assert_eq!(plain.len(), 200_000);
+        assert!(plain.iter().all(|&b| b == b'x'));
+        assert!(r.body.len() < 10_000, "compressed: {}", r.body.len());
+    }
+    // Left alone: no Accept-Encoding, a short body, an encoded body, partial content.
+    let r = fetch("/download/200000", "identity").await;
+    assert!(r.headers.get("content-encoding").is_none());
+    assert_eq!(r.body.len(), 200_000);
+    let r = fetch("/status/200", "gzip").await;
+    assert!(r.headers.get("content-encoding").is_none());
+    assert_eq!(r.headers["content-length"], "10");
+    let r = fetch("/encoded", "gzip, br").await;
+    assert_eq!(r.headers["content-encoding"], "gzip");
+    assert_eq!(r.body.len(), 2000, "not encoded twice");
+    let r = fetch("/partial", "gzip").await;
+    assert_eq!(r.status, 206);
+    assert!(r.headers.get("content-encoding").is_none());
+    assert_eq!(r.headers["content-length"], "2000");
+    // A stream keeps flowing: the first tick decodes long before the stream ends.
+    let req = http::Request::get(format!("http://{}/stream/3", p.http()))
+        .header("host", "z.local")
+        .header("accept-encoding", "gzip")
+        .body(TestBody::empty())
+        .expect("request");
+    let resp = support::client().request(req).await.expect("response");
+    assert_eq!(resp.headers()["content-encoding"], "gzip");
+    let mut body = resp.into_body();
+    let first = body
+        .frame()
+        .await
+        .expect("a frame")
+        .expect("ok")
+        .into_data()
+        .expect("data");
+    let mut decoded = Vec::new();
+    let mut d = flate2::write::GzDecoder::new(&mut decoded);
+    std::io::Write::write_all(&mut d, &first).expect("decode");
+    std::io::Write::flush(&mut d).expect("flush");
+    drop(d);
+    assert!(decoded.starts_with(b"tick\n"), "{decoded:?}");
+    // A buffered body would arrive whole: 30 ticks in one piece.
+    assert!(
+        decoded.len() < 30 * 5,
+        "not streamed: {} bytes at once",
+        decoded.len()
+    );
+}

@@ -119,7 +119,8 @@ impl Echo {
 /// Paths: `/slow/<ms>` waits before answering; `/download/<bytes>` streams that many bytes;
 /// `/upload` answers the number of body bytes it read; `/hop` answers with hop-by-hop headers;
 /// `/auth` is a forward-auth server (see `forward_auth`); `/status/<code>` answers that status
-/// with the body `status <code>` and `X-From: backend`; anything else echoes method, path and
+/// with the body `status <code>` and `X-From: backend`; `/encoded` and `/partial` answer 2000
+/// bytes already `Content-Encoding: gzip`, or as a 206 with `Content-Range`; anything else echoes method, path and
 /// headers as JSON.
 pub struct Backend {
     pub name: String,
@@ -233,6 +234,18 @@ async fn answer(
         *r.status_mut() = code;
         r.headers_mut()
             .insert("x-from", "backend".parse().expect("v"));
+        return Ok(r);
+    }
+    if path == "/encoded" || path == "/partial" {
+        let mut r = Response::new(TestBody::text(vec![b'y'; 2000]));
+        if path == "/encoded" {
+            r.headers_mut()
+                .insert("content-encoding", "gzip".parse().expect("v"));
+        } else {
+            *r.status_mut() = StatusCode::PARTIAL_CONTENT;
+            r.headers_mut()
+                .insert("content-range", "bytes 0-1999/9000".parse().expect("v"));
+        }
         return Ok(r);
     }
     if path == "/auth" {

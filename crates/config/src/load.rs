@@ -198,6 +198,7 @@ fn resolve_entry_points(
         tls: None,
         redirect: None,
         forwarded_headers: ForwardedHeaders::Insecure,
+        compress: false,
         middlewares: Default::default(),
     };
     let mut entry_points = Vec::new();
@@ -214,6 +215,7 @@ fn resolve_entry_points(
                     max_connections: ep.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS),
                     tls: tls_config(path, name, ep, base_dir)?,
                     forwarded_headers: forwarded_headers(path, name, ep)?,
+                    compress: ep.compress.unwrap_or(false),
                     middlewares: entry_point_middlewares(path, name, ep, base_dir)?,
                     ..plain(name.clone(), address)
                 });

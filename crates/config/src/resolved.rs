@@ -77,6 +77,8 @@ pub struct EntryPoint {
     pub redirect: Option<Redirect>,
     /// Client-sent X-Forwarded-* headers are kept (and appended to) only from these peers.
     pub forwarded_headers: ForwardedHeaders,
+    /// `compress = true`: responses are gzip- or brotli-encoded for clients that accept it.
+    pub compress: bool,
     /// `[entryPoints.NAME.auth]` and `whiteList`: every request on the entrypoint, routed or
     /// not, is authenticated and checked (users files already merged in).
     pub middlewares: model::middleware::FrontendMiddlewares,

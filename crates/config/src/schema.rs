@@ -76,6 +76,8 @@ pub struct EntryPointToml {
     pub tls: Option<TlsToml>,
     pub redirect: Option<RedirectToml>,
     pub forwarded_headers: Option<ForwardedHeadersToml>,
+    /// gzip (or brotli) responses for clients that accept it.
+    pub compress: Option<bool>,
     /// `[entryPoints.X.auth]` (basic or digest), read by `middlewares`.
     pub auth: Option<toml::Spanned<toml::Value>>,
     #[serde(rename = "whiteList", alias = "whitelist")]

@@ -1,5 +1,5 @@
 //! The response body portier sends: a short local body, or the upstream's body streamed frame
-//! by frame. It holds the server's in-flight guard and the pending access-log line until the
+//! by frame, optionally compressed chunk by chunk (`compress`). It holds the server's in-flight guard and the pending access-log line until the
 //! body ends, so both cover the whole transfer.
 
 use std::pin::Pin;
@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
+use super::compress::Encoder;
 use crate::accesslog::Pending;
 use crate::stats::Stats;
 use control::server::InFlight;
@@ -56,6 +57,8 @@ pub(super) struct ProxyBody {
     /// The request's `maxconn` slot: freed when the body ends or is dropped.
     slot: Option<middleware::ConnSlot>,
     done: Option<Completion>,
+    /// Entrypoint compression: every data frame goes through it; its tail ends the body.
+    encoder: Option<Encoder>,
 }
 
 #[derive(Debug)]
@@ -87,7 +90,13 @@ impl ProxyBody {
             in_flight: None,
             slot: None,
             done: None,
+            encoder: None,
         }
+    }
+
+    /// Compresses the body from here on (the caller has set the headers).
+    pub(super) fn encode(&mut self, encoder: Encoder) {
+        self.encoder = Some(encoder);
     }
 
     /// Holds the request's `maxconn` slot until the body ends.
@@ -118,23 +127,47 @@ impl Body for ProxyBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
         let this = &mut *self;
-        let polled = match &mut this.inner {
-            Inner::Full(data) => Poll::Ready(data.take().map(|d| Ok(Frame::data(d)))),
-            Inner::Upstream(body) => Pin::new(body).poll_frame(cx),
-        };
-        match &polled {
-            Poll::Ready(Some(Ok(frame))) => {
-                if let Some(d) = frame.data_ref() {
-                    this.bytes += d.len() as u64;
+        loop {
+            let polled = match &mut this.inner {
+                Inner::Full(data) => Poll::Ready(data.take().map(|d| Ok(Frame::data(d)))),
+                Inner::Upstream(body) => Pin::new(body).poll_frame(cx),
+            };
+            let polled = match (polled, this.encoder.as_mut()) {
+                (Poll::Ready(Some(Ok(frame))), Some(encoder)) => match frame.into_data() {
+                    Ok(data) => match encoder.chunk(&data) {
+                        // Nothing to send yet: read on rather than send an empty frame.
+                        Ok(out) if out.is_empty() => continue,
+                        Ok(out) => Poll::Ready(Some(Ok(Frame::data(out)))),
+                        Err(e) => {
+                            tracing::warn!("compressing a response: {e}; body cut short");
+                            Poll::Ready(None)
+                        }
+                    },
+                    Err(frame) => Poll::Ready(Some(Ok(frame))),
+                },
+                (Poll::Ready(None), Some(_)) => match this.encoder.take().map(Encoder::finish) {
+                    Some(Ok(tail)) if !tail.is_empty() => Poll::Ready(Some(Ok(Frame::data(tail)))),
+                    _ => continue,
+                },
+                (polled, _) => polled,
+            };
+            match &polled {
+                Poll::Ready(Some(Ok(frame))) => {
+                    if let Some(d) = frame.data_ref() {
+                        this.bytes += d.len() as u64;
+                    }
                 }
+                Poll::Ready(None) | Poll::Ready(Some(Err(_))) => this.finish(),
+                Poll::Pending => {}
             }
-            Poll::Ready(None) | Poll::Ready(Some(Err(_))) => this.finish(),
-            Poll::Pending => {}
+            return polled;
         }
-        polled
     }
 
     fn is_end_stream(&self) -> bool {
+        if self.encoder.is_some() {
+            return false;
+        }
         match &self.inner {
             Inner::Full(d) => d.is_none(),
             Inner::Upstream(b) => b.is_end_stream(),
@@ -142,6 +175,9 @@ impl Body for ProxyBody {
     }
 
     fn size_hint(&self) -> SizeHint {
+        if self.encoder.is_some() {
+            return SizeHint::default();
+        }
         match &self.inner {
             Inner::Full(Some(d)) => SizeHint::with_exact(d.len() as u64),
             Inner::Full(None) => SizeHint::with_exact(0),

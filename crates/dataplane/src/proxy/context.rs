@@ -93,6 +93,8 @@ pub struct EntryPointContext {
     /// `[entryPoints.NAME.redirect]`: every request is redirected there.
     pub redirect: Option<config::Redirect>,
     pub forwarded: ForwardedHeaders,
+    /// `compress = true`: gzip or brotli for clients that accept it.
+    pub compress: bool,
     pub proxy: Arc<Proxy>,
     pub metrics: Arc<model::metrics::TrafficMetrics>,
     /// `[entryPoints.NAME.auth]` and `whiteList`, run on every request before routing; `Err`

@@ -3,6 +3,7 @@
 
 mod attempts;
 mod body;
+mod compress;
 mod context;
 mod error;
 mod error_page;

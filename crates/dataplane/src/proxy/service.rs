@@ -20,6 +20,7 @@ use model::rules::{RequestView, matcher_host};
 
 use super::attempts;
 use super::body::{Completion, ProxyBody};
+use super::compress;
 use super::context::EntryPointContext;
 use super::error::ProxyError;
 use super::error_page;
@@ -42,6 +43,11 @@ pub(super) async fn handle(
 ) -> Response<ProxyBody> {
     let started = Instant::now();
     let method = metrics::method_index(req.method());
+    let encoding = ep
+        .compress
+        .then(|| compress::negotiate(req.headers()))
+        .flatten()
+        .map(|e| (e, req.method().clone()));
     let log_info = ep.proxy.access_log.as_ref().map(|_| log_info(&req));
     let mut routed = Routed::default();
     let mut resp = match forward(&ep, peer, req, &mut routed).await {
@@ -53,6 +59,9 @@ pub(super) async fn handle(
             e.response()
         }
     };
+    if let Some((encoding, method)) = encoding {
+        compress::apply(encoding, &method, &mut resp);
+    }
     let status = resp.status().as_u16();
     let log = match (&ep.proxy.access_log, log_info) {
         (Some(log), Some(info)) => {
