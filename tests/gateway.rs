@@ -417,9 +417,10 @@ rule = "Host:a.local"
 fn rule_zero_entrypoint_protections_refuse_the_configuration() {
     let dir = tempfile::tempdir().expect("tempdir");
     let cases = [
+        // clientCA is read; a spelling the schema does not read asks for it all the same.
         (
-            "[entryPoints.http.tls.clientCA]\nfiles = [\"ca.pem\"]\n",
-            "entryPoints.http.tls.clientCA",
+            "[entryPoints.http.tls.ClientCA]\nfiles = [\"ca.pem\"]\n",
+            "entryPoints.http.tls.ClientCA",
             "client certificates (mTLS)",
         ),
         // A frontend key in a spelling portier does not read is refused, not dropped.
@@ -455,6 +456,25 @@ fn rule_zero_entrypoint_protections_refuse_the_configuration() {
         );
         assert!(String::from_utf8_lossy(&out.stderr).contains(&want));
     }
+    // A clientCA file that cannot be read: portier does not start without it.
+    let path = dir.path().join("ca.toml");
+    std::fs::write(
+        &path,
+        "defaultEntryPoints = [\"https\"]\n[entryPoints.https]\naddress = \"127.0.0.1:0\"\n[entryPoints.https.tls]\n[entryPoints.https.tls.clientCA]\nfiles = [\"missing.pem\"]\n",
+    )
+    .expect("write");
+    let out = Command::new(binary())
+        .arg("-c")
+        .arg(&path)
+        .output()
+        .expect("run portier");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("entrypoint https: certificate clientCA ")
+            && err.contains("missing.pem: cannot read"),
+        "{err}"
+    );
 }
 
 /// Every protective label of Traefik 1.7 (reference §1.3–1.5), plain and in segment form, and

@@ -294,3 +294,222 @@ async fn forward_auth_over_https_trusts_its_ca_or_skips_verification() {
         assert_eq!(r.echo().header("x-auth-user"), Some("alice"), "{host}");
     }
 }
+
+/// A CA, and a client certificate for `alice` it signed: (CA PEM, client DER, client key DER).
+fn client_ca() -> (String, Vec<u8>, Vec<u8>) {
+    use rcgen::{
+        BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+    };
+    let ca_key = KeyPair::generate().expect("key");
+    let mut ca = CertificateParams::new(Vec::<String>::new()).expect("params");
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.distinguished_name.push(DnType::CommonName, "test CA");
+    let ca_pem = ca.self_signed(&ca_key).expect("ca").pem();
+    let issuer = Issuer::new(ca, ca_key);
+    let key = KeyPair::generate().expect("key");
+    let mut client = CertificateParams::new(vec!["alice.test".to_string()]).expect("params");
+    client.distinguished_name.push(DnType::CommonName, "alice");
+    client
+        .distinguished_name
+        .push(DnType::OrganizationName, "Portier");
+    client.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+    let cert = client.signed_by(&key, &issuer).expect("client cert");
+    (ca_pem, cert.der().to_vec(), key.serialize_der())
+}
+
+/// GET `/` for `host` over TLS, showing `identity` (a client certificate and key) if given;
+/// `None` when the handshake or the request fails.
+async fn mtls_get(
+    addr: std::net::SocketAddr,
+    host: &str,
+    identity: Option<(&[u8], &[u8])>,
+) -> Option<support::Reply> {
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+    #[derive(Debug)]
+    struct AnyServer;
+    impl rustls::client::danger::ServerCertVerifier for AnyServer {
+        fn verify_server_cert(
+            &self,
+            _: &CertificateDer<'_>,
+            _: &[CertificateDer<'_>],
+            _: &rustls::pki_types::ServerName<'_>,
+            _: &[u8],
+            _: rustls::pki_types::UnixTime,
+        ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+            Ok(rustls::client::danger::ServerCertVerified::assertion())
+        }
+        fn verify_tls12_signature(
+            &self,
+            _: &[u8],
+            _: &CertificateDer<'_>,
+            _: &rustls::DigitallySignedStruct,
+        ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+            Ok(rustls::client::danger::HandshakeSignatureValid::assertion())
+        }
+        fn verify_tls13_signature(
+            &self,
+            _: &[u8],
+            _: &CertificateDer<'_>,
+            _: &rustls::DigitallySignedStruct,
+        ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+            Ok(rustls::client::danger::HandshakeSignatureValid::assertion())
+        }
+        fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+            rustls::crypto::ring::default_provider()
+                .signature_verification_algorithms
+                .supported_schemes()
+        }
+    }
+    let builder = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .ok()?
+    .dangerous()
+    .with_custom_certificate_verifier(std::sync::Arc::new(AnyServer));
+    let config = match identity {
+        None => builder.with_no_client_auth(),
+        Some((cert, key)) => builder
+            .with_client_auth_cert(
+                vec![CertificateDer::from(cert.to_vec())],
+                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.to_vec())),
+            )
+            .ok()?,
+    };
+    let tcp = TcpStream::connect(addr).await.ok()?;
+    let name = rustls::pki_types::ServerName::try_from(host.to_string()).ok()?;
+    let tls = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config))
+        .connect(name, tcp)
+        .await
+        .ok()?;
+    let (mut send, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
+        .await
+        .ok()?;
+    tokio::spawn(conn);
+    let req = http::Request::get("/")
+        .header("host", host)
+        .header("x-forwarded-tls-client-cert", "spoofed")
+        .body(http_body_util::Empty::<bytes::Bytes>::new())
+        .ok()?;
+    // With TLS 1.3 a refused certificate shows only when the server first answers.
+    let resp = send.send_request(req).await.ok()?;
+    let (parts, body) = resp.into_parts();
+    let body = body.collect().await.ok()?.to_bytes();
+    Some(support::Reply {
+        status: parts.status,
+        headers: parts.headers,
+        body,
+    })
+}
+
+#[tokio::test]
+async fn client_certificates_are_required_checked_and_passed_on() {
+    let backend = Backend::spawn("mtls").await;
+    let (ca_pem, client_der, client_key) = client_ca();
+    let (other_ca, other_der, other_key) = client_ca();
+    drop(other_ca);
+    let (cert, key) = pem(&["mtls.test"]);
+    let entry = |name: &str, optional: bool| {
+        format!(
+            "[entryPoints.{name}]\naddress = \"127.0.0.1:0\"\n[entryPoints.{name}.tls]\n\
+             [[entryPoints.{name}.tls.certificates]]\ncertFile = \"c.crt\"\nkeyFile = \"c.key\"\n\
+             [entryPoints.{name}.tls.clientCA]\nfiles = [\"ca.pem\"]\noptional = {optional}\n"
+        )
+    };
+    let cfg = format!(
+        "defaultEntryPoints = [\"required\", \"optional\"]\n{}{}\
+         [file]\n[backends.b.servers.s]\nurl = \"{}\"\n[frontends.f]\nbackend = \"b\"\n[frontends.f.routes.r]\nrule = \"Host:mtls.test\"\n\
+         [frontends.f.passTLSClientCert]\npem = true\n[frontends.f.passTLSClientCert.infos.subject]\ncommonName = true\norganization = true\n",
+        entry("required", false),
+        entry("optional", true),
+        backend.url()
+    );
+    let p = Portier::start_with(
+        &cfg,
+        &[("c.crt", &cert), ("c.key", &key), ("ca.pem", &ca_pem)],
+        &[],
+    );
+    let required = p.entry_points["required"];
+    assert!(
+        mtls_get(required, "mtls.test", None).await.is_none(),
+        "no certificate: refused"
+    );
+    assert!(
+        mtls_get(required, "mtls.test", Some((&other_der, &other_key)))
+            .await
+            .is_none(),
+        "a certificate from another CA: refused"
+    );
+    let r = mtls_get(required, "mtls.test", Some((&client_der, &client_key)))
+        .await
+        .expect("served");
+    assert_eq!(r.status, 200);
+    let echo = r.echo();
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(&client_der);
+    let escaped = b64
+        .replace('+', "%2B")
+        .replace('/', "%2F")
+        .replace('=', "%3D");
+    assert_eq!(
+        echo.header("x-forwarded-tls-client-cert"),
+        Some(escaped.as_str())
+    );
+    assert_eq!(
+        echo.header("x-forwarded-tls-client-cert-infos"),
+        Some("Subject%3D%22O%3DPortier%2CCN%3Dalice%22")
+    );
+    // optional: a client without a certificate is served, and a spoofed header is dropped.
+    let r = mtls_get(p.entry_points["optional"], "mtls.test", None)
+        .await
+        .expect("served");
+    assert_eq!(r.status, 200);
+    assert_eq!(r.echo().header("x-forwarded-tls-client-cert"), None);
+}
+
+#[tokio::test]
+async fn pass_tls_client_cert_labels_on_a_container() {
+    use support::docker::{Scope, eventually};
+    let s = Scope::new("mtls");
+    let (ca_pem, client_der, client_key) = client_ca();
+    let (cert, key) = pem(&["mtls.test"]);
+    let cfg = format!(
+        "defaultEntryPoints = [\"https\"]\n[entryPoints.https]\naddress = \"127.0.0.1:0\"\n[entryPoints.https.tls]\n\
+         [[entryPoints.https.tls.certificates]]\ncertFile = \"c.crt\"\nkeyFile = \"c.key\"\n\
+         [entryPoints.https.tls.clientCA]\nfiles = [\"ca.pem\"]\n{}",
+        s.docker_toml("")
+    );
+    let p = Portier::start_with(
+        &cfg,
+        &[("c.crt", &cert), ("c.key", &key), ("ca.pem", &ca_pem)],
+        &[],
+    );
+    s.run(
+        "app",
+        &[
+            "-l",
+            "traefik.frontend.rule=Host:mtls.test",
+            "-l",
+            "traefik.frontend.passTLSCert=true",
+            "-l",
+            "traefik.frontend.passTLSClientCert.infos.subject.commonName=true",
+        ],
+    );
+    let https = p.entry_points["https"];
+    let identity = Some((client_der.as_slice(), client_key.as_slice()));
+    let text = eventually(
+        std::time::Duration::from_secs(10),
+        "the container routed",
+        async || {
+            let r = mtls_get(https, "mtls.test", identity).await?;
+            (r.status == 200).then(|| r.text().to_ascii_lowercase())
+        },
+    )
+    .await;
+    assert!(
+        text.contains("x-forwarded-tls-client-cert-infos: subject%3d%22cn%3dalice%22"),
+        "{text}"
+    );
+    assert!(!text.contains("spoofed"), "{text}");
+    assert!(text.contains("x-forwarded-tls-client-cert: mii"), "{text}");
+}

@@ -363,7 +363,36 @@ fn tls_config(
             key_file: resolve(&c.key_file),
         }
     };
+    let client_ca = match &t.client_ca {
+        None => None,
+        Some(ca) => {
+            let files: Vec<String> = ca
+                .files
+                .iter()
+                .flatten()
+                .map(|v| {
+                    if v.contains("-----BEGIN") {
+                        v.to_string()
+                    } else {
+                        relative_to(base_dir, v).display().to_string()
+                    }
+                })
+                .collect();
+            if files.is_empty() {
+                return Err(invalid(
+                    path,
+                    &format!("entryPoints.{name}.tls.clientCA.files"),
+                    "is empty: client certificates need at least one CA to be checked against",
+                ));
+            }
+            Some(ClientCa {
+                files,
+                optional: ca.optional.unwrap_or(false),
+            })
+        }
+    };
     Ok(Some(TlsConfig {
+        client_ca,
         min_version,
         certificates: t.certificates.iter().flatten().map(source).collect(),
         default_certificate: t.default_certificate.as_ref().map(source),

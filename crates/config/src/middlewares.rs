@@ -7,8 +7,8 @@
 use std::collections::BTreeMap;
 
 use model::middleware::{
-    Auth, AuthKind, ClientTls, Extractor, ForwardAuth, FrontendMiddlewares, Headers, MaxConn, Rate,
-    RateLimit, UsersAuth, WhiteList,
+    Auth, AuthKind, CertInfos, ClientTls, Extractor, ForwardAuth, FrontendMiddlewares, Headers,
+    MaxConn, NameInfos, PassTlsClientCert, Rate, RateLimit, UsersAuth, WhiteList,
 };
 use toml::{Spanned, Value};
 
@@ -75,6 +75,16 @@ pub fn frontend_middlewares(f: &FrontendToml) -> FrontendRead {
         .rate_limit
         .as_ref()
         .and_then(|v| r.at(v, "ratelimit").rate_limit(v.get_ref()));
+    m.pass_tls_client_cert = match (&f.pass_tls_client_cert, f.pass_tls_cert) {
+        (Some(v), old) => r
+            .at(v, "passTLSClientCert")
+            .pass_tls_client_cert(v.get_ref(), old == Some(true)),
+        (None, Some(true)) => Some(PassTlsClientCert {
+            pem: true,
+            infos: None,
+        }),
+        (None, _) => None,
+    };
     r.check(&m);
     FrontendRead {
         middlewares: m,
@@ -364,6 +374,51 @@ impl Reader {
             self.issue("forward", e);
         }
         Some(forward)
+    }
+
+    /// `[frontends.X.passTLSClientCert]`: `pem` and the `infos` table.
+    fn pass_tls_client_cert(&mut self, v: &Value, old_pem: bool) -> Option<PassTlsClientCert> {
+        let t = self.table(v, "", &["pem", "infos"])?;
+        let pem = self.flag(t, "pem") || old_pem;
+        let infos = match get(t, "infos") {
+            None => None,
+            Some(iv) => {
+                let known = ["notAfter", "notBefore", "sans", "subject", "issuer"];
+                let it = self.table(iv, "infos", &known)?;
+                let fields = [
+                    "commonName",
+                    "country",
+                    "domainComponent",
+                    "locality",
+                    "organization",
+                    "province",
+                    "serialNumber",
+                ];
+                let name = |r: &mut Reader, which: &str| {
+                    let nv = get(it, which)?;
+                    let nt = r.table(nv, &format!("infos.{which}"), &fields)?;
+                    Some(NameInfos {
+                        common_name: r.flag(nt, "commonName"),
+                        country: r.flag(nt, "country"),
+                        domain_component: r.flag(nt, "domainComponent"),
+                        locality: r.flag(nt, "locality"),
+                        organization: r.flag(nt, "organization"),
+                        province: r.flag(nt, "province"),
+                        serial_number: r.flag(nt, "serialNumber"),
+                    })
+                };
+                let subject = name(self, "subject");
+                let issuer = name(self, "issuer");
+                Some(CertInfos {
+                    not_after: self.flag(it, "notAfter"),
+                    not_before: self.flag(it, "notBefore"),
+                    sans: self.flag(it, "sans"),
+                    subject,
+                    issuer,
+                })
+            }
+        };
+        Some(PassTlsClientCert { pem, infos })
     }
 
     fn rate_limit(&mut self, v: &Value) -> Option<RateLimit> {

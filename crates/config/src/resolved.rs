@@ -93,6 +93,18 @@ pub struct TlsConfig {
     #[serde(skip)]
     pub default_certificate: Option<CertSource>,
     pub sni_strict: bool,
+    /// `clientCA`: client certificates are verified against these CAs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_ca: Option<ClientCa>,
+}
+
+/// The CAs client certificates must chain to (paths, resolved, or inline PEM) and whether a
+/// client may connect without one.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClientCa {
+    #[serde(skip)]
+    pub files: Vec<String>,
+    pub optional: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -96,6 +96,18 @@ pub struct TlsToml {
     pub sni_strict: Option<bool>,
     /// Accepted for compatibility; rustls' safe defaults are always used.
     pub cipher_suites: Option<Vec<String>>,
+    /// Client certificates (mTLS): the CAs that sign them, and whether one is required.
+    #[serde(rename = "clientCA")]
+    pub client_ca: Option<ClientCaToml>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ClientCaToml {
+    /// Paths or inline PEM.
+    pub files: Option<Vec<String>>,
+    /// `true`: a client without a certificate is served too (one that shows a bad
+    /// certificate never is).
+    pub optional: Option<bool>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -257,6 +269,11 @@ pub struct FrontendToml {
     pub routes: Option<BTreeMap<String, RouteToml>>,
     pub redirect: Option<RedirectToml>,
     pub errors: Option<BTreeMap<String, ErrorPageToml>>,
+    /// Deprecated: `passTLSClientCert.pem`.
+    #[serde(rename = "passTLSCert", alias = "passtlscert")]
+    pub pass_tls_cert: Option<bool>,
+    #[serde(rename = "passTLSClientCert", alias = "passtlsclientcert")]
+    pub pass_tls_client_cert: Option<toml::Spanned<toml::Value>>,
     // Protections portier does not enforce yet: kept as raw values with their position, read
     // only to refuse the frontend (503) with an error there, never to serve it without them.
     pub auth: Option<toml::Spanned<toml::Value>>,

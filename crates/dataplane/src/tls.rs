@@ -1,5 +1,6 @@
 //! TLS entrypoints: certificates from files or inline PEM, chosen by SNI (exact name, then
-//! wildcard, then the default), TLS 1.2 or newer only, ALPN `h2` and `http/1.1`.
+//! wildcard, then the default), TLS 1.2 or newer only, ALPN `h2` and `http/1.1`; client
+//! certificates checked against `clientCA` when asked for (mTLS).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -12,7 +13,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
 
-use config::{CertSource, TlsConfig, TlsVersion};
+use config::{CertSource, ClientCa, TlsConfig, TlsVersion};
 
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
@@ -110,19 +111,22 @@ pub fn server_config(
         TlsVersion::Tls12 => &[&rustls::version::TLS13, &rustls::version::TLS12],
         TlsVersion::Tls13 => &[&rustls::version::TLS13],
     };
-    let mut config = ServerConfig::builder_with_provider(provider)
+    let builder = ServerConfig::builder_with_provider(Arc::clone(&provider))
         .with_protocol_versions(versions)
         .map_err(|e| TlsError::Config {
             entry_point: entry_point.to_string(),
             message: e.to_string(),
-        })?
-        .with_no_client_auth()
-        .with_cert_resolver(Arc::new(SniResolver {
-            acme: acme.clone(),
-            exact,
-            wildcard,
-            default,
-        }));
+        })?;
+    let builder = match &tls.client_ca {
+        None => builder.with_no_client_auth(),
+        Some(ca) => builder.with_client_cert_verifier(client_verifier(entry_point, ca, provider)?),
+    };
+    let mut config = builder.with_cert_resolver(Arc::new(SniResolver {
+        acme: acme.clone(),
+        exact,
+        wildcard,
+        default,
+    }));
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     if acme.is_some() {
         config
@@ -130,6 +134,44 @@ pub fn server_config(
             .push(rustls_acme::acme::ACME_TLS_ALPN_NAME.to_vec());
     }
     Ok(Arc::new(config))
+}
+
+/// Checks client certificates against `clientCA`'s files; without `optional`, a client must
+/// show one.
+fn client_verifier(
+    entry_point: &str,
+    ca: &ClientCa,
+    provider: Arc<rustls::crypto::CryptoProvider>,
+) -> Result<Arc<dyn rustls::server::danger::ClientCertVerifier>, TlsError> {
+    let mut roots = rustls::RootCertStore::empty();
+    for file in &ca.files {
+        let fail = |message: String| TlsError::Certificate {
+            entry_point: entry_point.to_string(),
+            what: format!("clientCA {}", describe(file)),
+            message,
+        };
+        let pem = read_pem(file).map_err(|e| fail(format!("cannot read: {e}")))?;
+        let mut found = 0;
+        for cert in CertificateDer::pem_slice_iter(pem.as_bytes()) {
+            let cert = cert.map_err(|e| fail(format!("not a PEM certificate: {e}")))?;
+            roots.add(cert).map_err(|e| fail(e.to_string()))?;
+            found += 1;
+        }
+        if found == 0 {
+            return Err(fail("holds no certificate".into()));
+        }
+    }
+    let builder =
+        rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider);
+    let builder = if ca.optional {
+        builder.allow_unauthenticated()
+    } else {
+        builder
+    };
+    builder.build().map_err(|e| TlsError::Config {
+        entry_point: entry_point.to_string(),
+        message: format!("clientCA: {e}"),
+    })
 }
 
 /// A certificate chain and key (paths or inline PEM) and the DNS names it is valid for.
@@ -280,6 +322,7 @@ mod tests {
             }],
             default_certificate: None,
             sni_strict: false,
+            client_ca: None,
         };
         let err = server_config("https", &tls, None).expect_err("fails");
         assert!(

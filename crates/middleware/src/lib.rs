@@ -11,6 +11,7 @@ mod forward;
 mod headers;
 mod limits;
 mod refusal;
+mod tls_headers;
 pub mod users;
 
 use std::net::IpAddr;
@@ -27,6 +28,7 @@ pub use forward::ForwardAuthCheck;
 pub use headers::{HeaderRules, RequestFacts};
 pub use limits::{ConnLimiter, ConnSlot, RateLimiter, key, quota};
 pub use refusal::Refusal;
+pub use tls_headers::TlsClientHeaders;
 
 /// Basic or digest authentication, and where to put the user's name.
 #[derive(Debug)]
@@ -41,6 +43,8 @@ pub enum LocalAuth {
 pub struct Guards {
     pub white_list: Option<AllowList>,
     pub headers: Option<HeaderRules>,
+    /// `passTLSClientCert`: set on the request from the connection's client certificate.
+    pub tls_client_headers: Option<TlsClientHeaders>,
     pub auth: Option<LocalAuth>,
     pub forward: Option<ForwardAuthCheck>,
     /// `auth.headerField`: receives the authenticated user's name.
@@ -90,6 +94,10 @@ impl Guards {
                 .as_ref()
                 .map(HeaderRules::compile)
                 .transpose()?,
+            tls_client_headers: spec
+                .pass_tls_client_cert
+                .as_ref()
+                .map(TlsClientHeaders::compile),
             auth,
             forward,
             header_field,

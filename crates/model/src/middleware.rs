@@ -16,6 +16,10 @@ pub struct FrontendMiddlewares {
     pub white_list: Option<WhiteList>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub headers: Option<Headers>,
+    /// `passTLSClientCert` (and the deprecated `passTLSCert`): the client's certificate for
+    /// the backend.
+    #[serde(rename = "passTLSClientCert", skip_serializing_if = "Option::is_none")]
+    pub pass_tls_client_cert: Option<PassTlsClientCert>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub auth: Option<Auth>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -26,6 +30,7 @@ impl FrontendMiddlewares {
     pub fn is_empty(&self) -> bool {
         self.white_list.is_none()
             && self.headers.is_none()
+            && self.pass_tls_client_cert.is_none()
             && self.auth.is_none()
             && self.rate_limit.is_none()
     }
@@ -43,6 +48,9 @@ impl FrontendMiddlewares {
             if h.has_secure() {
                 out.push("secureHeaders");
             }
+        }
+        if self.pass_tls_client_cert.is_some() {
+            out.push("passTLSClientCert");
         }
         if let Some(a) = &self.auth {
             out.push(match a.kind {
@@ -131,6 +139,40 @@ pub struct ClientTls {
     #[serde(skip_serializing)]
     pub key: Option<String>,
     pub insecure_skip_verify: bool,
+}
+
+/// `passTLSClientCert`: the client certificate as PEM (`X-Forwarded-Tls-Client-Cert`) and
+/// chosen fields of it (`X-Forwarded-Tls-Client-Cert-Infos`), as Traefik 1.7 sends them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct PassTlsClientCert {
+    pub pem: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub infos: Option<CertInfos>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CertInfos {
+    pub not_after: bool,
+    pub not_before: bool,
+    pub sans: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject: Option<NameInfos>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<NameInfos>,
+}
+
+/// Which parts of a distinguished name to pass.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NameInfos {
+    pub common_name: bool,
+    pub country: bool,
+    pub domain_component: bool,
+    pub locality: bool,
+    pub organization: bool,
+    pub province: bool,
+    pub serial_number: bool,
 }
 
 /// Where the key of a rate limit or connection limit comes from.
@@ -351,9 +393,13 @@ mod tests {
                 frame_deny: true,
                 ..Headers::default()
             }),
+            pass_tls_client_cert: Some(PassTlsClientCert::default()),
             auth: None,
             rate_limit: None,
         };
-        assert_eq!(m.names(), ["whiteList", "secureHeaders"]);
+        assert_eq!(
+            m.names(),
+            ["whiteList", "secureHeaders", "passTLSClientCert"]
+        );
     }
 }

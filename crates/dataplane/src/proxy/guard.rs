@@ -49,6 +49,20 @@ pub(super) fn authenticate(
         .map_err(ProxyError::Refused)
 }
 
+/// `passTLSClientCert`: the connection's client certificates into the request's headers
+/// (what the client sent in them itself is removed).
+pub(super) fn tls_client_headers(guards: &Guards, parts: &mut Parts) {
+    if let Some(t) = &guards.tls_client_headers {
+        let chain = parts
+            .extensions
+            .get::<std::sync::Arc<super::listener::ClientChain>>()
+            .map(std::sync::Arc::clone);
+        let certs: &[rustls::pki_types::CertificateDer<'static>] =
+            chain.as_ref().map_or(&[], |c| &c.0);
+        t.apply(certs, &mut parts.headers);
+    }
+}
+
 /// The largest auth-server answer read; a longer one fails the request (500).
 const MAX_AUTH_ANSWER: usize = 1 << 20;
 

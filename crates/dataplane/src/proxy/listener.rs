@@ -96,14 +96,17 @@ pub async fn serve(
         tokio::spawn(async move {
             ep.metrics.open.fetch_add(1, Ordering::Relaxed);
             match &ep.tls {
-                None => serve_io(io, peer, &ep, &builder, watcher).await,
+                None => serve_io(io, peer, None, &ep, &builder, watcher).await,
                 Some(config) => match tokio::time::timeout(
                     handshake_timeout,
                     tokio_rustls::TlsAcceptor::from(Arc::clone(config)).accept(io),
                 )
                 .await
                 {
-                    Ok(Ok(tls)) => serve_io(tls, peer, &ep, &builder, watcher).await,
+                    Ok(Ok(tls)) => {
+                        let chain = client_chain(&tls);
+                        serve_io(tls, peer, chain, &ep, &builder, watcher).await
+                    }
                     Ok(Err(e)) => {
                         tracing::debug!(entry_point = %ep.name, "TLS handshake with {peer} failed: {e}")
                     }
@@ -118,10 +121,23 @@ pub async fn serve(
     }
 }
 
-/// Serves HTTP/1.1 (with upgrades) or HTTP/2 on one accepted connection until it closes.
+/// The certificates a client showed in the handshake (mTLS), leaf first.
+#[derive(Debug)]
+pub(super) struct ClientChain(pub(super) Vec<rustls::pki_types::CertificateDer<'static>>);
+
+fn client_chain<I>(tls: &tokio_rustls::server::TlsStream<I>) -> Option<Arc<ClientChain>> {
+    let certs = tls.get_ref().1.peer_certificates()?;
+    Some(Arc::new(ClientChain(
+        certs.iter().map(|c| c.clone().into_owned()).collect(),
+    )))
+}
+
+/// Serves HTTP/1.1 (with upgrades) or HTTP/2 on one accepted connection until it closes; every
+/// request carries the connection's client certificates, when it has some.
 async fn serve_io<I>(
     io: I,
     peer: std::net::SocketAddr,
+    chain: Option<Arc<ClientChain>>,
     ep: &Arc<EntryPointContext>,
     builder: &auto::Builder<TokioExecutor>,
     watcher: Watcher,
@@ -129,8 +145,11 @@ async fn serve_io<I>(
     I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
     let ep = Arc::clone(ep);
-    let svc = service_fn(move |req| {
+    let svc = service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
         let ep = Arc::clone(&ep);
+        if let Some(c) = &chain {
+            req.extensions_mut().insert(Arc::clone(c));
+        }
         async move { Ok::<_, Infallible>(handle(ep, peer, req).await) }
     });
     let conn = builder.serve_connection_with_upgrades(TokioIo::new(io), svc);

@@ -216,6 +216,7 @@ async fn guarded(
         return Ok(redirect(&req, to));
     }
     let (mut parts, body) = req.into_parts();
+    guard::tls_client_headers(guards, &mut parts);
     if let Some(user) = guard::authenticate(ep, guards, peer, &mut parts)? {
         routed.user = Some(user);
     }

@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 
 use model::dynamic::ProviderError;
 use model::middleware::{
-    Auth, AuthKind, ClientTls, Extractor, ForwardAuth, FrontendMiddlewares, Headers, MaxConn, Rate,
-    RateLimit, UsersAuth, WhiteList,
+    Auth, AuthKind, CertInfos, ClientTls, Extractor, ForwardAuth, FrontendMiddlewares, Headers,
+    MaxConn, NameInfos, PassTlsClientCert, Rate, RateLimit, UsersAuth, WhiteList,
 };
 
 use super::container::ContainerInfo;
@@ -36,6 +36,18 @@ const WHITELIST_OLD: &str = "traefik.frontend.whitelistSourceRange";
 const RATE_EXTRACTOR: &str = "traefik.frontend.rateLimit.extractorFunc";
 const RATE_SET: &str = "traefik.frontend.rateLimit.rateSet.";
 const HEADERS: &str = "traefik.frontend.headers.";
+const PASS_TLS_CERT: &str = "traefik.frontend.passTLSCert";
+const PASS_CLIENT_CERT: &str = "traefik.frontend.passTLSClientCert.";
+/// The fields of a distinguished name `passTLSClientCert.infos.{subject,issuer}.*` can pass.
+const NAME_FIELDS: [&str; 7] = [
+    "commonName",
+    "country",
+    "domainComponent",
+    "locality",
+    "organization",
+    "province",
+    "serialNumber",
+];
 const MAXCONN_AMOUNT: &str = "traefik.backend.maxconn.amount";
 const MAXCONN_EXTRACTOR: &str = "traefik.backend.maxconn.extractorfunc";
 
@@ -74,6 +86,16 @@ pub(super) fn is_middleware_label(key: &str) -> bool {
     if let Some(name) = key.strip_prefix(HEADERS) {
         return model::middleware::HEADER_OPTIONS.contains(&name);
     }
+    if key == PASS_TLS_CERT {
+        return true;
+    }
+    if let Some(rest) = key.strip_prefix(PASS_CLIENT_CERT) {
+        return match rest.split('.').collect::<Vec<_>>().as_slice() {
+            ["pem"] | ["infos", "notAfter" | "notBefore" | "sans"] => true,
+            ["infos", "subject" | "issuer", field] => NAME_FIELDS.contains(field),
+            _ => false,
+        };
+    }
     if let Some(rest) = key.strip_prefix(RATE_SET) {
         return matches!(
             rest.rsplit_once('.'),
@@ -103,6 +125,7 @@ pub(super) fn read(c: &ContainerInfo) -> Read {
     };
     r.out.frontend.white_list = r.white_list();
     r.out.frontend.headers = r.headers();
+    r.out.frontend.pass_tls_client_cert = r.pass_tls_client_cert();
     r.out.frontend.auth = r.auth();
     r.out.frontend.rate_limit = r.rate_limit();
     r.out.max_conn = r.max_conn();
@@ -224,6 +247,42 @@ impl Reader<'_> {
             users_file: file,
             remove_header: remove,
         })
+    }
+
+    /// `passTLSClientCert.*`, or the deprecated `passTLSCert` (the PEM).
+    fn pass_tls_client_cert(&mut self) -> Option<PassTlsClientCert> {
+        let asked = |r: &Self, k: &str| r.get(&format!("{PASS_CLIENT_CERT}{k}")).is_some();
+        let flag = |r: &mut Self, k: &str| r.bool(&format!("{PASS_CLIENT_CERT}{k}"));
+        let name = |r: &mut Self, which: &str| {
+            let any = NAME_FIELDS
+                .iter()
+                .any(|f| asked(r, &format!("infos.{which}.{f}")));
+            any.then(|| {
+                let mut f = |field: &str| flag(r, &format!("infos.{which}.{field}"));
+                NameInfos {
+                    common_name: f("commonName"),
+                    country: f("country"),
+                    domain_component: f("domainComponent"),
+                    locality: f("locality"),
+                    organization: f("organization"),
+                    province: f("province"),
+                    serial_number: f("serialNumber"),
+                }
+            })
+        };
+        let any_infos =
+            self.c.labels.keys().any(|k| {
+                k.starts_with(&format!("{PASS_CLIENT_CERT}infos.")) && is_middleware_label(k)
+            });
+        let infos = any_infos.then(|| CertInfos {
+            not_after: flag(self, "infos.notAfter"),
+            not_before: flag(self, "infos.notBefore"),
+            sans: flag(self, "infos.sans"),
+            subject: name(self, "subject"),
+            issuer: name(self, "issuer"),
+        });
+        let pem = flag(self, "pem") || self.bool(PASS_TLS_CERT);
+        (pem || infos.is_some()).then_some(PassTlsClientCert { pem, infos })
     }
 
     /// `auth.forward.*`; the address is checked here, the TLS files when the route compiles.

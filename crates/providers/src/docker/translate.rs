@@ -778,7 +778,7 @@ mod tests {
             assert!(t.config.frontends.values().all(|f| f.unenforced.is_empty()));
         }
         for key in [
-            "traefik.frontend.passTLSCert",
+            "traefik.backend.responseForwarding.flushInterval",
             "traefik.backend.circuitbreaker.expression",
         ] {
             let t = translate(&[container("p", "10.0.0.2", &[(key, "x")])], &defaults());
@@ -808,6 +808,7 @@ mod tests {
                 ),
                 ("traefik.frontend.headers.customRequestHeaders", "X-A:1"),
                 ("traefik.frontend.passTLSCert", "true"),
+                ("traefik.backend.responseForwarding.flushInterval", "10ms"),
                 ("other.label", "x"),
             ],
         );
@@ -819,7 +820,7 @@ mod tests {
             warnings,
             [
                 "container w label traefik.backend.circuitbreaker.expression: not supported by portier yet; the route is served without it",
-                "container w label traefik.frontend.passTLSCert: not supported by portier yet; the route is served without it",
+                "container w label traefik.backend.responseForwarding.flushInterval: not supported by portier yet; the route is served without it",
             ]
         );
     }
