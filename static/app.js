@@ -46,6 +46,13 @@ function renderProviders(providers, configWarnings = []) {
         el("div", { class: "muted" }, `${provider} · ${b.loadBalancer?.method || "wrr"} · ${servers.length} server${servers.length === 1 ? "" : "s"}`));
       card.append(...refusal(b.unenforced));
       if (b.maxConn) card.append(el("div", { class: "muted", "data-maxconn": "" }, `maxconn ${b.maxConn.amount} per ${b.maxConn.extractorFunc}`));
+      if (b.circuitBreaker) {
+        const state = b.circuitBreaker.state || "standby";
+        const tripped = state !== "standby";
+        card.append(el("div", { class: "muted", "data-breaker": state },
+          "circuit breaker ", el("code", {}, b.circuitBreaker.expression), " ",
+          el("span", { class: tripped ? "badge down" : "badge up" }, tripped ? `${state}: 503` : state)));
+      }
       if (servers.length === 0) card.append(el("div", { class: "server" }, el("span", { class: "badge down" }, "no server"), "answers 503"));
       for (const [sname, s] of servers) {
         const up = (s.status || "up") === "up";

@@ -562,7 +562,8 @@ async fn the_page_shows_routes_and_health_and_updates_live() {
     p.write(
         "rules.toml",
         &(rules(&a, &b, Some("added"))
-            + "[frontends.guarded]\nbackend = \"web\"\nwhitelistSourceRange = [\"10.0.0.0/8\"]\n[frontends.guarded.routes.r]\nrule = \"Host:guarded.local\"\n[frontends.guarded.headers]\nframeDeny = true\n[frontends.refused]\nbackend = \"web\"\n[frontends.refused.routes.r]\nrule = \"Host:refused.local\"\n[frontends.refused.auth.forward]\naddress = \"http://127.0.0.1:9/\"\n[frontends.refused.auth.forward.tls]\nca = \"missing-ca.pem\"\n"),
+            + "[frontends.guarded]\nbackend = \"web\"\nwhitelistSourceRange = [\"10.0.0.0/8\"]\n[frontends.guarded.routes.r]\nrule = \"Host:guarded.local\"\n[frontends.guarded.headers]\nframeDeny = true\n[frontends.refused]\nbackend = \"web\"\n[frontends.refused.routes.r]\nrule = \"Host:refused.local\"\n[frontends.refused.auth.forward]\naddress = \"http://127.0.0.1:9/\"\n[frontends.refused.auth.forward.tls]\nca = \"missing-ca.pem\"\n"
+            + &format!("[backends.cb.servers.s]\nurl = \"{}\"\n[backends.cb.circuitBreaker]\nexpression = \"NetworkErrorRatio() > 0.5\"\n[frontends.cbf]\nbackend = \"cb\"\n[frontends.cbf.routes.r]\nrule = \"Host:cb.local\"\n", a.url())),
     );
     driver
         .wait_text("the guarded frontends", |t| {
@@ -579,6 +580,16 @@ async fn the_page_shows_routes_and_health_and_updates_live() {
         )
         .await;
     assert_eq!(refused, json!(1));
+    // A backend's circuit breaker: its expression and state.
+    driver
+        .wait_text("the circuit breaker", |t| {
+            t.contains("NetworkErrorRatio() > 0.5")
+        })
+        .await;
+    let breaker = driver
+        .script("return document.querySelector('[data-breaker]').dataset.breaker")
+        .await;
+    assert_eq!(breaker, json!("standby"));
 
     // Usable on a phone: no horizontal scrolling of the page at 375 px.
     driver

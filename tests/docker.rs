@@ -572,3 +572,31 @@ async fn error_page_labels_serve_pages_from_another_container() {
     assert_eq!(hostname(&text), Some(pages_id), "{text}");
     assert!(text.contains("GET /503.html"), "{text}");
 }
+
+#[tokio::test]
+async fn a_circuit_breaker_label_trips_on_server_errors() {
+    let s = Scope::new("breaker");
+    let p = Portier::start(&format!("{HTTP}{}", s.docker_toml("")));
+    s.run(
+        "app",
+        &[
+            "-l",
+            "traefik.frontend.rule=Host:cb.local",
+            "-l",
+            "traefik.backend.circuitbreaker.expression=ResponseCodeRatio(500, 600, 0, 600) > 0.25",
+        ],
+    );
+    eventually(WAIT, "cb.local routed", async || {
+        (get(p.http(), "cb.local", "/").await.status == 200).then_some(())
+    })
+    .await;
+    // The container starts answering 503 to /health: the breaker trips, and then even / gets
+    // portier's 503 without reaching the container.
+    assert_eq!(get(p.http(), "cb.local", "/health/down").await.status, 200);
+    eventually(WAIT, "the breaker tripped", async || {
+        let _ = get(p.http(), "cb.local", "/health").await;
+        let r = get(p.http(), "cb.local", "/").await;
+        (r.status == 503 && r.text() == "Service Unavailable").then_some(())
+    })
+    .await;
+}

@@ -740,3 +740,46 @@ async fn compress_encodes_what_the_client_accepts_without_breaking_streams() {
         decoded.len()
     );
 }
+
+#[tokio::test]
+async fn a_circuit_breaker_trips_on_its_expression_and_shows_its_state() {
+    let app = Backend::spawn("app").await;
+    let cfg = Toml::file()
+        .backend("app", &[(&app, 1)])
+        .web()
+        .frontends(&[("f", "app", "Host:cb.local"), ("d", "down", "Host:down.local")])
+        .raw(
+            "[backends.down.servers.s]\nurl = \"http://127.0.0.1:9\"\n\
+             [backends.down.circuitBreaker]\nexpression = \"NetworkErrorRatio() > 0.5\"\n\
+             [backends.app.circuitBreaker]\nexpression = \"ResponseCodeRatio(500, 600, 0, 600) > 0.5 && 1 ==\"\n",
+        )
+        .build();
+    let p = Portier::start(&cfg);
+    // A server that cannot be reached: 502s until the breaker trips, then 503 without trying.
+    let r = get(p.http(), "down.local", "/").await;
+    assert_eq!(r.status, 502);
+    support::docker::eventually(Duration::from_secs(5), "the breaker tripped", async || {
+        let r = get(p.http(), "down.local", "/").await;
+        (r.status == 503).then_some(())
+    })
+    .await;
+    let r = get(p.http(), "down.local", "/").await;
+    assert_eq!(
+        (r.status.as_u16(), r.text().as_str()),
+        (503, "Service Unavailable")
+    );
+    let api = get(p.web.expect("web"), "localhost", "/api/providers/file").await;
+    let api: serde_json::Value = serde_json::from_slice(&api.body).expect("json");
+    let cb = &api["backends"]["down"]["circuitBreaker"];
+    assert_eq!(cb["expression"], "NetworkErrorRatio() > 0.5");
+    assert_eq!(cb["state"], "tripped");
+    // An expression that cannot be read: an error where it is written; served without.
+    let errors = api["errors"].to_string();
+    assert!(
+        errors.contains("backend app circuitBreaker")
+            && errors.contains("expected a number or a function"),
+        "{errors}"
+    );
+    assert_eq!(get(p.http(), "cb.local", "/status/500").await.status, 500);
+    assert!(api["backends"]["app"].get("circuitBreaker").is_none());
+}

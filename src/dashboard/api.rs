@@ -3,6 +3,7 @@
 //! errors.
 
 use std::collections::BTreeMap;
+use std::time::Instant;
 
 use serde_json::{Map, Value, json};
 
@@ -60,17 +61,41 @@ pub(super) fn backend(
 ) -> Value {
     let mut v = json!({
         "servers": servers(state, table, provider, name, b),
-        "loadBalancer": {"method": b.load_balancer.method},
+        "loadBalancer": b.load_balancer,
     });
     if let Some(obj) = v.as_object_mut() {
         if let Some(m) = &b.max_conn {
             obj.insert("maxConn".into(), json!(m));
+        }
+        if let Some(cb) = &b.circuit_breaker {
+            // The breaker lives with the compiled backend; one without a frontend has none.
+            let state = compiled_backend(table, provider, name)
+                .and_then(|r| r.breaker.as_ref().map(|b| b.breaker.state(Instant::now())))
+                .map(|s| s.as_str());
+            obj.insert(
+                "circuitBreaker".into(),
+                json!({"expression": cb.expression, "state": state}),
+            );
         }
         if !b.unenforced.is_empty() {
             obj.insert("unenforced".into(), json!(b.unenforced));
         }
     }
     v
+}
+
+/// The compiled backend `name` of `provider`, as its routes hold it.
+fn compiled_backend(
+    table: &RoutingTable,
+    provider: &str,
+    name: &str,
+) -> Option<std::sync::Arc<control::table::BackendRuntime>> {
+    table.entry_points.values().find_map(|ep| {
+        ep.routes()
+            .iter()
+            .find(|r| r.provider == provider && r.backend.name == name)
+            .map(|r| std::sync::Arc::clone(&r.backend))
+    })
 }
 
 pub(super) fn servers(

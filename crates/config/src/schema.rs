@@ -308,10 +308,18 @@ pub struct BackendToml {
     pub servers: Option<BTreeMap<String, ServerToml>>,
     pub load_balancer: Option<LoadBalancerToml>,
     pub health_check: Option<HealthCheckToml>,
+    #[serde(rename = "circuitBreaker", alias = "circuitbreaker")]
+    pub circuit_breaker: Option<CircuitBreakerToml>,
     // Backend-level protections portier does not enforce yet (see `FrontendToml::auth`).
     #[serde(rename = "maxConn", alias = "maxconn")]
     pub max_conn: Option<toml::Spanned<toml::Value>>,
     pub buffering: Option<toml::Spanned<toml::Value>>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+pub struct CircuitBreakerToml {
+    /// Spanned so that a bad expression is reported where it is written.
+    pub expression: Option<toml::Spanned<String>>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]

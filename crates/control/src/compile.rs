@@ -19,8 +19,8 @@ use model::update::{Protocol, parse_server_url};
 
 use crate::server::ServerState;
 use crate::table::{
-    BackendRuntime, CompiledRoute, EntryPointRoutes, ErrorPageRuntime, MaxConnRuntime,
-    RoutingTable, ServerIndex, ServerRuntime,
+    BackendRuntime, BreakerRuntime, CompiledRoute, EntryPointRoutes, ErrorPageRuntime,
+    MaxConnRuntime, RoutingTable, ServerIndex, ServerRuntime,
 };
 
 /// What compiling needs to know of the static configuration.
@@ -543,6 +543,7 @@ fn backend_runtime(
         .as_ref()
         .map(|s| crate::sticky::StickyCookie::new(s, bname, &runtime.servers));
     runtime.max_conn = backend_max_conn(pname, bname, backend, old, errors);
+    runtime.breaker = backend_breaker(pname, bname, backend, old, errors);
     // A limit asked for and not compiled refuses the backend's frontends (503).
     runtime.refused = backend.max_conn.is_some() && runtime.max_conn.is_none();
     runtime
@@ -574,6 +575,38 @@ fn backend_max_conn(
                 provider: pname.to_string(),
                 item: format!("backend {bname}"),
                 message: format!("maxconn: {e}"),
+            });
+            None
+        }
+    }
+}
+
+/// The backend's circuit breaker: the previous one while its expression is unchanged (its
+/// state and window carry over a scaled backend), else compiled anew.
+fn backend_breaker(
+    pname: &str,
+    bname: &str,
+    backend: &Backend,
+    old: Option<&BackendRuntime>,
+    errors: &mut Vec<ProviderError>,
+) -> Option<BreakerRuntime> {
+    let spec = backend.circuit_breaker.as_ref()?;
+    if let Some(kept) = old
+        .and_then(|o| o.breaker.as_ref())
+        .filter(|b| b.expression == spec.expression)
+    {
+        return Some(kept.clone());
+    }
+    match middleware::Breaker::compile(&spec.expression, std::time::Instant::now()) {
+        Ok(b) => Some(BreakerRuntime {
+            expression: spec.expression.clone(),
+            breaker: Arc::new(b),
+        }),
+        Err(e) => {
+            errors.push(ProviderError::Compile {
+                provider: pname.to_string(),
+                item: format!("backend {bname}"),
+                message: format!("{e}; served without a circuit breaker"),
             });
             None
         }

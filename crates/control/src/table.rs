@@ -198,7 +198,16 @@ pub struct BackendRuntime {
     pub refused: bool,
     /// `loadBalancer.stickiness`: the cookie that keeps a client on its server.
     pub sticky: Option<crate::sticky::StickyCookie>,
+    /// `circuitBreaker`: 503 while tripped.
+    pub breaker: Option<BreakerRuntime>,
     wrr: Wrr,
+}
+
+/// A compiled circuit breaker and the expression it was compiled from (reused while equal).
+#[derive(Debug, Clone)]
+pub struct BreakerRuntime {
+    pub expression: String,
+    pub breaker: Arc<middleware::Breaker>,
 }
 
 /// A compiled connection limit and the settings it was compiled from (reused while equal).
@@ -218,6 +227,7 @@ impl BackendRuntime {
             max_conn: None,
             refused: false,
             sticky: None,
+            breaker: None,
         }
     }
 

@@ -23,6 +23,8 @@ pub enum MiddlewareError {
     NoRate,
     #[error("amount must be 1 or more")]
     MaxConnAmount,
+    #[error("circuit breaker expression {expression:?}: {message}")]
+    Breaker { expression: String, message: String },
     #[error("forward auth address {0:?} is not an http:// or https:// URL")]
     ForwardAddress(String),
     #[error("header name {0:?} is not a valid HTTP header name")]

@@ -1,10 +1,11 @@
 //! The middlewares between routing and forwarding: allowlists, header rules, basic, digest and
-//! forward authentication, rate limits and connection limits. `model::middleware` says what was
+//! forward authentication, rate limits, connection limits and circuit breakers. `model::middleware` says what was
 //! asked; this crate compiles it once per routing table ([`Guards::compile`]) and decides per
 //! request. No I/O: forward authentication's HTTP call is made by the data plane.
 
 mod allowlist;
 mod basic;
+mod breaker;
 mod digest;
 mod error;
 mod forward;
@@ -22,6 +23,7 @@ use model::middleware::{AuthKind, FrontendMiddlewares};
 
 pub use allowlist::{AllowList, parse_ranges};
 pub use basic::BasicAuth;
+pub use breaker::{Breaker, BreakerState};
 pub use digest::DigestAuth;
 pub use error::MiddlewareError;
 pub use forward::ForwardAuthCheck;

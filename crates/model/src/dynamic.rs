@@ -128,6 +128,9 @@ pub struct Backend {
     /// `maxconn`: requests in flight per key, beyond which clients get 429.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_conn: Option<crate::middleware::MaxConn>,
+    /// `circuitBreaker.expression`: when it holds, the backend is given a rest (503).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub circuit_breaker: Option<CircuitBreaker>,
     /// Protections asked for at backend level (connection limit, body limits) that portier does
     /// not enforce yet: every frontend of this backend answers 503.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -185,6 +188,12 @@ impl Default for LoadBalancer {
             stickiness: None,
         }
     }
+}
+
+/// `circuitBreaker`: Traefik's expression (`NetworkErrorRatio() > 0.5`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CircuitBreaker {
+    pub expression: String,
 }
 
 /// `loadBalancer.stickiness`: the cookie's name (empty: Traefik's name derived from the

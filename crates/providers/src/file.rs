@@ -11,8 +11,8 @@ use tokio::sync::mpsc;
 use config::schema::{BackendToml, DynamicToml, FrontendToml, HealthCheckToml, LoadBalancerToml};
 use config::{ConfigError, FileProviderConfig};
 use model::dynamic::{
-    Backend, DEFAULT_HEALTHCHECK_INTERVAL, ErrorPage, Frontend, FrontendRedirect, HealthCheck,
-    LoadBalancer, ProviderConfig, ProviderError, Route, Server, Stickiness,
+    Backend, CircuitBreaker, DEFAULT_HEALTHCHECK_INTERVAL, ErrorPage, Frontend, FrontendRedirect,
+    HealthCheck, LoadBalancer, ProviderConfig, ProviderError, Route, Server, Stickiness,
 };
 use model::rules;
 use model::update::{ProviderUpdate, parse_server_url};
@@ -90,6 +90,7 @@ fn translate_backend(
     let mut backend = Backend {
         load_balancer: load_balancer(b.load_balancer.as_ref()),
         health_check: b.health_check.as_ref().and_then(health_check),
+        circuit_breaker: circuit_breaker(bname, b, src, errors),
         max_conn,
         unenforced,
         ..Backend::default()
@@ -296,6 +297,28 @@ fn column_offset(text: &str, column: usize) -> usize {
     text.char_indices()
         .nth(column.saturating_sub(1))
         .map_or(text.len(), |(i, _)| i)
+}
+
+/// `[backends.X.circuitBreaker] expression`; one that cannot be read is an error at its
+/// position, and the backend is served without a breaker.
+fn circuit_breaker(
+    bname: &str,
+    b: &BackendToml,
+    src: &Source,
+    errors: &mut Vec<ProviderError>,
+) -> Option<CircuitBreaker> {
+    let e = b.circuit_breaker.as_ref()?.expression.as_ref()?;
+    if let Err(err) = middleware::Breaker::compile(e.get_ref(), std::time::Instant::now()) {
+        errors.push(src.error(
+            e.span().start,
+            format!("backend {bname} circuitBreaker"),
+            format!("{err}; the backend is served without a circuit breaker"),
+        ));
+        return None;
+    }
+    Some(CircuitBreaker {
+        expression: e.get_ref().clone(),
+    })
 }
 
 /// `[backends.X.loadBalancer]`: the method and sticky sessions (the deprecated `sticky = true`

@@ -191,7 +191,7 @@ async fn serve_route(
         }
         routed.slot = guard::limit_connections(route, peer, req.headers())?;
         let head = prepare(ep, peer, req, route)?;
-        return attempts::send(ep, route, head, &mut routed.server).await;
+        return through_breaker(ep, route, head, routed).await;
     };
     let (mut parts, body) = req.into_parts();
     let facts = guard::admit(ep, &guards, peer, &mut parts)?;
@@ -200,6 +200,34 @@ async fn serve_route(
     let mut resp = answer.unwrap_or_else(|e| e.response());
     guards.on_response(resp.headers_mut(), &facts);
     Ok(resp)
+}
+
+/// Sends to the backend unless its circuit breaker has tripped (503), and tells the breaker
+/// how the backend answered (its status, or portier's for a failure such as 502 or 504).
+async fn through_breaker(
+    ep: &EntryPointContext,
+    route: &CompiledRoute,
+    head: super::prepare::Prepared,
+    routed: &mut Routed,
+) -> Result<Response<ProxyBody>, ProxyError> {
+    let Some(b) = &route.backend.breaker else {
+        return attempts::send(ep, route, head, &mut routed.server).await;
+    };
+    let started = Instant::now();
+    if !b.breaker.allow(started) {
+        return Err(ProxyError::Refused(middleware::Refusal::status(
+            StatusCode::SERVICE_UNAVAILABLE,
+        )));
+    }
+    let answer = attempts::send(ep, route, head, &mut routed.server).await;
+    let status = match &answer {
+        Ok(r) => r.status(),
+        Err(e) => e.status(),
+    };
+    let now = Instant::now();
+    b.breaker
+        .record(status.as_u16(), now.duration_since(started), now);
+    answer
 }
 
 /// The part of a guarded route after the allowlist and request headers: redirect, auth,
@@ -225,7 +253,7 @@ async fn guarded(
     guard::limit_rate(ep, guards, peer, &mut parts)?;
     let req = Request::from_parts(parts, body);
     let head = prepare(ep, peer, req, route)?;
-    attempts::send(ep, route, head, &mut routed.server).await
+    through_breaker(ep, route, head, routed).await
 }
 
 /// Routes and forwards the normalised path (see `proxy::path`); 400 above the root.

@@ -13,8 +13,8 @@ use std::collections::BTreeMap;
 
 use config::Constraint;
 use model::dynamic::{
-    Backend, DEFAULT_HEALTHCHECK_INTERVAL, Frontend, FrontendRedirect, HealthCheck, LoadBalancer,
-    ProviderConfig, ProviderError, Route, Server, Stickiness,
+    Backend, CircuitBreaker, DEFAULT_HEALTHCHECK_INTERVAL, Frontend, FrontendRedirect, HealthCheck,
+    LoadBalancer, ProviderConfig, ProviderError, Route, Server, Stickiness,
 };
 
 use super::container::{ContainerInfo, Health, RunState};
@@ -46,6 +46,7 @@ pub struct Translation {
 struct Parsed {
     health_check: Option<HealthCheck>,
     load_balancer: LoadBalancer,
+    circuit_breaker: Option<CircuitBreaker>,
     backend: String,
     rule: String,
     frontend: Frontend,
@@ -83,6 +84,7 @@ pub fn translate(containers: &[ContainerInfo], defaults: &DockerDefaults) -> Tra
             .or_insert_with(|| Backend {
                 health_check: parsed.health_check.clone(),
                 load_balancer: parsed.load_balancer.clone(),
+                circuit_breaker: parsed.circuit_breaker.clone(),
                 max_conn: parsed.max_conn.clone(),
                 ..Backend::default()
             });
@@ -186,6 +188,7 @@ fn container_route(
     Ok(Some(Parsed {
         health_check: build_health_check(&labels),
         load_balancer: build_load_balancer(&labels),
+        circuit_breaker: build_circuit_breaker(c, &labels, errors),
         backend,
         rule,
         frontend,
@@ -331,6 +334,27 @@ fn build_load_balancer(labels: &Labels) -> LoadBalancer {
         method: labels.text(LABEL_LB_METHOD).unwrap_or("wrr").to_string(),
         stickiness,
     }
+}
+
+/// `traefik.backend.circuitbreaker.expression`; one that cannot be read is an error on the
+/// label, and the backend is served without a breaker.
+fn build_circuit_breaker(
+    c: &ContainerInfo,
+    labels: &Labels,
+    errors: &mut Vec<ProviderError>,
+) -> Option<CircuitBreaker> {
+    let expression = labels.text(LABEL_CIRCUIT_BREAKER)?;
+    if let Err(e) = middleware::Breaker::compile(expression, std::time::Instant::now()) {
+        errors.push(ProviderError::Label {
+            container: c.name.clone(),
+            label: LABEL_CIRCUIT_BREAKER.to_string(),
+            message: format!("{e}; the backend is served without a circuit breaker"),
+        });
+        return None;
+    }
+    Some(CircuitBreaker {
+        expression: expression.to_string(),
+    })
 }
 
 fn build_health_check(labels: &Labels) -> Option<HealthCheck> {
