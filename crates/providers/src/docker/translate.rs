@@ -801,13 +801,34 @@ mod tests {
             );
             assert!(t.config.frontends.values().all(|f| f.unenforced.is_empty()));
         }
-        for key in [
-            "traefik.backend.responseForwarding.flushInterval",
-            "traefik.backend.circuitbreaker.expression",
+        for (key, value) in [
+            ("traefik.backend.responseForwarding.flushInterval", "x"),
+            ("traefik.frontend.passTLSCert", "true"),
+            (
+                "traefik.backend.circuitbreaker.expression",
+                "NetworkErrorRatio() > 0.5",
+            ),
         ] {
-            let t = translate(&[container("p", "10.0.0.2", &[(key, "x")])], &defaults());
+            let t = translate(&[container("p", "10.0.0.2", &[(key, value)])], &defaults());
             assert!(t.config.errors.is_empty(), "{key}: not a protection");
         }
+        // A circuit breaker expression that cannot be read: an error, served without.
+        let t = translate(
+            &[container(
+                "p",
+                "10.0.0.2",
+                &[("traefik.backend.circuitbreaker.expression", "Nope() > 1")],
+            )],
+            &defaults(),
+        );
+        assert!(t.config.backends["backend-p"].circuit_breaker.is_none());
+        assert!(
+            t.config.errors[0]
+                .to_string()
+                .contains("label traefik.backend.circuitbreaker.expression: circuit breaker expression \"Nope() > 1\": unknown function Nope"),
+            "{:?}",
+            t.config.errors
+        );
         // An empty value asks for nothing (Traefik: empty sourceRange allows all).
         let t = translate(
             &[container(
@@ -843,7 +864,6 @@ mod tests {
         assert_eq!(
             warnings,
             [
-                "container w label traefik.backend.circuitbreaker.expression: not supported by portier yet; the route is served without it",
                 "container w label traefik.backend.responseForwarding.flushInterval: not supported by portier yet; the route is served without it",
             ]
         );
