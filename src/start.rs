@@ -453,6 +453,7 @@ fn start_entry_points(
             name: ep.name,
             forwarded: ep.forwarded_headers,
             compress: ep.compress,
+            proxy_protocol: ep.proxy_protocol,
             proxy: Arc::clone(proxy),
         });
         tasks.push(tokio::spawn(proxy::serve(

@@ -783,3 +783,77 @@ async fn a_circuit_breaker_trips_on_its_expression_and_shows_its_state() {
     assert_eq!(get(p.http(), "cb.local", "/status/500").await.status, 500);
     assert!(api["backends"]["app"].get("circuitBreaker").is_none());
 }
+
+/// Sends `bytes` on a fresh connection to `addr` and returns everything the server answers.
+async fn raw_exchange(addr: std::net::SocketAddr, bytes: &[u8]) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    s.write_all(bytes).await.expect("write");
+    let mut out = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut out)).await;
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[tokio::test]
+async fn proxy_protocol_headers_from_trusted_peers_name_the_client() {
+    let app = Backend::spawn("app").await;
+    let cfg = format!(
+        "defaultEntryPoints = [\"trusting\", \"wary\"]\n\
+         [entryPoints.trusting]\naddress = \"127.0.0.1:0\"\n[entryPoints.trusting.proxyProtocol]\ntrustedIPs = [\"127.0.0.1/32\"]\n\
+         [entryPoints.wary]\naddress = \"127.0.0.1:0\"\n[entryPoints.wary.proxyProtocol]\ntrustedIPs = [\"10.99.0.0/16\"]\n\
+         [file]\n[backends.b.servers.s]\nurl = \"{}\"\n[frontends.f]\nbackend = \"b\"\n[frontends.f.routes.r]\nrule = \"Host:pp.local\"\n",
+        app.url()
+    );
+    let p = Portier::start(&cfg);
+    let request = b"GET / HTTP/1.1\r\nHost: pp.local\r\nConnection: close\r\n\r\n";
+    let client_of = |answer: &str| {
+        let body = answer
+            .split("\r\n\r\n")
+            .nth(1)
+            .unwrap_or_default()
+            .to_string();
+        let echo: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+        echo["headers"]["x-real-ip"][0]
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    };
+    // v1
+    let mut v1 = b"PROXY TCP4 203.0.113.7 10.0.0.1 51234 80\r\n".to_vec();
+    v1.extend_from_slice(request);
+    let answer = raw_exchange(p.entry_points["trusting"], &v1).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert_eq!(client_of(&answer), "203.0.113.7");
+    // v2: signature, PROXY command, TCP over IPv4, 12 bytes of addresses and ports.
+    let mut v2 = b"\r\n\r\n\0\r\nQUIT\n\x21\x11\x00\x0c".to_vec();
+    v2.extend_from_slice(&[198, 51, 100, 9, 10, 0, 0, 1]);
+    v2.extend_from_slice(&4000u16.to_be_bytes());
+    v2.extend_from_slice(&80u16.to_be_bytes());
+    v2.extend_from_slice(request);
+    let answer = raw_exchange(p.entry_points["trusting"], &v2).await;
+    assert_eq!(client_of(&answer), "198.51.100.9", "{answer}");
+    // Without a header the peer is the client; from an untrusted peer the header is not read.
+    let answer = raw_exchange(p.entry_points["trusting"], request).await;
+    assert_eq!(client_of(&answer), "127.0.0.1");
+    let answer = raw_exchange(p.entry_points["wary"], &v1).await;
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    // A trusted peer's broken header closes the connection.
+    let answer = raw_exchange(
+        p.entry_points["trusting"],
+        b"PROXY TCP4 nonsense\r\nGET / HTTP/1.1\r\n\r\n",
+    )
+    .await;
+    assert_eq!(answer, "");
+
+    // proxyProtocol that trusts no one is refused.
+    let bad = p.write(
+        "bad.toml",
+        "[entryPoints.http]\naddress = \"127.0.0.1:0\"\n[entryPoints.http.proxyProtocol]\n",
+    );
+    let (code, _, err) = support::check(&bad);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("entryPoints.http.proxyProtocol: needs trustedIPs"),
+        "{err}"
+    );
+}

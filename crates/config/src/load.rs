@@ -199,6 +199,7 @@ fn resolve_entry_points(
         redirect: None,
         forwarded_headers: ForwardedHeaders::Insecure,
         compress: false,
+        proxy_protocol: None,
         middlewares: Default::default(),
     };
     let mut entry_points = Vec::new();
@@ -216,6 +217,7 @@ fn resolve_entry_points(
                     tls: tls_config(path, name, ep, base_dir)?,
                     forwarded_headers: forwarded_headers(path, name, ep)?,
                     compress: ep.compress.unwrap_or(false),
+                    proxy_protocol: proxy_protocol(path, name, ep)?,
                     middlewares: entry_point_middlewares(path, name, ep, base_dir)?,
                     ..plain(name.clone(), address)
                 });
@@ -545,6 +547,35 @@ fn entry_point_middlewares(
     middleware::Guards::compile(&m)
         .map_err(|e| invalid(path, &format!("entryPoints.{name}"), e))?;
     Ok(m)
+}
+
+/// `[entryPoints.X.proxyProtocol]`: `trustedIPs`, or every peer with `insecure = true`; a
+/// table with neither trusts no one, which is refused as a mistake (as Traefik does).
+fn proxy_protocol(
+    path: &Option<PathBuf>,
+    name: &str,
+    ep: &schema::EntryPointToml,
+) -> Result<Option<ForwardedHeaders>, ConfigError> {
+    let Some(pp) = &ep.proxy_protocol else {
+        return Ok(None);
+    };
+    let key = format!("entryPoints.{name}.proxyProtocol");
+    match (&pp.trusted_ips, pp.insecure) {
+        (_, Some(true)) => Ok(Some(ForwardedHeaders::Insecure)),
+        (Some(ips), _) if !ips.is_empty() => {
+            let nets = ips
+                .iter()
+                .map(|ip| IpNet::parse(ip))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| invalid(path, &format!("{key}.trustedIPs"), e))?;
+            Ok(Some(ForwardedHeaders::Trusted(nets)))
+        }
+        _ => Err(invalid(
+            path,
+            &key,
+            "needs trustedIPs (the load balancers that send the header) or insecure = true",
+        )),
+    }
 }
 
 fn forwarded_headers(

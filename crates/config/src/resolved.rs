@@ -79,6 +79,9 @@ pub struct EntryPoint {
     pub forwarded_headers: ForwardedHeaders,
     /// `compress = true`: responses are gzip- or brotli-encoded for clients that accept it.
     pub compress: bool,
+    /// `[entryPoints.NAME.proxyProtocol]`: a PROXY header (v1 or v2) from these peers names
+    /// the client.
+    pub proxy_protocol: Option<ForwardedHeaders>,
     /// `[entryPoints.NAME.auth]` and `whiteList`: every request on the entrypoint, routed or
     /// not, is authenticated and checked (users files already merged in).
     pub middlewares: model::middleware::FrontendMiddlewares,

@@ -78,6 +78,7 @@ pub struct EntryPointToml {
     pub forwarded_headers: Option<ForwardedHeadersToml>,
     /// gzip (or brotli) responses for clients that accept it.
     pub compress: Option<bool>,
+    pub proxy_protocol: Option<ForwardedHeadersToml>,
     /// `[entryPoints.X.auth]` (basic or digest), read by `middlewares`.
     pub auth: Option<toml::Spanned<toml::Value>>,
     #[serde(rename = "whiteList", alias = "whitelist")]

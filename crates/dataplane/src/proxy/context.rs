@@ -95,6 +95,8 @@ pub struct EntryPointContext {
     pub forwarded: ForwardedHeaders,
     /// `compress = true`: gzip or brotli for clients that accept it.
     pub compress: bool,
+    /// `proxyProtocol`: the peers whose PROXY header is read.
+    pub proxy_protocol: Option<ForwardedHeaders>,
     pub proxy: Arc<Proxy>,
     pub metrics: Arc<model::metrics::TrafficMetrics>,
     /// `[entryPoints.NAME.auth]` and `whiteList`, run on every request before routing; `Err`

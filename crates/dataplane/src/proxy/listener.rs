@@ -86,15 +86,23 @@ pub async fn serve(
             }
         };
         let _ = stream.set_nodelay(true);
-        let mut io = tokio_io_timeout::TimeoutStream::new(stream);
-        io.set_read_timeout(limits.read_timeout);
-        io.set_write_timeout(limits.write_timeout);
-        let io = Box::pin(io);
         // Registered now, so a shutdown waits for this connection even mid-handshake.
         let (ep, builder, watcher) = (Arc::clone(&ep), builder.clone(), graceful.watcher());
         let handshake_timeout = limits.read_header_timeout;
         tokio::spawn(async move {
             ep.metrics.open.fetch_add(1, Ordering::Relaxed);
+            let mut stream = stream;
+            let peer = match client_behind_proxy(&ep, &mut stream, peer, handshake_timeout).await {
+                Some(p) => p,
+                None => {
+                    ep.metrics.open.fetch_sub(1, Ordering::Relaxed);
+                    return;
+                }
+            };
+            let mut io = tokio_io_timeout::TimeoutStream::new(stream);
+            io.set_read_timeout(limits.read_timeout);
+            io.set_write_timeout(limits.write_timeout);
+            let io = Box::pin(io);
             match &ep.tls {
                 None => serve_io(io, peer, None, &ep, &builder, watcher).await,
                 Some(config) => match tokio::time::timeout(
@@ -118,6 +126,34 @@ pub async fn serve(
             ep.metrics.open.fetch_sub(1, Ordering::Relaxed);
             drop(permit);
         });
+    }
+}
+
+/// The client: the peer, or who a trusted peer's PROXY header names. `None`: the header was
+/// bad or did not come in time, and the connection is dropped.
+async fn client_behind_proxy(
+    ep: &EntryPointContext,
+    stream: &mut tokio::net::TcpStream,
+    peer: std::net::SocketAddr,
+    within: Duration,
+) -> Option<std::net::SocketAddr> {
+    let trusted = ep
+        .proxy_protocol
+        .as_ref()
+        .is_some_and(|t| t.trusts(peer.ip()));
+    if !trusted {
+        return Some(peer);
+    }
+    match tokio::time::timeout(within, super::proxy_protocol::read_header(stream)).await {
+        Ok(Ok(client)) => Some(client.unwrap_or(peer)),
+        Ok(Err(e)) => {
+            tracing::debug!(entry_point = %ep.name, "connection from {peer}: {e}; closed");
+            None
+        }
+        Err(_) => {
+            tracing::debug!(entry_point = %ep.name, "connection from {peer}: no PROXY header in time; closed");
+            None
+        }
     }
 }
 

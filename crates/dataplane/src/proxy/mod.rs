@@ -12,6 +12,7 @@ mod headers;
 mod listener;
 mod path;
 mod prepare;
+mod proxy_protocol;
 mod service;
 mod upstream_body;
 
