@@ -600,3 +600,50 @@ async fn a_circuit_breaker_label_trips_on_server_errors() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn buffering_labels_limit_request_bodies() {
+    let s = Scope::new("buffering");
+    let p = Portier::start(&format!("{HTTP}{}", s.docker_toml("")));
+    s.run(
+        "app",
+        &[
+            "-l",
+            "traefik.frontend.rule=Host:buf.local",
+            "-l",
+            "traefik.backend.buffering.maxRequestBodyBytes=100",
+        ],
+    );
+    eventually(WAIT, "buf.local routed", async || {
+        (get(p.http(), "buf.local", "/").await.status == 200).then_some(())
+    })
+    .await;
+    let small = support::send(
+        p.http(),
+        "POST",
+        "buf.local",
+        "/",
+        &[],
+        support::TestBody::text("x".repeat(50)),
+    )
+    .await;
+    assert_eq!(small.status, 200);
+    assert!(
+        small
+            .text()
+            .to_ascii_lowercase()
+            .contains("content-length: 50"),
+        "{}",
+        small.text()
+    );
+    let big = support::send(
+        p.http(),
+        "POST",
+        "buf.local",
+        "/",
+        &[],
+        support::TestBody::text("x".repeat(101)),
+    )
+    .await;
+    assert_eq!(big.status, 413);
+}

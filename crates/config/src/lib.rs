@@ -19,9 +19,8 @@ pub use error::line_col as line_col_of;
 pub use error::{ConfigError, ValueError};
 pub use load::{Loaded, Overrides, key_name, load, parse_toml, resolve};
 pub use middlewares::{
-    FrontendRead, Issue, backend_max_conn, entry_point_auth, entry_point_white_list,
-    frontend_middlewares,
+    FrontendRead, Issue, backend_buffering, backend_max_conn, entry_point_auth,
+    entry_point_white_list, frontend_middlewares,
 };
 pub use model::duration::{GoDuration, format_duration, parse_go_duration};
-pub use protection::{Asked, backend_asks};
 pub use resolved::*;

@@ -7,8 +7,8 @@
 use std::collections::BTreeMap;
 
 use model::middleware::{
-    Auth, AuthKind, CertInfos, ClientTls, Extractor, ForwardAuth, FrontendMiddlewares, Headers,
-    MaxConn, NameInfos, PassTlsClientCert, Rate, RateLimit, UsersAuth, WhiteList,
+    Auth, AuthKind, Buffering, CertInfos, ClientTls, Extractor, ForwardAuth, FrontendMiddlewares,
+    Headers, MaxConn, NameInfos, PassTlsClientCert, Rate, RateLimit, UsersAuth, WhiteList,
 };
 use toml::{Spanned, Value};
 
@@ -100,6 +100,40 @@ pub fn backend_max_conn(b: &BackendToml) -> (Option<MaxConn>, Vec<Issue>) {
         .as_ref()
         .and_then(|v| r.at(v, "maxConn").max_conn(v.get_ref()));
     (m, r.issues)
+}
+
+/// Reads `[backends.X.buffering]`. A `retryExpression` is an issue (not enforced yet): the
+/// backend's frontends answer 503 rather than serve without the retries it asks for.
+pub fn backend_buffering(b: &BackendToml) -> (Option<Buffering>, Vec<Issue>) {
+    let mut r = Reader::default();
+    let Some(v) = b.buffering.as_ref() else {
+        return (None, Vec::new());
+    };
+    let r = r.at(v, "buffering");
+    let known = [
+        "maxRequestBodyBytes",
+        "memRequestBodyBytes",
+        "maxResponseBodyBytes",
+        "memResponseBodyBytes",
+        "retryExpression",
+    ];
+    let Some(t) = r.table(v.get_ref(), "", &known) else {
+        return (None, std::mem::take(&mut r.issues));
+    };
+    let buffering = Buffering {
+        max_request_body_bytes: r.uint(t, "maxRequestBodyBytes").unwrap_or(0),
+        mem_request_body_bytes: r.uint(t, "memRequestBodyBytes").unwrap_or(0),
+        max_response_body_bytes: r.uint(t, "maxResponseBodyBytes").unwrap_or(0),
+        mem_response_body_bytes: r.uint(t, "memResponseBodyBytes").unwrap_or(0),
+        retry_expression: r.string(t, "retryExpression").unwrap_or_default(),
+    };
+    if !buffering.retry_expression.trim().is_empty() {
+        r.issue(
+            "retryExpression",
+            "retries by expression are not enforced by portier yet",
+        );
+    }
+    (Some(buffering), std::mem::take(&mut r.issues))
 }
 
 /// Reads an entrypoint's `auth` table.

@@ -544,6 +544,7 @@ fn backend_runtime(
         .map(|s| crate::sticky::StickyCookie::new(s, bname, &runtime.servers));
     runtime.max_conn = backend_max_conn(pname, bname, backend, old, errors);
     runtime.breaker = backend_breaker(pname, bname, backend, old, errors);
+    runtime.buffering = backend.buffering.clone();
     // A limit asked for and not compiled refuses the backend's frontends (503).
     runtime.refused = backend.max_conn.is_some() && runtime.max_conn.is_none();
     runtime

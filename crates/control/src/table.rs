@@ -200,6 +200,8 @@ pub struct BackendRuntime {
     pub sticky: Option<crate::sticky::StickyCookie>,
     /// `circuitBreaker`: 503 while tripped.
     pub breaker: Option<BreakerRuntime>,
+    /// `buffering`: bodies read whole, with limits.
+    pub buffering: Option<model::middleware::Buffering>,
     wrr: Wrr,
 }
 
@@ -228,6 +230,7 @@ impl BackendRuntime {
             refused: false,
             sticky: None,
             breaker: None,
+            buffering: None,
         }
     }
 

@@ -128,6 +128,9 @@ pub struct Backend {
     /// `maxconn`: requests in flight per key, beyond which clients get 429.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_conn: Option<crate::middleware::MaxConn>,
+    /// `buffering`: request and response bodies read whole, with size limits.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub buffering: Option<crate::middleware::Buffering>,
     /// `circuitBreaker.expression`: when it holds, the backend is given a rest (503).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub circuit_breaker: Option<CircuitBreaker>,

@@ -175,6 +175,19 @@ pub struct NameInfos {
     pub serial_number: bool,
 }
 
+/// `buffering`: bodies read whole before they move on, in memory up to `mem*` bytes and on
+/// disk beyond, refused above `max*` bytes (0: no limit; `mem*` 0: 1 MiB).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Buffering {
+    pub max_request_body_bytes: u64,
+    pub mem_request_body_bytes: u64,
+    pub max_response_body_bytes: u64,
+    pub mem_response_body_bytes: u64,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub retry_expression: String,
+}
+
 /// Where the key of a rate limit or connection limit comes from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(into = "String")]

@@ -72,22 +72,18 @@ fn translate_backend(
     src: &Source,
     errors: &mut Vec<ProviderError>,
 ) -> Backend {
-    let (max_conn, issues) = config::backend_max_conn(b);
-    let mut unenforced = refuse(
-        src,
-        &format!("backend {bname}"),
-        &config::backend_asks(b),
-        "every frontend of this backend",
-        errors,
-    );
-    unenforced.extend(refuse_issues(
+    let (max_conn, mut issues) = config::backend_max_conn(b);
+    let (buffering, more) = config::backend_buffering(b);
+    issues.extend(more);
+    let unenforced = refuse_issues(
         src,
         &format!("backend {bname}"),
         &issues,
         "every frontend of this backend",
         errors,
-    ));
+    );
     let mut backend = Backend {
+        buffering,
         load_balancer: load_balancer(b.load_balancer.as_ref()),
         health_check: b.health_check.as_ref().and_then(health_check),
         circuit_breaker: circuit_breaker(bname, b, src, errors),
@@ -240,31 +236,6 @@ fn error_pages(
         }
     }
     pages
-}
-
-/// Rule zero: one error per protection `asked` in table `what` (`frontend f1`), positioned at
-/// its value; returns the `unenforced` list that makes `whom` answer 503.
-fn refuse(
-    src: &Source,
-    what: &str,
-    asked: &[config::Asked],
-    whom: &str,
-    errors: &mut Vec<ProviderError>,
-) -> Vec<String> {
-    asked
-        .iter()
-        .map(|a| {
-            errors.push(src.error(
-                a.offset,
-                format!("{what} key {}", a.key),
-                format!(
-                    "asks for {}, which portier does not enforce yet; {whom} answers 503 to every request rather than serve without it",
-                    a.what
-                ),
-            ));
-            format!("key {} ({})", a.key, src.at(a.offset))
-        })
-        .collect()
 }
 
 /// A middleware key that cannot be honoured (a bad value, an unknown key in a protection's

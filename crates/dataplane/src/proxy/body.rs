@@ -65,12 +65,19 @@ pub(super) struct ProxyBody {
 enum Inner {
     Full(Option<Bytes>),
     Upstream(Incoming),
+    /// A response read whole first (backend `buffering`).
+    Replay(super::buffering::Replay),
 }
 
 impl ProxyBody {
     pub(super) fn full(data: impl Into<Bytes>) -> ProxyBody {
         let data = data.into();
         ProxyBody::new(Inner::Full((!data.is_empty()).then_some(data)))
+    }
+
+    /// A response read whole first.
+    pub(super) fn replay(data: std::sync::Arc<super::buffering::Buffered>) -> ProxyBody {
+        ProxyBody::new(Inner::Replay(super::buffering::Replay::new(data)))
     }
 
     pub(super) fn empty() -> ProxyBody {
@@ -131,6 +138,7 @@ impl Body for ProxyBody {
             let polled = match &mut this.inner {
                 Inner::Full(data) => Poll::Ready(data.take().map(|d| Ok(Frame::data(d)))),
                 Inner::Upstream(body) => Pin::new(body).poll_frame(cx),
+                Inner::Replay(r) => Poll::Ready(r.next_chunk().map(|c| Ok(Frame::data(c)))),
             };
             let polled = match (polled, this.encoder.as_mut()) {
                 (Poll::Ready(Some(Ok(frame))), Some(encoder)) => match frame.into_data() {
@@ -171,6 +179,7 @@ impl Body for ProxyBody {
         match &self.inner {
             Inner::Full(d) => d.is_none(),
             Inner::Upstream(b) => b.is_end_stream(),
+            Inner::Replay(r) => r.remaining() == 0,
         }
     }
 
@@ -182,6 +191,7 @@ impl Body for ProxyBody {
             Inner::Full(Some(d)) => SizeHint::with_exact(d.len() as u64),
             Inner::Full(None) => SizeHint::with_exact(0),
             Inner::Upstream(b) => b.size_hint(),
+            Inner::Replay(r) => SizeHint::with_exact(r.remaining()),
         }
     }
 }

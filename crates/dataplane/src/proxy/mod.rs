@@ -3,6 +3,7 @@
 
 mod attempts;
 mod body;
+mod buffering;
 mod compress;
 mod context;
 mod error;

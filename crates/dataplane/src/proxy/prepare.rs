@@ -21,7 +21,7 @@ use super::headers::{self, Forwarded, X_FORWARDED_PREFIX, X_REPLACED_PATH};
 pub(super) struct Prepared {
     /// Method and headers as the backend receives them (the URI is set per attempt).
     pub(super) parts: Parts,
-    pub(super) body: Incoming,
+    pub(super) body: super::upstream_body::RequestBody,
     pub(super) path_and_query: PathAndQuery,
     /// The client side of a WebSocket (or other) upgrade, spliced after a 101.
     pub(super) client_upgrade: Option<OnUpgrade>,
@@ -98,7 +98,7 @@ pub(super) fn prepare(
 
     Ok(Prepared {
         parts,
-        body,
+        body: super::upstream_body::RequestBody::Stream(body),
         path_and_query,
         client_upgrade,
     })

@@ -211,7 +211,7 @@ async fn through_breaker(
     routed: &mut Routed,
 ) -> Result<Response<ProxyBody>, ProxyError> {
     let Some(b) = &route.backend.breaker else {
-        return attempts::send(ep, route, head, &mut routed.server).await;
+        return buffered(ep, route, head, routed).await;
     };
     let started = Instant::now();
     if !b.breaker.allow(started) {
@@ -219,7 +219,7 @@ async fn through_breaker(
             StatusCode::SERVICE_UNAVAILABLE,
         )));
     }
-    let answer = attempts::send(ep, route, head, &mut routed.server).await;
+    let answer = buffered(ep, route, head, routed).await;
     let status = match &answer {
         Ok(r) => r.status(),
         Err(e) => e.status(),
@@ -228,6 +228,63 @@ async fn through_breaker(
     b.breaker
         .record(status.as_u16(), now.duration_since(started), now);
     answer
+}
+
+/// Backend `buffering`: the request read whole first (413 above its limit), then the response
+/// (502 above its limit); without it, both stream.
+async fn buffered(
+    ep: &EntryPointContext,
+    route: &CompiledRoute,
+    mut head: super::prepare::Prepared,
+    routed: &mut Routed,
+) -> Result<Response<ProxyBody>, ProxyError> {
+    use super::buffering::{BufferError, Buffered};
+    use super::upstream_body::RequestBody;
+    let Some(limits) = &route.backend.buffering else {
+        return attempts::send(ep, route, head, &mut routed.server).await;
+    };
+    if let RequestBody::Stream(body) = head.body {
+        let data = Buffered::read(
+            body,
+            limits.mem_request_body_bytes,
+            limits.max_request_body_bytes,
+        )
+        .await
+        .map_err(|e| match e {
+            BufferError::TooLarge(_) => {
+                ProxyError::Refused(middleware::Refusal::status(StatusCode::PAYLOAD_TOO_LARGE))
+            }
+            other => ProxyError::BadRequest(other.to_string()),
+        })?;
+        head.parts.headers.remove(header::TRANSFER_ENCODING);
+        head.parts
+            .headers
+            .insert(header::CONTENT_LENGTH, HeaderValue::from(data.len()));
+        head.body = RequestBody::Buffered(Arc::new(data));
+    }
+    let resp = attempts::send(ep, route, head, &mut routed.server).await?;
+    if resp.status() == StatusCode::SWITCHING_PROTOCOLS {
+        return Ok(resp);
+    }
+    let (mut parts, body) = resp.into_parts();
+    let data = Buffered::read(
+        body,
+        limits.mem_response_body_bytes,
+        limits.max_response_body_bytes,
+    )
+    .await
+    .map_err(|e| {
+        tracing::warn!(frontend = %route.frontend, "buffering the response: {e}; answering 502");
+        ProxyError::Refused(middleware::Refusal::status(StatusCode::BAD_GATEWAY))
+    })?;
+    parts.headers.remove(header::TRANSFER_ENCODING);
+    parts
+        .headers
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(data.len()));
+    Ok(Response::from_parts(
+        parts,
+        ProxyBody::replay(Arc::new(data)),
+    ))
 }
 
 /// The part of a guarded route after the allowlist and request headers: redirect, auth,

@@ -13,6 +13,8 @@ use hyper::body::Incoming;
 pub(super) enum UpstreamBody {
     /// No body (most GET/HEAD requests): always safe to send again.
     Empty,
+    /// A body read whole first (backend `buffering`): every attempt sends it all.
+    Replay(super::buffering::Replay),
     /// The client's body, left in `slot` until the upstream connection first polls it.
     Reclaimable {
         slot: Arc<Mutex<Option<Incoming>>>,
@@ -21,25 +23,47 @@ pub(super) enum UpstreamBody {
     },
 }
 
-/// Keeps the client's body until an attempt starts reading it.
+/// Where a request's body comes from: the client's stream, or a buffered copy.
+#[derive(Debug)]
+pub(super) enum RequestBody {
+    Stream(Incoming),
+    Buffered(Arc<super::buffering::Buffered>),
+}
+
+/// Keeps the client's body until an attempt starts reading it (or, buffered, for every
+/// attempt).
 #[derive(Debug, Clone)]
 pub(super) struct BodySlot {
     slot: Option<Arc<Mutex<Option<Incoming>>>>,
     hint: SizeHint,
+    buffered: Option<Arc<super::buffering::Buffered>>,
 }
 
 impl BodySlot {
-    pub(super) fn new(body: Incoming) -> BodySlot {
+    pub(super) fn new(body: RequestBody) -> BodySlot {
+        let body = match body {
+            RequestBody::Stream(b) => b,
+            RequestBody::Buffered(data) => {
+                let empty = data.len() == 0;
+                return BodySlot {
+                    slot: None,
+                    hint: SizeHint::with_exact(data.len()),
+                    buffered: (!empty).then_some(data),
+                };
+            }
+        };
         if body.is_end_stream() {
             return BodySlot {
                 slot: None,
                 hint: SizeHint::with_exact(0),
+                buffered: None,
             };
         }
         let hint = body.size_hint();
         BodySlot {
             slot: Some(Arc::new(Mutex::new(Some(body)))),
             hint,
+            buffered: None,
         }
     }
 
@@ -52,11 +76,14 @@ impl BodySlot {
     }
 
     pub(super) fn is_empty(&self) -> bool {
-        self.slot.is_none()
+        self.slot.is_none() && self.buffered.is_none()
     }
 
     /// A body for one attempt.
     pub(super) fn body(&self) -> UpstreamBody {
+        if let Some(data) = &self.buffered {
+            return UpstreamBody::Replay(super::buffering::Replay::new(Arc::clone(data)));
+        }
         match &self.slot {
             None => UpstreamBody::Empty,
             Some(slot) => UpstreamBody::Reclaimable {
@@ -78,6 +105,7 @@ impl Body for UpstreamBody {
     ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
         match &mut *self {
             UpstreamBody::Empty => Poll::Ready(None),
+            UpstreamBody::Replay(r) => Poll::Ready(r.next_chunk().map(|c| Ok(Frame::data(c)))),
             UpstreamBody::Reclaimable { slot, active, .. } => {
                 if active.is_none() {
                     *active = slot.lock().ok().and_then(|mut b| b.take());
@@ -94,6 +122,7 @@ impl Body for UpstreamBody {
     fn is_end_stream(&self) -> bool {
         match self {
             UpstreamBody::Empty => true,
+            UpstreamBody::Replay(r) => r.remaining() == 0,
             UpstreamBody::Reclaimable {
                 active: Some(b), ..
             } => b.is_end_stream(),
@@ -104,6 +133,7 @@ impl Body for UpstreamBody {
     fn size_hint(&self) -> SizeHint {
         match self {
             UpstreamBody::Empty => SizeHint::with_exact(0),
+            UpstreamBody::Replay(r) => SizeHint::with_exact(r.remaining()),
             UpstreamBody::Reclaimable {
                 active: Some(b), ..
             } => b.size_hint(),

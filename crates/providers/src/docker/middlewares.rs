@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 
 use model::dynamic::ProviderError;
 use model::middleware::{
-    Auth, AuthKind, CertInfos, ClientTls, Extractor, ForwardAuth, FrontendMiddlewares, Headers,
-    MaxConn, NameInfos, PassTlsClientCert, Rate, RateLimit, UsersAuth, WhiteList,
+    Auth, AuthKind, Buffering, CertInfos, ClientTls, Extractor, ForwardAuth, FrontendMiddlewares,
+    Headers, MaxConn, NameInfos, PassTlsClientCert, Rate, RateLimit, UsersAuth, WhiteList,
 };
 
 use super::container::ContainerInfo;
@@ -50,6 +50,14 @@ const NAME_FIELDS: [&str; 7] = [
 ];
 const MAXCONN_AMOUNT: &str = "traefik.backend.maxconn.amount";
 const MAXCONN_EXTRACTOR: &str = "traefik.backend.maxconn.extractorfunc";
+const BUFFERING: &str = "traefik.backend.buffering.";
+const BUFFERING_FIELDS: [&str; 5] = [
+    "maxRequestBodyBytes",
+    "memRequestBodyBytes",
+    "maxResponseBodyBytes",
+    "memResponseBodyBytes",
+    "retryExpression",
+];
 
 /// The fixed-name middleware labels portier reads (rate sets and headers are matched by form).
 const FIXED: [&str; 23] = [
@@ -89,6 +97,9 @@ pub(super) fn is_middleware_label(key: &str) -> bool {
     if key == PASS_TLS_CERT {
         return true;
     }
+    if let Some(field) = key.strip_prefix(BUFFERING) {
+        return BUFFERING_FIELDS.contains(&field);
+    }
     if let Some(rest) = key.strip_prefix(PASS_CLIENT_CERT) {
         return match rest.split('.').collect::<Vec<_>>().as_slice() {
             ["pem"] | ["infos", "notAfter" | "notBefore" | "sans"] => true,
@@ -110,6 +121,7 @@ pub(super) fn is_middleware_label(key: &str) -> bool {
 pub(super) struct Read {
     pub frontend: FrontendMiddlewares,
     pub max_conn: Option<MaxConn>,
+    pub buffering: Option<Buffering>,
     pub errors: Vec<ProviderError>,
     /// `label KEY` of each bad frontend label: the frontend answers 503.
     pub frontend_refused: Vec<String>,
@@ -129,6 +141,7 @@ pub(super) fn read(c: &ContainerInfo) -> Read {
     r.out.frontend.auth = r.auth();
     r.out.frontend.rate_limit = r.rate_limit();
     r.out.max_conn = r.max_conn();
+    r.out.buffering = r.buffering();
     r.check_compiles();
     r.out
 }
@@ -492,6 +505,35 @@ impl Reader<'_> {
             amount,
             extractor_func: extractor.unwrap_or(Extractor::RequestHost),
         })
+    }
+
+    /// `traefik.backend.buffering.*`; a `retryExpression` refuses the backend (not enforced
+    /// yet).
+    fn buffering(&mut self) -> Option<Buffering> {
+        if !BUFFERING_FIELDS
+            .iter()
+            .any(|f| self.get(&format!("{BUFFERING}{f}")).is_some())
+        {
+            return None;
+        }
+        let n = |r: &mut Self, f: &str| r.uint(&format!("{BUFFERING}{f}")).unwrap_or(0);
+        let b = Buffering {
+            max_request_body_bytes: n(self, "maxRequestBodyBytes"),
+            mem_request_body_bytes: n(self, "memRequestBodyBytes"),
+            max_response_body_bytes: n(self, "maxResponseBodyBytes"),
+            mem_response_body_bytes: n(self, "memResponseBodyBytes"),
+            retry_expression: self
+                .get(&format!("{BUFFERING}retryExpression"))
+                .unwrap_or_default()
+                .to_string(),
+        };
+        if !b.retry_expression.is_empty() {
+            self.bad(
+                &format!("{BUFFERING}retryExpression"),
+                "retries by expression are not enforced by portier yet",
+            );
+        }
+        Some(b)
     }
 
     /// Anything the per-label checks let through but the compiler refuses (belt and braces).

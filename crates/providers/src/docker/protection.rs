@@ -1,5 +1,5 @@
 //! Rule zero for labels: the `traefik.*` labels that ask for a protection portier does not
-//! enforce (segment forms, body limits, and any spelling of a protective label
+//! enforce (segment forms, and any spelling of a protective label
 //! other than Traefik's own, which `middlewares` reads). Pure.
 
 use model::dynamic::ProviderError;

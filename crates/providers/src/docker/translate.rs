@@ -54,6 +54,7 @@ struct Parsed {
     /// Backend-level protections asked for and not enforced (`label KEY` each).
     backend_unenforced: Vec<String>,
     max_conn: Option<model::middleware::MaxConn>,
+    buffering: Option<model::middleware::Buffering>,
 }
 
 pub fn translate(containers: &[ContainerInfo], defaults: &DockerDefaults) -> Translation {
@@ -86,12 +87,22 @@ pub fn translate(containers: &[ContainerInfo], defaults: &DockerDefaults) -> Tra
                 load_balancer: parsed.load_balancer.clone(),
                 circuit_breaker: parsed.circuit_breaker.clone(),
                 max_conn: parsed.max_conn.clone(),
+                buffering: parsed.buffering.clone(),
                 ..Backend::default()
             });
         if let Some((name, server)) = parsed.server {
             backend.servers.insert(name, server);
         }
         merge_unique(&mut backend.unenforced, parsed.backend_unenforced);
+        if backend.buffering != parsed.buffering {
+            out.config
+                .errors
+                .push(disagreement(c, "traefik.backend.buffering.*", "backend"));
+            merge_unique(
+                &mut backend.unenforced,
+                vec![format!("container {} disagrees on buffering", c.name)],
+            );
+        }
         if backend.max_conn != parsed.max_conn {
             // Containers of one backend disagree on its connection limit: refuse, never guess.
             out.config
@@ -195,6 +206,7 @@ fn container_route(
         server,
         backend_unenforced,
         max_conn: asked.max_conn,
+        buffering: asked.buffering,
     }))
 }
 
