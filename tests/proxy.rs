@@ -861,15 +861,17 @@ async fn proxy_protocol_headers_from_trusted_peers_name_the_client() {
 #[tokio::test]
 async fn buffering_reads_bodies_whole_and_refuses_oversized_ones() {
     let app = Backend::spawn("app").await;
+    let sick = Backend::spawn("sick").await;
+    sick.set_healthy(false);
     let cfg = Toml::file()
         .backend("app", &[(&app, 1)])
-        .backend("retry", &[(&app, 1)])
+        .backend("retry", &[(&app, 1), (&sick, 1)])
         .web()
         .frontends(&[("f", "app", "Host:buf.local"), ("r", "retry", "Host:retry.local")])
         .raw(
             "[backends.app.buffering]\nmaxRequestBodyBytes = 300000\nmemRequestBodyBytes = 1000\n\
              maxResponseBodyBytes = 200000\nmemResponseBodyBytes = 1000\n\
-             [backends.retry.buffering]\nretryExpression = \"IsNetworkError() && Attempts() <= 2\"\n",
+             [backends.retry.buffering]\nretryExpression = \"ResponseCode() == 503 && Attempts() <= 2\"\n",
         )
         .build();
     let p = Portier::start(&cfg);
@@ -903,13 +905,22 @@ async fn buffering_reads_bodies_whole_and_refuses_oversized_ones() {
         get(p.http(), "buf.local", "/download/200001").await.status,
         502
     );
-    // Retries by expression are not enforced yet: refused, with the reason.
-    assert_eq!(get(p.http(), "retry.local", "/").await.status, 503);
+    // retryExpression: a 503 from the sick server is sent again (to the other one) while the
+    // expression asks for it; without it, every second request would be the sick one's 503.
+    for _ in 0..6 {
+        let r = send(
+            p.http(),
+            "POST",
+            "retry.local",
+            "/health",
+            &[],
+            TestBody::text("body"),
+        )
+        .await;
+        assert_eq!((r.status.as_u16(), r.text().as_str()), (200, "ok"));
+    }
     let api = get(p.web.expect("web"), "localhost", "/api/providers/file")
         .await
         .text();
-    assert!(
-        api.contains("retries by expression are not enforced by portier yet"),
-        "{api}"
-    );
+    assert!(!api.contains("retryExpression"), "no error: {api}");
 }

@@ -102,8 +102,8 @@ pub fn backend_max_conn(b: &BackendToml) -> (Option<MaxConn>, Vec<Issue>) {
     (m, r.issues)
 }
 
-/// Reads `[backends.X.buffering]`. A `retryExpression` is an issue (not enforced yet): the
-/// backend's frontends answer 503 rather than serve without the retries it asks for.
+/// Reads `[backends.X.buffering]`; a value that cannot be read (a `retryExpression` too) is an
+/// issue, and the backend's frontends answer 503 rather than serve without it.
 pub fn backend_buffering(b: &BackendToml) -> (Option<Buffering>, Vec<Issue>) {
     let mut r = Reader::default();
     let Some(v) = b.buffering.as_ref() else {
@@ -128,10 +128,9 @@ pub fn backend_buffering(b: &BackendToml) -> (Option<Buffering>, Vec<Issue>) {
         retry_expression: r.string(t, "retryExpression").unwrap_or_default(),
     };
     if !buffering.retry_expression.trim().is_empty() {
-        r.issue(
-            "retryExpression",
-            "retries by expression are not enforced by portier yet",
-        );
+        if let Err(e) = middleware::RetryCondition::compile(&buffering.retry_expression) {
+            r.issue("retryExpression", e);
+        }
     }
     (Some(buffering), std::mem::take(&mut r.issues))
 }
@@ -690,6 +689,28 @@ insecureSkipVerify = true
             r.issues[1]
                 .message
                 .contains("\"auth:9000\" is not an http:// or https:// URL")
+        );
+    }
+
+    #[test]
+    fn buffering_from_toml() {
+        let b: BackendToml = toml::from_str(
+            "[buffering]\nmaxRequestBodyBytes = 10485760\nmemRequestBodyBytes = 2097152\nretryExpression = \"IsNetworkError() && Attempts() <= 2\"\n",
+        )
+        .expect("valid");
+        let (buffering, issues) = backend_buffering(&b);
+        assert!(issues.is_empty(), "{issues:?}");
+        let buffering = buffering.expect("buffering");
+        assert_eq!(buffering.max_request_body_bytes, 10_485_760);
+        assert_eq!(buffering.mem_request_body_bytes, 2_097_152);
+        let b: BackendToml = toml::from_str(
+            "[buffering]\nretryExpression = \"Attempts() <\"\nmaxRequestBodyBytez = 1\n",
+        )
+        .expect("valid");
+        let keys: Vec<String> = backend_buffering(&b).1.into_iter().map(|i| i.key).collect();
+        assert_eq!(
+            keys,
+            ["buffering.maxRequestBodyBytez", "buffering.retryExpression"]
         );
     }
 }

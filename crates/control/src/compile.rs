@@ -545,8 +545,26 @@ fn backend_runtime(
     runtime.max_conn = backend_max_conn(pname, bname, backend, old, errors);
     runtime.breaker = backend_breaker(pname, bname, backend, old, errors);
     runtime.buffering = backend.buffering.clone();
+    let retry = backend
+        .buffering
+        .as_ref()
+        .map(|b| b.retry_expression.trim())
+        .filter(|e| !e.is_empty())
+        .map(middleware::RetryCondition::compile);
+    match retry {
+        None => {}
+        Some(Ok(r)) => runtime.retry = Some(Arc::new(r)),
+        Some(Err(e)) => {
+            errors.push(ProviderError::Compile {
+                provider: pname.to_string(),
+                item: format!("backend {bname}"),
+                message: format!("buffering: {e}"),
+            });
+            runtime.refused = true;
+        }
+    }
     // A limit asked for and not compiled refuses the backend's frontends (503).
-    runtime.refused = backend.max_conn.is_some() && runtime.max_conn.is_none();
+    runtime.refused |= backend.max_conn.is_some() && runtime.max_conn.is_none();
     runtime
 }
 

@@ -202,6 +202,8 @@ pub struct BackendRuntime {
     pub breaker: Option<BreakerRuntime>,
     /// `buffering`: bodies read whole, with limits.
     pub buffering: Option<model::middleware::Buffering>,
+    /// `buffering.retryExpression`: when to send a buffered request again.
+    pub retry: Option<Arc<middleware::RetryCondition>>,
     wrr: Wrr,
 }
 
@@ -231,6 +233,7 @@ impl BackendRuntime {
             sticky: None,
             breaker: None,
             buffering: None,
+            retry: None,
         }
     }
 

@@ -1,4 +1,5 @@
-//! The circuit breaker of Traefik 1.7 (oxy's `cbreaker`): an expression over the backend's
+//! The circuit breaker of Traefik 1.7 (oxy's `cbreaker`), and the retry expressions of its
+//! buffering, which share the expression language. The breaker: an expression over the backend's
 //! last 10 seconds of answers (`NetworkErrorRatio()`, `LatencyAtQuantileMS(q)`,
 //! `ResponseCodeRatio(a, b, c, d)`, comparisons, `&&`, `||`, parentheses) is checked at most
 //! every 100 ms; when it holds, the breaker trips: every request gets 503 for 10 s, then for
@@ -24,6 +25,16 @@ pub(crate) enum Condition {
     Or(Box<Condition>, Box<Condition>),
     And(Box<Condition>, Box<Condition>),
     Compare(Operand, Op, Operand),
+    /// `IsNetworkError()` (retry expressions): the answer was 502 or 504.
+    IsNetworkError,
+}
+
+/// Which functions an expression may use: a circuit breaker's look at a window of answers, a
+/// retry expression at one attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Language {
+    Breaker,
+    Retry,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -45,12 +56,20 @@ pub(crate) enum Operand {
     LatencyAtQuantileMs(f64),
     /// Answers with a status in `[a, b)` over answers with one in `[c, d)`.
     ResponseCodeRatio(u16, u16, u16, u16),
+    /// The attempt's number, from 1 (retry expressions).
+    Attempts,
+    /// The attempt's status (retry expressions).
+    ResponseCode,
 }
 
 /// Parses Traefik's expression; the error says where it went wrong.
-pub(crate) fn parse(expression: &str) -> Result<Condition, MiddlewareError> {
+pub(crate) fn parse(expression: &str, language: Language) -> Result<Condition, MiddlewareError> {
     let tokens = tokenize(expression).map_err(|m| bad(expression, m))?;
-    let mut p = Parser { tokens, at: 0 };
+    let mut p = Parser {
+        tokens,
+        at: 0,
+        language,
+    };
     let c = p.or().map_err(|m| bad(expression, m))?;
     match p.tokens.get(p.at) {
         None => Ok(c),
@@ -128,6 +147,7 @@ fn tokenize(s: &str) -> Result<Vec<Token>, String> {
 struct Parser {
     tokens: Vec<Token>,
     at: usize,
+    language: Language,
 }
 
 impl Parser {
@@ -168,6 +188,15 @@ impl Parser {
                 other => Err(format!("expected ) but found {other:?}")),
             };
         }
+        if self.language == Language::Retry
+            && self.peek() == Some(&Token::Ident("IsNetworkError".into()))
+        {
+            self.at += 1;
+            return match self.args("IsNetworkError")?.len() {
+                0 => Ok(Condition::IsNetworkError),
+                n => Err(format!("IsNetworkError takes 0 arguments, not {n}")),
+            };
+        }
         let left = self.operand()?;
         let op = match self.take() {
             Some(Token::Op(op)) => op,
@@ -197,16 +226,18 @@ impl Parser {
                         .then_some(v as u16)
                         .ok_or(format!("{v} is not a status code"))
                 };
-                match name.as_str() {
-                    "NetworkErrorRatio" => arity(0).map(|()| Operand::NetworkErrorRatio),
-                    "LatencyAtQuantileMS" => {
+                match (self.language, name.as_str()) {
+                    (Language::Breaker, "NetworkErrorRatio") => {
+                        arity(0).map(|()| Operand::NetworkErrorRatio)
+                    }
+                    (Language::Breaker, "LatencyAtQuantileMS") => {
                         arity(1)?;
                         if !(0.0..=100.0).contains(&args[0]) {
                             return Err(format!("quantile {} is not in 0..100", args[0]));
                         }
                         Ok(Operand::LatencyAtQuantileMs(args[0]))
                     }
-                    "ResponseCodeRatio" => {
+                    (Language::Breaker, "ResponseCodeRatio") => {
                         arity(4)?;
                         Ok(Operand::ResponseCodeRatio(
                             code(args[0])?,
@@ -215,8 +246,13 @@ impl Parser {
                             code(args[3])?,
                         ))
                     }
-                    _ => Err(format!(
+                    (Language::Retry, "Attempts") => arity(0).map(|()| Operand::Attempts),
+                    (Language::Retry, "ResponseCode") => arity(0).map(|()| Operand::ResponseCode),
+                    (Language::Breaker, _) => Err(format!(
                         "unknown function {name} (NetworkErrorRatio, LatencyAtQuantileMS, ResponseCodeRatio)"
+                    )),
+                    (Language::Retry, _) => Err(format!(
+                        "unknown function {name} (IsNetworkError, Attempts, ResponseCode)"
                     )),
                 }
             }
@@ -248,9 +284,21 @@ impl Parser {
 
 /// What the condition is evaluated against.
 pub(crate) trait Stats {
-    fn network_error_ratio(&self) -> f64;
-    fn latency_at_quantile_ms(&self, q: f64) -> f64;
-    fn response_code_ratio(&self, a: u16, b: u16, c: u16, d: u16) -> f64;
+    fn network_error_ratio(&self) -> f64 {
+        0.0
+    }
+    fn latency_at_quantile_ms(&self, _q: f64) -> f64 {
+        0.0
+    }
+    fn response_code_ratio(&self, _a: u16, _b: u16, _c: u16, _d: u16) -> f64 {
+        0.0
+    }
+    fn attempts(&self) -> f64 {
+        0.0
+    }
+    fn response_code(&self) -> f64 {
+        0.0
+    }
 }
 
 impl Condition {
@@ -258,6 +306,7 @@ impl Condition {
         match self {
             Condition::Or(a, b) => a.holds(s) || b.holds(s),
             Condition::And(a, b) => a.holds(s) && b.holds(s),
+            Condition::IsNetworkError => matches!(s.response_code() as u16, 502 | 504),
             Condition::Compare(l, op, r) => {
                 let (l, r) = (l.value(s), r.value(s));
                 match op {
@@ -280,6 +329,8 @@ impl Operand {
             Operand::NetworkErrorRatio => s.network_error_ratio(),
             Operand::LatencyAtQuantileMs(q) => s.latency_at_quantile_ms(q),
             Operand::ResponseCodeRatio(a, b, c, d) => s.response_code_ratio(a, b, c, d),
+            Operand::Attempts => s.attempts(),
+            Operand::ResponseCode => s.response_code(),
         }
     }
 }
@@ -391,6 +442,39 @@ fn ratio(a: u64, b: u64) -> f64 {
     if b == 0 { 0.0 } else { a as f64 / b as f64 }
 }
 
+/// A compiled `buffering.retryExpression`: whether to send a buffered request again after an
+/// attempt that answered `status` (`Attempts()` counts from 1; at most 10 attempts, as oxy).
+#[derive(Debug)]
+pub struct RetryCondition(Condition);
+
+/// The most attempts a retry expression can ask for.
+pub const MAX_RETRY_ATTEMPTS: u32 = 10;
+
+struct Attempt {
+    number: u32,
+    status: u16,
+}
+
+impl Stats for Attempt {
+    fn attempts(&self) -> f64 {
+        f64::from(self.number)
+    }
+    fn response_code(&self) -> f64 {
+        f64::from(self.status)
+    }
+}
+
+impl RetryCondition {
+    pub fn compile(expression: &str) -> Result<RetryCondition, MiddlewareError> {
+        parse(expression, Language::Retry).map(RetryCondition)
+    }
+
+    /// After attempt `number` answered `status`: try again?
+    pub fn again(&self, number: u32, status: u16) -> bool {
+        number < MAX_RETRY_ATTEMPTS && self.0.holds(&Attempt { number, status })
+    }
+}
+
 /// Where the breaker is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BreakerState {
@@ -432,7 +516,7 @@ pub struct Breaker {
 impl Breaker {
     pub fn compile(expression: &str, now: Instant) -> Result<Breaker, MiddlewareError> {
         Ok(Breaker {
-            condition: parse(expression)?,
+            condition: parse(expression, Language::Breaker)?,
             epoch: now,
             inner: Mutex::new(Inner {
                 state: BreakerState::Standby,
@@ -519,7 +603,7 @@ mod tests {
     #[test]
     fn expressions_parse_as_traefik_writes_them() {
         assert_eq!(
-            parse("NetworkErrorRatio() > 0.5"),
+            parse("NetworkErrorRatio() > 0.5", Language::Breaker),
             Ok(Condition::Compare(
                 Operand::NetworkErrorRatio,
                 Op::Gt,
@@ -532,7 +616,8 @@ mod tests {
             "NetworkErrorRatio() > 0.5 || LatencyAtQuantileMS(50.0) > 50",
             "(NetworkErrorRatio() > 0.5 && ResponseCodeRatio(500,600,0,600) >= 0.25) || 1 == 1",
         ] {
-            assert!(parse(ok).is_ok(), "{ok}: {:?}", parse(ok));
+            let parsed = parse(ok, Language::Breaker);
+            assert!(parsed.is_ok(), "{ok}: {parsed:?}");
         }
         for (bad, why) in [
             ("NetworkErrorRatio() >", "expected a number or a function"),
@@ -547,9 +632,23 @@ mod tests {
             ("NetworkErrorRatio() > 0.5 )", "unexpected Close at the end"),
             ("NetworkErrorRatio() ~ 1", "unexpected '~'"),
         ] {
-            let e = parse(bad).expect_err(bad).to_string();
+            let e = parse(bad, Language::Breaker).expect_err(bad).to_string();
             assert!(e.contains(why), "{bad}: {e}");
         }
+    }
+
+    #[test]
+    fn retry_expressions_see_the_attempt() {
+        let r = RetryCondition::compile("IsNetworkError() && Attempts() <= 2").expect("compiles");
+        assert!(r.again(1, 502) && r.again(2, 504));
+        assert!(!r.again(3, 502), "a third retry is not asked for");
+        assert!(!r.again(1, 500), "500 is not a network error");
+        let r = RetryCondition::compile("ResponseCode() == 503 || IsNetworkError()").expect("ok");
+        assert!(r.again(1, 503) && r.again(9, 502) && !r.again(10, 502));
+        let e = RetryCondition::compile("NetworkErrorRatio() > 0.5")
+            .expect_err("breaker functions are not retry functions")
+            .to_string();
+        assert!(e.contains("unknown function NetworkErrorRatio"), "{e}");
     }
 
     #[test]

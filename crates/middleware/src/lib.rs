@@ -23,7 +23,7 @@ use model::middleware::{AuthKind, FrontendMiddlewares};
 
 pub use allowlist::{AllowList, parse_ranges};
 pub use basic::BasicAuth;
-pub use breaker::{Breaker, BreakerState};
+pub use breaker::{Breaker, BreakerState, MAX_RETRY_ATTEMPTS, RetryCondition};
 pub use digest::DigestAuth;
 pub use error::MiddlewareError;
 pub use forward::ForwardAuthCheck;

@@ -27,6 +27,30 @@ pub(super) struct Prepared {
     pub(super) client_upgrade: Option<OnUpgrade>,
 }
 
+impl Prepared {
+    /// A copy to send again, when the body is buffered (and there is no upgrade to splice).
+    pub(super) fn replay(&self) -> Option<Prepared> {
+        let super::upstream_body::RequestBody::Buffered(data) = &self.body else {
+            return None;
+        };
+        if self.client_upgrade.is_some() {
+            return None;
+        }
+        let mut req = http::Request::new(());
+        *req.method_mut() = self.parts.method.clone();
+        *req.uri_mut() = self.parts.uri.clone();
+        *req.version_mut() = self.parts.version;
+        *req.headers_mut() = self.parts.headers.clone();
+        let (parts, ()) = req.into_parts();
+        Some(Prepared {
+            parts,
+            body: super::upstream_body::RequestBody::Buffered(std::sync::Arc::clone(data)),
+            path_and_query: self.path_and_query.clone(),
+            client_upgrade: None,
+        })
+    }
+}
+
 /// Builds the upstream head of `req` for `route`.
 pub(super) fn prepare(
     ep: &EntryPointContext,

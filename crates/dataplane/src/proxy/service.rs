@@ -262,7 +262,10 @@ async fn buffered(
             .insert(header::CONTENT_LENGTH, HeaderValue::from(data.len()));
         head.body = RequestBody::Buffered(Arc::new(data));
     }
-    let resp = attempts::send(ep, route, head, &mut routed.server).await?;
+    let resp = match &route.backend.retry {
+        None => attempts::send(ep, route, head, &mut routed.server).await?,
+        Some(retry) => with_retries(ep, route, head, retry, routed).await?,
+    };
     if resp.status() == StatusCode::SWITCHING_PROTOCOLS {
         return Ok(resp);
     }
@@ -285,6 +288,35 @@ async fn buffered(
         parts,
         ProxyBody::replay(Arc::new(data)),
     ))
+}
+
+/// `buffering.retryExpression`: sends the buffered request again while the expression asks
+/// for it after an attempt (at most `MAX_RETRY_ATTEMPTS` in all).
+async fn with_retries(
+    ep: &EntryPointContext,
+    route: &CompiledRoute,
+    mut head: super::prepare::Prepared,
+    retry: &middleware::RetryCondition,
+    routed: &mut Routed,
+) -> Result<Response<ProxyBody>, ProxyError> {
+    let mut attempt = 1;
+    loop {
+        let next = head.replay();
+        let answer = attempts::send(ep, route, head, &mut routed.server).await;
+        let status = match &answer {
+            Ok(r) => r.status(),
+            Err(e) => e.status(),
+        };
+        match next {
+            Some(n) if retry.again(attempt, status.as_u16()) => {
+                attempt += 1;
+                route.metrics.retries.fetch_add(1, Ordering::Relaxed);
+                tracing::debug!(frontend = %route.frontend, "retryExpression: attempt {attempt} after {status}");
+                head = n;
+            }
+            _ => return answer,
+        }
+    }
 }
 
 /// The part of a guarded route after the allowlist and request headers: redirect, auth,

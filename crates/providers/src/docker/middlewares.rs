@@ -507,8 +507,8 @@ impl Reader<'_> {
         })
     }
 
-    /// `traefik.backend.buffering.*`; a `retryExpression` refuses the backend (not enforced
-    /// yet).
+    /// `traefik.backend.buffering.*`; a `retryExpression` that cannot be read refuses the
+    /// backend.
     fn buffering(&mut self) -> Option<Buffering> {
         if !BUFFERING_FIELDS
             .iter()
@@ -528,10 +528,9 @@ impl Reader<'_> {
                 .to_string(),
         };
         if !b.retry_expression.is_empty() {
-            self.bad(
-                &format!("{BUFFERING}retryExpression"),
-                "retries by expression are not enforced by portier yet",
-            );
+            if let Err(e) = middleware::RetryCondition::compile(&b.retry_expression) {
+                self.bad(&format!("{BUFFERING}retryExpression"), e);
+            }
         }
         Some(b)
     }
