@@ -409,7 +409,13 @@ fn entry_point_guards(
     if m.is_empty() {
         return Ok(None);
     }
-    control::guards::compile(m).map(|g| Some(Arc::new(g))).map_err(|e| {
+    control::guards::compile(m)
+        .map(|g| {
+            let g = Arc::new(g);
+            control::guards::start_jwks(&g);
+            Some(g)
+        })
+        .map_err(|e| {
         tracing::error!(entry_point = %name, "entrypoint middlewares: {e}; every request answers 503");
         e.to_string()
     })

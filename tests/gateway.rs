@@ -480,7 +480,7 @@ fn rule_zero_entrypoint_protections_refuse_the_configuration() {
 /// Every protective label of Traefik 1.7 (reference §1.3–1.5), plain and in segment form, and
 /// what a request answers when a container carries it alone: enforced (401, 403, 301, 500, or
 /// 200 where the protection lets a first plain request through) or refused (503).
-const PROTECTIVE_LABELS: [(&str, u16); 14] = [
+const PROTECTIVE_LABELS: [(&str, u16); 15] = [
     (
         "traefik.frontend.auth.basic.users=test:$apr1$H6uskkkW$IgXLP6ewTrSuBkTrqE8wj/",
         401,
@@ -498,6 +498,7 @@ const PROTECTIVE_LABELS: [(&str, u16); 14] = [
         "traefik.frontend.auth.forward.address=http://127.0.0.1:9/auth",
         500,
     ),
+    ("traefik.frontend.auth.jwt.secret=s3cret", 401),
     ("traefik.frontend.whiteList.sourceRange=10.99.0.0/16", 403),
     ("traefik.frontend.whitelistSourceRange=10.99.0.0/16", 403),
     // A rate limit needs both an extractor and a rate: either alone cannot be honoured.
@@ -576,6 +577,18 @@ async fn labels_guard_containers_and_what_cannot_be_honoured_answers_503() {
             "traefik.backend.maxconn.amount=5",
         ],
     );
+    // JWT with a secret, the subject and a claim passed on.
+    s.run(
+        "jwt",
+        &[
+            "-l",
+            "traefik.frontend.rule=Host:jwt.localhost",
+            "-l",
+            "traefik.frontend.auth.jwt.secret=s3cret",
+            "-l",
+            "traefik.frontend.auth.jwt.claimsHeaders=sub:X-Jwt-Sub||role:X-Role",
+        ],
+    );
     // Forward auth to a real auth server on the host.
     s.run(
         "forwarded",
@@ -598,7 +611,7 @@ async fn labels_guard_containers_and_what_cannot_be_honoured_answers_503() {
         let r = get(p.http(), "other.localhost", "/").await;
         let api = json(&p, "/api/providers/docker").await;
         let seen = api["frontends"].as_object().map_or(0, |f| f.len());
-        (r.status == 200 && seen == PROTECTIVE_LABELS.len() + 4).then_some(())
+        (r.status == 200 && seen == PROTECTIVE_LABELS.len() + 5).then_some(())
     })
     .await;
     let r = get(p.http(), "secret.localhost", "/").await;
@@ -627,6 +640,25 @@ async fn labels_guard_containers_and_what_cannot_be_honoured_answers_503() {
     assert_eq!(r.status, 200);
     let r = with_headers(&p, "guarded.localhost", "/", &[("authorization", &auth)]).await;
     assert_eq!(r.status, 429, "burst of 2 spent");
+
+    let token = hs256(
+        serde_json::json!({"sub": "carol", "role": "admin", "exp": now() + 60}),
+        "s3cret",
+    );
+    let r = with_headers(
+        &p,
+        "jwt.localhost",
+        "/",
+        &[("authorization", &format!("Bearer {token}"))],
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    let text = r.text().to_ascii_lowercase();
+    assert!(
+        text.contains("x-jwt-sub: carol") && text.contains("x-role: admin"),
+        "{text}"
+    );
+    assert_eq!(get(p.http(), "jwt.localhost", "/").await.status, 401);
 
     let r = get(p.http(), "forwarded.localhost", "/").await;
     assert_eq!((r.status.as_u16(), r.text().as_str()), (401, "no token"));
@@ -668,5 +700,117 @@ async fn labels_guard_containers_and_what_cannot_be_honoured_answers_503() {
             s.tag
         )),
         "{err}"
+    );
+}
+
+/// Seconds since the epoch.
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+fn hs256(claims: Value, secret: &str) -> String {
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .expect("token")
+}
+
+/// A P-256 key: its JWKS (kid `k1`) and a signer of ES256 tokens with it.
+fn es256_key() -> (String, jsonwebtoken::EncodingKey) {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).expect("key");
+    let point = key.public_key_raw();
+    let (x, y) = (&point[1..33], &point[33..65]);
+    let jwks = serde_json::json!({"keys": [{
+        "kty": "EC", "crv": "P-256", "kid": "k1", "use": "sig", "alg": "ES256",
+        "x": URL_SAFE_NO_PAD.encode(x), "y": URL_SAFE_NO_PAD.encode(y),
+    }]});
+    let signer =
+        jsonwebtoken::EncodingKey::from_ec_pem(key.serialize_pem().as_bytes()).expect("signer");
+    (jwks.to_string(), signer)
+}
+
+#[tokio::test]
+async fn jwt_tokens_are_verified_by_secret_or_jwks_and_their_claims_passed_on() {
+    let open = Backend::spawn("open").await;
+    let (jwks, signer) = es256_key();
+    open.set_jwks(&jwks);
+    let toml = format!(
+        "{}[file]\n[backends.b.servers.s]\nurl = \"{url}\"\n\
+         [frontends.hs]\nbackend = \"b\"\n[frontends.hs.routes.r]\nrule = \"Host:hs.local\"\n\
+         [frontends.hs.auth]\nheaderField = \"X-User\"\n[frontends.hs.auth.jwt]\nsecret = \"s3cret\"\nissuer = \"https://issuer.test\"\naudience = \"api\"\n\
+         [frontends.hs.auth.jwt.claimsHeaders]\nemail = \"X-Email\"\n\
+         [frontends.es]\nbackend = \"b\"\n[frontends.es.routes.r]\nrule = \"Host:es.local\"\n\
+         [frontends.es.auth.jwt]\njwksUrl = \"{url}/jwks\"\nalgorithms = [\"ES256\"]\n\
+         [frontends.bad]\nbackend = \"b\"\n[frontends.bad.routes.r]\nrule = \"Host:bad.local\"\n\
+         [frontends.bad.auth.jwt]\nsecret = \"x\"\njwksUrl = \"{url}/jwks\"\n",
+        Toml::http().web().build(),
+        url = open.url()
+    );
+    let p = Portier::start(&toml);
+    let bearer = |t: &str| format!("Bearer {t}");
+    // HS256 with a secret: the subject becomes the user, a claim a header.
+    let good = hs256(
+        serde_json::json!({"sub": "alice", "email": "a@x.test", "iss": "https://issuer.test", "aud": "api", "exp": now() + 60}),
+        "s3cret",
+    );
+    let r = with_headers(
+        &p,
+        "hs.local",
+        "/",
+        &[("authorization", &bearer(&good)), ("x-email", "spoofed")],
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    let echo = r.echo();
+    assert_eq!(echo.header("x-user"), Some("alice"));
+    assert_eq!(echo.header("x-email"), Some("a@x.test"));
+    let r = get(p.http(), "hs.local", "/").await;
+    assert_eq!(r.status, 401);
+    assert_eq!(r.headers["www-authenticate"], "Bearer realm=\"traefik\"");
+    let expired = hs256(
+        serde_json::json!({"sub": "alice", "iss": "https://issuer.test", "aud": "api", "exp": now() - 3600}),
+        "s3cret",
+    );
+    let r = with_headers(&p, "hs.local", "/", &[("authorization", &bearer(&expired))]).await;
+    assert_eq!(r.status, 401);
+    let challenge = r.headers["www-authenticate"]
+        .to_str()
+        .expect("ascii")
+        .to_string();
+    assert!(
+        challenge.contains("error=\"invalid_token\"") && challenge.contains("ExpiredSignature"),
+        "{challenge}"
+    );
+    // ES256 with keys from a JWKS URL, fetched in the background.
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+    header.kid = Some("k1".into());
+    let es = jsonwebtoken::encode(
+        &header,
+        &serde_json::json!({"sub": "bob", "exp": now() + 60}),
+        &signer,
+    )
+    .expect("token");
+    support::docker::eventually(Duration::from_secs(5), "the JWKS loaded", async || {
+        let r = with_headers(&p, "es.local", "/", &[("authorization", &bearer(&es))]).await;
+        (r.status == 200).then_some(())
+    })
+    .await;
+    let forged = hs256(
+        serde_json::json!({"sub": "bob", "exp": now() + 60}),
+        "s3cret",
+    );
+    let r = with_headers(&p, "es.local", "/", &[("authorization", &bearer(&forged))]).await;
+    assert_eq!(r.status, 401, "an HS256 token where ES256 is asked for");
+    // Two key sources: refused, with the reason.
+    assert_eq!(get(p.http(), "bad.local", "/").await.status, 503);
+    let errors = json(&p, "/api/providers/file").await["errors"].to_string();
+    assert!(
+        errors.contains("set exactly one of secret, publicKey and jwksUrl"),
+        "{errors}"
     );
 }

@@ -118,7 +118,7 @@ impl Echo {
 ///
 /// Paths: `/slow/<ms>` waits before answering; `/download/<bytes>` streams that many bytes;
 /// `/upload` answers the number of body bytes it read; `/hop` answers with hop-by-hop headers;
-/// `/auth` is a forward-auth server (see `forward_auth`); `/status/<code>` answers that status
+/// `/auth` is a forward-auth server (see `forward_auth`); `/jwks` answers what `set_jwks` set; `/status/<code>` answers that status
 /// with the body `status <code>` and `X-From: backend`; `/encoded` and `/partial` answer 2000
 /// bytes already `Content-Encoding: gzip`, or as a 206 with `Content-Range`; anything else echoes method, path and
 /// headers as JSON.
@@ -126,6 +126,8 @@ pub struct Backend {
     pub name: String,
     pub addr: SocketAddr,
     healthy: Arc<std::sync::atomic::AtomicBool>,
+    /// What `GET /jwks` answers.
+    jwks: Arc<Mutex<String>>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -138,14 +140,18 @@ impl Backend {
         let n = name.to_string();
         let healthy = Arc::new(std::sync::atomic::AtomicBool::new(true));
         let h = Arc::clone(&healthy);
+        let jwks = Arc::new(Mutex::new(String::from("{\"keys\":[]}")));
+        let j = Arc::clone(&jwks);
         let task = tokio::spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
                     continue;
                 };
-                let (n, h) = (n.clone(), Arc::clone(&h));
+                let (n, h, j) = (n.clone(), Arc::clone(&h), Arc::clone(&j));
                 tokio::spawn(async move {
-                    let svc = service_fn(move |req| answer(n.clone(), Arc::clone(&h), req));
+                    let svc = service_fn(move |req| {
+                        answer(n.clone(), Arc::clone(&h), Arc::clone(&j), req)
+                    });
                     let _ = hyper::server::conn::http1::Builder::new()
                         .serve_connection(TokioIo::new(stream), svc)
                         .await;
@@ -156,7 +162,15 @@ impl Backend {
             name: name.to_string(),
             addr,
             healthy,
+            jwks,
             task,
+        }
+    }
+
+    /// What `GET /jwks` answers from now on.
+    pub fn set_jwks(&self, json: &str) {
+        if let Ok(mut j) = self.jwks.lock() {
+            *j = json.to_string();
         }
     }
 
@@ -180,9 +194,14 @@ impl Drop for Backend {
 async fn answer(
     name: String,
     healthy: Arc<std::sync::atomic::AtomicBool>,
+    jwks: Arc<Mutex<String>>,
     req: Request<Incoming>,
 ) -> Result<Response<TestBody>, Infallible> {
     let path = req.uri().path().to_string();
+    if path == "/jwks" {
+        let body = jwks.lock().map(|j| j.clone()).unwrap_or_default();
+        return Ok(Response::new(TestBody::text(body)));
+    }
     if path == "/health" {
         let ok = healthy.load(std::sync::atomic::Ordering::Relaxed);
         let mut r = Response::new(TestBody::text(if ok { "ok" } else { "sick" }));

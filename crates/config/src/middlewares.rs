@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use model::middleware::{
     Auth, AuthKind, Buffering, CertInfos, ClientTls, Extractor, ForwardAuth, FrontendMiddlewares,
-    Headers, MaxConn, NameInfos, PassTlsClientCert, Rate, RateLimit, UsersAuth, WhiteList,
+    Headers, JwtSpec, MaxConn, NameInfos, PassTlsClientCert, Rate, RateLimit, UsersAuth, WhiteList,
 };
 use toml::{Spanned, Value};
 
@@ -357,16 +357,64 @@ impl Reader {
 
     /// Basic, else digest, else forward (Traefik builds one kind).
     fn auth(&mut self, v: &Value) -> Option<Auth> {
-        let t = self.table(v, "", &["basic", "digest", "forward", "headerField"])?;
+        let t = self.table(v, "", &["basic", "digest", "forward", "jwt", "headerField"])?;
         let header_field = self.string(t, "headerField").filter(|h| !h.is_empty());
         let kind = match self.users(t, "basic") {
             Some(b) => AuthKind::Basic(b),
             None => match self.users(t, "digest") {
                 Some(d) => AuthKind::Digest(d),
-                None => AuthKind::Forward(self.forward(t)?),
+                None => match self.forward(t) {
+                    Some(f) => AuthKind::Forward(f),
+                    None => AuthKind::Jwt(self.jwt(t)?),
+                },
             },
         };
         Some(Auth { header_field, kind })
+    }
+
+    /// `auth.jwt`: the key source, issuer, audience, algorithms and claim headers.
+    fn jwt(&mut self, t: &toml::Table) -> Option<JwtSpec> {
+        let v = get(t, "jwt")?;
+        let known = [
+            "issuer",
+            "audience",
+            "algorithms",
+            "secret",
+            "publicKey",
+            "jwksUrl",
+            "jwksRefreshInterval",
+            "claimsHeaders",
+        ];
+        let j = self.table(v, "jwt", &known)?;
+        let jwks_refresh_interval = match get(j, "jwksRefreshInterval") {
+            Some(Value::String(d)) => model::duration::parse_go_duration(d)
+                .map_err(|e| self.issue("jwt.jwksRefreshInterval", e))
+                .ok(),
+            Some(_) => {
+                self.issue(
+                    "jwt.jwksRefreshInterval",
+                    "must be a duration such as \"5m\"",
+                );
+                None
+            }
+            None => None,
+        };
+        let spec = JwtSpec {
+            issuer: self.string(j, "issuer"),
+            audience: self.string(j, "audience"),
+            algorithms: get(j, "algorithms")
+                .and_then(|a| self.strings_at(a, "jwt.algorithms"))
+                .unwrap_or_default(),
+            secret: self.string(j, "secret"),
+            public_key: self.string(j, "publicKey"),
+            jwks_url: self.string(j, "jwksUrl"),
+            jwks_refresh_interval,
+            claims_headers: self.map(j, "claimsHeaders"),
+        };
+        if let Err(e) = middleware::JwtAuth::compile(&spec) {
+            self.issue("jwt", e);
+        }
+        Some(spec)
     }
 
     /// `auth.forward` and its `tls` table; the TLS files are read when the route compiles.

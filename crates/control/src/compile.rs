@@ -443,7 +443,11 @@ fn compile_guards(
         return (None, false);
     }
     match crate::guards::compile(&f.middlewares) {
-        Ok(g) => (Some(Arc::new(g)), false),
+        Ok(g) => {
+            let g = Arc::new(g);
+            crate::guards::start_jwks(&g);
+            (Some(g), false)
+        }
         Err(e) => {
             report(format!(
                 "middlewares: {e}; the frontend answers 503 to every request rather than serve without them"

@@ -25,6 +25,8 @@ pub enum MiddlewareError {
     MaxConnAmount,
     #[error("circuit breaker expression {expression:?}: {message}")]
     Breaker { expression: String, message: String },
+    #[error("jwt: {0}")]
+    Jwt(String),
     #[error("forward auth address {0:?} is not an http:// or https:// URL")]
     ForwardAddress(String),
     #[error("header name {0:?} is not a valid HTTP header name")]

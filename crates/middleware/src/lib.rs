@@ -10,6 +10,7 @@ mod digest;
 mod error;
 mod forward;
 mod headers;
+mod jwt;
 mod limits;
 mod refusal;
 mod tls_headers;
@@ -28,6 +29,7 @@ pub use digest::DigestAuth;
 pub use error::MiddlewareError;
 pub use forward::ForwardAuthCheck;
 pub use headers::{HeaderRules, RequestFacts};
+pub use jwt::JwtAuth;
 pub use limits::{ConnLimiter, ConnSlot, RateLimiter, key, quota};
 pub use refusal::Refusal;
 pub use tls_headers::TlsClientHeaders;
@@ -37,6 +39,7 @@ pub use tls_headers::TlsClientHeaders;
 pub enum LocalAuth {
     Basic(BasicAuth),
     Digest(DigestAuth),
+    Jwt(JwtAuth),
 }
 
 /// A frontend's compiled middlewares. Forward auth's call is made by the data plane after
@@ -73,6 +76,7 @@ impl Guards {
             Some(AuthKind::Basic(u)) => (Some(LocalAuth::Basic(BasicAuth::compile(u)?)), None),
             Some(AuthKind::Digest(u)) => (Some(LocalAuth::Digest(DigestAuth::compile(u)?)), None),
             Some(AuthKind::Forward(f)) => (None, Some(ForwardAuthCheck::compile(f)?)),
+            Some(AuthKind::Jwt(j)) => (Some(LocalAuth::Jwt(JwtAuth::compile(j)?)), None),
             None => (None, None),
         };
         let header_field = spec
@@ -134,6 +138,10 @@ impl Guards {
             Some(LocalAuth::Digest(d)) => {
                 d.check(req.method, req.uri, req.headers, SystemTime::now())?
             }
+            Some(LocalAuth::Jwt(j)) => match j.check(req.headers)? {
+                Some(sub) => sub,
+                None => return Ok(None),
+            },
         };
         self.set_user(req.headers, &user);
         Ok(Some(user))

@@ -57,6 +57,7 @@ impl FrontendMiddlewares {
                 AuthKind::Basic(_) => "basicAuth",
                 AuthKind::Digest(_) => "digestAuth",
                 AuthKind::Forward(_) => "forwardAuth",
+                AuthKind::Jwt(_) => "jwtAuth",
             });
         }
         if self.rate_limit.is_some() {
@@ -92,6 +93,43 @@ pub enum AuthKind {
     Basic(UsersAuth),
     Digest(UsersAuth),
     Forward(ForwardAuth),
+    Jwt(JwtSpec),
+}
+
+/// `auth.jwt`: bearer tokens verified with one key source (`secret`, `publicKey` or
+/// `jwksUrl`), for `issuer` and `audience` when set, with `claimsHeaders` (claim → header)
+/// copied into the request.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JwtSpec {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audience: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub algorithms: Vec<String>,
+    /// Never shown.
+    #[serde(skip)]
+    pub secret: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_key: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jwks_url: Option<String>,
+    /// How often the JWKS is fetched again (default 5 minutes).
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "opt_duration"
+    )]
+    pub jwks_refresh_interval: Option<Duration>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub claims_headers: BTreeMap<String, String>,
+}
+
+fn opt_duration<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+    match d {
+        Some(d) => s.serialize_str(&crate::duration::format_duration(*d)),
+        None => s.serialize_none(),
+    }
 }
 
 /// Basic or digest users: `user:hash` (basic) or `user:realm:hash` (digest) lines from the

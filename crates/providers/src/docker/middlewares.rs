@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use model::dynamic::ProviderError;
 use model::middleware::{
     Auth, AuthKind, Buffering, CertInfos, ClientTls, Extractor, ForwardAuth, FrontendMiddlewares,
-    Headers, MaxConn, NameInfos, PassTlsClientCert, Rate, RateLimit, UsersAuth, WhiteList,
+    Headers, JwtSpec, MaxConn, NameInfos, PassTlsClientCert, Rate, RateLimit, UsersAuth, WhiteList,
 };
 
 use super::container::ContainerInfo;
@@ -29,6 +29,17 @@ const AUTH_FORWARD_CA_OPTIONAL: &str = "traefik.frontend.auth.forward.tls.caOpti
 const AUTH_FORWARD_CERT: &str = "traefik.frontend.auth.forward.tls.cert";
 const AUTH_FORWARD_KEY: &str = "traefik.frontend.auth.forward.tls.key";
 const AUTH_FORWARD_INSECURE: &str = "traefik.frontend.auth.forward.tls.insecureSkipVerify";
+const AUTH_JWT: &str = "traefik.frontend.auth.jwt.";
+const JWT_FIELDS: [&str; 8] = [
+    "issuer",
+    "audience",
+    "algorithms",
+    "secret",
+    "publicKey",
+    "jwksUrl",
+    "jwksRefreshInterval",
+    "claimsHeaders",
+];
 const AUTH_HEADER_FIELD: &str = "traefik.frontend.auth.headerField";
 const WHITELIST_RANGE: &str = "traefik.frontend.whiteList.sourceRange";
 const WHITELIST_XFF: &str = "traefik.frontend.whiteList.useXForwardedFor";
@@ -96,6 +107,9 @@ pub(super) fn is_middleware_label(key: &str) -> bool {
     }
     if key == PASS_TLS_CERT {
         return true;
+    }
+    if let Some(field) = key.strip_prefix(AUTH_JWT) {
+        return JWT_FIELDS.contains(&field);
     }
     if let Some(field) = key.strip_prefix(BUFFERING) {
         return BUFFERING_FIELDS.contains(&field);
@@ -262,6 +276,43 @@ impl Reader<'_> {
         })
     }
 
+    /// `auth.jwt.*`; checked here (the key source, algorithms, claim headers).
+    fn jwt(&mut self) -> Option<JwtSpec> {
+        let field = |r: &Self, f: &str| r.get(&format!("{AUTH_JWT}{f}")).map(String::from);
+        if !JWT_FIELDS.iter().any(|f| field(self, f).is_some()) {
+            return None;
+        }
+        let interval_key = format!("{AUTH_JWT}jwksRefreshInterval");
+        let jwks_refresh_interval = match self
+            .get(&interval_key)
+            .map(model::duration::parse_go_duration)
+        {
+            None => None,
+            Some(Ok(d)) => Some(d),
+            Some(Err(e)) => {
+                self.bad(&interval_key, e);
+                None
+            }
+        };
+        let spec = JwtSpec {
+            issuer: field(self, "issuer"),
+            audience: field(self, "audience"),
+            algorithms: self.list(&format!("{AUTH_JWT}algorithms")),
+            secret: field(self, "secret"),
+            public_key: field(self, "publicKey"),
+            jwks_url: field(self, "jwksUrl"),
+            jwks_refresh_interval,
+            claims_headers: self
+                .get(&format!("{AUTH_JWT}claimsHeaders"))
+                .map(super::labels::parse_map)
+                .unwrap_or_default(),
+        };
+        if let Err(e) = middleware::JwtAuth::compile(&spec) {
+            self.bad(&format!("{AUTH_JWT}*"), e);
+        }
+        Some(spec)
+    }
+
     /// `passTLSClientCert.*`, or the deprecated `passTLSCert` (the PEM).
     fn pass_tls_client_cert(&mut self) -> Option<PassTlsClientCert> {
         let asked = |r: &Self, k: &str| r.get(&format!("{PASS_CLIENT_CERT}{k}")).is_some();
@@ -363,7 +414,10 @@ impl Reader<'_> {
                 AuthKind::Basic(b)
             }
             None => match self.users(AUTH_DIGEST_USERS, AUTH_DIGEST_FILE, AUTH_DIGEST_REMOVE) {
-                None => AuthKind::Forward(self.forward()?),
+                None => match self.forward() {
+                    Some(f) => AuthKind::Forward(f),
+                    None => AuthKind::Jwt(self.jwt()?),
+                },
                 Some(d) => {
                     let checked = d
                         .users_file
