@@ -513,3 +513,88 @@ async fn pass_tls_client_cert_labels_on_a_container() {
     assert!(!text.contains("spoofed"), "{text}");
     assert!(text.contains("x-forwarded-tls-client-cert: mii"), "{text}");
 }
+
+/// `der` as PEM under `label` (CERTIFICATE, PRIVATE KEY).
+fn pem_of(label: &str, der: &[u8]) -> String {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    let lines: Vec<&str> = b64
+        .as_bytes()
+        .chunks(64)
+        .filter_map(|c| std::str::from_utf8(c).ok())
+        .collect();
+    format!(
+        "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
+        lines.join("\n")
+    )
+}
+
+#[tokio::test]
+async fn forward_auth_shows_a_client_certificate_to_an_mtls_auth_server() {
+    let auth = Backend::spawn("auth").await;
+    let (ca_pem, client_der, client_key) = client_ca();
+    let (cert, key) = pem(&["127.0.0.1"]);
+    // The auth server behind a portier TLS entrypoint that requires client certificates.
+    let inner_cfg = format!(
+        "defaultEntryPoints = [\"https\"]\n[entryPoints.https]\naddress = \"127.0.0.1:0\"\n[entryPoints.https.tls]\n\
+         [[entryPoints.https.tls.certificates]]\ncertFile = \"c.crt\"\nkeyFile = \"c.key\"\n\
+         [entryPoints.https.tls.clientCA]\nfiles = [\"ca.pem\"]\n\
+         [file]\n[backends.b.servers.s]\nurl = \"{}\"\n[frontends.f]\nbackend = \"b\"\n[frontends.f.routes.r]\nrule = \"PathPrefix:/\"\n",
+        auth.url()
+    );
+    let inner = Portier::start_with(
+        &inner_cfg,
+        &[("c.crt", &cert), ("c.key", &key), ("ca.pem", &ca_pem)],
+        &[],
+    );
+    let address = format!(
+        "https://127.0.0.1:{}/auth",
+        inner.entry_points["https"].port()
+    );
+    let frontend = |name: &str, tls: &str| {
+        format!(
+            "[frontends.{name}]\nbackend = \"b\"\n[frontends.{name}.routes.r]\nrule = \"Host:{name}.local\"\n\
+             [frontends.{name}.auth.forward]\naddress = \"{address}\"\n[frontends.{name}.auth.forward.tls]\nca = \"server.pem\"\n{tls}"
+        )
+    };
+    let outer = format!(
+        "[entryPoints.http]\naddress = \"127.0.0.1:0\"\n[file]\n[backends.b.servers.s]\nurl = \"{}\"\n{}{}",
+        auth.url(),
+        frontend("shown", "cert = \"client.pem\"\nkey = \"client.key\"\n"),
+        frontend("hidden", ""),
+    );
+    let p = Portier::start_with(
+        &outer,
+        &[
+            ("server.pem", &cert),
+            ("client.pem", &pem_of("CERTIFICATE", &client_der)),
+            ("client.key", &pem_of("PRIVATE KEY", &client_key)),
+        ],
+        &[],
+    );
+    let token = [("x-token", "good")];
+    let r = support::send(
+        p.http(),
+        "GET",
+        "shown.local",
+        "/",
+        &token,
+        TestBody::empty(),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.echo().header("x-auth-server"), None);
+    let r = support::send(
+        p.http(),
+        "GET",
+        "hidden.local",
+        "/",
+        &token,
+        TestBody::empty(),
+    )
+    .await;
+    assert_eq!(
+        r.status, 500,
+        "no client certificate: the auth server refuses the handshake"
+    );
+}

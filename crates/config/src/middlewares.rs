@@ -28,6 +28,9 @@ pub struct Issue {
 pub struct FrontendRead {
     pub middlewares: FrontendMiddlewares,
     pub issues: Vec<Issue>,
+    /// Keys Traefik would ignore (an auth kind beside the one that is built): shown, not
+    /// refused.
+    pub warnings: Vec<Issue>,
 }
 
 /// Reads the middleware keys of `[frontends.X]`.
@@ -89,6 +92,7 @@ pub fn frontend_middlewares(f: &FrontendToml) -> FrontendRead {
     FrontendRead {
         middlewares: m,
         issues: r.issues,
+        warnings: r.warnings,
     }
 }
 
@@ -139,6 +143,9 @@ pub fn backend_buffering(b: &BackendToml) -> (Option<Buffering>, Vec<Issue>) {
 pub fn entry_point_auth(v: &Spanned<Value>) -> (Option<Auth>, Vec<Issue>) {
     let mut r = Reader::default();
     let a = r.at(v, "auth").auth(v.get_ref());
+    // An entrypoint has no place to show warnings: a second auth kind refuses it.
+    let ignored = std::mem::take(&mut r.warnings);
+    r.issues.extend(ignored);
     if let Some(a) = &a {
         r.check(&FrontendMiddlewares {
             auth: Some(a.clone()),
@@ -177,6 +184,7 @@ pub fn entry_point_white_list(
 #[derive(Default)]
 struct Reader {
     issues: Vec<Issue>,
+    warnings: Vec<Issue>,
     key: String,
     offset: usize,
 }
@@ -365,10 +373,40 @@ impl Reader {
                 Some(d) => AuthKind::Digest(d),
                 None => match self.forward(t) {
                     Some(f) => AuthKind::Forward(f),
-                    None => AuthKind::Jwt(self.jwt(t)?),
+                    None => match self.jwt(t) {
+                        Some(j) => AuthKind::Jwt(j),
+                        None => {
+                            if header_field.is_some() {
+                                self.warnings.push(Issue {
+                                    key: format!("{}.headerField", self.key),
+                                    offset: self.offset,
+                                    message: "ignored: no authentication to name a user".into(),
+                                });
+                            }
+                            return None;
+                        }
+                    },
                 },
             },
         };
+        // One kind per frontend, as in Traefik: the others are shown as ignored.
+        let order = ["basic", "digest", "forward", "jwt"];
+        let built = match kind {
+            AuthKind::Basic(_) => 0,
+            AuthKind::Digest(_) => 1,
+            AuthKind::Forward(_) => 2,
+            AuthKind::Jwt(_) => 3,
+        };
+        for other in order.iter().skip(built + 1).filter(|k| get(t, k).is_some()) {
+            self.warnings.push(Issue {
+                key: format!("{}.{other}", self.key),
+                offset: self.offset,
+                message: format!(
+                    "ignored: {} authentication takes precedence (one kind per frontend, as in Traefik)",
+                    order[built]
+                ),
+            });
+        }
         Some(Auth { header_field, kind })
     }
 
@@ -759,6 +797,21 @@ insecureSkipVerify = true
         assert_eq!(
             keys,
             ["buffering.maxRequestBodyBytez", "buffering.retryExpression"]
+        );
+    }
+
+    #[test]
+    fn a_second_auth_kind_is_a_warning() {
+        let r = frontend(
+            "backend = \"b\"\n[auth.basic]\nusers = [\"test:$apr1$H6uskkkW$IgXLP6ewTrSuBkTrqE8wj/\"]\n[auth.jwt]\nsecret = \"x\"\n",
+        );
+        assert!(r.issues.is_empty(), "{:?}", r.issues);
+        assert_eq!(r.warnings.len(), 1);
+        assert_eq!(r.warnings[0].key, "auth.jwt");
+        assert!(
+            r.warnings[0]
+                .message
+                .contains("basic authentication takes precedence")
         );
     }
 }

@@ -311,10 +311,18 @@ pub struct BackendToml {
     pub health_check: Option<HealthCheckToml>,
     #[serde(rename = "circuitBreaker", alias = "circuitbreaker")]
     pub circuit_breaker: Option<CircuitBreakerToml>,
+    #[serde(rename = "responseForwarding", alias = "responseforwarding")]
+    pub response_forwarding: Option<ResponseForwardingToml>,
     // Backend-level protections portier does not enforce yet (see `FrontendToml::auth`).
     #[serde(rename = "maxConn", alias = "maxconn")]
     pub max_conn: Option<toml::Spanned<toml::Value>>,
     pub buffering: Option<toml::Spanned<toml::Value>>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResponseForwardingToml {
+    pub flush_interval: Option<GoDuration>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]

@@ -128,6 +128,13 @@ pub struct Backend {
     /// `maxconn`: requests in flight per key, beyond which clients get 429.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_conn: Option<crate::middleware::MaxConn>,
+    /// `responseForwarding.flushInterval`: how often a streamed answer is flushed at the
+    /// latest. portier sends each chunk as it arrives, which meets any interval.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "serialize_opt_duration"
+    )]
+    pub flush_interval: Option<std::time::Duration>,
     /// `buffering`: request and response bodies read whole, with size limits.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub buffering: Option<crate::middleware::Buffering>,
@@ -190,6 +197,16 @@ impl Default for LoadBalancer {
             method: "wrr".to_string(),
             stickiness: None,
         }
+    }
+}
+
+fn serialize_opt_duration<S: serde::Serializer>(
+    d: &Option<std::time::Duration>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match d {
+        Some(d) => s.serialize_str(&crate::duration::format_duration(*d)),
+        None => s.serialize_none(),
     }
 }
 

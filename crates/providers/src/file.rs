@@ -57,7 +57,9 @@ pub fn translate(d: &DynamicToml, src: Source) -> ProviderConfig {
         out.backends.insert(bname.clone(), backend);
     }
     for (fname, f) in d.frontends.iter().flatten() {
-        if let Some(frontend) = translate_frontend(fname, f, &src, &mut out.errors) {
+        if let Some(frontend) =
+            translate_frontend(fname, f, &src, &mut out.errors, &mut out.warnings)
+        {
             out.frontends.insert(fname.clone(), frontend);
         }
     }
@@ -87,6 +89,11 @@ fn translate_backend(
         load_balancer: load_balancer(b.load_balancer.as_ref()),
         health_check: b.health_check.as_ref().and_then(health_check),
         circuit_breaker: circuit_breaker(bname, b, src, errors),
+        flush_interval: b
+            .response_forwarding
+            .as_ref()
+            .and_then(|r| r.flush_interval)
+            .map(|d| d.0),
         max_conn,
         unenforced,
         ..Backend::default()
@@ -134,8 +141,16 @@ fn translate_frontend(
     f: &FrontendToml,
     src: &Source,
     errors: &mut Vec<ProviderError>,
+    warnings: &mut Vec<ProviderError>,
 ) -> Option<Frontend> {
     let read = config::frontend_middlewares(f);
+    warnings.extend(read.warnings.iter().map(|w| {
+        src.error(
+            w.offset,
+            format!("frontend {fname} key {}", w.key),
+            w.message.clone(),
+        )
+    }));
     let unenforced = refuse_issues(
         src,
         &format!("frontend {fname}"),

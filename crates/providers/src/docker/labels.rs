@@ -30,6 +30,7 @@ pub(super) const LABEL_HC_PORT: &str = "traefik.backend.healthcheck.port";
 pub(super) const LABEL_HC_HOSTNAME: &str = "traefik.backend.healthcheck.hostname";
 pub(super) const LABEL_HC_HEADERS: &str = "traefik.backend.healthcheck.headers";
 pub(super) const LABEL_CIRCUIT_BREAKER: &str = "traefik.backend.circuitbreaker.expression";
+pub(super) const LABEL_FLUSH_INTERVAL: &str = "traefik.backend.responseForwarding.flushInterval";
 pub(super) const LABEL_LB_METHOD: &str = "traefik.backend.loadbalancer.method";
 pub(super) const LABEL_STICKY: &str = "traefik.backend.loadbalancer.sticky";
 pub(super) const LABEL_STICKINESS: &str = "traefik.backend.loadbalancer.stickiness";
@@ -69,7 +70,7 @@ pub(super) enum Kind {
 }
 
 /// Every label portier reads, with its kind, in the order values are checked.
-pub(super) const LABELS: [(&str, Kind); 27] = [
+pub(super) const LABELS: [(&str, Kind); 28] = [
     (LABEL_ENABLE, Kind::Bool),
     (LABEL_TAGS, Kind::List),
     (LABEL_BACKEND, Kind::Text),
@@ -91,6 +92,7 @@ pub(super) const LABELS: [(&str, Kind); 27] = [
     (LABEL_NETWORK, Kind::Text),
     (LABEL_LB_METHOD, Kind::Method),
     (LABEL_CIRCUIT_BREAKER, Kind::Text),
+    (LABEL_FLUSH_INTERVAL, Kind::Duration),
     (LABEL_STICKY, Kind::Bool),
     (LABEL_STICKINESS, Kind::Bool),
     (LABEL_STICKINESS_COOKIE, Kind::Text),

@@ -130,6 +130,86 @@ pub(super) fn is_middleware_label(key: &str) -> bool {
     false
 }
 
+/// Auth labels Traefik would ignore: the kinds after the first present (basic, digest,
+/// forward, JWT: one kind per frontend), and `headerField` without any kind. Warnings: the
+/// route is guarded by the kind that wins.
+pub(super) fn ignored_auth_labels(c: &ContainerInfo) -> Vec<ProviderError> {
+    let present = |k: &&str| c.labels.get(*k).is_some_and(|v| !v.trim().is_empty());
+    let jwt: Vec<String> = JWT_FIELDS
+        .iter()
+        .map(|f| format!("{AUTH_JWT}{f}"))
+        .collect();
+    let kinds: [(&str, Vec<&str>); 4] = [
+        (
+            "basic",
+            vec![
+                AUTH_BASIC,
+                AUTH_BASIC_USERS,
+                AUTH_BASIC_FILE,
+                AUTH_BASIC_REMOVE,
+            ],
+        ),
+        (
+            "digest",
+            vec![AUTH_DIGEST_USERS, AUTH_DIGEST_FILE, AUTH_DIGEST_REMOVE],
+        ),
+        (
+            "forward",
+            vec![
+                AUTH_FORWARD_ADDRESS,
+                AUTH_FORWARD_TRUST,
+                AUTH_FORWARD_HEADERS,
+                AUTH_FORWARD_CA,
+                AUTH_FORWARD_CA_OPTIONAL,
+                AUTH_FORWARD_CERT,
+                AUTH_FORWARD_KEY,
+                AUTH_FORWARD_INSECURE,
+            ],
+        ),
+        ("JWT", jwt.iter().map(String::as_str).collect()),
+    ];
+    // The kind that is built: the first whose defining label is set.
+    let defining = [
+        [AUTH_BASIC, AUTH_BASIC_USERS, AUTH_BASIC_FILE].as_slice(),
+        [AUTH_DIGEST_USERS, AUTH_DIGEST_FILE].as_slice(),
+        [AUTH_FORWARD_ADDRESS].as_slice(),
+    ];
+    let winner = defining
+        .iter()
+        .position(|keys| keys.iter().any(present))
+        .or_else(|| kinds[3].1.iter().any(present).then_some(3));
+    let warn = |label: &str, message: String| ProviderError::Label {
+        container: c.name.clone(),
+        label: label.to_string(),
+        message,
+    };
+    let mut out = Vec::new();
+    match winner {
+        None => {
+            if present(&AUTH_HEADER_FIELD) {
+                out.push(warn(
+                    AUTH_HEADER_FIELD,
+                    "ignored: the frontend has no authentication to name a user".into(),
+                ));
+            }
+        }
+        Some(w) => {
+            for (kind, labels) in kinds.iter().skip(w + 1) {
+                for label in labels.iter().filter(|l| present(l)) {
+                    out.push(warn(
+                        label,
+                        format!(
+                            "ignored: {} authentication takes precedence ({kind} is not built beside it; one kind per frontend, as in Traefik)",
+                            kinds[w].0
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    out
+}
+
 /// What a container's middleware labels ask for, and what was wrong with them.
 #[derive(Debug, Default)]
 pub(super) struct Read {

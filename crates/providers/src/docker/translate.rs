@@ -45,6 +45,7 @@ pub struct Translation {
 /// One container's contribution before grouping.
 struct Parsed {
     health_check: Option<HealthCheck>,
+    flush_interval: Option<std::time::Duration>,
     load_balancer: LoadBalancer,
     circuit_breaker: Option<CircuitBreaker>,
     backend: String,
@@ -77,6 +78,9 @@ pub fn translate(containers: &[ContainerInfo], defaults: &DockerDefaults) -> Tra
         };
         out.config.errors.extend(unenforced_errors(c));
         out.config.warnings.extend(unsupported_labels(c));
+        out.config
+            .warnings
+            .extend(middlewares::ignored_auth_labels(c));
         let backend = out
             .config
             .backends
@@ -84,6 +88,7 @@ pub fn translate(containers: &[ContainerInfo], defaults: &DockerDefaults) -> Tra
             // Backend-level settings come from the first container of the backend (by name).
             .or_insert_with(|| Backend {
                 health_check: parsed.health_check.clone(),
+                flush_interval: parsed.flush_interval,
                 load_balancer: parsed.load_balancer.clone(),
                 circuit_breaker: parsed.circuit_breaker.clone(),
                 max_conn: parsed.max_conn.clone(),
@@ -198,6 +203,7 @@ fn container_route(
     merge_unique(&mut backend_unenforced, asked.backend_refused);
     Ok(Some(Parsed {
         health_check: build_health_check(&labels),
+        flush_interval: labels.duration(LABEL_FLUSH_INTERVAL),
         load_balancer: build_load_balancer(&labels),
         circuit_breaker: build_circuit_breaker(c, &labels, errors),
         backend,
@@ -814,7 +820,7 @@ mod tests {
             assert!(t.config.frontends.values().all(|f| f.unenforced.is_empty()));
         }
         for (key, value) in [
-            ("traefik.backend.responseForwarding.flushInterval", "x"),
+            ("traefik.backend.responseForwarding.flushInterval", "10ms"),
             ("traefik.frontend.passTLSCert", "true"),
             (
                 "traefik.backend.circuitbreaker.expression",
@@ -866,6 +872,7 @@ mod tests {
                 ("traefik.frontend.headers.customRequestHeaders", "X-A:1"),
                 ("traefik.frontend.passTLSCert", "true"),
                 ("traefik.backend.responseForwarding.flushInterval", "10ms"),
+                ("traefik.backend.loadbalancer.swarm", "true"),
                 ("other.label", "x"),
             ],
         );
@@ -876,7 +883,7 @@ mod tests {
         assert_eq!(
             warnings,
             [
-                "container w label traefik.backend.responseForwarding.flushInterval: not supported by portier yet; the route is served without it",
+                "container w label traefik.backend.loadbalancer.swarm: not supported by portier yet; the route is served without it",
             ]
         );
     }
@@ -979,11 +986,16 @@ mod tests {
                 (LABEL_STICKINESS_COOKIE, "route"),
                 (LABEL_STICKINESS_HTTP_ONLY, "true"),
                 (LABEL_STICKINESS_SAME_SITE, "strict"),
+                (LABEL_FLUSH_INTERVAL, "10ms"),
             ],
         );
         let old = container("o", "10.0.0.3", &[(LABEL_STICKY, "true")]);
         let bad = container("b", "10.0.0.4", &[(LABEL_LB_METHOD, "random")]);
         let t = translate(&[sticky, old, bad], &defaults());
+        assert_eq!(
+            t.config.backends["backend-s"].flush_interval,
+            Some(std::time::Duration::from_millis(10))
+        );
         let lb = &t.config.backends["backend-s"].load_balancer;
         assert_eq!(lb.method, "drr");
         assert_eq!(
@@ -1009,6 +1021,39 @@ mod tests {
             t.config.errors
         );
         assert!(t.config.warnings.is_empty(), "{:?}", t.config.warnings);
+    }
+
+    #[test]
+    fn auth_labels_traefik_would_ignore_are_warnings() {
+        let c = container(
+            "a",
+            "10.0.0.2",
+            &[
+                (
+                    "traefik.frontend.auth.basic.users",
+                    "test:$apr1$H6uskkkW$IgXLP6ewTrSuBkTrqE8wj/",
+                ),
+                (
+                    "traefik.frontend.auth.digest.users",
+                    "test:traefik:a2688e031edb4be6a3797f3882655c05",
+                ),
+            ],
+        );
+        let lone = container(
+            "b",
+            "10.0.0.3",
+            &[("traefik.frontend.auth.headerField", "X-U")],
+        );
+        let t = translate(&[c, lone], &defaults());
+        let w: Vec<String> = t.config.warnings.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            w,
+            [
+                "container a label traefik.frontend.auth.digest.users: ignored: basic authentication takes precedence (digest is not built beside it; one kind per frontend, as in Traefik)",
+                "container b label traefik.frontend.auth.headerField: ignored: the frontend has no authentication to name a user",
+            ]
+        );
+        assert!(t.config.errors.is_empty(), "{:?}", t.config.errors);
     }
 
     #[test]
