@@ -15,6 +15,17 @@ fn pem(names: &[&str]) -> (String, String) {
     (c.cert.pem(), c.signing_key.serialize_pem())
 }
 
+/// A portier with one TLS entrypoint (`c.crt`/`c.key`, plus `extra_tls` in its tls table) in
+/// front of `backend`: it plays an https server (`https://127.0.0.1:<port>`).
+fn tls_front(backend: &Backend, extra_tls: &str) -> String {
+    format!(
+        "defaultEntryPoints = [\"https\"]\n[entryPoints.https]\naddress = \"127.0.0.1:0\"\n[entryPoints.https.tls]\n\
+         [[entryPoints.https.tls.certificates]]\ncertFile = \"c.crt\"\nkeyFile = \"c.key\"\n{extra_tls}\
+         [file]\n[backends.b.servers.s]\nurl = \"{}\"\n[frontends.f]\nbackend = \"b\"\n[frontends.f.routes.r]\nrule = \"PathPrefix:/\"\n",
+        backend.url()
+    )
+}
+
 async fn start() -> (Backend, Portier) {
     let backend = Backend::spawn("tls-backend").await;
     let (a_cert, a_key) = pem(&["a.test"]);
@@ -212,11 +223,7 @@ async fn https_backends_with_root_cas_or_insecure_skip_verify() {
     let backend = Backend::spawn("behind-tls").await;
     let (cert, key) = pem(&["127.0.0.1"]);
     // A portier TLS entrypoint in front of a plain backend plays the https server.
-    let inner_cfg = format!(
-        "defaultEntryPoints = [\"https\"]\n[entryPoints.https]\naddress = \"127.0.0.1:0\"\n[entryPoints.https.tls]\n[[entryPoints.https.tls.certificates]]\ncertFile = \"c.crt\"\nkeyFile = \"c.key\"\n\
-         [file]\n[backends.b.servers.s]\nurl = \"{}\"\n[frontends.f]\nbackend = \"b\"\n[frontends.f.routes.r]\nrule = \"PathPrefix:/\"\n",
-        backend.url()
-    );
+    let inner_cfg = tls_front(&backend, "");
     let inner = Portier::start_with(&inner_cfg, &[("c.crt", &cert), ("c.key", &key)], &[]);
     let upstream = format!("https://127.0.0.1:{}", inner.entry_points["https"].port());
     let outer = |global: &str| {
@@ -249,11 +256,7 @@ async fn forward_auth_over_https_trusts_its_ca_or_skips_verification() {
     let auth = Backend::spawn("auth").await;
     let (cert, key) = pem(&["127.0.0.1"]);
     // A portier TLS entrypoint in front of the test backend plays the https auth server.
-    let inner_cfg = format!(
-        "defaultEntryPoints = [\"https\"]\n[entryPoints.https]\naddress = \"127.0.0.1:0\"\n[entryPoints.https.tls]\n[[entryPoints.https.tls.certificates]]\ncertFile = \"c.crt\"\nkeyFile = \"c.key\"\n\
-         [file]\n[backends.b.servers.s]\nurl = \"{}\"\n[frontends.f]\nbackend = \"b\"\n[frontends.f.routes.r]\nrule = \"PathPrefix:/\"\n",
-        auth.url()
-    );
+    let inner_cfg = tls_front(&auth, "");
     let inner = Portier::start_with(&inner_cfg, &[("c.crt", &cert), ("c.key", &key)], &[]);
     let address = format!(
         "https://127.0.0.1:{}/auth",
@@ -535,12 +538,9 @@ async fn forward_auth_shows_a_client_certificate_to_an_mtls_auth_server() {
     let (ca_pem, client_der, client_key) = client_ca();
     let (cert, key) = pem(&["127.0.0.1"]);
     // The auth server behind a portier TLS entrypoint that requires client certificates.
-    let inner_cfg = format!(
-        "defaultEntryPoints = [\"https\"]\n[entryPoints.https]\naddress = \"127.0.0.1:0\"\n[entryPoints.https.tls]\n\
-         [[entryPoints.https.tls.certificates]]\ncertFile = \"c.crt\"\nkeyFile = \"c.key\"\n\
-         [entryPoints.https.tls.clientCA]\nfiles = [\"ca.pem\"]\n\
-         [file]\n[backends.b.servers.s]\nurl = \"{}\"\n[frontends.f]\nbackend = \"b\"\n[frontends.f.routes.r]\nrule = \"PathPrefix:/\"\n",
-        auth.url()
+    let inner_cfg = tls_front(
+        &auth,
+        "[entryPoints.https.tls.clientCA]\nfiles = [\"ca.pem\"]\n",
     );
     let inner = Portier::start_with(
         &inner_cfg,
