@@ -533,8 +533,8 @@ async fn sticky_sessions_keep_a_client_on_its_server_until_it_leaves() {
         Some(format!("stick={url}; Path=/; HttpOnly; SameSite=Lax").as_str())
     );
     let cookie = format!("other=1; stick={url}");
-    for _ in 0..6 {
-        let r = send(
+    let with_cookie = async || {
+        send(
             p.http(),
             "GET",
             "s.local",
@@ -542,7 +542,10 @@ async fn sticky_sessions_keep_a_client_on_its_server_until_it_leaves() {
             &[("cookie", &cookie)],
             TestBody::empty(),
         )
-        .await;
+        .await
+    };
+    for _ in 0..6 {
+        let r = with_cookie().await;
         assert_eq!(r.echo().name, name, "the cookie's server answers");
         assert_eq!(set_cookie(&r), None, "a valid cookie is not set again");
     }
@@ -555,15 +558,7 @@ async fn sticky_sessions_keep_a_client_on_its_server_until_it_leaves() {
     gone.set_healthy(false);
     let moved =
         support::docker::eventually(Duration::from_secs(5), "the other server", async || {
-            let r = send(
-                p.http(),
-                "GET",
-                "s.local",
-                "/",
-                &[("cookie", &cookie)],
-                TestBody::empty(),
-            )
-            .await;
+            let r = with_cookie().await;
             (r.status == 200 && r.echo().name == other).then_some(r)
         })
         .await;

@@ -26,6 +26,22 @@ fn tls_front(backend: &Backend, extra_tls: &str) -> String {
     )
 }
 
+/// An http entrypoint and one frontend per `(name, extra)` guarded by forward auth at
+/// `address` (copying `X-Auth-User`), with `extra` (such as its `tls` table) added to each.
+fn forward_auth_front(backend: &Backend, address: &str, frontends: &[(&str, &str)]) -> String {
+    let mut cfg = format!(
+        "[entryPoints.http]\naddress = \"127.0.0.1:0\"\n[file]\n[backends.b.servers.s]\nurl = \"{}\"\n",
+        backend.url()
+    );
+    for (name, extra) in frontends {
+        cfg.push_str(&format!(
+            "[frontends.{name}]\nbackend = \"b\"\n[frontends.{name}.routes.r]\nrule = \"Host:{name}.local\"\n\
+             [frontends.{name}.auth.forward]\naddress = \"{address}\"\nauthResponseHeaders = [\"X-Auth-User\"]\n{extra}"
+        ));
+    }
+    cfg
+}
+
 async fn start() -> (Backend, Portier) {
     let backend = Backend::spawn("tls-backend").await;
     let (a_cert, a_key) = pem(&["a.test"]);
@@ -262,24 +278,20 @@ async fn forward_auth_over_https_trusts_its_ca_or_skips_verification() {
         "https://127.0.0.1:{}/auth",
         inner.entry_points["https"].port()
     );
-    let frontend = |name: &str, tls: &str| {
-        format!(
-            "[frontends.{name}]\nbackend = \"b\"\n[frontends.{name}.routes.r]\nrule = \"Host:{name}.local\"\n\
-             [frontends.{name}.auth.forward]\naddress = \"{address}\"\nauthResponseHeaders = [\"X-Auth-User\"]\n{tls}"
-        )
-    };
-    let outer = format!(
-        "[entryPoints.http]\naddress = \"127.0.0.1:0\"\n[file]\n[backends.b.servers.s]\nurl = \"{}\"\n{}{}{}",
-        auth.url(),
-        frontend("strict", ""),
-        frontend(
-            "trusted",
-            "[frontends.trusted.auth.forward.tls]\nca = \"ca.pem\"\n"
-        ),
-        frontend(
-            "insecure",
-            "[frontends.insecure.auth.forward.tls]\ninsecureSkipVerify = true\n"
-        ),
+    let outer = forward_auth_front(
+        &auth,
+        &address,
+        &[
+            ("strict", ""),
+            (
+                "trusted",
+                "[frontends.trusted.auth.forward.tls]\nca = \"ca.pem\"\n",
+            ),
+            (
+                "insecure",
+                "[frontends.insecure.auth.forward.tls]\ninsecureSkipVerify = true\n",
+            ),
+        ],
     );
     let p = Portier::start_with(&outer, &[("ca.pem", &cert)], &[]);
     let token = [("x-token", "good")];
@@ -551,17 +563,19 @@ async fn forward_auth_shows_a_client_certificate_to_an_mtls_auth_server() {
         "https://127.0.0.1:{}/auth",
         inner.entry_points["https"].port()
     );
-    let frontend = |name: &str, tls: &str| {
-        format!(
-            "[frontends.{name}]\nbackend = \"b\"\n[frontends.{name}.routes.r]\nrule = \"Host:{name}.local\"\n\
-             [frontends.{name}.auth.forward]\naddress = \"{address}\"\n[frontends.{name}.auth.forward.tls]\nca = \"server.pem\"\n{tls}"
-        )
-    };
-    let outer = format!(
-        "[entryPoints.http]\naddress = \"127.0.0.1:0\"\n[file]\n[backends.b.servers.s]\nurl = \"{}\"\n{}{}",
-        auth.url(),
-        frontend("shown", "cert = \"client.pem\"\nkey = \"client.key\"\n"),
-        frontend("hidden", ""),
+    let outer = forward_auth_front(
+        &auth,
+        &address,
+        &[
+            (
+                "shown",
+                "[frontends.shown.auth.forward.tls]\nca = \"server.pem\"\ncert = \"client.pem\"\nkey = \"client.key\"\n",
+            ),
+            (
+                "hidden",
+                "[frontends.hidden.auth.forward.tls]\nca = \"server.pem\"\n",
+            ),
+        ],
     );
     let p = Portier::start_with(
         &outer,

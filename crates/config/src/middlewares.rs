@@ -114,14 +114,7 @@ pub fn backend_buffering(b: &BackendToml) -> (Option<Buffering>, Vec<Issue>) {
         return (None, Vec::new());
     };
     let r = r.at(v, "buffering");
-    let known = [
-        "maxRequestBodyBytes",
-        "memRequestBodyBytes",
-        "maxResponseBodyBytes",
-        "memResponseBodyBytes",
-        "retryExpression",
-    ];
-    let Some(t) = r.table(v.get_ref(), "", &known) else {
+    let Some(t) = r.table(v.get_ref(), "", &model::middleware::BUFFERING_OPTIONS) else {
         return (None, std::mem::take(&mut r.issues));
     };
     let buffering = Buffering {
@@ -413,17 +406,7 @@ impl Reader {
     /// `auth.jwt`: the key source, issuer, audience, algorithms and claim headers.
     fn jwt(&mut self, t: &toml::Table) -> Option<JwtSpec> {
         let v = get(t, "jwt")?;
-        let known = [
-            "issuer",
-            "audience",
-            "algorithms",
-            "secret",
-            "publicKey",
-            "jwksUrl",
-            "jwksRefreshInterval",
-            "claimsHeaders",
-        ];
-        let j = self.table(v, "jwt", &known)?;
+        let j = self.table(v, "jwt", &model::middleware::JWT_OPTIONS)?;
         let jwks_refresh_interval = match get(j, "jwksRefreshInterval") {
             Some(Value::String(d)) => model::duration::parse_go_duration(d)
                 .map_err(|e| self.issue("jwt.jwksRefreshInterval", e))
@@ -504,18 +487,13 @@ impl Reader {
             Some(iv) => {
                 let known = ["notAfter", "notBefore", "sans", "subject", "issuer"];
                 let it = self.table(iv, "infos", &known)?;
-                let fields = [
-                    "commonName",
-                    "country",
-                    "domainComponent",
-                    "locality",
-                    "organization",
-                    "province",
-                    "serialNumber",
-                ];
                 let name = |r: &mut Reader, which: &str| {
                     let nv = get(it, which)?;
-                    let nt = r.table(nv, &format!("infos.{which}"), &fields)?;
+                    let nt = r.table(
+                        nv,
+                        &format!("infos.{which}"),
+                        &model::middleware::CERT_NAME_OPTIONS,
+                    )?;
                     Some(NameInfos {
                         common_name: r.flag(nt, "commonName"),
                         country: r.flag(nt, "country"),

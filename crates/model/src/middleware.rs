@@ -288,6 +288,38 @@ pub struct MaxConn {
     pub extractor_func: Extractor,
 }
 
+/// The keys of `auth.jwt`, as labels (`traefik.frontend.auth.jwt.KEY`) and TOML write them.
+pub const JWT_OPTIONS: [&str; 8] = [
+    "issuer",
+    "audience",
+    "algorithms",
+    "secret",
+    "publicKey",
+    "jwksUrl",
+    "jwksRefreshInterval",
+    "claimsHeaders",
+];
+
+/// The keys of a backend's `buffering`.
+pub const BUFFERING_OPTIONS: [&str; 5] = [
+    "maxRequestBodyBytes",
+    "memRequestBodyBytes",
+    "maxResponseBodyBytes",
+    "memResponseBodyBytes",
+    "retryExpression",
+];
+
+/// The parts of a distinguished name `passTLSClientCert.infos.{subject,issuer}` can pass.
+pub const CERT_NAME_OPTIONS: [&str; 7] = [
+    "commonName",
+    "country",
+    "domainComponent",
+    "locality",
+    "organization",
+    "province",
+    "serialNumber",
+];
+
 /// The `headers.*` options as Traefik spells them in labels (TOML reads them without regard to
 /// case): the one list both providers check keys against.
 pub const HEADER_OPTIONS: [&str; 22] = [

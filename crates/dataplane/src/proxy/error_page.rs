@@ -61,17 +61,20 @@ async fn fetch(
     let in_flight = server.state.start_request().await;
     let answer = match attempts::exchange(ep, server, req).await {
         Ok(Ok(a)) => a,
-        Ok(Err(e)) => {
-            tracing::warn!(page = %server.url, "error page: {e}");
-            return None;
-        }
-        Err(e) => {
-            tracing::warn!(page = %server.url, "error page: {e}");
-            return None;
-        }
+        Ok(Err(e)) => return failed(server, &e),
+        Err(e) => return failed(server, &e),
     };
     server.state.record_success();
     let mut resp = attempts::answer(answer, &mut None, in_flight);
     *resp.status_mut() = status;
     Some(resp)
+}
+
+/// Logs why the page could not be fetched; the caller answers the bare status.
+fn failed(
+    server: &control::table::ServerRuntime,
+    e: &dyn std::fmt::Display,
+) -> Option<Response<ProxyBody>> {
+    tracing::warn!(page = %server.url, "error page: {e}");
+    None
 }

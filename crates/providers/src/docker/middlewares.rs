@@ -7,8 +7,9 @@ use std::collections::BTreeMap;
 
 use model::dynamic::ProviderError;
 use model::middleware::{
-    Auth, AuthKind, Buffering, CertInfos, ClientTls, Extractor, ForwardAuth, FrontendMiddlewares,
-    Headers, JwtSpec, MaxConn, NameInfos, PassTlsClientCert, Rate, RateLimit, UsersAuth, WhiteList,
+    Auth, AuthKind, BUFFERING_OPTIONS, Buffering, CERT_NAME_OPTIONS, CertInfos, ClientTls,
+    Extractor, ForwardAuth, FrontendMiddlewares, Headers, JWT_OPTIONS, JwtSpec, MaxConn, NameInfos,
+    PassTlsClientCert, Rate, RateLimit, UsersAuth, WhiteList,
 };
 
 use super::container::ContainerInfo;
@@ -30,16 +31,6 @@ const AUTH_FORWARD_CERT: &str = "traefik.frontend.auth.forward.tls.cert";
 const AUTH_FORWARD_KEY: &str = "traefik.frontend.auth.forward.tls.key";
 const AUTH_FORWARD_INSECURE: &str = "traefik.frontend.auth.forward.tls.insecureSkipVerify";
 const AUTH_JWT: &str = "traefik.frontend.auth.jwt.";
-const JWT_FIELDS: [&str; 8] = [
-    "issuer",
-    "audience",
-    "algorithms",
-    "secret",
-    "publicKey",
-    "jwksUrl",
-    "jwksRefreshInterval",
-    "claimsHeaders",
-];
 const AUTH_HEADER_FIELD: &str = "traefik.frontend.auth.headerField";
 const WHITELIST_RANGE: &str = "traefik.frontend.whiteList.sourceRange";
 const WHITELIST_XFF: &str = "traefik.frontend.whiteList.useXForwardedFor";
@@ -49,26 +40,9 @@ const RATE_SET: &str = "traefik.frontend.rateLimit.rateSet.";
 const HEADERS: &str = "traefik.frontend.headers.";
 const PASS_TLS_CERT: &str = "traefik.frontend.passTLSCert";
 const PASS_CLIENT_CERT: &str = "traefik.frontend.passTLSClientCert.";
-/// The fields of a distinguished name `passTLSClientCert.infos.{subject,issuer}.*` can pass.
-const NAME_FIELDS: [&str; 7] = [
-    "commonName",
-    "country",
-    "domainComponent",
-    "locality",
-    "organization",
-    "province",
-    "serialNumber",
-];
 const MAXCONN_AMOUNT: &str = "traefik.backend.maxconn.amount";
 const MAXCONN_EXTRACTOR: &str = "traefik.backend.maxconn.extractorfunc";
 const BUFFERING: &str = "traefik.backend.buffering.";
-const BUFFERING_FIELDS: [&str; 5] = [
-    "maxRequestBodyBytes",
-    "memRequestBodyBytes",
-    "maxResponseBodyBytes",
-    "memResponseBodyBytes",
-    "retryExpression",
-];
 
 /// The fixed-name middleware labels portier reads (rate sets and headers are matched by form).
 const FIXED: [&str; 23] = [
@@ -109,15 +83,15 @@ pub(super) fn is_middleware_label(key: &str) -> bool {
         return true;
     }
     if let Some(field) = key.strip_prefix(AUTH_JWT) {
-        return JWT_FIELDS.contains(&field);
+        return JWT_OPTIONS.contains(&field);
     }
     if let Some(field) = key.strip_prefix(BUFFERING) {
-        return BUFFERING_FIELDS.contains(&field);
+        return BUFFERING_OPTIONS.contains(&field);
     }
     if let Some(rest) = key.strip_prefix(PASS_CLIENT_CERT) {
         return match rest.split('.').collect::<Vec<_>>().as_slice() {
             ["pem"] | ["infos", "notAfter" | "notBefore" | "sans"] => true,
-            ["infos", "subject" | "issuer", field] => NAME_FIELDS.contains(field),
+            ["infos", "subject" | "issuer", field] => CERT_NAME_OPTIONS.contains(field),
             _ => false,
         };
     }
@@ -135,7 +109,7 @@ pub(super) fn is_middleware_label(key: &str) -> bool {
 /// route is guarded by the kind that wins.
 pub(super) fn ignored_auth_labels(c: &ContainerInfo) -> Vec<ProviderError> {
     let present = |k: &&str| c.labels.get(*k).is_some_and(|v| !v.trim().is_empty());
-    let jwt: Vec<String> = JWT_FIELDS
+    let jwt: Vec<String> = JWT_OPTIONS
         .iter()
         .map(|f| format!("{AUTH_JWT}{f}"))
         .collect();
@@ -359,7 +333,7 @@ impl Reader<'_> {
     /// `auth.jwt.*`; checked here (the key source, algorithms, claim headers).
     fn jwt(&mut self) -> Option<JwtSpec> {
         let field = |r: &Self, f: &str| r.get(&format!("{AUTH_JWT}{f}")).map(String::from);
-        if !JWT_FIELDS.iter().any(|f| field(self, f).is_some()) {
+        if !JWT_OPTIONS.iter().any(|f| field(self, f).is_some()) {
             return None;
         }
         let interval_key = format!("{AUTH_JWT}jwksRefreshInterval");
@@ -398,7 +372,7 @@ impl Reader<'_> {
         let asked = |r: &Self, k: &str| r.get(&format!("{PASS_CLIENT_CERT}{k}")).is_some();
         let flag = |r: &mut Self, k: &str| r.bool(&format!("{PASS_CLIENT_CERT}{k}"));
         let name = |r: &mut Self, which: &str| {
-            let any = NAME_FIELDS
+            let any = CERT_NAME_OPTIONS
                 .iter()
                 .any(|f| asked(r, &format!("infos.{which}.{f}")));
             any.then(|| {
@@ -644,7 +618,7 @@ impl Reader<'_> {
     /// `traefik.backend.buffering.*`; a `retryExpression` that cannot be read refuses the
     /// backend.
     fn buffering(&mut self) -> Option<Buffering> {
-        if !BUFFERING_FIELDS
+        if !BUFFERING_OPTIONS
             .iter()
             .any(|f| self.get(&format!("{BUFFERING}{f}")).is_some())
         {
