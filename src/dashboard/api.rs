@@ -92,7 +92,6 @@ fn compiled_backend(
 ) -> Option<std::sync::Arc<control::table::BackendRuntime>> {
     table.entry_points.values().find_map(|ep| {
         ep.routes()
-            .iter()
             .find(|r| r.provider == provider && r.backend.name == name)
             .map(|r| std::sync::Arc::clone(&r.backend))
     })
@@ -184,7 +183,6 @@ pub(super) fn frontend(
     let rules: Vec<&str> = f.routes.values().map(|r| r.rule.as_str()).collect();
     let compiled = table.entry_points.values().find_map(|ep| {
         ep.routes()
-            .iter()
             .find(|r| r.provider == provider && r.frontend == name)
             .cloned()
     });

@@ -83,7 +83,7 @@ fn frontend_families(out: &mut String, table: &RoutingTable) {
     let mut routes: Vec<&CompiledRoute> = table
         .entry_points
         .values()
-        .flat_map(|ep| ep.routes().iter().map(AsRef::as_ref))
+        .flat_map(|ep| ep.routes().map(AsRef::as_ref))
         .collect();
     routes.sort_by(|a, b| (&a.provider, &a.frontend).cmp(&(&b.provider, &b.frontend)));
     routes.dedup_by(|a, b| a.provider == b.provider && a.frontend == b.frontend);

@@ -1,14 +1,18 @@
 //! The compiler: every provider's snapshot → one immutable [`RoutingTable`]. Bad frontends are
 //! left out (or, asking for a protection not enforced, kept answering 503) and reported.
 //!
-//! Compiling is incremental: the [`Registry`] keeps each backend's and frontend's last
-//! definition with what it compiled to, and a generation reuses every balancer and route whose
-//! definition (and backend) did not change, so one container changing among thousands
-//! rebuilds only its own backend and routes. Per-server state and per-frontend counters live
-//! there too, so a rebuild keeps health and metrics.
+//! Compiling is incremental: the [`Registry`] keeps each provider's last snapshot with what
+//! each backend and frontend compiled to, and the entrypoints' route indexes. A generation
+//! diffs the new snapshot against the last one (persistent maps: the diff skips what they
+//! share), rebuilds only the backends and frontends that changed (and the frontends of a
+//! changed backend) and patches their routes in, so one container changing among thousands
+//! costs microseconds. Per-server state and per-frontend counters live there too, so a
+//! rebuild keeps health and metrics.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
+
+use imbl::ordmap::DiffItem;
 
 use crate::guards::RouteGuards;
 use http::uri::Scheme;
@@ -57,43 +61,45 @@ impl CompileSettings {
     }
 }
 
-/// State that outlives tables, owned by the aggregator: each backend and frontend as last
-/// compiled, by provider then name. A server's state (health, requests in flight) lives in its
-/// backend's runtime and passes to the next runtime by URL, so its identity is (provider,
-/// backend, URL); a frontend's counters pass likewise.
+/// State that outlives tables, owned by the aggregator: for each provider, the snapshot last
+/// compiled and what each of its backends and frontends compiled to; the routes of every
+/// entrypoint and the index of servers, patched item by item. A server's state (health,
+/// requests in flight) lives in its backend's runtime and passes to the next runtime by URL,
+/// so its identity is (provider, backend, URL); a frontend's counters pass likewise.
 #[derive(Debug, Default)]
 pub struct Registry {
-    backends: HashMap<String, HashMap<String, CompiledBackend>>,
-    frontends: HashMap<String, HashMap<String, CompiledFrontend>>,
-    /// The servers as the last table published them; rebuilt only when a backend changed.
+    providers: HashMap<String, ProviderState>,
+    /// One per entrypoint of [`CompileSettings::entry_points`], in that order.
+    entry_points: Vec<EntryPointRoutes>,
+    servers: ServerIndex,
+    /// The servers as the last table published them; republished only when a backend changed.
     published: Arc<ServerIndex>,
-    backends_changed: bool,
 }
 
-/// A backend as last compiled: reused while `model` is unchanged.
-#[derive(Debug)]
-struct CompiledBackend {
-    model: Backend,
-    runtime: Arc<BackendRuntime>,
-    errors: Vec<ProviderError>,
-    seen: u64,
+/// One provider's part of the registry.
+#[derive(Debug, Default)]
+struct ProviderState {
+    /// The snapshot last compiled: the next one is diffed against it.
+    config: Arc<ProviderConfig>,
+    backends: HashMap<String, Arc<BackendRuntime>>,
+    frontends: HashMap<String, CompiledFrontend>,
+    /// Backend name → the frontends that name it (as their backend or an error page's),
+    /// whether it is defined or not: they are rebuilt when it comes, changes or goes.
+    users: HashMap<String, BTreeSet<String>>,
+    /// Compile errors of the backends and frontends that have some, in name order.
+    backend_errors: BTreeMap<String, Vec<ProviderError>>,
+    frontend_errors: BTreeMap<String, Vec<ProviderError>>,
 }
 
-/// A frontend as last compiled: reused while `model` and its backend are unchanged.
+/// A frontend as last compiled.
 #[derive(Debug)]
 struct CompiledFrontend {
-    model: Frontend,
-    backend: Option<Arc<BackendRuntime>>,
-    backend_unenforced: bool,
-    /// The backends of its error pages, as resolved (a change rebuilds the route).
-    error_backends: Vec<Option<Arc<BackendRuntime>>>,
+    model: Arc<Frontend>,
     /// The route and the indexes (in `CompileSettings::entry_points`) it is served on; `None`
     /// when the frontend is left out.
     route: Option<(Arc<CompiledRoute>, Vec<usize>)>,
-    errors: Vec<ProviderError>,
     /// Survives rebuilds of the route, for as long as the frontend exists.
     metrics: Arc<TrafficMetrics>,
-    seen: u64,
 }
 
 impl Registry {
@@ -107,100 +113,48 @@ impl Registry {
     }
 }
 
-/// Builds a routing table from every provider's snapshot, reusing what did not change since
-/// the last generation. Bad frontends are left out and recorded in `errors`.
+/// Builds a routing table from every provider's snapshot. Only what changed since the last
+/// generation is compiled: each snapshot is diffed against the previous one (persistent maps,
+/// so the diff skips what they share), each changed backend is rebuilt with the frontends
+/// that use it, each changed frontend is rebuilt, and their routes are patched into the
+/// entrypoints' indexes. Bad frontends are left out and recorded in `errors`.
 pub fn compile(
     providers: &BTreeMap<String, Arc<ProviderConfig>>,
     settings: &CompileSettings,
     registry: &mut Registry,
     generation: u64,
 ) -> RoutingTable {
+    if registry.entry_points.len() != settings.entry_points.len() {
+        registry.entry_points = vec![EntryPointRoutes::default(); settings.entry_points.len()];
+    }
+    let gone: Vec<String> = (registry.providers.keys())
+        .filter(|p| !providers.contains_key(*p))
+        .cloned()
+        .collect();
+    let mut backends_changed = false;
+    for pname in gone {
+        backends_changed |= registry.update(&pname, &Arc::default(), settings);
+        registry.providers.remove(&pname);
+    }
+    for (pname, config) in providers {
+        backends_changed |= registry.update(pname, config, settings);
+    }
+    if backends_changed {
+        registry.published = Arc::new(registry.servers.clone());
+    }
     let mut errors = Vec::new();
-    let mut per_ep: Vec<Vec<Arc<CompiledRoute>>> = vec![Vec::new(); settings.entry_points.len()];
     for (pname, config) in providers {
         errors.extend(config.errors.iter().cloned());
-        let backends = compile_backends(pname, config, settings, registry, generation, &mut errors);
-        let frontends = registry.frontends.entry(pname.clone()).or_default();
-        for (fname, f) in &config.frontends {
-            let backend = backends.get(f.backend.as_str()).cloned();
-            let error_backends: Vec<Option<Arc<BackendRuntime>>> = f
-                .errors
-                .values()
-                .map(|p| backends.get(p.backend.as_str()).cloned())
-                .collect();
-            let backend_unenforced = config
-                .backends
-                .get(&f.backend)
-                .is_some_and(|b| !b.unenforced.is_empty());
-            let reusable = frontends.get(fname.as_str()).is_some_and(|c| {
-                c.model == *f
-                    && c.backend_unenforced == backend_unenforced
-                    && same_backend(&c.backend, &backend)
-                    && c.error_backends.len() == error_backends.len()
-                    && c.error_backends
-                        .iter()
-                        .zip(&error_backends)
-                        .all(|(a, b)| same_backend(a, b))
-            });
-            if !reusable {
-                let metrics = frontends
-                    .get(fname.as_str())
-                    .map(|c| Arc::clone(&c.metrics))
-                    .unwrap_or_default();
-                let mut errs = Vec::new();
-                // Rate-limit buckets outlive a rebuild (a scaled backend) while unchanged.
-                let guards = frontends
-                    .get(fname.as_str())
-                    .filter(|c| c.model.middlewares == f.middlewares)
-                    .and_then(|c| c.route.as_ref())
-                    .and_then(|(r, _)| r.guards.clone());
-                let route = compile_route(
-                    RouteInputs {
-                        pname,
-                        fname,
-                        f,
-                        backend: backend.as_ref(),
-                        backend_unenforced,
-                        error_backends: &error_backends,
-                        metrics: &metrics,
-                        guards,
-                    },
-                    settings,
-                    &mut errs,
-                );
-                frontends.insert(
-                    fname.clone(),
-                    CompiledFrontend {
-                        model: f.clone(),
-                        backend,
-                        backend_unenforced,
-                        error_backends,
-                        route,
-                        errors: errs,
-                        metrics,
-                        seen: generation,
-                    },
-                );
-            }
-            if let Some(c) = frontends.get_mut(fname.as_str()) {
-                c.seen = generation;
-                errors.extend(c.errors.iter().cloned());
-                if let Some((route, eps)) = &c.route {
-                    for &i in eps {
-                        per_ep[i].push(Arc::clone(route));
-                    }
-                }
-            }
+        if let Some(state) = registry.providers.get(pname) {
+            errors.extend(state.backend_errors.values().flatten().cloned());
+            errors.extend(state.frontend_errors.values().flatten().cloned());
         }
     }
-    sweep(registry, generation);
     RoutingTable {
         servers: Arc::clone(&registry.published),
-        entry_points: settings
-            .entry_points
-            .iter()
-            .zip(per_ep)
-            .map(|(ep, routes)| (ep.clone(), EntryPointRoutes::new(routes)))
+        entry_points: (settings.entry_points.iter())
+            .zip(&registry.entry_points)
+            .map(|(ep, routes)| (ep.clone(), routes.clone()))
             .collect(),
         providers: providers.clone(),
         errors,
@@ -208,89 +162,168 @@ pub fn compile(
     }
 }
 
-/// Every backend of one provider, by name: reused when unchanged, rebuilt otherwise.
-fn compile_backends<'a>(
-    pname: &str,
-    config: &'a ProviderConfig,
-    settings: &CompileSettings,
-    registry: &mut Registry,
-    generation: u64,
-    all_errors: &mut Vec<ProviderError>,
-) -> HashMap<&'a str, Arc<BackendRuntime>> {
-    let mut out = HashMap::with_capacity(config.backends.len());
-    for (bname, backend) in &config.backends {
-        let cached = registry
-            .backends
-            .get_mut(pname)
-            .and_then(|m| m.get_mut(bname.as_str()))
-            .filter(|c| c.model == *backend);
-        if let Some(c) = cached {
-            c.seen = generation;
-            all_errors.extend(c.errors.iter().cloned());
-            out.insert(bname.as_str(), Arc::clone(&c.runtime));
-            continue;
+impl Registry {
+    /// Brings one provider's part up to `config`; `true` when a backend came, changed or went.
+    fn update(
+        &mut self,
+        pname: &str,
+        config: &Arc<ProviderConfig>,
+        settings: &CompileSettings,
+    ) -> bool {
+        let Registry {
+            providers,
+            entry_points,
+            servers,
+            ..
+        } = self;
+        let state = providers.entry(pname.to_string()).or_default();
+        if Arc::ptr_eq(&state.config, config) {
+            return false;
         }
-        let mut errors = Vec::new();
-        let old = registry
-            .backends
-            .get(pname)
-            .and_then(|m| m.get(bname.as_str()));
-        let runtime = Arc::new(backend_runtime(
-            pname,
-            bname,
-            backend,
-            settings.max_conns_per_server,
-            old.map(|o| &*o.runtime),
-            &mut errors,
-        ));
-        all_errors.extend(errors.iter().cloned());
-        registry
-            .backends
-            .entry(pname.to_string())
-            .or_default()
-            .insert(
-                bname.clone(),
-                CompiledBackend {
-                    model: backend.clone(),
-                    runtime: Arc::clone(&runtime),
-                    errors,
-                    seen: generation,
-                },
-            );
-        registry.backends_changed = true;
-        out.insert(bname.as_str(), runtime);
+        let old = std::mem::replace(&mut state.config, Arc::clone(config));
+        let mut dirty: BTreeSet<String> = BTreeSet::new();
+        let mut backends_changed = false;
+        for d in old.backends.diff(&config.backends) {
+            let name = match d {
+                DiffItem::Add(name, b) | DiffItem::Update { new: (name, b), .. } => {
+                    let mut errs = Vec::new();
+                    let runtime = Arc::new(backend_runtime(
+                        pname,
+                        name,
+                        b,
+                        settings.max_conns_per_server,
+                        state.backends.get(name).map(|r| &**r),
+                        &mut errs,
+                    ));
+                    set_errors(&mut state.backend_errors, name, errs);
+                    servers.insert(pname, name, Arc::clone(&runtime));
+                    state.backends.insert(name.clone(), runtime);
+                    name
+                }
+                DiffItem::Remove(name, _) => {
+                    state.backends.remove(name);
+                    state.backend_errors.remove(name);
+                    servers.remove(pname, name);
+                    name
+                }
+            };
+            backends_changed = true;
+            if let Some(users) = state.users.get(name) {
+                dirty.extend(users.iter().cloned());
+            }
+        }
+        for d in old.frontends.diff(&config.frontends) {
+            let (DiffItem::Add(name, _)
+            | DiffItem::Update { new: (name, _), .. }
+            | DiffItem::Remove(name, _)) = d;
+            dirty.insert(name.clone());
+        }
+        for fname in &dirty {
+            state.refresh_frontend(pname, fname, settings, entry_points);
+        }
+        backends_changed
     }
-    out
 }
 
-/// Drops what the last generation did not see: backends (with their servers' state) and
-/// frontends (with their counters); republishes the servers when a backend changed.
-fn sweep(registry: &mut Registry, generation: u64) {
-    for backends in registry.backends.values_mut() {
-        let before = backends.len();
-        backends.retain(|_, b| b.seen == generation);
-        registry.backends_changed |= backends.len() != before;
+impl ProviderState {
+    /// Rebuilds frontend `fname` from the current snapshot (or drops it, gone): its old route
+    /// leaves the entrypoints, the new one enters them.
+    fn refresh_frontend(
+        &mut self,
+        pname: &str,
+        fname: &str,
+        settings: &CompileSettings,
+        entry_points: &mut [EntryPointRoutes],
+    ) {
+        let old = self.frontends.remove(fname);
+        if let Some(old) = &old {
+            for b in used_backends(&old.model) {
+                if let Some(users) = self.users.get_mut(b) {
+                    users.remove(fname);
+                    if users.is_empty() {
+                        self.users.remove(b);
+                    }
+                }
+            }
+            if let Some((route, eps)) = &old.route {
+                for &i in eps {
+                    entry_points[i].remove(route);
+                }
+            }
+        }
+        self.frontend_errors.remove(fname);
+        let Some(f) = self.config.frontends.get(fname).cloned() else {
+            return;
+        };
+        for b in used_backends(&f) {
+            self.users
+                .entry(b.to_string())
+                .or_default()
+                .insert(fname.to_string());
+        }
+        let backend = self.backends.get(&f.backend).cloned();
+        let error_backends: Vec<Option<Arc<BackendRuntime>>> = (f.errors.values())
+            .map(|p| self.backends.get(&p.backend).cloned())
+            .collect();
+        let backend_unenforced =
+            (self.config.backends.get(&f.backend)).is_some_and(|b| !b.unenforced.is_empty());
+        let metrics = old
+            .as_ref()
+            .map(|c| Arc::clone(&c.metrics))
+            .unwrap_or_default();
+        // Rate-limit buckets outlive a rebuild (a scaled backend) while unchanged.
+        let guards = old
+            .as_ref()
+            .filter(|c| c.model.middlewares == f.middlewares)
+            .and_then(|c| c.route.as_ref())
+            .and_then(|(r, _)| r.guards.clone());
+        let mut errs = Vec::new();
+        let route = compile_route(
+            RouteInputs {
+                pname,
+                fname,
+                f: &f,
+                backend: backend.as_ref(),
+                backend_unenforced,
+                error_backends: &error_backends,
+                metrics: &metrics,
+                guards,
+            },
+            settings,
+            &mut errs,
+        );
+        set_errors(&mut self.frontend_errors, fname, errs);
+        if let Some((route, eps)) = &route {
+            for &i in eps {
+                entry_points[i].insert(Arc::clone(route));
+            }
+        }
+        self.frontends.insert(
+            fname.to_string(),
+            CompiledFrontend {
+                model: f,
+                route,
+                metrics,
+            },
+        );
     }
-    registry.backends.retain(|_, m| !m.is_empty());
-    for frontends in registry.frontends.values_mut() {
-        frontends.retain(|_, f| f.seen == generation);
-    }
-    registry.frontends.retain(|_, m| !m.is_empty());
-    if registry.backends_changed {
-        registry.published = Arc::new(ServerIndex::new(
-            registry
-                .backends
-                .iter()
-                .map(|(p, m)| {
-                    let runtimes = m
-                        .iter()
-                        .map(|(b, c)| (b.clone(), Arc::clone(&c.runtime)))
-                        .collect();
-                    (p.clone(), runtimes)
-                })
-                .collect(),
-        ));
-        registry.backends_changed = false;
+}
+
+/// The backends a frontend names: its own and its error pages'.
+fn used_backends(f: &Frontend) -> impl Iterator<Item = &str> {
+    std::iter::once(f.backend.as_str()).chain(f.errors.values().map(|p| p.backend.as_str()))
+}
+
+/// Records an item's compile errors (only items with some are kept).
+fn set_errors(
+    map: &mut BTreeMap<String, Vec<ProviderError>>,
+    name: &str,
+    errors: Vec<ProviderError>,
+) {
+    if errors.is_empty() {
+        map.remove(name);
+    } else {
+        map.insert(name.to_string(), errors);
     }
 }
 
@@ -392,15 +425,6 @@ fn compile_route(
         guards,
     });
     Some((route, eps))
-}
-
-/// Whether two resolved backends are the same compiled one (or both missing).
-fn same_backend(a: &Option<Arc<BackendRuntime>>, b: &Option<Arc<BackendRuntime>>) -> bool {
-    match (a, b) {
-        (Some(a), Some(b)) => Arc::ptr_eq(a, b),
-        (None, None) => true,
-        _ => false,
-    }
 }
 
 /// The frontend's error pages with their backends; a page whose backend is undefined is
@@ -688,24 +712,28 @@ mod tests {
         let mut config = ProviderConfig::default();
         config.backends.insert(
             "b".into(),
-            backend(&["http://127.0.0.1:1", "ftp://x", "http://127.0.0.1:2"]),
+            Arc::new(backend(&[
+                "http://127.0.0.1:1",
+                "ftp://x",
+                "http://127.0.0.1:2",
+            ])),
         );
         config
             .frontends
-            .insert("good".into(), frontend("b", "Host:a.com"));
+            .insert("good".into(), Arc::new(frontend("b", "Host:a.com")));
         config
             .frontends
-            .insert("typo".into(), frontend("b", "Hots:a.com"));
+            .insert("typo".into(), Arc::new(frontend("b", "Hots:a.com")));
         config
             .frontends
-            .insert("orphan".into(), frontend("nope", "Host:b.com"));
+            .insert("orphan".into(), Arc::new(frontend("nope", "Host:b.com")));
         let mut f = frontend("b", "Host:c.com");
         f.entry_points = vec!["https".into()];
-        config.frontends.insert("noep".into(), f);
+        config.frontends.insert("noep".into(), Arc::new(f));
         let providers = [("file".to_string(), Arc::new(config))].into();
         let mut registry = Registry::new();
         let t = compile(&providers, &settings(), &mut registry, 1);
-        let routes = t.entry_points["http"].routes();
+        let routes: Vec<_> = t.entry_points["http"].routes().collect();
         assert_eq!(routes.len(), 1);
         assert_eq!(routes[0].frontend, "good");
         assert_eq!(routes[0].backend.servers.len(), 2);
@@ -739,23 +767,37 @@ mod tests {
         let mut config = ProviderConfig::default();
         config
             .backends
-            .insert("b".into(), backend(&["http://127.0.0.1:1"]));
+            .insert("b".into(), Arc::new(backend(&["http://127.0.0.1:1"])));
         config
             .frontends
-            .insert("f".into(), frontend("b", "Host:a.com"));
+            .insert("f".into(), Arc::new(frontend("b", "Host:a.com")));
         let providers = [("file".to_string(), Arc::new(config.clone()))].into();
         let mut registry = Registry::new();
         let t1 = compile(&providers, &settings(), &mut registry, 1);
-        let s1 = Arc::clone(&t1.entry_points["http"].routes()[0].backend.servers[0].state);
+        let s1 = Arc::clone(
+            &t1.entry_points["http"]
+                .routes()
+                .next()
+                .expect("a route")
+                .backend
+                .servers[0]
+                .state,
+        );
         s1.set_healthy(false);
         let t2 = compile(&providers, &settings(), &mut registry, 2);
         assert!(Arc::ptr_eq(
             &s1,
-            &t2.entry_points["http"].routes()[0].backend.servers[0].state
+            &t2.entry_points["http"]
+                .routes()
+                .next()
+                .expect("a route")
+                .backend
+                .servers[0]
+                .state
         ));
         config
             .backends
-            .insert("b".into(), backend(&["http://127.0.0.1:9"]));
+            .insert("b".into(), Arc::new(backend(&["http://127.0.0.1:9"])));
         let providers = [("file".to_string(), Arc::new(config))].into();
         compile(&providers, &settings(), &mut registry, 3);
         assert_eq!(registry.servers().len(), 1);
@@ -773,17 +815,17 @@ mod tests {
         for app in ["a", "b"] {
             config
                 .backends
-                .insert(app.into(), backend(&["http://127.0.0.1:1"]));
-            config
-                .frontends
-                .insert(app.into(), frontend(app, &format!("Host:{app}.com")));
+                .insert(app.into(), Arc::new(backend(&["http://127.0.0.1:1"])));
+            config.frontends.insert(
+                app.into(),
+                Arc::new(frontend(app, &format!("Host:{app}.com"))),
+            );
         }
         let mut registry = Registry::new();
         let route = |t: &RoutingTable, name: &str| {
             Arc::clone(
                 t.entry_points["http"]
                     .routes()
-                    .iter()
                     .find(|r| r.frontend == name)
                     .expect("routed"),
             )
@@ -801,7 +843,7 @@ mod tests {
         // A server joins backend b: only b's balancer and route are rebuilt.
         config.backends.insert(
             "b".into(),
-            backend(&["http://127.0.0.1:1", "http://127.0.0.1:2"]),
+            Arc::new(backend(&["http://127.0.0.1:1", "http://127.0.0.1:2"])),
         );
         let providers = [("docker".to_string(), Arc::new(config.clone()))].into();
         let t3 = compile(&providers, &settings(), &mut registry, 3);
@@ -823,7 +865,7 @@ mod tests {
         config.backends.remove("b");
         let providers = [("docker".to_string(), Arc::new(config))].into();
         let t4 = compile(&providers, &settings(), &mut registry, 4);
-        assert_eq!(t4.entry_points["http"].routes().len(), 0);
+        assert_eq!(t4.entry_points["http"].len(), 0);
         assert_eq!(t4.errors.len(), 1, "frontend b's backend is undefined now");
         assert_eq!(t4.servers.len(), 1);
         assert!(t4.servers.iter().all(|(k, _)| k.1 == "a"));
@@ -834,10 +876,10 @@ mod tests {
         let mut config = ProviderConfig::default();
         config
             .backends
-            .insert("app".into(), backend(&["http://127.0.0.1:1"]));
+            .insert("app".into(), Arc::new(backend(&["http://127.0.0.1:1"])));
         config
             .backends
-            .insert("pages".into(), backend(&["http://127.0.0.1:2"]));
+            .insert("pages".into(), Arc::new(backend(&["http://127.0.0.1:2"])));
         let mut f = frontend("app", "Host:a.com");
         f.errors.insert(
             "e".into(),
@@ -855,11 +897,11 @@ mod tests {
                 query: String::new(),
             },
         );
-        config.frontends.insert("a".into(), f);
+        config.frontends.insert("a".into(), Arc::new(f));
         let mut registry = Registry::new();
         let providers = [("file".to_string(), Arc::new(config.clone()))].into();
         let t1 = compile(&providers, &settings(), &mut registry, 1);
-        let r1 = Arc::clone(&t1.entry_points["http"].routes()[0]);
+        let r1 = Arc::clone(t1.entry_points["http"].routes().next().expect("a route"));
         assert_eq!(
             r1.error_pages.len(),
             1,
@@ -876,11 +918,11 @@ mod tests {
         // The pages backend scales: the route is rebuilt around the new balancer.
         config.backends.insert(
             "pages".into(),
-            backend(&["http://127.0.0.1:2", "http://127.0.0.1:3"]),
+            Arc::new(backend(&["http://127.0.0.1:2", "http://127.0.0.1:3"])),
         );
         let providers = [("file".to_string(), Arc::new(config))].into();
         let t2 = compile(&providers, &settings(), &mut registry, 2);
-        let r2 = &t2.entry_points["http"].routes()[0];
+        let r2 = &t2.entry_points["http"].routes().next().expect("a route");
         assert!(!Arc::ptr_eq(&r1, r2));
         assert_eq!(r2.error_pages[0].backend.servers.len(), 2);
     }
@@ -894,17 +936,17 @@ mod tests {
             amount: 3,
             extractor_func: Extractor::ClientIp,
         });
-        config.backends.insert("b".into(), b.clone());
+        config.backends.insert("b".into(), Arc::new(b.clone()));
         let mut f = frontend("b", "Host:a.com");
         f.middlewares.white_list = Some(WhiteList {
             source_range: vec!["10.0.0.0/8".into()],
             use_x_forwarded_for: false,
         });
-        config.frontends.insert("f".into(), f.clone());
+        config.frontends.insert("f".into(), Arc::new(f.clone()));
         let mut registry = Registry::new();
         let providers = [("docker".to_string(), Arc::new(config.clone()))].into();
         let t1 = compile(&providers, &settings(), &mut registry, 1);
-        let r1 = Arc::clone(&t1.entry_points["http"].routes()[0]);
+        let r1 = Arc::clone(t1.entry_points["http"].routes().next().expect("a route"));
         let g1 = r1.guards.clone().expect("guards compiled");
         assert!(!r1.unenforced);
 
@@ -916,10 +958,10 @@ mod tests {
                 weight: 1,
             },
         );
-        config.backends.insert("b".into(), b);
+        config.backends.insert("b".into(), Arc::new(b));
         let providers = [("docker".to_string(), Arc::new(config.clone()))].into();
         let t2 = compile(&providers, &settings(), &mut registry, 2);
-        let r2 = Arc::clone(&t2.entry_points["http"].routes()[0]);
+        let r2 = Arc::clone(t2.entry_points["http"].routes().next().expect("a route"));
         assert!(!Arc::ptr_eq(&r1, &r2));
         assert!(Arc::ptr_eq(&g1, r2.guards.as_ref().expect("guards")));
         let (l1, l2) = (&r1.backend.max_conn, &r2.backend.max_conn);
@@ -933,14 +975,134 @@ mod tests {
             source_range: vec!["10.0.0.0/33".into()],
             use_x_forwarded_for: false,
         });
-        config.frontends.insert("f".into(), f);
+        config.frontends.insert("f".into(), Arc::new(f));
         let providers = [("docker".to_string(), Arc::new(config))].into();
         let t3 = compile(&providers, &settings(), &mut registry, 3);
-        assert!(t3.entry_points["http"].routes()[0].unenforced);
+        assert!(
+            t3.entry_points["http"]
+                .routes()
+                .next()
+                .expect("a route")
+                .unenforced
+        );
         assert!(
             t3.errors[0].message().contains("10.0.0.0/33"),
             "{:?}",
             t3.errors
         );
+    }
+
+    /// A tiny deterministic generator, so the sequence below is the same on every run.
+    struct Lcg(u64);
+    impl Lcg {
+        fn below(&mut self, n: u64) -> u64 {
+            self.0 = self
+                .0
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (self.0 >> 33) % n
+        }
+    }
+
+    /// What a table routes, as plain data: each entrypoint's routes in order, the route each
+    /// probe request gets, and the errors.
+    fn observed(t: &RoutingTable) -> (Vec<Vec<String>>, Vec<Option<String>>, Vec<String>) {
+        let headers = http::HeaderMap::new();
+        let mut order = Vec::new();
+        let mut picks = Vec::new();
+        for ep in ["http", "admin"] {
+            let routes = &t.entry_points[ep];
+            order.push(routes.routes().map(|r| r.frontend.clone()).collect());
+            for host in ["h0.com", "h1.com", "h2.com", "other.com"] {
+                for path in ["/", "/p0/x", "/p1/x"] {
+                    let req = rules::RequestView {
+                        host,
+                        path,
+                        query: None,
+                        method: &http::Method::GET,
+                        headers: &headers,
+                    };
+                    let got = routes.route(&req).map(|r| r.frontend.clone());
+                    // The definition: the first route in order whose rule matches.
+                    let first = routes
+                        .routes()
+                        .find(|r| r.rule.matches(&req))
+                        .map(|r| r.frontend.clone());
+                    assert_eq!(got, first, "{ep} {host}{path}");
+                    picks.push(got);
+                }
+            }
+        }
+        (
+            order,
+            picks,
+            t.errors.iter().map(ToString::to_string).collect(),
+        )
+    }
+
+    #[test]
+    fn patching_the_table_change_by_change_equals_compiling_from_scratch() {
+        let mut rng = Lcg(7);
+        let mut config = ProviderConfig::default();
+        let mut registry = Registry::new();
+        for generation in 1..=300 {
+            let n = rng.below(12);
+            match rng.below(6) {
+                // A frontend comes or changes: host or none, path or none, priority, backend.
+                0..=2 => {
+                    let mut parts = Vec::new();
+                    if rng.below(3) > 0 {
+                        parts.push(format!("Host:h{}.com", rng.below(3)));
+                    }
+                    if rng.below(2) == 0 {
+                        parts.push(format!("PathPrefix:/p{}", rng.below(2)));
+                    }
+                    if parts.is_empty() {
+                        parts.push("PathPrefix:/".to_string());
+                    }
+                    let mut f = frontend(&format!("b{}", rng.below(5)), &parts.join(";"));
+                    f.priority = rng.below(3) as i64 * 10;
+                    if rng.below(4) == 0 {
+                        f.entry_points = vec!["admin".into()];
+                    }
+                    if rng.below(5) == 0 {
+                        f.errors.insert(
+                            "e".into(),
+                            model::dynamic::ErrorPage {
+                                status: vec!["500-599".into()],
+                                backend: format!("b{}", rng.below(5)),
+                                query: "/".into(),
+                            },
+                        );
+                    }
+                    config.frontends.insert(format!("f{n}"), Arc::new(f));
+                }
+                3 => {
+                    config.frontends.remove(&format!("f{n}"));
+                }
+                // A backend scales or goes.
+                4 => {
+                    let urls: Vec<String> = (0..rng.below(3))
+                        .map(|i| format!("http://127.0.0.1:{}", 1000 + i + rng.below(3)))
+                        .collect();
+                    let urls: Vec<&str> = urls.iter().map(String::as_str).collect();
+                    config
+                        .backends
+                        .insert(format!("b{}", n % 5), Arc::new(backend(&urls)));
+                }
+                _ => {
+                    config.backends.remove(&format!("b{}", n % 5));
+                }
+            }
+            let providers = [("docker".to_string(), Arc::new(config.clone()))].into();
+            let patched = compile(&providers, &settings(), &mut registry, generation);
+            let fresh = compile(&providers, &settings(), &mut Registry::new(), generation);
+            assert_eq!(
+                observed(&patched),
+                observed(&fresh),
+                "generation {generation}"
+            );
+            assert_eq!(patched.servers.len(), fresh.servers.len());
+        }
     }
 }

@@ -36,15 +36,28 @@ impl RoutingTable {
 }
 
 /// Every compiled backend by provider and name, so each server's state can be found by
-/// (provider, backend, URL). Publishing it costs one entry per backend, not per server.
-#[derive(Debug, Default)]
+/// (provider, backend, URL). Persistent maps: a generation that changes one backend copies a
+/// path of the tree, not the index.
+#[derive(Debug, Default, Clone)]
 pub struct ServerIndex {
-    backends: HashMap<String, HashMap<String, Arc<BackendRuntime>>>,
+    backends: imbl::HashMap<String, imbl::HashMap<String, Arc<BackendRuntime>>>,
 }
 
 impl ServerIndex {
-    pub(crate) fn new(backends: HashMap<String, HashMap<String, Arc<BackendRuntime>>>) -> Self {
-        ServerIndex { backends }
+    pub(crate) fn insert(&mut self, provider: &str, backend: &str, rt: Arc<BackendRuntime>) {
+        self.backends
+            .entry(provider.to_string())
+            .or_default()
+            .insert(backend.to_string(), rt);
+    }
+
+    pub(crate) fn remove(&mut self, provider: &str, backend: &str) {
+        if let Some(m) = self.backends.get_mut(provider) {
+            m.remove(backend);
+            if m.is_empty() {
+                self.backends.remove(provider);
+            }
+        }
     }
 
     /// The state of the server `url` of `backend` from `provider`.
@@ -80,63 +93,159 @@ impl ServerIndex {
     }
 }
 
+/// Routes in the order they are tried.
+type Routes = Arc<[Arc<CompiledRoute>]>;
+
 /// One entrypoint's routes, with an index from exact host to the routes that can match it.
-#[derive(Debug, Default)]
+///
+/// Persistent: the compiler keeps one per entrypoint and patches it route by route
+/// ([`insert`](Self::insert), [`remove`](Self::remove)); publishing a table clones it in
+/// constant time, so a change to one frontend among thousands costs microseconds.
+#[derive(Debug, Default, Clone)]
 pub struct EntryPointRoutes {
-    routes: Vec<Arc<CompiledRoute>>,
-    /// For each host named in a `Host` matcher: its routes plus the host-less ones, in order.
-    by_host: HashMap<String, Box<[u32]>>,
-    /// Routes without a `Host` matcher, in order (tried for every other host).
-    no_host: Box<[u32]>,
+    /// Every route, in order.
+    routes: imbl::OrdMap<RouteOrder, Arc<CompiledRoute>>,
+    /// For each host named in a `Host` matcher: the routes that name it, in order.
+    by_host: imbl::HashMap<String, Routes>,
+    /// Routes without a `Host` matcher, in order (tried for every host, merged in order).
+    no_host: Routes,
+}
+
+/// The order routes are tried in: priority (highest first), then frontend name, then provider,
+/// so it never depends on hash iteration.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct RouteOrder {
+    priority: std::cmp::Reverse<i64>,
+    frontend: String,
+    provider: String,
+}
+
+impl RouteOrder {
+    fn of(r: &CompiledRoute) -> RouteOrder {
+        RouteOrder {
+            priority: std::cmp::Reverse(r.priority),
+            frontend: r.frontend.clone(),
+            provider: r.provider.clone(),
+        }
+    }
+}
+
+/// Whether `a` is tried before `b` (the order of [`RouteOrder`], without allocating).
+fn tried_before(a: &CompiledRoute, b: &CompiledRoute) -> bool {
+    (std::cmp::Reverse(a.priority), &a.frontend, &a.provider)
+        < (std::cmp::Reverse(b.priority), &b.frontend, &b.provider)
+}
+
+fn same_frontend(a: &CompiledRoute, b: &CompiledRoute) -> bool {
+    a.frontend == b.frontend && a.provider == b.provider
+}
+
+/// `list` with `route` in its place (replacing the route of the same frontend).
+fn with_route(list: &[Arc<CompiledRoute>], route: &Arc<CompiledRoute>) -> Routes {
+    let mut v: Vec<Arc<CompiledRoute>> = list
+        .iter()
+        .filter(|r| !same_frontend(r, route))
+        .cloned()
+        .collect();
+    let at = v.partition_point(|r| tried_before(r, route));
+    v.insert(at, Arc::clone(route));
+    v.into()
+}
+
+/// `list` without the route of `route`'s frontend.
+fn without_route(list: &[Arc<CompiledRoute>], route: &CompiledRoute) -> Routes {
+    list.iter()
+        .filter(|r| !same_frontend(r, route))
+        .cloned()
+        .collect()
 }
 
 impl EntryPointRoutes {
-    /// Sorts `routes` by priority and builds the host index.
-    pub fn new(mut routes: Vec<Arc<CompiledRoute>>) -> EntryPointRoutes {
-        routes.sort_by(|a, b| {
-            b.priority
-                .cmp(&a.priority)
-                .then_with(|| a.frontend.cmp(&b.frontend))
-                .then_with(|| a.provider.cmp(&b.provider))
-        });
-        let mut by_host: HashMap<String, Vec<u32>> = HashMap::new();
-        let mut no_host = Vec::new();
-        for (i, r) in routes.iter().enumerate() {
-            match r.rule.hosts() {
-                Some(hosts) => {
-                    for h in hosts {
-                        by_host.entry(h.clone()).or_default().push(i as u32);
+    /// The routes of `routes`, sorted and indexed.
+    pub fn new(routes: Vec<Arc<CompiledRoute>>) -> EntryPointRoutes {
+        let mut out = EntryPointRoutes::default();
+        for r in routes {
+            out.insert(r);
+        }
+        out
+    }
+
+    /// Adds `route` (replacing the route of the same frontend and provider, if any).
+    pub(crate) fn insert(&mut self, route: Arc<CompiledRoute>) {
+        if let Some(old) = self.routes.get(&RouteOrder::of(&route)).cloned() {
+            self.remove(&old);
+        }
+        match route.rule.hosts() {
+            Some(hosts) => {
+                for h in hosts {
+                    let list = self.by_host.get(h).map(|l| &l[..]).unwrap_or(&[]);
+                    let list = with_route(list, &route);
+                    self.by_host.insert(h.clone(), list);
+                }
+            }
+            None => self.no_host = with_route(&self.no_host, &route),
+        }
+        self.routes.insert(RouteOrder::of(&route), route);
+    }
+
+    /// Removes `route` (found by its frontend, provider and priority).
+    pub(crate) fn remove(&mut self, route: &CompiledRoute) {
+        if self.routes.remove(&RouteOrder::of(route)).is_none() {
+            return;
+        }
+        match route.rule.hosts() {
+            Some(hosts) => {
+                for h in hosts {
+                    let Some(list) = self.by_host.get(h) else {
+                        continue;
+                    };
+                    let list = without_route(list, route);
+                    if list.is_empty() {
+                        self.by_host.remove(h);
+                    } else {
+                        self.by_host.insert(h.clone(), list);
                     }
                 }
-                None => no_host.push(i as u32),
+            }
+            None => self.no_host = without_route(&self.no_host, route),
+        }
+    }
+
+    /// The first route, in order, whose rule matches the request: the host's routes and the
+    /// host-less ones, merged.
+    pub fn route(&self, req: &RequestView) -> Option<&Arc<CompiledRoute>> {
+        let hosted: &[Arc<CompiledRoute>] = self.by_host.get(req.host).map_or(&[], |l| &l[..]);
+        let anyhost: &[Arc<CompiledRoute>] = &self.no_host;
+        if anyhost.is_empty() {
+            return hosted.iter().find(|r| r.rule.matches(req));
+        }
+        if hosted.is_empty() {
+            return anyhost.iter().find(|r| r.rule.matches(req));
+        }
+        let (mut a, mut b) = (hosted.iter().peekable(), anyhost.iter().peekable());
+        loop {
+            let next = match (a.peek(), b.peek()) {
+                (Some(x), Some(y)) if tried_before(y, x) => b.next(),
+                (Some(_), _) => a.next(),
+                (None, _) => b.next(),
+            }?;
+            if next.rule.matches(req) {
+                return Some(next);
             }
         }
-        let by_host = by_host
-            .into_iter()
-            .map(|(h, mut idx)| {
-                idx.extend_from_slice(&no_host);
-                idx.sort_unstable();
-                idx.dedup();
-                (h, idx.into_boxed_slice())
-            })
-            .collect();
-        EntryPointRoutes {
-            routes,
-            by_host,
-            no_host: no_host.into_boxed_slice(),
-        }
     }
 
-    pub fn route(&self, req: &RequestView) -> Option<&Arc<CompiledRoute>> {
-        let candidates = self.by_host.get(req.host).unwrap_or(&self.no_host);
-        candidates
-            .iter()
-            .map(|&i| &self.routes[i as usize])
-            .find(|r| r.rule.matches(req))
+    /// Every route, in the order they are tried.
+    pub fn routes(&self) -> impl Iterator<Item = &Arc<CompiledRoute>> {
+        self.routes.values()
     }
 
-    pub fn routes(&self) -> &[Arc<CompiledRoute>] {
-        &self.routes
+    pub fn len(&self) -> usize {
+        self.routes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.routes.is_empty()
     }
 }
 

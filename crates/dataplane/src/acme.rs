@@ -61,7 +61,6 @@ pub fn spawn(
             if let Some(ep) = table.entry_points.get(&settings.entry_point) {
                 let hosts: BTreeSet<String> = ep
                     .routes()
-                    .iter()
                     .filter_map(|r| r.rule.hosts())
                     .flatten()
                     .cloned()

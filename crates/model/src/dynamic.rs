@@ -6,14 +6,20 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use serde::Serialize;
+
+/// A provider's frontends or backends by name: a persistent map, so that a snapshot which
+/// changes one item shares the rest with the previous snapshot, and comparing or diffing the
+/// two (`imbl::OrdMap::diff`) costs what changed, not what is there.
+pub type Items<T> = imbl::OrdMap<String, Arc<T>>;
 
 /// Everything one provider currently declares, plus the errors it found while translating.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ProviderConfig {
-    pub frontends: BTreeMap<String, Frontend>,
-    pub backends: BTreeMap<String, Backend>,
+    pub frontends: Items<Frontend>,
+    pub backends: Items<Backend>,
     /// Problems found in the provider's input (a bad label, an unknown key, a bad URL).
     /// The affected frontend or server is left out; everything else is kept.
     #[serde(skip_serializing_if = "Vec::is_empty")]

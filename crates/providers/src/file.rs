@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
@@ -54,13 +55,13 @@ pub fn translate(d: &DynamicToml, src: Source) -> ProviderConfig {
     let mut out = ProviderConfig::default();
     for (bname, b) in d.backends.iter().flatten() {
         let backend = translate_backend(bname, b, &src, &mut out.errors);
-        out.backends.insert(bname.clone(), backend);
+        out.backends.insert(bname.clone(), Arc::new(backend));
     }
     for (fname, f) in d.frontends.iter().flatten() {
         if let Some(frontend) =
             translate_frontend(fname, f, &src, &mut out.errors, &mut out.warnings)
         {
-            out.frontends.insert(fname.clone(), frontend);
+            out.frontends.insert(fname.clone(), Arc::new(frontend));
         }
     }
     out

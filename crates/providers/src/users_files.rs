@@ -11,7 +11,19 @@ pub fn load(config: &mut ProviderConfig) {
 }
 
 fn load_with(config: &mut ProviderConfig, read: impl Fn(&str) -> std::io::Result<String>) {
-    for (name, f) in config.frontends.iter_mut() {
+    let named: Vec<String> = (config.frontends.iter())
+        .filter(|(_, f)| {
+            f.middlewares.auth.as_ref().is_some_and(|a| {
+                matches!(&a.kind, AuthKind::Basic(u) | AuthKind::Digest(u) if u.users_file.is_some())
+            })
+        })
+        .map(|(name, _)| name.clone())
+        .collect();
+    for name in named {
+        let Some(f) = config.frontends.get_mut(&name) else {
+            continue;
+        };
+        let f = std::sync::Arc::make_mut(f);
         let Some(auth) = f.middlewares.auth.as_mut() else {
             continue;
         };
@@ -58,7 +70,7 @@ mod tests {
         let mut c = ProviderConfig::default();
         c.frontends.insert(
             "f".into(),
-            Frontend {
+            std::sync::Arc::new(Frontend {
                 entry_points: vec![],
                 backend: "b".into(),
                 routes: Default::default(),
@@ -78,7 +90,7 @@ mod tests {
                     ..Default::default()
                 },
                 unenforced: vec![],
-            },
+            }),
         );
         c
     }

@@ -10,6 +10,7 @@
 //! 503 rather than 404.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use config::Constraint;
 use model::dynamic::{
@@ -64,6 +65,8 @@ pub fn translate(containers: &[ContainerInfo], defaults: &DockerDefaults) -> Tra
     sorted.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.id.cmp(&b.id)));
     // (backend, rule) → frontend name, so one compose service gets one frontend.
     let mut frontend_names: BTreeMap<(String, String), String> = BTreeMap::new();
+    let mut backends: BTreeMap<String, Backend> = BTreeMap::new();
+    let mut frontends: BTreeMap<String, Frontend> = BTreeMap::new();
     for c in sorted {
         if matches!(c.state, RunState::NotRunning) {
             continue;
@@ -81,9 +84,7 @@ pub fn translate(containers: &[ContainerInfo], defaults: &DockerDefaults) -> Tra
         out.config
             .warnings
             .extend(middlewares::ignored_auth_labels(c));
-        let backend = out
-            .config
-            .backends
+        let backend = backends
             .entry(parsed.backend.clone())
             // Backend-level settings come from the first container of the backend (by name).
             .or_insert_with(|| Backend {
@@ -120,7 +121,7 @@ pub fn translate(containers: &[ContainerInfo], defaults: &DockerDefaults) -> Tra
         }
         let key = (parsed.backend.clone(), parsed.rule.clone());
         if let Some(name) = frontend_names.get(&key) {
-            if let Some(f) = out.config.frontends.get_mut(name) {
+            if let Some(f) = frontends.get_mut(name) {
                 // One container of a shared frontend asking for a protection is enough.
                 merge_unique(&mut f.unenforced, parsed.frontend.unenforced);
                 if f.middlewares != parsed.frontend.middlewares {
@@ -136,14 +137,22 @@ pub fn translate(containers: &[ContainerInfo], defaults: &DockerDefaults) -> Tra
             continue;
         }
         let base = format!("frontend-{}", normalize(&parsed.rule));
-        let name = if out.config.frontends.contains_key(&base) {
+        let name = if frontends.contains_key(&base) {
             format!("{base}-{}", parsed.backend.trim_start_matches("backend-"))
         } else {
             base
         };
         frontend_names.insert(key, name.clone());
-        out.config.frontends.insert(name, parsed.frontend);
+        frontends.insert(name, parsed.frontend);
     }
+    out.config.backends = backends
+        .into_iter()
+        .map(|(k, v)| (k, Arc::new(v)))
+        .collect();
+    out.config.frontends = frontends
+        .into_iter()
+        .map(|(k, v)| (k, Arc::new(v)))
+        .collect();
     out
 }
 
