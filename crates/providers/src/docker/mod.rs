@@ -4,8 +4,10 @@
 //! Only read-only API calls are made (version, list, inspect, events), so portier works behind a
 //! read-only socket proxy. The task subscribes to events from a moment before it lists, keeps a
 //! cache of inspected containers, re-inspects only the container an event names, and sends a
-//! whole snapshot at most [`DEBOUNCE`] after the first event of a burst. When the engine goes
-//! away the last routes stay; it reconnects with capped backoff and re-lists everything.
+//! snapshot at most [`DEBOUNCE`] after the first event of a burst: the [`Translator`] reads
+//! again only the containers the burst changed, and the snapshot shares the rest with the
+//! previous one. When the engine goes away the last routes stay; it reconnects with capped
+//! backoff and re-lists (and reads again) everything.
 
 mod container;
 mod error_pages;
@@ -14,6 +16,7 @@ mod labels;
 mod middlewares;
 mod protection;
 mod translate;
+mod translator;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -29,7 +32,8 @@ use tokio::time::Instant;
 
 pub use container::{ContainerInfo, Health, RunState};
 pub use events::{Change, classify};
-pub use translate::{DockerDefaults, Translation, normalize, translate};
+pub use translate::{DockerDefaults, normalize};
+pub use translator::{Translation, Translator, translate};
 
 use config::DockerConfig;
 use model::metrics::ControlMetrics;
@@ -70,8 +74,9 @@ pub fn spawn(cfg: DockerConfig, tx: mpsc::Sender<ProviderUpdate>, control: Arc<C
 async fn run(cfg: DockerConfig, tx: mpsc::Sender<ProviderUpdate>, control: Arc<ControlMetrics>) {
     let mut provider = Provider {
         control,
-        defaults: defaults(&cfg),
+        translator: Translator::new(defaults(&cfg)),
         cache: HashMap::new(),
+        dirty: HashSet::new(),
         notes: HashSet::new(),
         tx,
     };
@@ -105,8 +110,11 @@ async fn run(cfg: DockerConfig, tx: mpsc::Sender<ProviderUpdate>, control: Arc<C
 
 struct Provider {
     control: Arc<ControlMetrics>,
-    defaults: DockerDefaults,
+    /// Keeps each container's translation; re-reads only the dirty ones.
+    translator: Translator,
     cache: HashMap<String, ContainerInfo>,
+    /// Ids of the containers changed (or gone) since the last snapshot.
+    dirty: HashSet<String>,
     notes: HashSet<String>,
     tx: mpsc::Sender<ProviderUpdate>,
 }
@@ -128,7 +136,10 @@ impl Provider {
         })?;
         // Subscribed before the list, from a moment before it, so no change falls between.
         let mut events = subscribe(&docker);
+        // Everything may have changed while away: every container old and new is read again.
+        self.dirty.extend(self.cache.keys().cloned());
         self.cache = list(&docker, cfg).await?;
+        self.dirty.extend(self.cache.keys().cloned());
         *reached = true;
         self.control.docker_connected.store(1, Ordering::Relaxed);
         if *connected != Some(true) {
@@ -203,38 +214,60 @@ impl Provider {
             Change::Refresh(id) => self.refresh(docker, &id).await,
             Change::Stopping(id) => self.mark(&id, RunState::Stopping),
             Change::Paused(id) => self.mark(&id, RunState::Paused),
-            Change::Remove(id) => self.cache.remove(&id).is_some(),
+            Change::Remove(id) => {
+                let changed = self.cache.remove(&id).is_some();
+                self.touched(&id, changed)
+            }
         }
     }
 
     async fn refresh(&mut self, docker: &Docker, id: &str) -> bool {
         match docker.inspect_container(id, None).await {
             Ok(c) => match ContainerInfo::from_inspect(&c) {
-                Some(info) => self.cache.insert(id.to_string(), info.clone()) != Some(info),
+                Some(info) => {
+                    let changed = self.cache.insert(id.to_string(), info.clone()) != Some(info);
+                    self.touched(id, changed)
+                }
                 None => false,
             },
             Err(e) => {
                 tracing::debug!(provider = NAME, "inspect {id} failed: {e}");
-                self.cache.remove(id).is_some()
+                let changed = self.cache.remove(id).is_some();
+                self.touched(id, changed)
             }
         }
+    }
+
+    /// Remembers container `id` for the next snapshot when it `changed`; returns `changed`.
+    fn touched(&mut self, id: &str, changed: bool) -> bool {
+        if changed {
+            self.dirty.insert(id.to_string());
+        }
+        changed
     }
 
     fn mark(&mut self, id: &str, state: RunState) -> bool {
         match self.cache.get_mut(id) {
             Some(c) if c.state != state => {
                 c.state = state;
-                true
+                self.touched(id, true)
             }
             _ => false,
         }
     }
 
     async fn send(&mut self) {
-        let containers: Vec<ContainerInfo> = self.cache.values().cloned().collect();
-        let mut t = translate(&containers, &self.defaults);
-        crate::users_files::load(&mut t.config);
-        for note in t.notes {
+        let changes: Vec<(String, Option<&ContainerInfo>)> = (self.dirty.drain())
+            .map(|id| {
+                let now = self.cache.get(&id);
+                (id, now)
+            })
+            .collect();
+        let notes = self.translator.update(changes);
+        // Clones share everything with the translator's snapshot (persistent maps).
+        let mut config = self.translator.config().clone();
+        crate::users_files::load(&mut config);
+        for note in notes {
             if self.notes.insert(note.clone()) {
                 tracing::info!(provider = NAME, "{note}");
             }
@@ -243,7 +276,7 @@ impl Provider {
             .tx
             .send(ProviderUpdate {
                 provider: NAME.into(),
-                config: t.config,
+                config,
             })
             .await;
     }
