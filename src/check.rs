@@ -95,9 +95,23 @@ fn describe(c: &Config) -> String {
         } else {
             ""
         };
+        let mut extra = String::new();
+        if let Some(t) = &ep.tls {
+            let _ = write!(extra, " tls ({} certificates", t.certificates.len());
+            if t.client_ca.is_some() {
+                extra.push_str(", client CA");
+            }
+            extra.push(')');
+        }
+        if let Some(r) = &ep.redirect {
+            let _ = write!(extra, " redirect -> {}", r.entry_point);
+        }
+        if ep.compress {
+            extra.push_str(" compress");
+        }
         let _ = writeln!(
             s,
-            "  {} {} -> {}{default}",
+            "  {} {} -> {}{default}{extra}",
             ep.name, ep.address.text, ep.address.socket
         );
     }

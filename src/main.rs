@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-use config::{Config, Loaded, Overrides};
+use config::{Config, Loaded};
 
 /// Where Traefik 1.x looks for its file when `-c` is not given.
 const CONFIG_SEARCH: [&str; 2] = ["/etc/traefik/traefik.toml", "traefik.toml"];
@@ -41,6 +41,7 @@ enum Command {
     },
 }
 
+/// The flags clap reads; every other `--flag` is Traefik's (see [`split_args`]).
 #[derive(Args, Debug, Clone, Default)]
 struct Flags {
     /// traefik.toml to read (default: /etc/traefik/traefik.toml, then ./traefik.toml).
@@ -51,69 +52,77 @@ struct Flags {
         global = true
     )]
     config_file: Option<PathBuf>,
-    /// DEBUG, INFO, WARN or ERROR.
-    #[arg(long = "logLevel", global = true)]
-    log_level: Option<String>,
-    /// Same as logLevel=DEBUG.
-    #[arg(long, global = true)]
-    debug: bool,
-    /// Comma-separated entrypoint names for frontends that name none.
-    #[arg(long = "defaultEntryPoints", value_delimiter = ',', global = true)]
-    default_entry_points: Option<Vec<String>>,
-    /// An entrypoint, `NAME=ADDRESS` or Traefik's `Name:http Address::80`; repeatable.
-    #[arg(long = "entryPoints", global = true)]
-    entry_points: Vec<String>,
-    /// Address of the dashboard and API.
-    #[arg(long = "web.address", global = true)]
-    web_address: Option<String>,
-    /// Enable the Docker provider with its defaults.
-    #[arg(long = "docker", global = true)]
-    docker: bool,
-    #[arg(long = "docker.endpoint", global = true)]
-    docker_endpoint: Option<String>,
-    #[arg(long = "docker.domain", global = true)]
-    docker_domain: Option<String>,
-    #[arg(long = "docker.watch", global = true)]
-    docker_watch: Option<bool>,
-    #[arg(long = "docker.exposedByDefault", global = true)]
-    docker_exposed_by_default: Option<bool>,
-    /// Serve frontends and backends from this TOML file (the `[file]` provider).
-    #[arg(long = "file.filename", global = true)]
-    file_filename: Option<String>,
-    /// Write the access log to this file ("" for standard output).
-    #[arg(long = "accessLog.filePath", global = true)]
-    access_log_file: Option<String>,
     /// Once every listener is bound and the first configuration is applied, write the bound
     /// addresses to this file as JSON (for supervisors and tests; portier-only).
     #[arg(long = "ready-file", global = true)]
     ready_file: Option<PathBuf>,
 }
 
-impl Flags {
-    fn overrides(&self) -> Overrides {
-        Overrides {
-            log_level: self.log_level.clone(),
-            debug: self.debug.then_some(true),
-            default_entry_points: self.default_entry_points.clone(),
-            entry_points: self.entry_points.clone(),
-            web_address: self.web_address.clone(),
-            docker: self.docker.then_some(true),
-            docker_endpoint: self.docker_endpoint.clone(),
-            docker_domain: self.docker_domain.clone(),
-            docker_watch: self.docker_watch,
-            docker_exposed_by_default: self.docker_exposed_by_default,
-            file_filename: self.file_filename.clone(),
-            access_log_file: self.access_log_file.clone(),
-        }
+/// Words that name a subcommand (never a flag's value).
+const SUBCOMMANDS: [&str; 2] = ["check", "healthcheck"];
+/// clap's long flags, by their lowercase spelling (Traefik's parser ignores case).
+const CLAP_LONG: [(&str, &str, bool); 4] = [
+    ("configfile", "configFile", true),
+    ("ready-file", "ready-file", true),
+    ("help", "help", false),
+    ("version", "version", false),
+];
+
+/// Splits the command line into what clap reads (subcommands, `-c`/`--configFile`,
+/// `--ready-file`, `--help`, `--version`) and Traefik's flags: every traefik.toml key as
+/// `--key=value` or `--key value` (a value never starts with `-` nor names a subcommand),
+/// read by [`config::flags`].
+fn split_args(args: Vec<String>) -> (Vec<String>, Vec<config::flags::Flag>) {
+    let mut clap = Vec::new();
+    let mut traefik = Vec::new();
+    let mut it = args.into_iter().peekable();
+    if let Some(program) = it.next() {
+        clap.push(program);
     }
+    let takes_next = |next: Option<&String>| {
+        next.is_some_and(|n| !n.starts_with('-') && !SUBCOMMANDS.contains(&n.as_str()))
+    };
+    while let Some(arg) = it.next() {
+        let Some(body) = arg.strip_prefix("--").filter(|b| !b.is_empty()) else {
+            clap.push(arg);
+            continue;
+        };
+        let (name, value) = match body.split_once('=') {
+            Some((n, v)) => (n.to_string(), Some(v.to_string())),
+            None => (body.to_string(), None),
+        };
+        if let Some(&(_, canonical, has_value)) = CLAP_LONG
+            .iter()
+            .find(|(lower, _, _)| name.eq_ignore_ascii_case(lower))
+        {
+            match value {
+                Some(v) => clap.push(format!("--{canonical}={v}")),
+                None => {
+                    clap.push(format!("--{canonical}"));
+                    if has_value && let Some(v) = it.next() {
+                        clap.push(v);
+                    }
+                }
+            }
+            continue;
+        }
+        let value = match value {
+            Some(v) => Some(v),
+            None if takes_next(it.peek()) => it.next(),
+            None => None,
+        };
+        traefik.push(config::flags::Flag { name, value });
+    }
+    (clap, traefik)
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let (args, traefik) = split_args(std::env::args().collect());
+    let cli = Cli::parse_from(args);
     match cli.command {
-        Some(Command::Check { flags }) => check(&merge(&cli.flags, &flags)),
-        Some(Command::Healthcheck { flags }) => healthcheck(&merge(&cli.flags, &flags)),
-        None => match serve(&cli.flags) {
+        Some(Command::Check { flags }) => check(&merge(&cli.flags, &flags), &traefik),
+        Some(Command::Healthcheck { flags }) => healthcheck(&merge(&cli.flags, &flags), &traefik),
+        None => match serve(&cli.flags, &traefik) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("portier: {e:#}");
@@ -131,35 +140,40 @@ fn merge(outer: &Flags, inner: &Flags) -> Flags {
     f
 }
 
-fn load(flags: &Flags) -> Result<Loaded, config::ConfigError> {
+/// The configuration file with the command line's flags laid over it; without a file, the
+/// defaults portier assumes are filled in too (and returned, to log).
+fn load(
+    flags: &Flags,
+    traefik: &[config::flags::Flag],
+) -> Result<(Loaded, Vec<String>), config::ConfigError> {
     let path = flags
         .config_file
         .clone()
         .or_else(|| CONFIG_SEARCH.iter().map(PathBuf::from).find(|p| p.exists()));
-    match path {
-        Some(p) => config::load(&p),
-        None => Ok(Loaded::default()),
-    }
-}
-
-/// The flags, with the defaults of a run without a configuration file filled in (and what was
-/// assumed, to log).
-fn overrides(flags: &Flags, loaded: &Loaded) -> (Overrides, Vec<String>) {
+    let mut loaded = match path {
+        Some(p) => config::load(&p)?,
+        None => Loaded::default(),
+    };
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let from_flags = config::flags::parse(traefik, &cwd)?;
+    let off = from_flags.disabled.clone();
+    config::apply_flags(&mut loaded.file, from_flags);
     if loaded.path.is_some() {
-        return (flags.overrides(), Vec::new());
+        return Ok((loaded, Vec::new()));
     }
     let port = std::env::var(config::HTTP_PORT_ENV).ok();
-    config::assumed_defaults(
-        &flags.overrides(),
+    let assumed = config::assumed_defaults(
+        &mut loaded.file,
+        &off,
         Path::new(DOCKER_SOCKET).exists(),
         port.as_deref(),
-    )
+    )?;
+    Ok((loaded, assumed))
 }
 
-fn serve(flags: &Flags) -> anyhow::Result<()> {
-    let loaded = load(flags)?;
-    let (over, assumed) = overrides(flags, &loaded);
-    let (config, inline, warnings) = config::resolve(&loaded, &over)?;
+fn serve(flags: &Flags, traefik: &[config::flags::Flag]) -> anyhow::Result<()> {
+    let (loaded, assumed) = load(flags, traefik)?;
+    let (config, inline, warnings) = config::resolve(&loaded)?;
     let _guard = init_logging(&config)?;
     if let Some(p) = &loaded.path {
         tracing::info!("configuration loaded from {}", p.display());
@@ -243,19 +257,18 @@ fn init_logging(config: &Config) -> anyhow::Result<Option<std::sync::Arc<std::fs
     }
 }
 
-fn check(flags: &Flags) -> ExitCode {
-    let loaded = match load(flags) {
+fn check(flags: &Flags, traefik: &[config::flags::Flag]) -> ExitCode {
+    let (loaded, assumed) = match load(flags, traefik) {
         Ok(l) => l,
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::from(2);
         }
     };
-    let (over, assumed) = overrides(flags, &loaded);
     for line in &assumed {
         eprintln!("note: {line}");
     }
-    let (config, inline, warnings) = match config::resolve(&loaded, &over) {
+    let (config, inline, warnings) = match config::resolve(&loaded) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: {e}");
@@ -283,9 +296,9 @@ fn check(flags: &Flags) -> ExitCode {
     }
 }
 
-fn healthcheck(flags: &Flags) -> ExitCode {
+fn healthcheck(flags: &Flags, traefik: &[config::flags::Flag]) -> ExitCode {
     use std::io::{Read, Write};
-    let resolved = load(flags).and_then(|l| config::resolve(&l, &overrides(flags, &l).0));
+    let resolved = load(flags, traefik).and_then(|(l, _)| config::resolve(&l));
     let web = match resolved {
         Ok((c, _, _)) => c.web,
         Err(e) => {

@@ -496,6 +496,7 @@ fn web_state(
         rates: Default::default(),
         draining,
         config_warnings: Vec::new(),
+        dashboard: config.web.as_ref().is_none_or(|w| w.dashboard),
     }
 }
 

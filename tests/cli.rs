@@ -294,3 +294,63 @@ fn port_80_refused_says_how_to_move_it() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_traefik_1_7_command_line_is_read_as_written() {
+    // What Traefik 1.7 compose files carry: lowercase keys, booleans without a value,
+    // entrypoints in Traefik's syntax; check prints what they resolve to.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = write(dir.path(), "traefik.toml", "logLevel = \"ERROR\"\n");
+    let out = Command::new(binary())
+        .current_dir(dir.path())
+        .args([
+            "check",
+            &format!("--configfile={}", config.display()),
+            "--api",
+            "--docker",
+            "--docker.domain=docker.localhost",
+            "--docker.exposedbydefault=false",
+            "--docker.watch",
+            "--entryPoints=Name:http Address::8000 Redirect.EntryPoint:https",
+            "--entrypoints",
+            "Name:https Address::8443 TLS",
+            "--defaultentrypoints=http,https",
+            "--loglevel=DEBUG",
+        ])
+        .output()
+        .expect("run check");
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    for want in [
+        "http :8000 -> 0.0.0.0:8000 (default) redirect -> https",
+        "https :8443 -> 0.0.0.0:8443 (default) tls (0 certificates)",
+        "docker endpoint=unix:///var/run/docker.sock domain=\"docker.localhost\" watch=true exposedByDefault=false",
+        "log level: Debug",
+        "web: :8080",
+    ] {
+        assert!(stdout.contains(want), "missing {want:?} in:\n{stdout}");
+    }
+}
+
+#[test]
+fn a_flag_no_key_takes_is_refused_by_name() {
+    for (flag, want) in [
+        ("--docker.domian=x", "command line: --docker.domian=x"),
+        ("--docker.watch=sometimes", "--docker.watch=sometimes"),
+        (
+            "--entryPoints=Name:http Adress::80",
+            "unknown entrypoint field \"adress\"",
+        ),
+    ] {
+        let out = Command::new(binary())
+            .args(["check", flag])
+            .output()
+            .expect("run check");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{flag}: {stderr}");
+        assert!(stderr.contains(want), "{flag}: {stderr}");
+    }
+}

@@ -621,3 +621,21 @@ async fn the_page_shows_routes_and_health_and_updates_live() {
     driver.screenshot("dashboard-375.png").await;
     let _ = driver.session_call("DELETE", "", None).await;
 }
+
+#[tokio::test]
+async fn api_dashboard_false_serves_the_api_without_the_page() {
+    let a = Backend::spawn("one").await;
+    let b = Backend::spawn("two").await;
+    // `[api] dashboard = false` as a Traefik flag, beside `[web]` from the file.
+    let p = Portier::start_with(
+        &config(""),
+        &[("rules.toml", &rules(&a, &b, None))],
+        &["--api.dashboard=false"],
+    );
+    let web = p.web.expect("web");
+    assert_eq!(get(web, "localhost", "/dashboard/").await.status, 404);
+    assert_eq!(get(web, "localhost", "/").await.status, 404);
+    let (code, api) = json(&p, "/api").await;
+    assert_eq!(code, 200);
+    assert!(api["file"]["frontends"]["site"].is_object(), "{api}");
+}

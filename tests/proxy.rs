@@ -919,3 +919,30 @@ async fn buffering_reads_bodies_whole_and_refuses_oversized_ones() {
         .text();
     assert!(!api.contains("retryExpression"), "no error: {api}");
 }
+
+#[tokio::test]
+async fn entrypoints_and_defaults_from_traefik_flags_route() {
+    // The file has no entrypoint `alt` and lists none as default: the command line adds one in
+    // Traefik's syntax, redefines `http` whole, and makes both the defaults.
+    let a = Backend::spawn("a").await;
+    let cfg = Toml::default()
+        .raw("[file]\n")
+        .backend("ba", &[(&a, 1)])
+        .frontends(&[("fa", "ba", "Host:a.local")])
+        .build();
+    let p = Portier::start_with(
+        &cfg,
+        &[],
+        &[
+            "--entrypoints=Name:http Address:127.0.0.1:0",
+            "--entryPoints",
+            "Name:alt Address:127.0.0.1:0 Compress:true",
+            "--defaultentrypoints=http,alt",
+        ],
+    );
+    assert_eq!(get(p.http(), "a.local", "/").await.echo().name, "a");
+    assert_eq!(
+        get(p.entry_points["alt"], "a.local", "/").await.echo().name,
+        "a"
+    );
+}

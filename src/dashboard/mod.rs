@@ -53,6 +53,8 @@ pub(crate) struct WebState {
     pub config_warnings: Vec<String>,
     /// Set on SIGTERM: `/ping` answers 503 while in-flight requests drain.
     pub draining: Arc<std::sync::atomic::AtomicBool>,
+    /// `[api] dashboard`: whether `/dashboard/` is served.
+    pub dashboard: bool,
 }
 
 /// (provider, backend, url) → (total requests at the last sample, requests per second).
@@ -68,11 +70,17 @@ type Shared = Arc<WebState>;
 pub(crate) async fn serve(listener: TcpListener, state: WebState, stop: CancellationToken) {
     let state = Arc::new(state);
     tokio::spawn(sample(Arc::clone(&state), stop.clone()));
-    let protected = Router::new()
-        .route("/", get(to_dashboard))
-        .route("/dashboard", get(to_dashboard))
-        .route("/dashboard/", get(|| asset(Path("index.html".to_string()))))
-        .route("/dashboard/{*file}", get(asset))
+    let pages = if state.dashboard {
+        Router::new()
+            .route("/", get(to_dashboard))
+            .route("/dashboard", get(to_dashboard))
+            .route("/dashboard/", get(|| asset(Path("index.html".to_string()))))
+            .route("/dashboard/{*file}", get(asset))
+    } else {
+        // `[api] dashboard = false`: the API without the page.
+        Router::new()
+    };
+    let protected = pages
         .route("/health", get(health))
         .route("/metrics", get(metrics))
         .route("/api", get(all))

@@ -2,87 +2,106 @@
 //! job (routing labelled containers) and the lines that tell the operator so. Pure: the caller
 //! says whether a Docker socket exists and what `PORTIER_HTTP_PORT` holds.
 
-use crate::load::Overrides;
 use crate::resolved::{DEFAULT_DOCKER_ENDPOINT, DEFAULT_ENTRYPOINT_NAME, DEFAULT_WEB_ADDRESS};
+use crate::schema::{DockerToml, EntryPointToml, FileConfig, WebToml};
+use crate::{ConfigError, ListenAddress};
 
 /// The environment variable that moves the default HTTP entrypoint off `:80`.
 pub const HTTP_PORT_ENV: &str = "PORTIER_HTTP_PORT";
 /// `[docker] domain` when running on defaults, as Traefik's documentation uses.
 pub const ASSUMED_DOCKER_DOMAIN: &str = "docker.localhost";
 
-/// The flags with defaults filled in for a run without a configuration file: an HTTP entrypoint
-/// on `:80` (or `:PORTIER_HTTP_PORT`), the dashboard on `:8080`, and the Docker provider on the
-/// local socket when `docker_socket` (exposed by default, domain `docker.localhost`). A value
-/// given as a flag wins. Returns the flags and what was assumed, one line each.
+/// Fills what the command line (already laid over `file`) left open, for a run without a
+/// configuration file; `switched_off` names the sections a flag turned off. Returns the lines
+/// that say what was assumed.
 pub fn assumed_defaults(
-    over: &Overrides,
+    file: &mut FileConfig,
+    switched_off: &[String],
     docker_socket: bool,
     http_port: Option<&str>,
-) -> (Overrides, Vec<String>) {
-    let mut out = over.clone();
+) -> Result<Vec<String>, ConfigError> {
     let mut said = vec!["no configuration file (-c FILE, /etc/traefik/traefik.toml or ./traefik.toml): running on defaults".to_string()];
-    if out.entry_points.is_empty() {
+    if file.entry_points.as_ref().is_none_or(|e| e.is_empty()) && file.port.is_none() {
         match http_port.map(str::trim).filter(|p| !p.is_empty()) {
             Some(port) => {
-                out.entry_points = vec![format!("{DEFAULT_ENTRYPOINT_NAME}=:{port}")];
+                let address = ListenAddress::parse(&format!(":{port}")).map_err(|e| {
+                    ConfigError::Flag {
+                        flag: format!("{HTTP_PORT_ENV}={port}"),
+                        message: e.to_string(),
+                    }
+                })?;
+                let ep = EntryPointToml {
+                    address: Some(address),
+                    ..EntryPointToml::default()
+                };
+                file.entry_points = Some([(DEFAULT_ENTRYPOINT_NAME.to_string(), ep)].into());
                 said.push(format!(
                     "entrypoint {DEFAULT_ENTRYPOINT_NAME} on :{port} (from {HTTP_PORT_ENV})"
                 ));
             }
             None => said.push(format!(
-                "entrypoint {DEFAULT_ENTRYPOINT_NAME} on :80 (set {HTTP_PORT_ENV}=8000 or pass --entryPoints {DEFAULT_ENTRYPOINT_NAME}=:8000 to move it)"
+                "entrypoint {DEFAULT_ENTRYPOINT_NAME} on :80 (set {HTTP_PORT_ENV}=8000 or pass --entryPoints='Name:{DEFAULT_ENTRYPOINT_NAME} Address::8000' to move it)"
             )),
         }
     }
-    if out.web_address.is_none() {
-        out.web_address = Some(DEFAULT_WEB_ADDRESS.to_string());
+    if file.web.is_none() && file.api.is_none() && !switched_off.iter().any(|s| s == "web") {
+        file.web = Some(WebToml::default());
         said.push(format!(
             "dashboard and API on {DEFAULT_WEB_ADDRESS} (--web.address to move it)"
         ));
     }
-    let docker_asked = out.docker.is_some() || out.docker_endpoint.is_some();
-    if !docker_asked && docker_socket {
-        out.docker = Some(true);
+    let docker_off = switched_off.iter().any(|s| s == "docker");
+    if file.docker.is_none() && !docker_off && docker_socket {
+        file.docker = Some(DockerToml::default());
         said.push(format!(
             "docker provider on {DEFAULT_DOCKER_ENDPOINT}, every container exposed (traefik.enable=false to leave one out; --docker.exposedByDefault=false to invert)"
         ));
-    } else if !docker_asked {
+    } else if file.docker.is_none() {
         said.push(format!(
             "no Docker socket at {DEFAULT_DOCKER_ENDPOINT}: docker provider off (--docker.endpoint to name one)"
         ));
     }
-    let docker_on = out.docker == Some(true) || out.docker_endpoint.is_some();
-    if docker_on && out.docker_domain.is_none() {
-        out.docker_domain = Some(ASSUMED_DOCKER_DOMAIN.to_string());
+    if let Some(d) = file.docker.as_mut().filter(|d| d.domain.is_none()) {
+        d.domain = Some(ASSUMED_DOCKER_DOMAIN.to_string());
         said.push(format!(
             "default rule Host:<container>.{ASSUMED_DOCKER_DOMAIN} (--docker.domain to change it)"
         ));
     }
-    (out, said)
+    Ok(said)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::flags::Flag;
+
+    fn parse(flags: &[Flag]) -> Result<crate::flags::FlagConfig, ConfigError> {
+        crate::flags::parse(flags, std::path::Path::new("/"))
+    }
 
     #[test]
     fn defaults_for_the_main_job() {
-        let (o, said) = assumed_defaults(&Overrides::default(), true, None);
+        let mut f = FileConfig::default();
+        let said = assumed_defaults(&mut f, &[], true, None).expect("assumed");
         assert!(
-            o.entry_points.is_empty(),
+            f.entry_points.is_none(),
             "the built-in http entrypoint on :80"
         );
-        assert_eq!(o.web_address.as_deref(), Some(":8080"));
-        assert_eq!(o.docker, Some(true));
-        assert_eq!(o.docker_domain.as_deref(), Some("docker.localhost"));
+        assert!(f.web.is_some(), "the dashboard on its default address");
+        assert_eq!(
+            f.docker.as_ref().and_then(|d| d.domain.as_deref()),
+            Some("docker.localhost")
+        );
         assert!(
             said.iter().any(|l| l.contains("PORTIER_HTTP_PORT=8000")),
             "{said:?}"
         );
 
-        let (o, said) = assumed_defaults(&Overrides::default(), false, Some("8000"));
-        assert_eq!(o.entry_points, ["http=:8000"]);
-        assert_eq!(o.docker, None);
+        let mut f = FileConfig::default();
+        let said = assumed_defaults(&mut f, &[], false, Some("8000")).expect("assumed");
+        let ep = &f.entry_points.as_ref().expect("entrypoints")["http"];
+        assert_eq!(ep.address.as_ref().map(|a| a.socket.port()), Some(8000));
+        assert!(f.docker.is_none());
         assert!(
             said.iter().any(|l| l.contains("no Docker socket")),
             "{said:?}"
@@ -91,16 +110,24 @@ mod tests {
 
     #[test]
     fn flags_win_over_assumptions() {
-        let given = Overrides {
-            entry_points: vec!["http=:9000".into()],
-            web_address: Some(":9090".into()),
-            docker: Some(false),
-            ..Overrides::default()
+        let flag = |n: &str, v: &str| Flag {
+            name: n.into(),
+            value: Some(v.into()),
         };
-        let (o, _) = assumed_defaults(&given, true, Some("8000"));
-        assert_eq!(o.entry_points, ["http=:9000"]);
-        assert_eq!(o.web_address.as_deref(), Some(":9090"));
-        assert_eq!(o.docker, Some(false));
-        assert_eq!(o.docker_domain, None);
+        let flags = parse(&[
+            flag("entryPoints", "http=:9000"),
+            flag("web.address", ":9090"),
+            flag("docker", "false"),
+        ])
+        .expect("flags");
+        let mut f = FileConfig::default();
+        let off = flags.disabled.clone();
+        crate::apply_flags(&mut f, flags);
+        assumed_defaults(&mut f, &off, true, Some("8000")).expect("assumed");
+        let ep = &f.entry_points.as_ref().expect("entrypoints")["http"];
+        assert_eq!(ep.address.as_ref().map(|a| a.socket.port()), Some(9000));
+        let web = f.web.as_ref().and_then(|w| w.address.as_ref());
+        assert_eq!(web.map(|a| a.socket.port()), Some(9090));
+        assert!(f.docker.is_none());
     }
 }

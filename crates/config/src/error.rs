@@ -17,6 +17,9 @@ pub enum ConfigError {
         column: usize,
         message: String,
     },
+    /// A command-line flag no key takes, or whose value its key cannot hold.
+    #[error("command line: {flag}: {message}")]
+    Flag { flag: String, message: String },
     #[error("{}: {key}: {message}", path.display())]
     Invalid {
         path: PathBuf,
@@ -43,10 +46,6 @@ pub enum ValueError {
     ConstraintForm(String),
     #[error("{0:?}: the pattern is empty")]
     ConstraintEmpty(String),
-    #[error("{0:?} is not a log level (DEBUG, INFO, WARN, ERROR, FATAL, PANIC)")]
-    LogLevel(String),
-    #[error("{0:?}: write NAME=ADDRESS (http=:80) or \"Name:http Address::80\"")]
-    EntryPointFlag(String),
 }
 
 /// 1-based line and column of a byte offset in `text` (columns count characters).

@@ -7,8 +7,10 @@
 mod address;
 mod assumed;
 mod error;
+pub mod flags;
 mod load;
 mod middlewares;
+mod overlay;
 mod protection;
 mod resolved;
 pub mod schema;
@@ -17,10 +19,11 @@ pub use address::ListenAddress;
 pub use assumed::{ASSUMED_DOCKER_DOMAIN, HTTP_PORT_ENV, assumed_defaults};
 pub use error::line_col as line_col_of;
 pub use error::{ConfigError, ValueError};
-pub use load::{Loaded, Overrides, key_name, load, parse_toml, resolve};
+pub use load::{Loaded, key_name, load, parse_toml, resolve};
 pub use middlewares::{
     FrontendRead, Issue, backend_buffering, backend_max_conn, entry_point_auth,
     entry_point_white_list, frontend_middlewares,
 };
 pub use model::duration::{GoDuration, format_duration, parse_go_duration};
+pub use overlay::apply_flags;
 pub use resolved::*;

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use super::address::ListenAddress;
-use super::error::{ConfigError, ValueError, from_toml};
+use super::error::{ConfigError, from_toml};
 use super::resolved::*;
 use super::schema::{self, DynamicToml, FileConfig, LogLevelToml};
 use model::duration::GoDuration;
@@ -15,24 +15,6 @@ pub struct Loaded {
     pub text: String,
     pub file: FileConfig,
     pub warnings: Vec<String>,
-}
-
-/// Values given on the command line; each overrides the file.
-#[derive(Debug, Default, Clone)]
-pub struct Overrides {
-    pub log_level: Option<String>,
-    pub debug: Option<bool>,
-    pub default_entry_points: Option<Vec<String>>,
-    /// `NAME=ADDRESS` pairs, or Traefik's `Name:http Address::80`.
-    pub entry_points: Vec<String>,
-    pub web_address: Option<String>,
-    pub docker: Option<bool>,
-    pub docker_endpoint: Option<String>,
-    pub docker_domain: Option<String>,
-    pub docker_watch: Option<bool>,
-    pub docker_exposed_by_default: Option<bool>,
-    pub file_filename: Option<String>,
-    pub access_log_file: Option<String>,
 }
 
 /// Reads and parses one traefik.toml. Unknown keys are collected as warnings.
@@ -109,12 +91,10 @@ fn invalid(path: &Option<PathBuf>, key: &str, message: impl std::fmt::Display) -
     }
 }
 
-/// Layers `over` on the parsed file and fills defaults. Returns the config, the dynamic part
-/// written inline (for `[file]` without `filename`) and warnings to log.
-pub fn resolve(
-    loaded: &Loaded,
-    over: &Overrides,
-) -> Result<(Config, DynamicToml, Vec<String>), ConfigError> {
+/// Checks the parsed file (with the command line's flags laid over it, see
+/// [`crate::apply_flags`]) and fills defaults. Returns the config, the dynamic part written
+/// inline (for `[file]` without `filename`) and warnings to log.
+pub fn resolve(loaded: &Loaded) -> Result<(Config, DynamicToml, Vec<String>), ConfigError> {
     let f = &loaded.file;
     let path = &loaded.path;
     let mut warnings = loaded.warnings.clone();
@@ -124,21 +104,21 @@ pub fn resolve(
         .map(Path::to_path_buf)
         .unwrap_or_default();
 
-    let mut entry_points = resolve_entry_points(f, over, path, &base_dir, &mut warnings)?;
-    let default_entry_points = resolve_default_entry_points(f, over, path, &entry_points)?;
-    let log_level = resolve_log_level(f, over)?;
-    let mut web = resolve_web(f, over, path, &mut entry_points)?;
-    let docker = resolve_docker(f, over, path)?;
+    let mut entry_points = resolve_entry_points(f, path, &base_dir, &mut warnings)?;
+    let default_entry_points = resolve_default_entry_points(f, path, &entry_points)?;
+    let log_level = resolve_log_level(f);
+    let mut web = resolve_web(f, path, &mut entry_points)?;
+    let docker = resolve_docker(f, path)?;
     if let (Some(w), Some(toml)) = (web.as_mut(), f.web.as_ref()) {
         w.users = web_users(toml, path, &base_dir)?;
     }
-    let file = resolve_file(f, over, &base_dir, &mut warnings);
+    let file = resolve_file(f, &base_dir, &mut warnings);
     if file.is_none() && (f.frontends.is_some() || f.backends.is_some()) {
         warnings
             .push("[frontends]/[backends] are ignored: add a [file] section to serve them".into());
     }
     let (responding_timeouts, forwarding_timeouts) = resolve_timeouts(f);
-    let access_log = resolve_access_log(f, over, path, &base_dir)?;
+    let access_log = resolve_access_log(f, path, &base_dir)?;
     let acme = resolve_acme(f, path, &base_dir, &entry_points)?;
     let inline = DynamicToml {
         frontends: f.frontends.clone(),
@@ -186,7 +166,6 @@ pub fn resolve(
 /// redirects.
 fn resolve_entry_points(
     f: &FileConfig,
-    over: &Overrides,
     path: &Option<PathBuf>,
     base_dir: &Path,
     warnings: &mut Vec<String>,
@@ -232,12 +211,6 @@ fn resolve_entry_points(
             entry_points.push(plain(DEFAULT_ENTRYPOINT_NAME.to_string(), address));
         }
     }
-    for spec in &over.entry_points {
-        let (name, address) =
-            parse_entrypoint_flag(spec).map_err(|e| invalid(&None, "--entryPoints", e))?;
-        entry_points.retain(|ep| ep.name != name);
-        entry_points.push(plain(name, address));
-    }
     resolve_redirects(f, path, &mut entry_points)?;
     Ok(entry_points)
 }
@@ -245,14 +218,12 @@ fn resolve_entry_points(
 /// `--defaultEntryPoints`, else `defaultEntryPoints`, else `http`; each must be defined.
 fn resolve_default_entry_points(
     f: &FileConfig,
-    over: &Overrides,
     path: &Option<PathBuf>,
     entry_points: &[EntryPoint],
 ) -> Result<Vec<String>, ConfigError> {
-    let names = over
+    let names = f
         .default_entry_points
         .clone()
-        .or_else(|| f.default_entry_points.clone())
         .unwrap_or_else(|| vec![DEFAULT_ENTRYPOINT_NAME.to_string()]);
     if let Some(name) = names
         .iter()
@@ -272,16 +243,12 @@ fn resolve_default_entry_points(
 }
 
 /// `--logLevel`, else `logLevel`, else DEBUG with `debug = true`, else INFO.
-fn resolve_log_level(f: &FileConfig, over: &Overrides) -> Result<LogLevel, ConfigError> {
-    let debug = over.debug.or(f.debug).unwrap_or(false);
-    Ok(match over.log_level.as_deref() {
-        Some(text) => parse_log_level(text).map_err(|e| invalid(&None, "--logLevel", e))?,
-        None => match f.log_level {
-            Some(l) => from_toml_level(l),
-            None if debug => LogLevel::Debug,
-            None => LogLevel::Info,
-        },
-    })
+fn resolve_log_level(f: &FileConfig) -> LogLevel {
+    match f.log_level {
+        Some(l) => from_toml_level(l),
+        None if f.debug == Some(true) => LogLevel::Debug,
+        None => LogLevel::Info,
+    }
 }
 
 /// `[respondingTimeouts]` and `[forwardingTimeouts]` with Traefik's defaults.
@@ -608,47 +575,72 @@ fn forwarded_headers(
 
 fn resolve_web(
     f: &FileConfig,
-    over: &Overrides,
     path: &Option<PathBuf>,
     entry_points: &mut Vec<EntryPoint>,
 ) -> Result<Option<WebConfig>, ConfigError> {
-    if let Some(text) = &over.web_address {
-        let address = ListenAddress::parse(text).map_err(|e| invalid(&None, "--web.address", e))?;
-        return Ok(Some(WebConfig {
+    let dashboard = f.api.as_ref().and_then(|a| a.dashboard).unwrap_or(true);
+    refuse_unsupported_web_keys(f, path)?;
+    let web = |address: ListenAddress| {
+        Some(WebConfig {
             address,
+            dashboard,
             users: Default::default(),
-        }));
-    }
-    if let Some(web) = &f.web {
-        let address = match &web.address {
+        })
+    };
+    if let Some(w) = &f.web {
+        let address = match &w.address {
             Some(a) => a.clone(),
             None => {
                 ListenAddress::parse(DEFAULT_WEB_ADDRESS).map_err(|e| invalid(path, "web", e))?
             }
         };
-        return Ok(Some(WebConfig {
-            address,
-            users: Default::default(),
-        }));
+        return Ok(web(address));
     }
     if let Some(api) = &f.api {
         let name = api.entry_point.as_deref().unwrap_or("traefik");
         // The API's entrypoint serves the dashboard, not frontends.
         if let Some(pos) = entry_points.iter().position(|ep| ep.name == name) {
             let ep = entry_points.remove(pos);
-            return Ok(Some(WebConfig {
-                address: ep.address,
-                users: Default::default(),
-            }));
+            return Ok(web(ep.address));
         }
         let address =
             ListenAddress::parse(DEFAULT_WEB_ADDRESS).map_err(|e| invalid(path, "api", e))?;
-        return Ok(Some(WebConfig {
-            address,
-            users: Default::default(),
-        }));
+        return Ok(web(address));
     }
     Ok(None)
+}
+
+/// `[web]`/`[api]` keys portier reads and cannot honour yet: an error, never ignored.
+fn refuse_unsupported_web_keys(f: &FileConfig, path: &Option<PathBuf>) -> Result<(), ConfigError> {
+    if let Some(p) = f.web.as_ref().and_then(|w| w.path.as_deref()) {
+        if !matches!(p, "" | "/") {
+            return Err(invalid(
+                path,
+                "web.path",
+                format!(
+                    "{p:?}: serving the dashboard and API under a path prefix is not supported yet; remove it (they are served at /)"
+                ),
+            ));
+        }
+    }
+    if f.api.as_ref().and_then(|a| a.debug) == Some(true) {
+        return Err(invalid(
+            path,
+            "api.debug",
+            "/debug/vars and /debug/pprof are Go runtime endpoints portier does not have; remove it",
+        ));
+    }
+    let prometheus = (f.web.as_ref())
+        .and_then(|w| w.metrics.as_ref())
+        .and_then(|m| m.prometheus.as_ref());
+    if let Some(key) = prometheus.and_then(|p| p.keys().next()) {
+        return Err(invalid(
+            path,
+            &format!("web.metrics.prometheus.{key}"),
+            "not supported: /metrics on the web address has fixed buckets and no options; remove it",
+        ));
+    }
+    Ok(())
 }
 
 fn web_users(
@@ -682,17 +674,12 @@ fn web_users(
 
 fn resolve_docker(
     f: &FileConfig,
-    over: &Overrides,
     path: &Option<PathBuf>,
 ) -> Result<Option<DockerConfig>, ConfigError> {
-    let d = f.docker.as_ref();
-    let wanted = d.is_some()
-        || over.docker == Some(true)
-        || over.docker_endpoint.is_some()
-        || over.docker_domain.is_some();
-    if !wanted || over.docker == Some(false) {
+    let Some(d) = f.docker.as_ref() else {
         return Ok(None);
-    }
+    };
+    let d = Some(d);
     let mut constraints = Vec::new();
     for (key, list) in [
         ("constraints", &f.constraints),
@@ -703,24 +690,12 @@ fn resolve_docker(
         }
     }
     Ok(Some(DockerConfig {
-        endpoint: over
-            .docker_endpoint
-            .clone()
-            .or_else(|| d.and_then(|d| d.endpoint.clone()))
+        endpoint: d
+            .and_then(|d| d.endpoint.clone())
             .unwrap_or_else(|| DEFAULT_DOCKER_ENDPOINT.to_string()),
-        domain: over
-            .docker_domain
-            .clone()
-            .or_else(|| d.and_then(|d| d.domain.clone()))
-            .unwrap_or_default(),
-        watch: over
-            .docker_watch
-            .or_else(|| d.and_then(|d| d.watch))
-            .unwrap_or(true),
-        exposed_by_default: over
-            .docker_exposed_by_default
-            .or_else(|| d.and_then(|d| d.exposed_by_default))
-            .unwrap_or(true),
+        domain: d.and_then(|d| d.domain.clone()).unwrap_or_default(),
+        watch: d.and_then(|d| d.watch).unwrap_or(true),
+        exposed_by_default: d.and_then(|d| d.exposed_by_default).unwrap_or(true),
         network: d.and_then(|d| d.network.clone()).unwrap_or_default(),
         constraints,
     }))
@@ -728,19 +703,12 @@ fn resolve_docker(
 
 fn resolve_file(
     f: &FileConfig,
-    over: &Overrides,
     base_dir: &Path,
     warnings: &mut Vec<String>,
 ) -> Option<FileProviderConfig> {
     let fp = f.file.as_ref();
     let watch = fp.and_then(|f| f.watch).unwrap_or(true);
     let relative = |p: &str| relative_to(base_dir, p);
-    if let Some(name) = over.file_filename.as_deref() {
-        return Some(FileProviderConfig::File {
-            path: PathBuf::from(name),
-            watch,
-        });
-    }
     let fp = fp?;
     match (&fp.filename, &fp.directory) {
         (Some(name), dir) => {
@@ -769,15 +737,12 @@ fn relative_to(base_dir: &Path, p: &str) -> PathBuf {
 
 fn resolve_access_log(
     f: &FileConfig,
-    over: &Overrides,
     path: &Option<PathBuf>,
     base_dir: &Path,
 ) -> Result<Option<AccessLogConfig>, ConfigError> {
     let section = f.access_log.as_ref();
-    let file_path = over
-        .access_log_file
-        .clone()
-        .or_else(|| section.and_then(|a| a.file_path.clone()))
+    let file_path = section
+        .and_then(|a| a.file_path.clone())
         .or_else(|| f.access_logs_file.clone());
     if section.is_none() && file_path.is_none() {
         return Ok(None);
@@ -801,42 +766,12 @@ fn resolve_access_log(
     }))
 }
 
-fn parse_log_level(text: &str) -> Result<LogLevel, ValueError> {
-    match text.to_ascii_uppercase().as_str() {
-        "DEBUG" => Ok(LogLevel::Debug),
-        "INFO" => Ok(LogLevel::Info),
-        "WARN" | "WARNING" => Ok(LogLevel::Warn),
-        "ERROR" | "FATAL" | "PANIC" => Ok(LogLevel::Error),
-        _ => Err(ValueError::LogLevel(text.to_string())),
-    }
-}
-
 fn from_toml_level(l: LogLevelToml) -> LogLevel {
     match l {
         LogLevelToml::Debug => LogLevel::Debug,
         LogLevelToml::Info => LogLevel::Info,
         LogLevelToml::Warn => LogLevel::Warn,
         LogLevelToml::Error | LogLevelToml::Fatal | LogLevelToml::Panic => LogLevel::Error,
-    }
-}
-
-/// `http=:80`, `web=127.0.0.1:8000`, or Traefik's `Name:http Address::80`.
-fn parse_entrypoint_flag(spec: &str) -> Result<(String, ListenAddress), ValueError> {
-    if let Some((name, addr)) = spec.split_once('=') {
-        return Ok((name.trim().to_string(), ListenAddress::parse(addr)?));
-    }
-    let mut name = None;
-    let mut address = None;
-    for field in spec.split_whitespace() {
-        if let Some(v) = field.strip_prefix("Name:") {
-            name = Some(v.to_string());
-        } else if let Some(v) = field.strip_prefix("Address:") {
-            address = Some(ListenAddress::parse(v)?);
-        }
-    }
-    match (name, address) {
-        (Some(n), Some(a)) => Ok((n, a)),
-        _ => Err(ValueError::EntryPointFlag(spec.to_string())),
     }
 }
 
@@ -850,7 +785,7 @@ mod tests {
 
     fn resolved(text: &str) -> (Config, Vec<String>) {
         let loaded = parse(text).expect("parses");
-        let (c, _, w) = resolve(&loaded, &Overrides::default()).expect("resolves");
+        let (c, _, w) = resolve(&loaded).expect("resolves");
         (c, w)
     }
 
@@ -917,20 +852,29 @@ swarmmode = false
         assert_eq!(c.log_level, LogLevel::Info);
         assert!(c.web.is_none() && c.docker.is_none() && c.file.is_none());
 
-        let loaded = parse("[entryPoints.http]\naddress = \":80\"\n").expect("parses");
-        let over = Overrides {
-            entry_points: vec![
-                "http=127.0.0.1:9000".into(),
-                "Name:alt Address::9001".into(),
-            ],
-            log_level: Some("warn".into()),
-            ..Overrides::default()
+        let mut loaded = parse("[entryPoints.http]\naddress = \":80\"\n").expect("parses");
+        let flag = |v: &str| crate::flags::Flag {
+            name: "entryPoints".into(),
+            value: Some(v.into()),
         };
-        let (c, _, _) = resolve(&loaded, &over).expect("resolves");
+        let flags = crate::flags::parse(
+            &[
+                flag("http=127.0.0.1:9000"),
+                flag("Name:alt Address::9001"),
+                crate::flags::Flag {
+                    name: "logLevel".into(),
+                    value: Some("warn".into()),
+                },
+            ],
+            Path::new("/"),
+        )
+        .expect("flags");
+        crate::apply_flags(&mut loaded.file, flags);
+        let (c, _, _) = resolve(&loaded).expect("resolves");
         let names: Vec<_> = c.entry_points.iter().map(|e| e.name.as_str()).collect();
-        assert_eq!(names, ["http", "alt"]);
+        assert_eq!(names, ["alt", "http"], "in name order, as in a file");
         assert_eq!(
-            c.entry_points[0].address.socket.to_string(),
+            c.entry_points[1].address.socket.to_string(),
             "127.0.0.1:9000"
         );
         assert_eq!(c.log_level, LogLevel::Warn);
@@ -939,7 +883,7 @@ swarmmode = false
     #[test]
     fn undefined_default_entrypoint_is_an_error() {
         let loaded = parse("defaultEntryPoints = [\"https\"]\n").expect("parses");
-        let err = resolve(&loaded, &Overrides::default()).expect_err("fails");
+        let err = resolve(&loaded).expect_err("fails");
         assert!(
             err.to_string().contains("\"https\" is not defined"),
             "{err}"
@@ -955,7 +899,7 @@ swarmmode = false
             "[file]\nfilename = \"rules.toml\"\nwatch = false\n".into(),
         )
         .expect("parses");
-        let (c, _, _) = resolve(&loaded, &Overrides::default()).expect("resolves");
+        let (c, _, _) = resolve(&loaded).expect("resolves");
         match c.file {
             Some(FileProviderConfig::File { path, watch }) => {
                 assert_eq!(path, PathBuf::from("/etc/portier/rules.toml"));
@@ -981,7 +925,27 @@ swarmmode = false
             })
         );
         let loaded = parse("[accessLog]\nformat = \"xml\"\n").expect("parses");
-        let err = resolve(&loaded, &Overrides::default()).expect_err("fails");
+        let err = resolve(&loaded).expect_err("fails");
         assert!(err.to_string().contains("accessLog.format"), "{err}");
+    }
+
+    #[test]
+    fn web_and_api_keys_are_honoured_or_refused() {
+        let (c, _) = resolved("[web]\n[api]\ndashboard = false\n[web.metrics.prometheus]\n");
+        assert!(!c.web.as_ref().expect("web").dashboard);
+        for (text, key) in [
+            ("[web]\npath = \"/test\"\n", "web.path"),
+            ("[api]\ndebug = true\n", "api.debug"),
+            (
+                "[web]\n[web.metrics.prometheus]\nbuckets = [0.1]\n",
+                "web.metrics.prometheus.buckets",
+            ),
+        ] {
+            let loaded = parse(text).expect("parses");
+            let err = resolve(&loaded).expect_err("refused").to_string();
+            assert!(err.contains(key), "{text}: {err}");
+        }
+        let (c, _) = resolved("[web]\npath = \"/\"\n");
+        assert!(c.web.is_some(), "the root path is what portier serves");
     }
 }

@@ -249,6 +249,8 @@ impl LogLevel {
 #[serde(rename_all = "camelCase")]
 pub struct WebConfig {
     pub address: ListenAddress,
+    /// `[api] dashboard` (default true): the page at `/dashboard/`; the API is always served.
+    pub dashboard: bool,
     /// Checked `user:hash` entries (from `users` and `usersFile`); empty means no auth.
     #[serde(skip)]
     pub users: middleware::users::Users,

@@ -13,32 +13,45 @@ use model::duration::GoDuration;
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FileConfig {
+    #[serde(alias = "defaultentrypoints")]
     pub default_entry_points: Option<Vec<String>>,
+    #[serde(alias = "entrypoints")]
     pub entry_points: Option<BTreeMap<String, EntryPointToml>>,
     /// Pre-1.0 global listen address; becomes the `http` entrypoint when no `[entryPoints]`.
     pub port: Option<ListenAddress>,
+    #[serde(alias = "loglevel")]
     pub log_level: Option<LogLevelToml>,
     pub debug: Option<bool>,
     pub web: Option<WebToml>,
     pub api: Option<ApiToml>,
     pub docker: Option<DockerToml>,
     pub file: Option<FileProviderToml>,
+    #[serde(alias = "respondingtimeouts")]
     pub responding_timeouts: Option<RespondingTimeoutsToml>,
+    #[serde(alias = "forwardingtimeouts")]
     pub forwarding_timeouts: Option<ForwardingTimeoutsToml>,
+    #[serde(alias = "accesslog")]
     pub access_log: Option<AccessLogToml>,
     /// Deprecated spelling of `[accessLog] filePath`.
+    #[serde(alias = "accesslogsfile")]
     pub access_logs_file: Option<String>,
+    #[serde(alias = "traefiklog")]
     pub traefik_log: Option<TraefikLogToml>,
+    #[serde(alias = "maxidleconnsperhost")]
     pub max_idle_conns_per_host: Option<usize>,
     /// Requests in flight to one server at most (0: no limit); more wait for a free slot.
+    #[serde(alias = "maxconnsperhost")]
     pub max_conns_per_host: Option<usize>,
     /// Accept any certificate from `https://` servers.
+    #[serde(alias = "insecureskipverify")]
     pub insecure_skip_verify: Option<bool>,
     /// Extra CAs (files or PEM) for `https://` servers.
     #[serde(rename = "rootCAs")]
+    #[serde(alias = "rootcas")]
     pub root_cas: Option<Vec<String>>,
     /// Global tag constraints (`["tag==api"]`), applied to the Docker provider.
     pub constraints: Option<Vec<String>>,
+    #[serde(alias = "lifecycle")]
     pub life_cycle: Option<LifeCycleToml>,
     pub retry: Option<RetryToml>,
     pub acme: Option<AcmeToml>,
@@ -46,7 +59,9 @@ pub struct FileConfig {
     pub frontends: Option<BTreeMap<String, FrontendToml>>,
     pub backends: Option<BTreeMap<String, BackendToml>>,
     /// Accepted for compatibility; portier never calls home.
+    #[serde(alias = "checknewversion")]
     pub check_new_version: Option<bool>,
+    #[serde(alias = "sendanonymoususage")]
     pub send_anonymous_usage: Option<bool>,
 }
 
@@ -72,18 +87,22 @@ pub enum LogLevelToml {
 pub struct EntryPointToml {
     pub address: Option<ListenAddress>,
     /// Open client connections at most; more wait in the listen backlog.
+    #[serde(alias = "maxconnections")]
     pub max_connections: Option<usize>,
     pub tls: Option<TlsToml>,
     pub redirect: Option<RedirectToml>,
+    #[serde(alias = "forwardedheaders")]
     pub forwarded_headers: Option<ForwardedHeadersToml>,
     /// gzip (or brotli) responses for clients that accept it.
     pub compress: Option<bool>,
+    #[serde(alias = "proxyprotocol")]
     pub proxy_protocol: Option<ForwardedHeadersToml>,
     /// `[entryPoints.X.auth]` (basic or digest), read by `middlewares`.
     pub auth: Option<toml::Spanned<toml::Value>>,
     #[serde(rename = "whiteList", alias = "whitelist")]
     pub white_list: Option<toml::Spanned<toml::Value>>,
     #[serde(rename = "whitelistSourceRange", alias = "whiteListSourceRange")]
+    #[serde(alias = "whitelistsourcerange")]
     pub whitelist_source_range: Option<toml::Spanned<toml::Value>>,
 }
 
@@ -91,14 +110,19 @@ pub struct EntryPointToml {
 #[serde(rename_all = "camelCase")]
 pub struct TlsToml {
     /// `VersionTLS12` (default) or `VersionTLS13`; 1.0 and 1.1 are never offered.
+    #[serde(alias = "minversion")]
     pub min_version: Option<String>,
     pub certificates: Option<Vec<CertificateToml>>,
+    #[serde(alias = "defaultcertificate")]
     pub default_certificate: Option<CertificateToml>,
+    #[serde(alias = "snistrict")]
     pub sni_strict: Option<bool>,
     /// Accepted for compatibility; rustls' safe defaults are always used.
+    #[serde(alias = "ciphersuites")]
     pub cipher_suites: Option<Vec<String>>,
     /// Client certificates (mTLS): the CAs that sign them, and whether one is required.
     #[serde(rename = "clientCA")]
+    #[serde(alias = "clientca")]
     pub client_ca: Option<ClientCaToml>,
 }
 
@@ -115,13 +139,16 @@ pub struct ClientCaToml {
 #[serde(rename_all = "camelCase")]
 pub struct CertificateToml {
     /// A path, or the PEM itself.
+    #[serde(alias = "certfile")]
     pub cert_file: String,
+    #[serde(alias = "keyfile")]
     pub key_file: String,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RedirectToml {
+    #[serde(alias = "entrypoint")]
     pub entry_point: Option<String>,
     pub permanent: Option<bool>,
 }
@@ -131,6 +158,7 @@ pub struct RedirectToml {
 pub struct ForwardedHeadersToml {
     pub insecure: Option<bool>,
     #[serde(rename = "trustedIPs")]
+    #[serde(alias = "trustedips")]
     pub trusted_ips: Option<Vec<String>>,
 }
 
@@ -138,13 +166,22 @@ pub struct ForwardedHeadersToml {
 #[serde(rename_all = "camelCase")]
 pub struct WebToml {
     pub address: Option<ListenAddress>,
+    #[serde(alias = "readonly")]
     pub read_only: Option<bool>,
     pub path: Option<String>,
     /// `["user:htpasswd-hash"]`: basic auth for the dashboard and API (not `/ping`).
     pub users: Option<Vec<String>>,
+    #[serde(alias = "usersfile")]
     pub users_file: Option<String>,
     /// Traefik 1.x spelling: `[web.auth.basic] users = [...]`.
     pub auth: Option<WebAuthToml>,
+    /// `[web.metrics.prometheus]`: `/metrics` is always served; options are refused.
+    pub metrics: Option<WebMetricsToml>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct WebMetricsToml {
+    pub prometheus: Option<toml::Table>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -156,12 +193,14 @@ pub struct WebAuthToml {
 #[serde(rename_all = "camelCase")]
 pub struct BasicAuthToml {
     pub users: Option<Vec<String>>,
+    #[serde(alias = "usersfile")]
     pub users_file: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ApiToml {
+    #[serde(alias = "entrypoint")]
     pub entry_point: Option<String>,
     pub dashboard: Option<bool>,
     pub debug: Option<bool>,
@@ -173,10 +212,12 @@ pub struct DockerToml {
     pub endpoint: Option<String>,
     pub domain: Option<String>,
     pub watch: Option<bool>,
+    #[serde(alias = "exposedbydefault")]
     pub exposed_by_default: Option<bool>,
     pub network: Option<String>,
     #[serde(alias = "swarmmode")]
     pub swarm_mode: Option<bool>,
+    #[serde(alias = "usebindportip")]
     pub use_bind_port_ip: Option<bool>,
     pub constraints: Option<Vec<String>>,
 }
@@ -192,22 +233,29 @@ pub struct FileProviderToml {
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RespondingTimeoutsToml {
+    #[serde(alias = "readheadertimeout")]
     pub read_header_timeout: Option<GoDuration>,
+    #[serde(alias = "readtimeout")]
     pub read_timeout: Option<GoDuration>,
+    #[serde(alias = "writetimeout")]
     pub write_timeout: Option<GoDuration>,
+    #[serde(alias = "idletimeout")]
     pub idle_timeout: Option<GoDuration>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ForwardingTimeoutsToml {
+    #[serde(alias = "dialtimeout")]
     pub dial_timeout: Option<GoDuration>,
+    #[serde(alias = "responseheadertimeout")]
     pub response_header_timeout: Option<GoDuration>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AccessLogToml {
+    #[serde(alias = "filepath")]
     pub file_path: Option<String>,
     pub format: Option<String>,
 }
@@ -215,6 +263,7 @@ pub struct AccessLogToml {
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TraefikLogToml {
+    #[serde(alias = "filepath")]
     pub file_path: Option<String>,
     pub format: Option<String>,
 }
@@ -224,13 +273,19 @@ pub struct TraefikLogToml {
 pub struct AcmeToml {
     pub email: Option<String>,
     pub storage: Option<String>,
+    #[serde(alias = "entrypoint")]
     pub entry_point: Option<String>,
+    #[serde(alias = "onhostrule")]
     pub on_host_rule: Option<bool>,
+    #[serde(alias = "caserver")]
     pub ca_server: Option<String>,
     pub domains: Option<Vec<AcmeDomainToml>>,
     /// TLS-ALPN-01 is the challenge portier answers; the section is accepted as Traefik writes it.
+    #[serde(alias = "tlschallenge")]
     pub tls_challenge: Option<toml::Table>,
+    #[serde(alias = "acmelogging")]
     pub acme_logging: Option<bool>,
+    #[serde(alias = "keytype")]
     pub key_type: Option<String>,
 }
 
@@ -249,7 +304,9 @@ pub struct RetryToml {
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LifeCycleToml {
+    #[serde(alias = "gracetimeout")]
     pub grace_time_out: Option<GoDuration>,
+    #[serde(alias = "requestacceptgracetimeout")]
     pub request_accept_grace_timeout: Option<GoDuration>,
 }
 
@@ -264,7 +321,9 @@ pub struct DynamicToml {
 #[serde(rename_all = "camelCase")]
 pub struct FrontendToml {
     pub backend: Option<String>,
+    #[serde(alias = "entrypoints")]
     pub entry_points: Option<Vec<String>>,
+    #[serde(alias = "passhostheader")]
     pub pass_host_header: Option<bool>,
     pub priority: Option<i64>,
     pub routes: Option<BTreeMap<String, RouteToml>>,
@@ -283,6 +342,7 @@ pub struct FrontendToml {
     #[serde(rename = "whiteList", alias = "whitelist")]
     pub white_list: Option<toml::Spanned<toml::Value>>,
     #[serde(rename = "whitelistSourceRange", alias = "whiteListSourceRange")]
+    #[serde(alias = "whitelistsourcerange")]
     pub whitelist_source_range: Option<toml::Spanned<toml::Value>>,
     #[serde(rename = "ratelimit", alias = "rateLimit")]
     pub rate_limit: Option<toml::Spanned<toml::Value>>,
@@ -307,7 +367,9 @@ pub struct RouteToml {
 #[serde(rename_all = "camelCase")]
 pub struct BackendToml {
     pub servers: Option<BTreeMap<String, ServerToml>>,
+    #[serde(alias = "loadbalancer")]
     pub load_balancer: Option<LoadBalancerToml>,
+    #[serde(alias = "healthcheck")]
     pub health_check: Option<HealthCheckToml>,
     #[serde(rename = "circuitBreaker", alias = "circuitbreaker")]
     pub circuit_breaker: Option<CircuitBreakerToml>,
@@ -322,6 +384,7 @@ pub struct BackendToml {
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ResponseForwardingToml {
+    #[serde(alias = "flushinterval")]
     pub flush_interval: Option<GoDuration>,
 }
 
@@ -358,8 +421,11 @@ pub struct LoadBalancerToml {
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StickinessToml {
+    #[serde(alias = "cookiename")]
     pub cookie_name: Option<String>,
     pub secure: Option<bool>,
+    #[serde(alias = "httponly")]
     pub http_only: Option<bool>,
+    #[serde(alias = "samesite")]
     pub same_site: Option<String>,
 }
