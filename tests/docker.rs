@@ -151,10 +151,14 @@ async fn stop_and_kill_take_a_server_out_before_it_exits() {
         "-l",
         "traefik.frontend.rule=Host:stop.local",
     ];
-    let ids: Vec<String> = ["s1", "s2", "s3"]
-        .iter()
-        .map(|n| s.run(n, &labels))
-        .collect();
+    // s1 ignores SIGTERM (whoami's IGNORE_SIGTERM), so `docker stop -t 8` keeps it running
+    // for 8 s: the server must leave at the stop/kill event, not at `die`.
+    let slow = [&labels[..], &["-e", "IGNORE_SIGTERM=1"]].concat();
+    let ids: Vec<String> = vec![
+        s.run("s1", &slow),
+        s.run("s2", &labels),
+        s.run("s3", &labels),
+    ];
     let names: Vec<String> = ids.iter().map(|i| short(i)).collect();
     eventually(WAIT, "three servers", async || {
         let seen: BTreeSet<String> = answers(&p, "stop.local", "/", 6)
@@ -165,8 +169,6 @@ async fn stop_and_kill_take_a_server_out_before_it_exits() {
     })
     .await;
 
-    // whoami is PID 1 and ignores SIGTERM, so `docker stop -t 8` keeps it running for 8 s:
-    // the server must leave at the stop/kill event, not at `die`.
     let stopping = ids[0].clone();
     let stopper = std::thread::spawn(move || docker(&["stop", "-t", "8", &stopping]));
     eventually(Duration::from_secs(3), "s1 out of rotation", async || {
@@ -646,4 +648,18 @@ async fn buffering_labels_limit_request_bodies() {
     )
     .await;
     assert_eq!(big.status, 413);
+}
+
+#[test]
+fn the_test_backend_stops_at_once_on_sigterm() {
+    // whoami is PID 1 in its container: without a handler SIGTERM would do nothing and
+    // `docker stop` would wait its 10 s before SIGKILL, on every scale-down.
+    let s = Scope::new("sigterm");
+    let id = s.run("term", &[]);
+    let started = std::time::Instant::now();
+    docker(&["stop", "-t", "10", &id]);
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(5), "docker stop took {took:?}");
+    let code = docker(&["inspect", "-f", "{{.State.ExitCode}}", &id]);
+    assert_eq!(code.trim(), "0", "whoami exits 0 on SIGTERM");
 }

@@ -5,6 +5,9 @@
 //! `Hostname`, `IP`, the request line and headers (like traefik/whoami). `GET /health` answers
 //! 200 or 503; `/health/up` and `/health/down` switch it. `whoami check` exits 0 when the local
 //! `/health` answers 200 (for a Docker HEALTHCHECK). `/slow/<ms>` waits before answering.
+//! SIGTERM or SIGINT stops it at once (as PID 1 in a container, an unhandled SIGTERM would
+//! make `docker stop` wait its whole timeout); `IGNORE_SIGTERM=1` keeps it running until
+//! SIGKILL, like an application that drains slowly.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -32,6 +35,7 @@ fn main() {
 }
 
 fn serve(port: u16) {
+    exit_on_term();
     let healthy = Arc::new(AtomicBool::new(
         std::env::var("HEALTHY").map_or(true, |v| v != "0"),
     ));
@@ -55,6 +59,24 @@ fn serve(port: u16) {
     }
     eprintln!("whoami: listening on port {port}");
     accept(listener, healthy);
+}
+
+/// Exits 0 on SIGTERM or SIGINT: a test backend has nothing to drain.
+fn exit_on_term() {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    if std::env::var("IGNORE_SIGTERM").is_ok_and(|v| v == "1") {
+        return;
+    }
+    match signal_hook::iterator::Signals::new([SIGTERM, SIGINT]) {
+        Ok(mut signals) => {
+            std::thread::spawn(move || {
+                if signals.forever().next().is_some() {
+                    std::process::exit(0);
+                }
+            });
+        }
+        Err(e) => eprintln!("whoami: cannot handle SIGTERM ({e}); docker stop will wait"),
+    }
 }
 
 fn accept(listener: TcpListener, healthy: Arc<AtomicBool>) {
