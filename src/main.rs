@@ -13,11 +13,36 @@ const CONFIG_SEARCH: [&str; 2] = ["/etc/traefik/traefik.toml", "traefik.toml"];
 /// Without a configuration file, the Docker provider is on when this socket exists.
 const DOCKER_SOCKET: &str = "/var/run/docker.sock";
 
+/// `portier version` and `--version`: the version, the commit and the build date.
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("PORTIER_COMMIT"),
+    ", built ",
+    env!("PORTIER_BUILD_DATE"),
+    ")"
+);
+
+/// What `--help` says of the flags clap does not list one by one.
+const TRAEFIK_FLAGS: &str = "\
+Traefik 1.7 flags: every traefik.toml key is a flag, and flags win over the file.
+  Names are case-insensitive; booleans and sections need no value; lists are comma-separated:
+    --api  --web.address=:8080  --docker  --docker.domain=docker.localhost
+    --docker.exposedByDefault=false  --docker.watch  --defaultEntryPoints=http,https
+    --logLevel=DEBUG  --file.filename=rules.toml  --accessLog.filePath=access.log
+    --respondingTimeouts.readTimeout=30s  --forwardingTimeouts.dialTimeout=5s  --retry.attempts=2
+  Entrypoints in Traefik's syntax (repeatable):
+    --entryPoints='Name:http Address::80 Redirect.EntryPoint:https'
+    --entryPoints='Name:https Address::443 TLS:/certs/a.crt,/certs/a.key CA:/certs/ca.pem'
+  --SECTION=false switches a section off (--docker=false). A flag no key takes is an error.
+  The README lists every key with its status.";
+
 #[derive(Parser, Debug)]
 #[command(
     name = "portier",
-    version,
-    about = "A Traefik-style, Docker-label-driven reverse proxy"
+    version = VERSION,
+    about = "A Traefik-style, Docker-label-driven reverse proxy",
+    after_help = TRAEFIK_FLAGS
 )]
 struct Cli {
     #[command(subcommand)]
@@ -39,6 +64,13 @@ enum Command {
         #[command(flatten)]
         flags: Flags,
     },
+    /// Print the version, the commit and the build date.
+    Version,
+    /// Print a shell completion script: `source <(portier completion bash)`.
+    Completion {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 /// The flags clap reads; every other `--flag` is Traefik's (see [`split_args`]).
@@ -59,7 +91,7 @@ struct Flags {
 }
 
 /// Words that name a subcommand (never a flag's value).
-const SUBCOMMANDS: [&str; 2] = ["check", "healthcheck"];
+const SUBCOMMANDS: [&str; 4] = ["check", "healthcheck", "version", "completion"];
 /// clap's long flags, by their lowercase spelling (Traefik's parser ignores case).
 const CLAP_LONG: [(&str, &str, bool); 4] = [
     ("configfile", "configFile", true),
@@ -122,6 +154,16 @@ fn main() -> ExitCode {
     match cli.command {
         Some(Command::Check { flags }) => check(&merge(&cli.flags, &flags), &traefik),
         Some(Command::Healthcheck { flags }) => healthcheck(&merge(&cli.flags, &flags), &traefik),
+        Some(Command::Version) => {
+            println!("portier {VERSION}");
+            ExitCode::SUCCESS
+        }
+        Some(Command::Completion { shell }) => {
+            use clap::CommandFactory;
+            let mut cmd = Cli::command();
+            clap_complete::generate(shell, &mut cmd, "portier", &mut std::io::stdout());
+            ExitCode::SUCCESS
+        }
         None => match serve(&cli.flags, &traefik) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

@@ -354,3 +354,41 @@ fn a_flag_no_key_takes_is_refused_by_name() {
         assert!(stderr.contains(want), "{flag}: {stderr}");
     }
 }
+
+#[test]
+fn version_help_and_completions() {
+    let run = |args: &[&str]| {
+        let out = Command::new(binary()).args(args).output().expect("run");
+        assert!(out.status.success(), "{args:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let version = regex::Regex::new(
+        r"^portier \d+\.\d+\.\d+ \(commit ([0-9a-f]{12}|unknown), built \d{4}-\d{2}-\d{2}\)\n$",
+    )
+    .expect("regex");
+    for args in [&["version"][..], &["--version"]] {
+        let out = run(args);
+        assert!(version.is_match(&out), "{args:?}: {out:?}");
+    }
+    let help = run(&["--help"]);
+    for want in [
+        "--configFile",
+        "--ready-file",
+        "every traefik.toml key is a flag",
+        "--entryPoints='Name:",
+    ] {
+        assert!(help.contains(want), "missing {want:?} in:\n{help}");
+    }
+    for (shell, want) in [
+        ("bash", "_portier()"),
+        ("zsh", "#compdef portier"),
+        ("fish", "complete -c portier"),
+    ] {
+        let script = run(&["completion", shell]);
+        assert!(
+            script.contains(want),
+            "{shell}: {}",
+            &script[..script.len().min(200)]
+        );
+    }
+}
