@@ -61,6 +61,7 @@ fn main() {
         default_entry_points: vec!["http".into()],
         max_conns_per_server: 1024,
         redirect_targets: Default::default(),
+        keep_trailing_slash: false,
     };
     let med = |v: &mut Vec<u128>| {
         v.sort_unstable();

@@ -946,3 +946,51 @@ async fn entrypoints_and_defaults_from_traefik_flags_route() {
         "a"
     );
 }
+
+#[tokio::test]
+async fn trailing_slash_is_redirected_unless_kept() {
+    // Traefik 1.7's default (keepTrailingSlash = false, gorilla/mux's strict slash): a Path
+    // rule answers the other spelling of its path with a 301 to its own.
+    let a = Backend::spawn("a").await;
+    let frontends = [
+        ("foo", "ba", "Path:/test/foo"),
+        ("dir", "ba", "Path:/dir/"),
+        ("pre", "ba", "PathPrefix:/prefix"),
+    ];
+    let cfg = Toml::file()
+        .backend("ba", &[(&a, 1)])
+        .frontends(&frontends)
+        .build();
+    let p = Portier::start(&cfg);
+    let r = get(p.http(), "t.local", "/test/foo/?x=1").await;
+    assert_eq!(r.status, 301);
+    assert_eq!(r.headers["location"], "/test/foo?x=1");
+    assert_eq!(
+        r.text(),
+        "<a href=\"/test/foo?x=1\">Moved Permanently</a>.\n\n"
+    );
+    let r = get(p.http(), "t.local", "/dir").await;
+    assert_eq!(
+        (r.status.as_u16(), &r.headers["location"]),
+        (301, &"/dir/".parse().expect("value"))
+    );
+    assert_eq!(
+        get(p.http(), "t.local", "/test/foo").await.echo().path,
+        "/test/foo"
+    );
+    assert_eq!(
+        get(p.http(), "t.local", "/prefix/").await.echo().path,
+        "/prefix/"
+    );
+
+    let kept = Toml::default()
+        .raw("keepTrailingSlash = true\n")
+        .raw(support::toml::HTTP)
+        .raw("[file]\n")
+        .backend("ba", &[(&a, 1)])
+        .frontends(&frontends)
+        .build();
+    let p = Portier::start(&kept);
+    assert_eq!(get(p.http(), "t.local", "/test/foo/").await.status, 404);
+    assert_eq!(get(p.http(), "t.local", "/dir").await.status, 404);
+}

@@ -145,6 +145,7 @@ pub fn resolve(loaded: &Loaded) -> Result<(Config, DynamicToml, Vec<String>), Co
             .unwrap_or(DEFAULT_MAX_IDLE_CONNS_PER_HOST),
         max_conns_per_host: f.max_conns_per_host.unwrap_or(DEFAULT_MAX_CONNS_PER_HOST),
         insecure_skip_verify: f.insecure_skip_verify.unwrap_or(false),
+        keep_trailing_slash: f.keep_trailing_slash.unwrap_or(false),
         root_cas: resolve_root_cas(f, &base_dir),
         grace_timeout: f
             .life_cycle

@@ -56,6 +56,8 @@ pub struct Config {
     pub max_conns_per_host: usize,
     /// `insecureSkipVerify`: accept any certificate from `https://` servers.
     pub insecure_skip_verify: bool,
+    /// `keepTrailingSlash`: `false` (default) answers `/a/` on `Path:/a` with a 301 to `/a`.
+    pub keep_trailing_slash: bool,
     /// `rootCAs`: extra CAs (paths resolved, or inline PEM) for `https://` servers.
     pub root_cas: Vec<String>,
     pub grace_timeout: GoDuration,

@@ -58,6 +58,9 @@ pub struct FileConfig {
     /// Dynamic configuration read by `[file]` when it has no `filename`.
     pub frontends: Option<BTreeMap<String, FrontendToml>>,
     pub backends: Option<BTreeMap<String, BackendToml>>,
+    /// `false` (default): `Path:/a` answers `/a/` with a 301 to `/a` (and the other way).
+    #[serde(alias = "keeptrailingslash")]
+    pub keep_trailing_slash: Option<bool>,
     /// Accepted for compatibility; portier never calls home.
     #[serde(alias = "checknewversion")]
     pub check_new_version: Option<bool>,

@@ -36,6 +36,8 @@ pub struct CompileSettings {
     pub max_conns_per_server: usize,
     /// Entrypoint name → (TLS?, bound port), for frontend redirects.
     pub redirect_targets: HashMap<String, (bool, u16)>,
+    /// `keepTrailingSlash` (default false: `Path` rules answer 301 to their own spelling).
+    pub keep_trailing_slash: bool,
 }
 
 impl CompileSettings {
@@ -46,6 +48,7 @@ impl CompileSettings {
             entry_points: config.entry_points.iter().map(|e| e.name.clone()).collect(),
             default_entry_points: config.default_entry_points.clone(),
             max_conns_per_server: config.max_conns_per_host,
+            keep_trailing_slash: config.keep_trailing_slash,
             redirect_targets: config
                 .entry_points
                 .iter()
@@ -159,6 +162,7 @@ pub fn compile(
         providers: providers.clone(),
         errors,
         generation,
+        strict_slash: !settings.keep_trailing_slash,
     }
 }
 
@@ -671,6 +675,7 @@ mod tests {
             default_entry_points: vec!["http".into()],
             max_conns_per_server: 0,
             redirect_targets: HashMap::new(),
+            keep_trailing_slash: false,
         }
     }
 

@@ -13,7 +13,7 @@ use model::update::Protocol;
 use crate::server::ServerState;
 use crate::wrr::Wrr;
 use model::dynamic::{ProviderConfig, ProviderError};
-use model::rules::{RequestView, Rule};
+use model::rules::{Matching, RequestView, Rule};
 
 /// Everything the data plane and the dashboard need, for one configuration generation.
 #[derive(Debug, Default)]
@@ -26,12 +26,25 @@ pub struct RoutingTable {
     pub generation: u64,
     /// Runtime state of every server in this table, by (provider, backend, URL).
     pub servers: Arc<ServerIndex>,
+    /// `keepTrailingSlash = false` (Traefik's default): a `Path` rule meets the other
+    /// spelling of its path too, answered 301 ([`RouteMatch::slash`]).
+    pub strict_slash: bool,
+}
+
+/// The route a request meets, and the path to redirect it to when it meets the route only
+/// with its trailing slash toggled.
+#[derive(Debug)]
+pub struct RouteMatch<'a> {
+    pub route: &'a Arc<CompiledRoute>,
+    pub slash: Option<String>,
 }
 
 impl RoutingTable {
     /// The route for a request arriving on `entry_point`, if any frontend matches.
-    pub fn route(&self, entry_point: &str, req: &RequestView) -> Option<&Arc<CompiledRoute>> {
-        self.entry_points.get(entry_point)?.route(req)
+    pub fn route(&self, entry_point: &str, req: &RequestView) -> Option<RouteMatch<'_>> {
+        self.entry_points
+            .get(entry_point)?
+            .route_slash(req, self.strict_slash)
     }
 }
 
@@ -136,6 +149,24 @@ fn tried_before(a: &CompiledRoute, b: &CompiledRoute) -> bool {
         < (std::cmp::Reverse(b.priority), &b.frontend, &b.provider)
 }
 
+/// Two ordered route lists, walked as one.
+struct Merged<'a> {
+    a: std::iter::Peekable<std::slice::Iter<'a, Arc<CompiledRoute>>>,
+    b: std::iter::Peekable<std::slice::Iter<'a, Arc<CompiledRoute>>>,
+}
+
+impl<'a> Iterator for Merged<'a> {
+    type Item = &'a Arc<CompiledRoute>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match (self.a.peek(), self.b.peek()) {
+            (Some(x), Some(y)) if tried_before(y, x) => self.b.next(),
+            (Some(_), _) => self.a.next(),
+            (None, _) => self.b.next(),
+        }
+    }
+}
+
 fn same_frontend(a: &CompiledRoute, b: &CompiledRoute) -> bool {
     a.frontend == b.frontend && a.provider == b.provider
 }
@@ -211,28 +242,26 @@ impl EntryPointRoutes {
         }
     }
 
-    /// The first route, in order, whose rule matches the request: the host's routes and the
-    /// host-less ones, merged.
+    /// The first route, in order, whose rule matches the request exactly.
     pub fn route(&self, req: &RequestView) -> Option<&Arc<CompiledRoute>> {
+        self.route_slash(req, false).map(|r| r.route)
+    }
+
+    /// The first route, in order, that the request meets (with `strict_slash`, a `Path` rule
+    /// meets the other spelling of its path): the host's routes and the host-less ones, merged.
+    pub fn route_slash(&self, req: &RequestView, strict_slash: bool) -> Option<RouteMatch<'_>> {
         let hosted: &[Arc<CompiledRoute>] = self.by_host.get(req.host).map_or(&[], |l| &l[..]);
         let anyhost: &[Arc<CompiledRoute>] = &self.no_host;
-        if anyhost.is_empty() {
-            return hosted.iter().find(|r| r.rule.matches(req));
-        }
-        if hosted.is_empty() {
-            return anyhost.iter().find(|r| r.rule.matches(req));
-        }
-        let (mut a, mut b) = (hosted.iter().peekable(), anyhost.iter().peekable());
-        loop {
-            let next = match (a.peek(), b.peek()) {
-                (Some(x), Some(y)) if tried_before(y, x) => b.next(),
-                (Some(_), _) => a.next(),
-                (None, _) => b.next(),
-            }?;
-            if next.rule.matches(req) {
-                return Some(next);
-            }
-        }
+        let meets = |r: &'_ Arc<CompiledRoute>| match r.rule.matching(req, strict_slash) {
+            Matching::No => None,
+            Matching::Yes => Some(None),
+            Matching::Slash(path) => Some(Some(path)),
+        };
+        let mut merged = Merged {
+            a: hosted.iter().peekable(),
+            b: anyhost.iter().peekable(),
+        };
+        merged.find_map(|route| meets(route).map(|slash| RouteMatch { route, slash }))
     }
 
     /// Every route, in the order they are tried.

@@ -159,12 +159,15 @@ async fn forward(
         req = Request::from_parts(parts, body);
     }
     normalize_path(&mut req)?;
-    let route = find_route(ep, &req).ok_or(ProxyError::NoRoute)?;
+    let (route, slash) = find_route(ep, &req).ok_or(ProxyError::NoRoute)?;
     // Counted open until the response body ends (see `Completion`).
     route.metrics.open.fetch_add(1, Ordering::Relaxed);
     routed.route = Some(Arc::clone(&route));
     if route.unenforced {
         return Err(ProxyError::Unenforced);
+    }
+    if let Some(path) = slash {
+        return Ok(slash_redirect(&req, &path));
     }
     if route.error_pages.is_empty() {
         return serve_route(ep, peer, req, &route, routed).await;
@@ -405,8 +408,12 @@ fn redirect(req: &Request<Incoming>, to: &config::Redirect) -> Response<ProxyBod
     resp
 }
 
-/// Looks the request up in the current table; the table guard ends with this function.
-fn find_route(ep: &EntryPointContext, req: &Request<Incoming>) -> Option<Arc<CompiledRoute>> {
+/// Looks the request up in the current table; the table guard ends with this function. The
+/// path is set when the request meets its route only with its trailing slash toggled.
+fn find_route(
+    ep: &EntryPointContext,
+    req: &Request<Incoming>,
+) -> Option<(Arc<CompiledRoute>, Option<String>)> {
     let raw_host = req
         .headers()
         .get(header::HOST)
@@ -427,5 +434,43 @@ fn find_route(ep: &EntryPointContext, req: &Request<Incoming>) -> Option<Arc<Com
         headers: req.headers(),
     };
     let table = ep.proxy.table.load();
-    table.route(&ep.name, &view).cloned()
+    table
+        .route(&ep.name, &view)
+        .map(|m| (Arc::clone(m.route), m.slash))
+}
+
+/// gorilla/mux's strict slash (Traefik's `keepTrailingSlash = false`): 301 to the path the
+/// route spells, with the query kept, as Go's `http.Redirect` answers it.
+fn slash_redirect(req: &Request<Incoming>, path: &str) -> Response<ProxyBody> {
+    let location = match req.uri().query() {
+        Some(q) => format!("{path}?{q}"),
+        None => path.to_string(),
+    };
+    let body = if matches!(*req.method(), Method::GET | Method::HEAD) {
+        format!(
+            "<a href=\"{}\">Moved Permanently</a>.\n\n",
+            html_escape(&location)
+        )
+    } else {
+        String::new()
+    };
+    let mut resp = Response::new(ProxyBody::full(body));
+    *resp.status_mut() = StatusCode::MOVED_PERMANENTLY;
+    if let Ok(v) = HeaderValue::from_str(&location) {
+        resp.headers_mut().insert(header::LOCATION, v);
+    }
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    resp
+}
+
+/// Go's `htmlEscape` for the redirect body.
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&#34;")
+        .replace('\'', "&#39;")
 }

@@ -40,9 +40,45 @@ pub fn host_without_port(host: &str) -> &str {
     }
 }
 
+/// How a request meets a rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Matching {
+    No,
+    Yes,
+    /// Only with the path's trailing slash added or removed, on a rule with a `Path` matcher:
+    /// with Traefik's default `keepTrailingSlash = false` (gorilla/mux's strict slash) the
+    /// request is answered 301 to this path.
+    Slash(String),
+}
+
 impl Rule {
     pub fn matches(&self, req: &RequestView) -> bool {
         self.matchers.iter().all(|m| m.matches(req))
+    }
+
+    /// Like [`matches`](Self::matches); with `strict_slash`, a rule with a `Path` matcher also
+    /// meets the request whose path differs only by a trailing slash.
+    pub fn matching(&self, req: &RequestView, strict_slash: bool) -> Matching {
+        if self.matches(req) {
+            return Matching::Yes;
+        }
+        if !strict_slash || !self.matchers.iter().any(|m| matches!(m, Matcher::Path(_))) {
+            return Matching::No;
+        }
+        let toggled = match req.path.strip_suffix('/') {
+            Some("") => return Matching::No,
+            Some(without) => without.to_string(),
+            None => format!("{}/", req.path),
+        };
+        let view = RequestView {
+            path: &toggled,
+            ..*req
+        };
+        if self.matches(&view) {
+            Matching::Slash(toggled)
+        } else {
+            Matching::No
+        }
     }
 }
 
@@ -208,6 +244,36 @@ mod tests {
             "example.com",
             "/"
         ));
+    }
+
+    #[test]
+    fn strict_slash_meets_the_other_spelling_of_a_path() {
+        let headers = HeaderMap::new();
+        let at = |rule: &str, path: &str, strict: bool| {
+            parse(rule)
+                .expect("parses")
+                .matching(&view("h", path, &Method::GET, &headers), strict)
+        };
+        assert_eq!(at("Path:/test/foo", "/test/foo", true), Matching::Yes);
+        assert_eq!(
+            at("Path:/test/foo", "/test/foo/", true),
+            Matching::Slash("/test/foo".into())
+        );
+        assert_eq!(
+            at("Path:/test/foo/", "/test/foo", true),
+            Matching::Slash("/test/foo/".into())
+        );
+        assert_eq!(
+            at("PathStrip:/api", "/api/", true),
+            Matching::Slash("/api".into())
+        );
+        assert_eq!(at("Path:/test/foo", "/test/foo/", false), Matching::No);
+        assert_eq!(at("PathPrefix:/test/foo", "/test/fo/", true), Matching::No);
+        assert_eq!(at("Path:/a;Host:other", "/a/", true), Matching::No);
+        assert_eq!(
+            at("Path:/{id:[0-9]+}", "/12/", true),
+            Matching::Slash("/12".into())
+        );
     }
 
     #[test]

@@ -9,7 +9,7 @@ mod parser;
 mod rule;
 mod template;
 
-pub use matcher::{RequestView, Rewrite, host_without_port as matcher_host};
+pub use matcher::{Matching, RequestView, Rewrite, host_without_port as matcher_host};
 pub use parser::parse;
 pub use rule::{Matcher, Modifiers, PathPattern, QueryValue, Rule, RuleError, priority};
 
