@@ -663,3 +663,79 @@ fn the_test_backend_stops_at_once_on_sigterm() {
     let code = docker(&["inspect", "-f", "{{.State.ExitCode}}", &id]);
     assert_eq!(code.trim(), "0", "whoami exits 0 on SIGTERM");
 }
+
+#[tokio::test]
+async fn a_traefik_1_7_compose_setup_with_segments_routes_unchanged() {
+    // Traefik 1.7's command line as its docs write it (plus loopback addresses and this
+    // test's constraint), and a compose file of labelled services, one with two segments.
+    let s = Scope::new("compose17");
+    let constraint = format!("--docker.constraints=tag=={}", s.tag);
+    let p = Portier::start_without_config(
+        &[
+            "--api",
+            "--docker",
+            "--docker.domain=docker.localhost",
+            "--logLevel=DEBUG",
+            "--entryPoints=Name:http Address:127.0.0.1:0",
+            "--web.address=127.0.0.1:0",
+            &constraint,
+        ],
+        &[],
+    );
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/compose/traefik-1.7.yml");
+    s.compose(&file, &["up", "-d"]);
+    eventually(WAIT, "three routes", async || {
+        let a = get(p.http(), "whoami.docker.localhost", "/").await.status;
+        let b = get(p.http(), "multi.docker.localhost", "/").await.status;
+        let c = get(p.http(), "admin.docker.localhost", "/").await.status;
+        (a == 200 && b == 200 && c == 401).then_some(())
+    })
+    .await;
+    // The admin segment is its own backend, on the container's second port.
+    let auth = "Basic dGVzdDp0ZXN0"; // test:test
+    let r = support::send(
+        p.http(),
+        "GET",
+        "admin.docker.localhost",
+        "/where",
+        &[("authorization", auth)],
+        support::TestBody::empty(),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let web = get(p.http(), "multi.docker.localhost", "/").await;
+    assert_eq!(
+        hostname(&r.text()),
+        hostname(&web.text()),
+        "one container, two segments"
+    );
+    let api: serde_json::Value = serde_json::from_slice(
+        &get(p.web.expect("web"), "localhost", "/api/providers/docker")
+            .await
+            .body,
+    )
+    .expect("json");
+    let names: Vec<&String> = api["frontends"]
+        .as_object()
+        .expect("frontends")
+        .keys()
+        .collect();
+    assert_eq!(names.len(), 3, "{names:?}");
+    assert!(
+        names.iter().any(|n| n.starts_with("frontend-admin-multi-")),
+        "{names:?}"
+    );
+    let admin_urls: Vec<&str> = api["backends"]
+        .as_object()
+        .expect("backends")
+        .iter()
+        .filter(|(name, _)| name.starts_with("backend-multi-") && name.ends_with("-admin"))
+        .flat_map(|(_, b)| b["servers"].as_object().into_iter().flatten())
+        .filter_map(|(_, s)| s["url"].as_str())
+        .collect();
+    assert!(
+        admin_urls.len() == 1 && admin_urls[0].ends_with(":8080"),
+        "{admin_urls:?}"
+    );
+    s.compose(&file, &["down", "-t", "1"]);
+}

@@ -514,9 +514,10 @@ const PROTECTIVE_LABELS: [(&str, u16); 15] = [
     ("traefik.backend.maxconn.amount=1", 200),
     // A body limit lets a request without a body through.
     ("traefik.backend.buffering.maxRequestBodyBytes=10", 200),
+    // A segment's auth guards the segment's route (the container's only one here).
     (
         "traefik.admin.frontend.auth.basic.users=test:$apr1$H6uskkkW$IgXLP6ewTrSuBkTrqE8wj/",
-        503,
+        401,
     ),
 ];
 
@@ -696,7 +697,7 @@ async fn labels_guard_containers_and_what_cannot_be_honoured_answers_503() {
     assert_eq!(code, 2, "{out}\n{err}");
     assert!(
         err.contains(&format!(
-            "container {}-secret label traefik.admin.frontend.auth.basic.users: asks for authentication",
+            "container {}-secret label traefik.frontend.rateLimit.rateSet.a: ",
             s.tag
         )),
         "{err}"

@@ -15,6 +15,7 @@ mod events;
 mod labels;
 mod middlewares;
 mod protection;
+mod segments;
 mod translate;
 mod translator;
 

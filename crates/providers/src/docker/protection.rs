@@ -1,6 +1,6 @@
 //! Rule zero for labels: the `traefik.*` labels that ask for a protection portier does not
-//! enforce (segment forms, and any spelling of a protective label
-//! other than Traefik's own, which `middlewares` reads). Pure.
+//! enforce (any spelling of a protective label other than Traefik's own, plain or in a
+//! segment, which `middlewares` reads). Pure.
 
 use model::dynamic::ProviderError;
 
@@ -17,7 +17,7 @@ pub(super) enum Scope {
 /// (`traefik.frontend.auth.basic.users`) and the segment form (`traefik.<seg>.frontend.…`).
 /// Compared without case, so no spelling of a protection slips through as "unknown".
 pub(super) fn unenforced_protection(key: &str) -> Option<(Scope, &'static str)> {
-    if super::middlewares::is_middleware_label(key) {
+    if super::middlewares::is_middleware_label(&super::segments::plain(key)) {
         return None;
     }
     let key = key.to_ascii_lowercase();

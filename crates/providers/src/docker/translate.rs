@@ -56,6 +56,9 @@ pub(super) struct Parsed {
     pub(super) circuit_breaker: Option<CircuitBreaker>,
     pub(super) backend: String,
     pub(super) rule: String,
+    /// A segment's frontend name (`frontend-<segment>-<backend>`); without a segment the
+    /// name comes from the rule.
+    pub(super) frontend_name: Option<String>,
     pub(super) frontend: Frontend,
     pub(super) server: Option<(String, Server)>,
     /// Backend-level protections asked for and not enforced (`label KEY` each).
@@ -71,24 +74,76 @@ pub(super) fn contribution(c: &ContainerInfo, defaults: &DockerDefaults) -> Opti
         return None;
     }
     let mut out = Contribution::default();
-    match container_route(c, defaults, &mut out.notes, &mut out.errors) {
-        Ok(Some(p)) => out.parsed.push(p),
-        Ok(None) => return Some(out),
-        Err(e) => {
-            out.errors.push(e);
-            return Some(out);
+    let segments = super::segments::segments(c);
+    if segments.is_empty() {
+        match container_route(c, defaults, None, &mut out.notes, &mut out.errors) {
+            Ok(Some(p)) => out.parsed.push(p),
+            Ok(None) => return Some(out),
+            Err(e) => {
+                out.errors.push(e);
+                return Some(out);
+            }
         }
+        out.warnings.extend(middlewares::ignored_auth_labels(c));
+    }
+    for seg in &segments {
+        let mut errors = Vec::new();
+        let sc = &seg.container;
+        match container_route(sc, defaults, Some(&seg.name), &mut out.notes, &mut errors) {
+            Ok(Some(mut p)) => {
+                for reason in p
+                    .frontend
+                    .unenforced
+                    .iter_mut()
+                    .chain(p.backend_unenforced.iter_mut())
+                {
+                    let written = reason
+                        .strip_prefix("label ")
+                        .and_then(|plain| seg.spelled.get(plain));
+                    if let Some(written) = written {
+                        *reason = format!("label {written}");
+                    }
+                }
+                out.parsed.push(p)
+            }
+            Ok(None) => {}
+            Err(e) => errors.push(e),
+        }
+        out.errors
+            .extend(errors.into_iter().map(|e| respell(e, seg)));
+        for w in middlewares::ignored_auth_labels(sc)
+            .into_iter()
+            .map(|e| respell(e, seg))
+        {
+            if !out.warnings.contains(&w) {
+                out.warnings.push(w);
+            }
+        }
+    }
+    if out.parsed.is_empty() {
+        out.warnings.clear();
+        return Some(out);
     }
     out.errors.extend(unenforced_errors(c));
     out.warnings.extend(unsupported_labels(c));
-    out.warnings.extend(middlewares::ignored_auth_labels(c));
     Some(out)
+}
+
+/// An error about a label a segment set, naming the label as written on the container.
+fn respell(mut e: ProviderError, seg: &super::segments::Segment) -> ProviderError {
+    if let ProviderError::Label { label, .. } = &mut e {
+        if let Some(written) = seg.spelled.get(label.as_str()) {
+            *label = written.clone();
+        }
+    }
+    e
 }
 
 /// One container through the builder's steps; `None` when it is not routed.
 fn container_route(
     c: &ContainerInfo,
     d: &DockerDefaults,
+    segment: Option<&str>,
     notes: &mut Vec<String>,
     errors: &mut Vec<ProviderError>,
 ) -> Result<Option<Parsed>, ProviderError> {
@@ -106,7 +161,21 @@ fn container_route(
         (None, Some((project, service))) => format!("{service}_{project}"),
         (None, None) => c.name.clone(),
     };
-    let backend = format!("backend-{}", normalize(&backend_name));
+    let (backend, frontend_name) = match segment {
+        None => (format!("backend-{}", normalize(&backend_name)), None),
+        // Traefik: `<service>-<segment's backend, else the segment>`, and the frontend
+        // `<segment>-<backend>`.
+        Some(seg) => {
+            let service = match compose {
+                Some((project, service)) => format!("{service}_{project}"),
+                None => c.name.clone(),
+            };
+            let value = labels.text(LABEL_BACKEND).unwrap_or(seg);
+            let name = normalize(&format!("{service}-{value}"));
+            let frontend = format!("frontend-{}", normalize(&format!("{seg}-{name}")));
+            (format!("backend-{name}"), Some(frontend))
+        }
+    };
     let Some(rule) = frontend_rule(c, &labels, compose, d) else {
         notes.push(format!(
             "container {}: no {LABEL_RULE} and no domain for a default rule; not routed",
@@ -115,7 +184,7 @@ fn container_route(
         return Ok(None);
     };
     let port = server_port(c, &labels)?;
-    let server = build_server(c, &labels, d, port, notes)?;
+    let server = build_server(c, &labels, d, port, segment, notes)?;
     let asked = middlewares::read(c);
     errors.extend(asked.errors);
     let mut frontend = build_frontend(&labels, &backend, &rule);
@@ -134,6 +203,7 @@ fn container_route(
         circuit_breaker: build_circuit_breaker(c, &labels, errors),
         backend,
         rule,
+        frontend_name,
         frontend,
         server,
         backend_unenforced,
@@ -186,10 +256,11 @@ fn unsupported_labels(c: &ContainerInfo) -> Vec<ProviderError> {
     c.labels
         .keys()
         .filter(|k| {
+            let plain = super::segments::plain(k);
             k.starts_with("traefik.")
-                && !is_known(k)
-                && !middlewares::is_middleware_label(k)
-                && !super::error_pages::is_error_page_label(k)
+                && !is_known(&plain)
+                && !middlewares::is_middleware_label(&plain)
+                && !super::error_pages::is_error_page_label(&plain)
                 && unenforced_protection(k).is_none()
         })
         .map(|key| ProviderError::Label {
@@ -350,6 +421,7 @@ fn build_server(
     labels: &Labels,
     d: &DockerDefaults,
     port: u16,
+    segment: Option<&str>,
     notes: &mut Vec<String>,
 ) -> Result<Option<(String, Server)>, ProviderError> {
     let usable = c.state == RunState::Running && matches!(c.health, None | Some(Health::Healthy));
@@ -364,7 +436,10 @@ fn build_server(
     };
     let protocol = labels.text(LABEL_PROTOCOL).unwrap_or("http");
     Ok(Some((
-        format!("server-{}", normalize(&c.name)),
+        match segment {
+            None => format!("server-{}", normalize(&c.name)),
+            Some(seg) => format!("server-{}", normalize(&format!("{}-{seg}", c.name))),
+        },
         Server {
             url: format!("{protocol}://{host}:{port}"),
             weight: i64::from(labels.weight(LABEL_WEIGHT).unwrap_or(1)),

@@ -49,9 +49,10 @@ pub struct Translator {
     /// Backend name → its declarations, in order.
     members: BTreeMap<String, BTreeSet<Member>>,
     groups: HashMap<String, Group>,
-    /// Frontend base name (`frontend-` + the normalised rule) → its claimants, in the order
-    /// of their first container: (first member, backend) → rule. The first claimant gets the
-    /// base name, the others the base name and their backend.
+    /// Frontend base name (`frontend-` + the normalised rule, or a segment's frontend name)
+    /// → its claimants, in the order of their first container: (first member, backend) → the
+    /// frontend's key in its group. The first claimant gets the base name, the others the base
+    /// name and their backend.
     claims: BTreeMap<String, BTreeMap<(Member, String), String>>,
     /// Base name → the frontend names its claimants have now.
     named: HashMap<String, Vec<String>>,
@@ -64,10 +65,19 @@ pub struct Translator {
 #[derive(Debug)]
 struct Group {
     backend: Arc<Backend>,
-    /// Its frontends by rule, each with the declaration that came first.
-    frontends: BTreeMap<String, (Member, Arc<Frontend>)>,
+    /// Its frontends by key (the rule, or a segment's frontend name), each with the
+    /// declaration that came first and its base name.
+    frontends: BTreeMap<String, GroupFrontend>,
     /// Containers that disagree with the first one of the backend or frontend.
     errors: BTreeMap<Member, Vec<ProviderError>>,
+}
+
+#[derive(Debug)]
+struct GroupFrontend {
+    first: Member,
+    frontend: Arc<Frontend>,
+    /// `frontend-` + the normalised rule, or a segment's frontend name.
+    base: String,
 }
 
 impl Translator {
@@ -147,12 +157,11 @@ impl Translator {
     /// it had or has go to `bases`.
     fn regroup(&mut self, name: &str, bases: &mut BTreeSet<String>) {
         if let Some(old) = self.groups.remove(name) {
-            for (rule, (first, _)) in &old.frontends {
-                let base = base_name(rule);
-                if let Some(c) = self.claims.get_mut(&base) {
-                    c.remove(&(first.clone(), name.to_string()));
+            for f in old.frontends.values() {
+                if let Some(c) = self.claims.get_mut(&f.base) {
+                    c.remove(&(f.first.clone(), name.to_string()));
                 }
-                bases.insert(base);
+                bases.insert(f.base.clone());
             }
         }
         let declarations: Vec<(&Member, &Parsed)> = (self.members.get(name).into_iter())
@@ -166,13 +175,12 @@ impl Translator {
             self.config.backends.remove(name);
             return;
         };
-        for (rule, (first, _)) in &group.frontends {
-            let base = base_name(rule);
+        for (key, f) in &group.frontends {
             self.claims
-                .entry(base.clone())
+                .entry(f.base.clone())
                 .or_default()
-                .insert((first.clone(), name.to_string()), rule.clone());
-            bases.insert(base);
+                .insert((f.first.clone(), name.to_string()), key.clone());
+            bases.insert(f.base.clone());
         }
         for (key, _) in group.errors.keys() {
             self.noisy.insert(key.clone());
@@ -185,10 +193,11 @@ impl Translator {
     fn rename(&mut self, base: &str) {
         let old = self.named.remove(base).unwrap_or_default();
         let mut names = Vec::new();
-        for (i, ((_, backend), rule)) in self.claims.get(base).into_iter().flatten().enumerate() {
-            let Some((_, f)) = self.groups.get(backend).and_then(|g| g.frontends.get(rule)) else {
+        for (i, ((_, backend), key)) in self.claims.get(base).into_iter().flatten().enumerate() {
+            let Some(f) = self.groups.get(backend).and_then(|g| g.frontends.get(key)) else {
                 continue;
             };
+            let f = &f.frontend;
             let name = if i == 0 {
                 base.to_string()
             } else {
@@ -243,7 +252,7 @@ fn build_group(declarations: &[(&Member, &Parsed)]) -> Option<Group> {
         buffering: first.buffering.clone(),
         ..Backend::default()
     };
-    let mut frontends: BTreeMap<String, (Member, Frontend)> = BTreeMap::new();
+    let mut frontends: BTreeMap<String, (Member, Frontend, String)> = BTreeMap::new();
     let mut errors: BTreeMap<Member, Vec<ProviderError>> = BTreeMap::new();
     for &(member, p) in declarations {
         let container = &member.0.0;
@@ -278,8 +287,12 @@ fn build_group(declarations: &[(&Member, &Parsed)]) -> Option<Group> {
                 "maxconn",
             );
         }
-        match frontends.get_mut(&p.rule) {
-            Some((_, f)) => {
+        let (key, base) = match &p.frontend_name {
+            Some(name) => (format!("segment {name}"), name.clone()),
+            None => (format!("rule {}", p.rule), base_name(&p.rule)),
+        };
+        match frontends.get_mut(&key) {
+            Some((_, f, _)) => {
                 // One container of a shared frontend asking for a protection is enough.
                 merge_unique(&mut f.unenforced, p.frontend.unenforced.clone());
                 if f.middlewares != p.frontend.middlewares {
@@ -292,14 +305,24 @@ fn build_group(declarations: &[(&Member, &Parsed)]) -> Option<Group> {
                 }
             }
             None => {
-                frontends.insert(p.rule.clone(), (member.clone(), p.frontend.clone()));
+                frontends.insert(key, (member.clone(), p.frontend.clone(), base));
             }
         }
     }
     Some(Group {
         backend: Arc::new(backend),
         frontends: (frontends.into_iter())
-            .map(|(rule, (m, f))| (rule, (m, Arc::new(f))))
+            .map(|(key, (first, f, base))| {
+                let frontend = Arc::new(f);
+                (
+                    key,
+                    GroupFrontend {
+                        first,
+                        frontend,
+                        base,
+                    },
+                )
+            })
             .collect(),
         errors,
     })
@@ -937,6 +960,13 @@ mod tests {
                 if below(8) == 0 {
                     labels.push(("traefik.port", "not-a-port"));
                 }
+                if below(5) == 0 {
+                    labels.push(("traefik.adm.port", "8080"));
+                    labels.push(("traefik.adm.frontend.rule", "Host:adm.local"));
+                    if below(2) == 0 {
+                        labels.push(("traefik.adm.backend", "shared"));
+                    }
+                }
                 let mut c = container(&name, &format!("10.0.0.{}", below(200)), &labels);
                 c.id = id.clone();
                 c.state = match below(6) {
@@ -952,5 +982,116 @@ mod tests {
             let fresh = translate(&all, &defaults());
             assert_eq!(t.config(), &fresh.config, "step {step}");
         }
+    }
+
+    #[test]
+    fn segments_are_named_as_traefik_names_them() {
+        let t = translate(
+            &[container(
+                "foo",
+                "10.0.0.2",
+                &[("traefik.sauternes.port", "2503")],
+            )],
+            &defaults(),
+        );
+        let f = &t.config.frontends["frontend-sauternes-foo-sauternes"];
+        assert_eq!(f.backend, "backend-foo-sauternes");
+        assert_eq!(
+            f.routes.values().next().map(|r| r.rule.as_str()),
+            Some("Host:foo.docker.localhost")
+        );
+        let b = &t.config.backends["backend-foo-sauternes"];
+        assert_eq!(
+            b.servers["server-foo-sauternes"].url,
+            "http://10.0.0.2:2503"
+        );
+
+        let t = translate(
+            &[container(
+                "test1",
+                "10.0.0.3",
+                &[
+                    ("traefik.sauternes.port", "80"),
+                    ("traefik.sauternes.backend", "foobar"),
+                ],
+            )],
+            &defaults(),
+        );
+        assert!(
+            t.config
+                .frontends
+                .contains_key("frontend-sauternes-test1-foobar")
+        );
+        assert!(t.config.backends.contains_key("backend-test1-foobar"));
+    }
+
+    #[test]
+    fn one_container_two_segments_two_routes() {
+        let mut c = container(
+            "app",
+            "10.0.0.2",
+            &[
+                ("traefik.frontend.priority", "7"),
+                ("traefik.web.port", "80"),
+                ("traefik.web.frontend.rule", "Host:web.local"),
+                ("traefik.admin.port", "8080"),
+                ("traefik.admin.weight", "3"),
+                ("traefik.admin.protocol", "https"),
+                ("traefik.admin.frontend.rule", "Host:admin.local"),
+                ("traefik.admin.frontend.entryPoints", "https"),
+                ("traefik.admin.frontend.whiteList.sourceRange", "10.0.0.0/8"),
+            ],
+        );
+        c.ports = vec![80, 8080];
+        let t = translate(&[c], &defaults());
+        assert!(t.config.errors.is_empty(), "{:?}", t.config.errors);
+        assert!(t.config.warnings.is_empty(), "{:?}", t.config.warnings);
+        let web = &t.config.frontends["frontend-web-app-web"];
+        let admin = &t.config.frontends["frontend-admin-app-admin"];
+        assert_eq!(
+            (web.priority, admin.priority),
+            (7, 7),
+            "shared labels apply to each segment"
+        );
+        assert_eq!(
+            web.routes.values().next().map(|r| r.rule.as_str()),
+            Some("Host:web.local")
+        );
+        assert!(web.middlewares.white_list.is_none());
+        assert!(admin.middlewares.white_list.is_some());
+        assert_eq!(admin.entry_points, ["https"]);
+        let s = &t.config.backends["backend-app-admin"].servers["server-app-admin"];
+        assert_eq!((s.url.as_str(), s.weight), ("https://10.0.0.2:8080", 3));
+        let s = &t.config.backends["backend-app-web"].servers["server-app-web"];
+        assert_eq!(s.url, "http://10.0.0.2:80");
+    }
+
+    #[test]
+    fn two_segments_with_one_backend_share_it_and_errors_name_the_segment_label() {
+        let c = container(
+            "two",
+            "10.0.0.2",
+            &[
+                ("traefik.a.port", "80"),
+                ("traefik.a.backend", "both"),
+                ("traefik.b.port", "81"),
+                ("traefik.b.backend", "both"),
+            ],
+        );
+        let t = translate(&[c], &defaults());
+        let b = &t.config.backends["backend-two-both"];
+        let urls: Vec<&str> = b.servers.values().map(|s| s.url.as_str()).collect();
+        assert_eq!(urls, ["http://10.0.0.2:80", "http://10.0.0.2:81"]);
+        assert_eq!(t.config.frontends.len(), 2);
+
+        let bad = container("bad", "10.0.0.3", &[("traefik.web.port", "eighty")]);
+        let t = translate(&[bad], &defaults());
+        let errors: Vec<String> = t.config.errors.iter().map(ToString::to_string).collect();
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.starts_with("container bad label traefik.web.port:")),
+            "{errors:?}"
+        );
     }
 }
