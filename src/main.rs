@@ -362,7 +362,8 @@ fn healthcheck(flags: &Flags, traefik: &[config::flags::Flag]) -> ExitCode {
         s.set_read_timeout(Some(timeout))?;
         write!(
             s,
-            "GET /ping HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+            "GET {}/ping HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n",
+            web.path
         )?;
         let mut out = String::new();
         s.read_to_string(&mut out)?;

@@ -4,8 +4,8 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
@@ -86,7 +86,8 @@ pub async fn bind(config: &Config) -> Result<Listeners, RunError> {
         let l = bind_one(&ep.name, &ep.address.text, ep.address.socket).await?;
         entry_points.push((ep.clone(), l));
     }
-    let web = match &config.web {
+    // Served on an entrypoint (`[api] entryPoint`), the dashboard has no listener of its own.
+    let web = match config.web.as_ref().filter(|w| w.entry_point.is_none()) {
         Some(w) => Some(bind_one("web", &w.address.text, w.address.socket).await?),
         None => None,
     };
@@ -223,7 +224,7 @@ impl Portier {
         ));
         let stop = CancellationToken::new();
         let graceful = Arc::new(GracefulShutdown::new());
-        let (entry_points, ep_metrics) = start_entry_points(
+        let (entry_points, ep_metrics, internal) = start_entry_points(
             &config,
             listeners.entry_points,
             tls,
@@ -234,11 +235,18 @@ impl Portier {
         );
         let draining = Arc::new(AtomicBool::new(false));
         let web_stop = CancellationToken::new();
-        let web = listeners.web.map(|listener| {
-            let mut state = web_state(&config, &cp, stats, ep_metrics, Arc::clone(&draining));
-            state.config_warnings = options.config_warnings;
-            start_web(listener, state, web_stop.clone())
-        });
+        let mut state = web_state(&config, &cp, stats, ep_metrics, Arc::clone(&draining));
+        state.config_warnings = options.config_warnings;
+        let state = Arc::new(state);
+        let mut web = None;
+        if config.web.is_some() || config.ping_entry_point.is_some() {
+            dashboard::start_sampling(&state, web_stop.clone());
+            let app = dashboard::app(&state);
+            mount_web(&config, &app, &internal);
+            web = listeners
+                .web
+                .map(|listener| start_web(listener, app, web_stop.clone()));
+        }
         Ok(Portier {
             draining,
             stop,
@@ -421,6 +429,9 @@ fn entry_point_guards(
     })
 }
 
+/// Each entrypoint's slot for the dashboard served on it (`[api] entryPoint`, `[ping]`).
+type InternalSlots = HashMap<String, Arc<OnceLock<proxy::Internal>>>;
+
 fn start_entry_points(
     config: &Config,
     listeners: Vec<(EntryPoint, TcpListener)>,
@@ -429,9 +440,10 @@ fn start_entry_points(
     proxy: &Arc<proxy::Proxy>,
     stop: &CancellationToken,
     graceful: &Arc<GracefulShutdown>,
-) -> (Vec<JoinHandle<()>>, EntryPointMetrics) {
+) -> (Vec<JoinHandle<()>>, EntryPointMetrics, InternalSlots) {
     let mut tasks = Vec::new();
     let mut metrics_by_ep = Vec::new();
+    let mut internal = InternalSlots::new();
     let rt = &config.responding_timeouts;
     for (ep, listener) in listeners {
         let addr = listener
@@ -448,7 +460,10 @@ fn start_entry_points(
             max_connections: ep.max_connections,
         };
         let guards = entry_point_guards(&ep.name, &ep.middlewares);
+        let slot = Arc::new(OnceLock::new());
+        internal.insert(ep.name.clone(), Arc::clone(&slot));
         let ctx = Arc::new(proxy::EntryPointContext {
+            internal: slot,
             guards,
             tls: tls.remove(&ep.name),
             redirect: ep.redirect.clone().map(|mut r| {
@@ -470,7 +485,67 @@ fn start_entry_points(
             Arc::clone(graceful),
         )));
     }
-    (tasks, metrics_by_ep)
+    (tasks, metrics_by_ep, internal)
+}
+
+/// Mounts the web application on the entrypoints that serve it beside their routes: the
+/// `[api] entryPoint` (its paths; `/` too when no frontend uses it by default) and the
+/// `[ping] entryPoint` (`/ping`).
+fn mount_web(config: &Config, app: &axum::Router, slots: &InternalSlots) {
+    let mut mounts: Vec<(&str, proxy::Internal)> = Vec::new();
+    let handler = internal_handler(app.clone());
+    if let Some(name) = config.web.as_ref().and_then(|w| w.entry_point.as_deref()) {
+        let prefixes = ["/api", "/dashboard", "/health", "/metrics", "/ping"];
+        mounts.push((
+            name,
+            proxy::Internal {
+                prefixes: prefixes.iter().map(|p| p.to_string()).collect(),
+                root: !config.default_entry_points.iter().any(|d| d == name),
+                handler: Arc::clone(&handler),
+            },
+        ));
+    }
+    if let Some(name) = config.ping_entry_point.as_deref() {
+        if !mounts.iter().any(|(n, _)| *n == name) {
+            mounts.push((
+                name,
+                proxy::Internal {
+                    prefixes: vec!["/ping".to_string()],
+                    root: false,
+                    handler: Arc::clone(&handler),
+                },
+            ));
+        }
+    }
+    for (name, internal) in mounts {
+        tracing::info!(
+            entry_point = name,
+            "dashboard paths {:?} served on entrypoint {name}, beside its routes",
+            internal.prefixes
+        );
+        if let Some(slot) = slots.get(name) {
+            let _ = slot.set(internal);
+        }
+    }
+}
+
+/// The web application as the data plane calls it.
+fn internal_handler(app: axum::Router) -> proxy::InternalHandler {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    Arc::new(move |req| {
+        let app = app.clone();
+        Box::pin(async move {
+            let resp = match app.oneshot(req.map(axum::body::Body::new)).await {
+                Ok(r) => r,
+                Err(never) => match never {},
+            };
+            resp.map(|body| {
+                body.map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)
+                    .boxed_unsync()
+            })
+        })
+    })
 }
 
 fn web_state(
@@ -497,18 +572,19 @@ fn web_state(
         draining,
         config_warnings: Vec::new(),
         dashboard: config.web.as_ref().is_none_or(|w| w.dashboard),
+        prefix: config
+            .web
+            .as_ref()
+            .map(|w| w.path.clone())
+            .unwrap_or_default(),
     }
 }
 
-fn start_web(
-    listener: TcpListener,
-    state: dashboard::WebState,
-    stop: CancellationToken,
-) -> JoinHandle<()> {
+fn start_web(listener: TcpListener, app: axum::Router, stop: CancellationToken) -> JoinHandle<()> {
     let addr = listener
         .local_addr()
         .map(|a| a.to_string())
         .unwrap_or_default();
     tracing::info!("web listening on {addr}");
-    tokio::spawn(dashboard::serve(listener, state, stop))
+    tokio::spawn(dashboard::serve(listener, app, stop))
 }

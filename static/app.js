@@ -107,7 +107,7 @@ function renderHealth(h) {
 
 async function refresh() {
   try {
-    const [providers, configWarnings] = await Promise.all([getJSON("/api"), getJSON("/api/config/warnings")]);
+    const [providers, configWarnings] = await Promise.all([getJSON("../api"), getJSON("../api/config/warnings")]);
     renderProviders(providers, configWarnings);
   } catch (e) {
     console.error(e);
@@ -116,7 +116,7 @@ async function refresh() {
 
 async function refreshHealth() {
   try {
-    renderHealth(await getJSON("/health"));
+    renderHealth(await getJSON("../health"));
   } catch (e) {
     console.error(e);
   }
@@ -124,7 +124,7 @@ async function refreshHealth() {
 
 function live() {
   const badge = $("#live");
-  const events = new EventSource("/api/events");
+  const events = new EventSource("../api/events");
   events.addEventListener("table", (msg) => {
     badge.textContent = "live";
     badge.className = "badge up";

@@ -639,3 +639,79 @@ async fn api_dashboard_false_serves_the_api_without_the_page() {
     assert_eq!(code, 200);
     assert!(api["file"]["frontends"]["site"].is_object(), "{api}");
 }
+
+#[tokio::test]
+async fn the_api_on_an_entrypoint_sits_beside_its_routes() {
+    let a = Backend::spawn("one").await;
+    let b = Backend::spawn("two").await;
+    // `[api] entryPoint = "http"`: the API and the page on http, the routes too; `/ping` on
+    // the `admin` entrypoint as well ([ping]); `traefik`, not a default entrypoint, gets `/`.
+    let toml = "defaultEntryPoints = [\"http\"]\n\
+        [entryPoints.http]\naddress = \"127.0.0.1:0\"\n\
+        [entryPoints.admin]\naddress = \"127.0.0.1:0\"\n\
+        [api]\nentryPoint = \"http\"\n[ping]\nentryPoint = \"admin\"\n\
+        [file]\nfilename = \"rules.toml\"\n";
+    let p = Portier::start_with(toml, &[("rules.toml", &rules(&a, &b, Some("root")))], &[]);
+    assert!(p.web.is_none(), "no listener of its own");
+    let http = p.http();
+    assert_eq!(get(http, "site.local", "/").await.status, 200, "the route");
+    let r = get(http, "site.local", "/api").await;
+    assert_eq!(r.status, 200);
+    let api: Value = serde_json::from_slice(&r.body).expect("json");
+    assert!(api["file"]["frontends"]["site"].is_object(), "{api}");
+    let page = get(http, "site.local", "/dashboard/").await;
+    assert!(
+        page.text()
+            .contains("<script type=\"module\" src=\"app.js\">"),
+        "{}",
+        page.text()
+    );
+    assert_eq!(
+        get(http, "x.local", "/root").await.echo().path,
+        "/root",
+        "other paths route"
+    );
+    assert_eq!(
+        get(p.entry_points["admin"], "x", "/ping").await.text(),
+        "OK"
+    );
+
+    let toml = "defaultEntryPoints = [\"http\"]\n\
+        [entryPoints.http]\naddress = \"127.0.0.1:0\"\n\
+        [entryPoints.traefik]\naddress = \"127.0.0.1:0\"\n[api]\n";
+    let p = Portier::start(toml);
+    let r = get(p.entry_points["traefik"], "x", "/").await;
+    assert_eq!(
+        (r.status.as_u16(), &r.headers["location"]),
+        (302, &"/dashboard/".parse().expect("h"))
+    );
+}
+
+#[tokio::test]
+async fn web_path_puts_everything_under_its_prefix() {
+    let a = Backend::spawn("one").await;
+    let b = Backend::spawn("two").await;
+    let p = Portier::start_with(
+        &config("path = \"/test\""),
+        &[("rules.toml", &rules(&a, &b, None))],
+        &[],
+    );
+    let web = p.web.expect("web");
+    let (ok, gone) = (
+        get(web, "x", "/test/api").await,
+        get(web, "x", "/api").await,
+    );
+    assert_eq!((ok.status.as_u16(), gone.status.as_u16()), (200, 404));
+    assert_eq!(get(web, "x", "/test/ping").await.text(), "OK");
+    for root in ["/test", "/test/"] {
+        let r = get(web, "x", root).await;
+        assert_eq!(r.headers["location"], "/test/dashboard/", "{root}");
+    }
+    let page = get(web, "x", "/test/dashboard/").await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.text().contains("href=\"../api\""),
+        "links are relative to the prefix"
+    );
+    assert_eq!(get(web, "x", "/test/dashboard/app.js").await.status, 200);
+}

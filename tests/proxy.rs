@@ -525,7 +525,12 @@ async fn sticky_sessions_keep_a_client_on_its_server_until_it_leaves() {
         )
         .build();
     let p = Portier::start(&cfg);
-    let first = get(p.http(), "s.local", "/").await;
+    // Under an active health check, servers take traffic after their first passing probe.
+    let first = support::docker::eventually(Duration::from_secs(5), "a first probe", async || {
+        let r = get(p.http(), "s.local", "/").await;
+        (r.status == 200).then_some(r)
+    })
+    .await;
     let name = first.echo().name;
     let url = if name == "a" { a.url() } else { b.url() };
     assert_eq!(

@@ -58,7 +58,7 @@ async fn wait_for_servers(p: &Portier, host: &str, count: usize) {
 async fn scale_and_restart_under_load_without_a_failed_request() {
     let s = Scope::new("zero");
     let p = Portier::start(&format!("{HTTP}{}", s.docker_toml("")));
-    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/compose/docker-compose.yml");
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/compose/slow-drain.yml");
     s.compose(&file, &["up", "-d", "--scale", "web=5", "web"]);
     wait_for_servers(&p, "compose.local", 5).await;
 

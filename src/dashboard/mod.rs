@@ -55,6 +55,8 @@ pub(crate) struct WebState {
     pub draining: Arc<std::sync::atomic::AtomicBool>,
     /// `[api] dashboard`: whether `/dashboard/` is served.
     pub dashboard: bool,
+    /// `[web] path`: the prefix of every path (`/test`), or empty.
+    pub prefix: String,
 }
 
 /// (provider, backend, url) → (total requests at the last sample, requests per second).
@@ -64,12 +66,28 @@ pub(crate) type Rates = HashMap<(String, String, String), (u64, f64)>;
 #[folder = "static/"]
 struct Assets;
 
-type Shared = Arc<WebState>;
+pub(crate) type Shared = Arc<WebState>;
 
-/// Serves the dashboard until `stop` is cancelled.
-pub(crate) async fn serve(listener: TcpListener, state: WebState, stop: CancellationToken) {
-    let state = Arc::new(state);
-    tokio::spawn(sample(Arc::clone(&state), stop.clone()));
+/// Starts sampling `/health` counts and server rates until `stop` is cancelled.
+pub(crate) fn start_sampling(state: &Shared, stop: CancellationToken) {
+    tokio::spawn(sample(Arc::clone(state), stop));
+}
+
+/// Serves `app` on its own listener until `stop` is cancelled.
+pub(crate) async fn serve(listener: TcpListener, app: Router, stop: CancellationToken) {
+    let shutdown = stop.clone();
+    if let Err(e) = axum::serve(listener, app)
+        .with_graceful_shutdown(async move { shutdown.cancelled().await })
+        .await
+    {
+        tracing::error!("web: {e}");
+    }
+}
+
+/// The web application: the page, the API, `/health`, `/metrics` and `/ping`, under
+/// `[web] path` when it has one.
+pub(crate) fn app(state: &Shared) -> Router {
+    let state = Arc::clone(state);
     let pages = if state.dashboard {
         Router::new()
             .route("/", get(to_dashboard))
@@ -111,18 +129,27 @@ pub(crate) async fn serve(listener: TcpListener, state: WebState, stop: Cancella
             Arc::clone(&state),
             require_auth,
         ));
+    let not_found = || async { (StatusCode::NOT_FOUND, "404 page not found\n") };
+    let prefix = state.prefix.clone();
+    let dashboard = state.dashboard;
     let app = Router::new()
         .route("/ping", get(ping))
         .merge(protected)
-        .fallback(|| async { (StatusCode::NOT_FOUND, "404 page not found\n") })
+        .fallback(not_found)
         .with_state(state);
-    let shutdown = stop.clone();
-    if let Err(e) = axum::serve(listener, app)
-        .with_graceful_shutdown(async move { shutdown.cancelled().await })
-        .await
-    {
-        tracing::error!("web: {e}");
+    if prefix.is_empty() {
+        return app;
     }
+    let outer = Router::new().nest(&prefix, app).fallback(not_found);
+    if !dashboard {
+        return outer;
+    }
+    // `PREFIX/` as well as `PREFIX` leads to the page.
+    let location = format!("{prefix}/dashboard/");
+    outer.route(
+        &format!("{prefix}/"),
+        get(move || async move { (StatusCode::FOUND, [(header::LOCATION, location)]) }),
+    )
 }
 
 /// `OK`, or 503 while portier drains before exiting (Traefik's terminating status).
@@ -184,8 +211,9 @@ async fn sample(state: Shared, stop: CancellationToken) {
 }
 
 /// Traefik answers `/` with a 302 to the dashboard.
-async fn to_dashboard() -> Response {
-    (StatusCode::FOUND, [(header::LOCATION, "/dashboard/")]).into_response()
+async fn to_dashboard(State(state): State<Shared>) -> Response {
+    let location = format!("{}/dashboard/", state.prefix);
+    (StatusCode::FOUND, [(header::LOCATION, location)]).into_response()
 }
 
 fn json_response(v: Value) -> Response {

@@ -45,10 +45,11 @@ pub struct FlagConfig {
 }
 
 /// Sections a `--SECTION=false` may switch off.
-const SECTIONS: [&str; 8] = [
+const SECTIONS: [&str; 9] = [
     "docker",
     "file",
     "api",
+    "ping",
     "web",
     "accesslog",
     "traefiklog",

@@ -104,10 +104,11 @@ pub fn resolve(loaded: &Loaded) -> Result<(Config, DynamicToml, Vec<String>), Co
         .map(Path::to_path_buf)
         .unwrap_or_default();
 
-    let mut entry_points = resolve_entry_points(f, path, &base_dir, &mut warnings)?;
+    let entry_points = resolve_entry_points(f, path, &base_dir, &mut warnings)?;
     let default_entry_points = resolve_default_entry_points(f, path, &entry_points)?;
     let log_level = resolve_log_level(f);
-    let mut web = resolve_web(f, path, &mut entry_points)?;
+    let mut web = resolve_web(f, path, &entry_points)?;
+    let ping_entry_point = resolve_ping(f, path, &entry_points)?;
     let docker = resolve_docker(f, path)?;
     if let (Some(w), Some(toml)) = (web.as_mut(), f.web.as_ref()) {
         w.users = web_users(toml, path, &base_dir)?;
@@ -135,6 +136,7 @@ pub fn resolve(loaded: &Loaded) -> Result<(Config, DynamicToml, Vec<String>), Co
             .and_then(|t| t.file_path.as_ref())
             .map(|p| relative_to(&base_dir, p)),
         web,
+        ping_entry_point,
         docker,
         file,
         responding_timeouts,
@@ -577,53 +579,102 @@ fn forwarded_headers(
 fn resolve_web(
     f: &FileConfig,
     path: &Option<PathBuf>,
-    entry_points: &mut Vec<EntryPoint>,
+    entry_points: &[EntryPoint],
 ) -> Result<Option<WebConfig>, ConfigError> {
     let dashboard = f.api.as_ref().and_then(|a| a.dashboard).unwrap_or(true);
     refuse_unsupported_web_keys(f, path)?;
-    let web = |address: ListenAddress| {
+    let web = |address: ListenAddress, entry_point: Option<String>, prefix: String| {
         Some(WebConfig {
             address,
+            entry_point,
+            path: prefix,
             dashboard,
             users: Default::default(),
         })
     };
+    let default_address =
+        || ListenAddress::parse(DEFAULT_WEB_ADDRESS).map_err(|e| invalid(path, "web", e));
     if let Some(w) = &f.web {
         let address = match &w.address {
             Some(a) => a.clone(),
-            None => {
-                ListenAddress::parse(DEFAULT_WEB_ADDRESS).map_err(|e| invalid(path, "web", e))?
-            }
+            None => default_address()?,
         };
-        return Ok(web(address));
+        let prefix = web_path(w.path.as_deref(), path)?;
+        return Ok(web(address, None, prefix));
     }
-    if let Some(api) = &f.api {
-        let name = api.entry_point.as_deref().unwrap_or("traefik");
-        // The API's entrypoint serves the dashboard, not frontends.
-        if let Some(pos) = entry_points.iter().position(|ep| ep.name == name) {
-            let ep = entry_points.remove(pos);
-            return Ok(web(ep.address));
-        }
-        let address =
-            ListenAddress::parse(DEFAULT_WEB_ADDRESS).map_err(|e| invalid(path, "api", e))?;
-        return Ok(web(address));
+    let Some(api) = &f.api else {
+        return Ok(None);
+    };
+    let name = api.entry_point.as_deref().unwrap_or(DEFAULT_API_ENTRYPOINT);
+    if let Some(ep) = entry_points.iter().find(|ep| ep.name == name) {
+        // Served on that entrypoint, beside its routes.
+        return Ok(web(
+            ep.address.clone(),
+            Some(name.to_string()),
+            String::new(),
+        ));
     }
-    Ok(None)
+    if name != DEFAULT_API_ENTRYPOINT {
+        let known: Vec<&str> = entry_points.iter().map(|e| e.name.as_str()).collect();
+        return Err(invalid(
+            path,
+            "api.entryPoint",
+            format!(
+                "entrypoint {name:?} is not defined (defined: {}); define it, or leave entryPoint out for {DEFAULT_WEB_ADDRESS}",
+                known.join(", ")
+            ),
+        ));
+    }
+    // Traefik creates the `traefik` entrypoint on :8080 when it is not defined.
+    Ok(web(default_address()?, None, String::new()))
+}
+
+/// `[web] path`: `/test` (a trailing `/` dropped); `""` or `/` for none.
+fn web_path(p: Option<&str>, path: &Option<PathBuf>) -> Result<String, ConfigError> {
+    let p = p.unwrap_or("").trim_end_matches('/');
+    if p.is_empty() {
+        return Ok(String::new());
+    }
+    if !p.starts_with('/') || p.contains(['?', '#', ' ']) || p.contains("//") {
+        return Err(invalid(
+            path,
+            "web.path",
+            format!("{p:?}: write a path such as \"/traefik\""),
+        ));
+    }
+    Ok(p.to_string())
+}
+
+/// `[ping] entryPoint` (default `traefik`): an entrypoint that answers `/ping` too; `None`
+/// when it is the web listener's (or `[ping]` is absent).
+fn resolve_ping(
+    f: &FileConfig,
+    path: &Option<PathBuf>,
+    entry_points: &[EntryPoint],
+) -> Result<Option<String>, ConfigError> {
+    let Some(ping) = &f.ping else {
+        return Ok(None);
+    };
+    let name = ping
+        .entry_point
+        .as_deref()
+        .unwrap_or(DEFAULT_API_ENTRYPOINT);
+    if entry_points.iter().any(|ep| ep.name == name) {
+        return Ok(Some(name.to_string()));
+    }
+    if name == DEFAULT_API_ENTRYPOINT {
+        // The web listener (the `traefik` entrypoint Traefik would create) answers /ping.
+        return Ok(None);
+    }
+    Err(invalid(
+        path,
+        "ping.entryPoint",
+        format!("entrypoint {name:?} is not defined"),
+    ))
 }
 
 /// `[web]`/`[api]` keys portier reads and cannot honour yet: an error, never ignored.
 fn refuse_unsupported_web_keys(f: &FileConfig, path: &Option<PathBuf>) -> Result<(), ConfigError> {
-    if let Some(p) = f.web.as_ref().and_then(|w| w.path.as_deref()) {
-        if !matches!(p, "" | "/") {
-            return Err(invalid(
-                path,
-                "web.path",
-                format!(
-                    "{p:?}: serving the dashboard and API under a path prefix is not supported yet; remove it (they are served at /)"
-                ),
-            ));
-        }
-    }
     if f.api.as_ref().and_then(|a| a.debug) == Some(true) {
         return Err(invalid(
             path,
@@ -935,8 +986,9 @@ swarmmode = false
         let (c, _) = resolved("[web]\n[api]\ndashboard = false\n[web.metrics.prometheus]\n");
         assert!(!c.web.as_ref().expect("web").dashboard);
         for (text, key) in [
-            ("[web]\npath = \"/test\"\n", "web.path"),
+            ("[web]\npath = \"test\"\n", "web.path"),
             ("[api]\ndebug = true\n", "api.debug"),
+            ("[api]\nentryPoint = \"nowhere\"\n", "api.entryPoint"),
             (
                 "[web]\n[web.metrics.prometheus]\nbuckets = [0.1]\n",
                 "web.metrics.prometheus.buckets",
@@ -947,6 +999,19 @@ swarmmode = false
             assert!(err.contains(key), "{text}: {err}");
         }
         let (c, _) = resolved("[web]\npath = \"/\"\n");
-        assert!(c.web.is_some(), "the root path is what portier serves");
+        assert_eq!(c.web.expect("web").path, "", "the root is no prefix");
+        let (c, _) = resolved("[web]\npath = \"/test/\"\n");
+        assert_eq!(c.web.expect("web").path, "/test");
+        let (c, _) =
+            resolved("[entryPoints.http]\naddress = \":80\"\n[api]\nentryPoint = \"http\"\n");
+        let web = c.web.expect("web");
+        assert_eq!(web.entry_point.as_deref(), Some("http"));
+        assert_eq!(c.entry_points.len(), 1, "the entrypoint keeps its routes");
+        let (c, _) = resolved("[api]\n");
+        assert_eq!(
+            c.web.expect("web").address.text,
+            ":8080",
+            "Traefik's traefik entrypoint"
+        );
     }
 }

@@ -36,6 +36,7 @@ impl Overlay for FileConfig {
             debug,
             web,
             api,
+            ping,
             docker,
             file,
             responding_timeouts,
@@ -74,6 +75,7 @@ impl Overlay for FileConfig {
         }
         section(&mut self.web, web);
         section(&mut self.api, api);
+        section(&mut self.ping, ping);
         section(&mut self.docker, docker);
         section(&mut self.file, file);
         section(&mut self.responding_timeouts, responding_timeouts);
@@ -103,6 +105,7 @@ overlay_leaves! {
         proxy_protocol, auth, white_list, whitelist_source_range }
     WebToml { address, read_only, path, users, users_file, auth, metrics }
     ApiToml { entry_point, dashboard, debug }
+    PingToml { entry_point }
     DockerToml { endpoint, domain, watch, exposed_by_default, network, swarm_mode,
         use_bind_port_ip, constraints }
     FileProviderToml { filename, directory, watch }
@@ -129,6 +132,7 @@ pub fn apply_flags(file: &mut FileConfig, flags: FlagConfig) {
             "docker" => file.docker = None,
             "file" => file.file = None,
             "api" => file.api = None,
+            "ping" => file.ping = None,
             "web" => file.web = None,
             "accesslog" => file.access_log = None,
             "traefiklog" => file.traefik_log = None,

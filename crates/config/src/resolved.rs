@@ -16,6 +16,9 @@ pub const DEFAULT_ENTRYPOINT_NAME: &str = "http";
 pub const DEFAULT_ENTRYPOINT_ADDRESS: &str = ":80";
 /// `[web] address` / the `traefik` entrypoint of `[api]`.
 pub const DEFAULT_WEB_ADDRESS: &str = ":8080";
+/// `[api] entryPoint` and `[ping] entryPoint` when not given; when no entrypoint has this
+/// name, the dashboard listens on [`DEFAULT_WEB_ADDRESS`] (Traefik creates it there).
+pub const DEFAULT_API_ENTRYPOINT: &str = "traefik";
 /// `[docker] endpoint`.
 pub const DEFAULT_DOCKER_ENDPOINT: &str = "unix:///var/run/docker.sock";
 /// `[respondingTimeouts] idleTimeout`.
@@ -47,6 +50,8 @@ pub struct Config {
     pub log_level: LogLevel,
     pub traefik_log_file: Option<PathBuf>,
     pub web: Option<WebConfig>,
+    /// `[ping] entryPoint`: `/ping` is answered on this entrypoint too.
+    pub ping_entry_point: Option<String>,
     pub docker: Option<DockerConfig>,
     pub file: Option<FileProviderConfig>,
     pub responding_timeouts: RespondingTimeouts,
@@ -250,7 +255,15 @@ impl LogLevel {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WebConfig {
+    /// Its own listener's address; with `entry_point`, that entrypoint's address.
     pub address: ListenAddress,
+    /// `[api] entryPoint` naming a defined entrypoint: served there beside its routes (under
+    /// `/api`, `/dashboard`, `/health`, `/metrics`, `/ping`), with no listener of its own.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entry_point: Option<String>,
+    /// `[web] path`: every path under this prefix (`/test`); empty for none.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub path: String,
     /// `[api] dashboard` (default true): the page at `/dashboard/`; the API is always served.
     pub dashboard: bool,
     /// Checked `user:hash` entries (from `users` and `usersFile`); empty means no auth.

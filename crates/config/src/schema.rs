@@ -24,6 +24,7 @@ pub struct FileConfig {
     pub debug: Option<bool>,
     pub web: Option<WebToml>,
     pub api: Option<ApiToml>,
+    pub ping: Option<PingToml>,
     pub docker: Option<DockerToml>,
     pub file: Option<FileProviderToml>,
     #[serde(alias = "respondingtimeouts")]
@@ -207,6 +208,13 @@ pub struct ApiToml {
     pub entry_point: Option<String>,
     pub dashboard: Option<bool>,
     pub debug: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PingToml {
+    #[serde(alias = "entrypoint")]
+    pub entry_point: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -67,6 +67,8 @@ enum Inner {
     Upstream(Incoming),
     /// A response read whole first (backend `buffering`).
     Replay(super::buffering::Replay),
+    /// The dashboard and API's answer on an entrypoint (`[api] entryPoint`).
+    Internal(super::context::InternalBody),
 }
 
 impl ProxyBody {
@@ -78,6 +80,11 @@ impl ProxyBody {
     /// A response read whole first.
     pub(super) fn replay(data: std::sync::Arc<super::buffering::Buffered>) -> ProxyBody {
         ProxyBody::new(Inner::Replay(super::buffering::Replay::new(data)))
+    }
+
+    /// An answer of the dashboard and API served on the entrypoint.
+    pub(super) fn internal(body: super::context::InternalBody) -> ProxyBody {
+        ProxyBody::new(Inner::Internal(body))
     }
 
     pub(super) fn empty() -> ProxyBody {
@@ -139,6 +146,15 @@ impl Body for ProxyBody {
                 Inner::Full(data) => Poll::Ready(data.take().map(|d| Ok(Frame::data(d)))),
                 Inner::Upstream(body) => Pin::new(body).poll_frame(cx),
                 Inner::Replay(r) => Poll::Ready(r.next_chunk().map(|c| Ok(Frame::data(c)))),
+                Inner::Internal(b) => match Pin::new(b).poll_frame(cx) {
+                    Poll::Ready(Some(Err(e))) => {
+                        tracing::debug!("dashboard answer ended early: {e}");
+                        Poll::Ready(None)
+                    }
+                    Poll::Ready(Some(Ok(frame))) => Poll::Ready(Some(Ok(frame))),
+                    Poll::Ready(None) => Poll::Ready(None),
+                    Poll::Pending => Poll::Pending,
+                },
             };
             let polled = match (polled, this.encoder.as_mut()) {
                 (Poll::Ready(Some(Ok(frame))), Some(encoder)) => match frame.into_data() {
@@ -180,6 +196,7 @@ impl Body for ProxyBody {
             Inner::Full(d) => d.is_none(),
             Inner::Upstream(b) => b.is_end_stream(),
             Inner::Replay(r) => r.remaining() == 0,
+            Inner::Internal(b) => b.is_end_stream(),
         }
     }
 
@@ -192,6 +209,7 @@ impl Body for ProxyBody {
             Inner::Full(None) => SizeHint::with_exact(0),
             Inner::Upstream(b) => b.size_hint(),
             Inner::Replay(r) => SizeHint::with_exact(r.remaining()),
+            Inner::Internal(b) => b.size_hint(),
         }
     }
 }

@@ -1,9 +1,14 @@
 //! What every request of an entrypoint shares: the upstream clients and settings (`Proxy`)
 //! and the entrypoint's own view (`EntryPointContext`).
 
-use std::sync::Arc;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, OnceLock};
 
+use bytes::Bytes;
 use control::upstream_tls;
+use http::{Request, Response};
+use hyper::body::Incoming;
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
@@ -102,4 +107,47 @@ pub struct EntryPointContext {
     /// `[entryPoints.NAME.auth]` and `whiteList`, run on every request before routing; `Err`
     /// when they could not be compiled (every request answers 503).
     pub guards: Result<Option<Arc<control::guards::RouteGuards>>, String>,
+    /// The dashboard and API served here beside the routes (`[api] entryPoint`); set once
+    /// the dashboard is built, empty on other entrypoints.
+    pub internal: Arc<OnceLock<Internal>>,
+}
+
+/// A body of the dashboard and API (the binary's web application) answered on an entrypoint.
+pub type InternalBody =
+    http_body_util::combinators::UnsyncBoxBody<Bytes, Box<dyn std::error::Error + Send + Sync>>;
+
+/// The web application's answer to one request.
+pub type InternalHandler = Arc<
+    dyn Fn(Request<Incoming>) -> Pin<Box<dyn Future<Output = Response<InternalBody>> + Send>>
+        + Send
+        + Sync,
+>;
+
+/// The dashboard and API on an entrypoint: requests under `prefixes` (and `/` itself when
+/// `root`) go to `handler` (after the entrypoint's own auth and allowlist), every other
+/// request to the routes.
+#[derive(Clone)]
+pub struct Internal {
+    pub prefixes: Vec<String>,
+    pub root: bool,
+    pub handler: InternalHandler,
+}
+
+impl std::fmt::Debug for Internal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Internal")
+            .field("prefixes", &self.prefixes)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Internal {
+    /// Whether `path` is one of the web application's (`/api`, `/api/…`, …).
+    pub fn claims(&self, path: &str) -> bool {
+        (self.root && path == "/")
+            || self.prefixes.iter().any(|p| {
+                path.strip_prefix(p.as_str())
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+            })
+    }
 }

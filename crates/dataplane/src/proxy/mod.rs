@@ -17,5 +17,5 @@ mod proxy_protocol;
 mod service;
 mod upstream_body;
 
-pub use context::{EntryPointContext, Proxy};
+pub use context::{EntryPointContext, Internal, InternalBody, InternalHandler, Proxy};
 pub use listener::{Limits, serve};

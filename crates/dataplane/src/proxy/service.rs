@@ -158,6 +158,10 @@ async fn forward(
         routed.user = guard::entry_point(ep, peer, &mut parts).await?;
         req = Request::from_parts(parts, body);
     }
+    if let Some(internal) = ep.internal.get().filter(|i| i.claims(req.uri().path())) {
+        let resp = (internal.handler)(req).await;
+        return Ok(resp.map(ProxyBody::internal));
+    }
     normalize_path(&mut req)?;
     let (route, slash) = find_route(ep, &req).ok_or(ProxyError::NoRoute)?;
     // Counted open until the response body ends (see `Completion`).
