@@ -70,6 +70,8 @@ struct Group {
     frontends: BTreeMap<String, GroupFrontend>,
     /// Containers that disagree with the first one of the backend or frontend.
     errors: BTreeMap<Member, Vec<ProviderError>>,
+    /// Containers whose backend-wide labels lost to the first container's.
+    warnings: BTreeMap<Member, Vec<ProviderError>>,
 }
 
 #[derive(Debug)]
@@ -182,7 +184,7 @@ impl Translator {
                 .insert((f.first.clone(), name.to_string()), key.clone());
             bases.insert(f.base.clone());
         }
-        for (key, _) in group.errors.keys() {
+        for (key, _) in group.errors.keys().chain(group.warnings.keys()) {
             self.noisy.insert(key.clone());
         }
         put(&mut self.config.backends, name, &group.backend);
@@ -227,12 +229,15 @@ impl Translator {
             };
             let before = errors.len() + warnings.len();
             errors.extend(c.errors.iter().cloned());
-            for (i, p) in c.parsed.iter().enumerate() {
-                let of_group =
-                    (groups.get(&p.backend)).and_then(|g| g.errors.get(&(key.clone(), i)));
-                errors.extend(of_group.into_iter().flatten().cloned());
-            }
             warnings.extend(c.warnings.iter().cloned());
+            for (i, p) in c.parsed.iter().enumerate() {
+                let group = groups.get(&p.backend);
+                let member = (key.clone(), i);
+                let of_group = group.and_then(|g| g.errors.get(&member));
+                errors.extend(of_group.into_iter().flatten().cloned());
+                let lost = group.and_then(|g| g.warnings.get(&member));
+                warnings.extend(lost.into_iter().flatten().cloned());
+            }
             errors.len() + warnings.len() > before
         });
         self.config.errors = errors;
@@ -254,8 +259,23 @@ fn build_group(declarations: &[(&Member, &Parsed)]) -> Option<Group> {
     };
     let mut frontends: BTreeMap<String, (Member, Frontend, String)> = BTreeMap::new();
     let mut errors: BTreeMap<Member, Vec<ProviderError>> = BTreeMap::new();
+    let mut warnings: BTreeMap<Member, Vec<ProviderError>> = BTreeMap::new();
+    let (first_member, _) = declarations[0];
     for &(member, p) in declarations {
         let container = &member.0.0;
+        let lost = backend_wide_differences(first, p);
+        if !lost.is_empty() {
+            warnings.entry(member.clone()).or_default().extend(lost.into_iter().map(
+                |labels| ProviderError::Label {
+                    container: container.clone(),
+                    label: labels.to_string(),
+                    message: format!(
+                        "differs from container {}'s; a backend has one value, taken from its first container by name, so {}'s is used",
+                        first_member.0.0, first_member.0.0
+                    ),
+                },
+            ));
+        }
         let mut disagree = |labels: &str, what: &str, into: &mut Vec<String>, reason: &str| {
             errors
                 .entry(member.clone())
@@ -325,7 +345,26 @@ fn build_group(declarations: &[(&Member, &Parsed)]) -> Option<Group> {
             })
             .collect(),
         errors,
+        warnings,
     })
+}
+
+/// The backend-wide label families on which `p` differs from the backend's first declaration.
+fn backend_wide_differences(first: &Parsed, p: &Parsed) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    if first.health_check != p.health_check {
+        out.push("traefik.backend.healthcheck.*");
+    }
+    if first.load_balancer != p.load_balancer {
+        out.push("traefik.backend.loadbalancer.*");
+    }
+    if first.circuit_breaker != p.circuit_breaker {
+        out.push("traefik.backend.circuitbreaker.expression");
+    }
+    if first.flush_interval != p.flush_interval {
+        out.push("traefik.backend.responseForwarding.flushInterval");
+    }
+    out
 }
 
 /// Containers that share a frontend (or backend) ask for different middlewares: which one is
@@ -1092,6 +1131,42 @@ mod tests {
                 .iter()
                 .any(|e| e.starts_with("container bad label traefik.web.port:")),
             "{errors:?}"
+        );
+    }
+
+    #[test]
+    fn a_backend_wide_label_that_differs_says_which_container_won() {
+        let with = |name: &str, ip: &str, path: &str| {
+            container(
+                name,
+                ip,
+                &[
+                    ("traefik.backend", "shop"),
+                    ("traefik.frontend.rule", "Host:shop.local"),
+                    ("traefik.backend.healthcheck.path", path),
+                ],
+            )
+        };
+        let t = translate(
+            &[
+                with("b", "10.0.0.3", "/other"),
+                with("a", "10.0.0.2", "/health"),
+            ],
+            &defaults(),
+        );
+        assert!(t.config.errors.is_empty(), "{:?}", t.config.errors);
+        let hc = t.config.backends["backend-shop"].health_check.as_ref();
+        assert_eq!(
+            hc.map(|h| h.path.as_str()),
+            Some("/health"),
+            "the first by name"
+        );
+        let warnings: Vec<String> = t.config.warnings.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            warnings,
+            [
+                "container b label traefik.backend.healthcheck.*: differs from container a's; a backend has one value, taken from its first container by name, so a's is used"
+            ]
         );
     }
 }
