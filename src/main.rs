@@ -57,6 +57,10 @@ enum Command {
     Check {
         #[command(flatten)]
         flags: Flags,
+        /// Also print every key set in the file or by a flag, with where its value comes from
+        /// (file:line:column, or the flag).
+        #[arg(long = "show-origin")]
+        show_origin: bool,
     },
     /// Ask a running portier's /ping (on the [web] address); exit 0 when it answers OK.
     /// For Docker HEALTHCHECK in images that have no curl.
@@ -93,9 +97,10 @@ struct Flags {
 /// Words that name a subcommand (never a flag's value).
 const SUBCOMMANDS: [&str; 4] = ["check", "healthcheck", "version", "completion"];
 /// clap's long flags, by their lowercase spelling (Traefik's parser ignores case).
-const CLAP_LONG: [(&str, &str, bool); 4] = [
+const CLAP_LONG: [(&str, &str, bool); 5] = [
     ("configfile", "configFile", true),
     ("ready-file", "ready-file", true),
+    ("show-origin", "show-origin", false),
     ("help", "help", false),
     ("version", "version", false),
 ];
@@ -152,7 +157,9 @@ fn main() -> ExitCode {
     let (args, traefik) = split_args(std::env::args().collect());
     let cli = Cli::parse_from(args);
     match cli.command {
-        Some(Command::Check { flags }) => check(&merge(&cli.flags, &flags), &traefik),
+        Some(Command::Check { flags, show_origin }) => {
+            check(&merge(&cli.flags, &flags), &traefik, show_origin)
+        }
         Some(Command::Healthcheck { flags }) => healthcheck(&merge(&cli.flags, &flags), &traefik),
         Some(Command::Version) => {
             println!("portier {VERSION}");
@@ -187,7 +194,7 @@ fn merge(outer: &Flags, inner: &Flags) -> Flags {
 fn load(
     flags: &Flags,
     traefik: &[config::flags::Flag],
-) -> Result<(Loaded, Vec<String>), config::ConfigError> {
+) -> Result<(Loaded, Vec<String>, Vec<config::FlagOrigin>), config::ConfigError> {
     let path = flags
         .config_file
         .clone()
@@ -199,9 +206,10 @@ fn load(
     let cwd = std::env::current_dir().unwrap_or_default();
     let from_flags = config::flags::parse(traefik, &cwd)?;
     let off = from_flags.disabled.clone();
+    let origins = from_flags.origins.clone();
     config::apply_flags(&mut loaded.file, from_flags);
     if loaded.path.is_some() {
-        return Ok((loaded, Vec::new()));
+        return Ok((loaded, Vec::new(), origins));
     }
     let port = std::env::var(config::HTTP_PORT_ENV).ok();
     let assumed = config::assumed_defaults(
@@ -210,11 +218,11 @@ fn load(
         Path::new(DOCKER_SOCKET).exists(),
         port.as_deref(),
     )?;
-    Ok((loaded, assumed))
+    Ok((loaded, assumed, origins))
 }
 
 fn serve(flags: &Flags, traefik: &[config::flags::Flag]) -> anyhow::Result<()> {
-    let (loaded, assumed) = load(flags, traefik)?;
+    let (loaded, assumed, _) = load(flags, traefik)?;
     let (config, inline, warnings) = config::resolve(&loaded)?;
     let _guard = init_logging(&config)?;
     if let Some(p) = &loaded.path {
@@ -299,8 +307,8 @@ fn init_logging(config: &Config) -> anyhow::Result<Option<std::sync::Arc<std::fs
     }
 }
 
-fn check(flags: &Flags, traefik: &[config::flags::Flag]) -> ExitCode {
-    let (loaded, assumed) = match load(flags, traefik) {
+fn check(flags: &Flags, traefik: &[config::flags::Flag], show_origin: bool) -> ExitCode {
+    let (loaded, assumed, origins) = match load(flags, traefik) {
         Ok(l) => l,
         Err(e) => {
             eprintln!("error: {e}");
@@ -323,6 +331,13 @@ fn check(flags: &Flags, traefik: &[config::flags::Flag]) -> ExitCode {
     let source = loaded.path.as_deref().unwrap_or(Path::new("<defaults>"));
     let report = portier::check::run(&config, &inline, &loaded.text, source);
     print!("{}", report.text);
+    if show_origin {
+        let file = loaded.path.as_deref().map(|p| (p, loaded.text.as_str()));
+        println!("origins (everything else is a default):");
+        for (key, origin) in config::origins(file, &origins) {
+            println!("  {key}  <- {origin}");
+        }
+    }
     for e in &report.errors {
         eprintln!("error: {e}");
     }
@@ -340,7 +355,7 @@ fn check(flags: &Flags, traefik: &[config::flags::Flag]) -> ExitCode {
 
 fn healthcheck(flags: &Flags, traefik: &[config::flags::Flag]) -> ExitCode {
     use std::io::{Read, Write};
-    let resolved = load(flags, traefik).and_then(|(l, _)| config::resolve(&l));
+    let resolved = load(flags, traefik).and_then(|(l, _, _)| config::resolve(&l));
     let web = match resolved {
         Ok((c, _, _)) => c.web,
         Err(e) => {

@@ -392,3 +392,39 @@ fn version_help_and_completions() {
         );
     }
 }
+
+#[test]
+fn check_shows_where_each_value_comes_from() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = write(
+        dir.path(),
+        "traefik.toml",
+        "logLevel = \"INFO\"\n[entryPoints.http]\naddress = \":8000\"\n[docker]\ndomain = \"a.local\"\nwatch = false\n",
+    );
+    let out = Command::new(binary())
+        .args([
+            "check",
+            "--show-origin",
+            "-c",
+            &config.display().to_string(),
+            "--docker.domain=b.local",
+            "--loglevel=DEBUG",
+        ])
+        .output()
+        .expect("run check");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    let file = config.display().to_string();
+    for want in [
+        "  docker.domain  <- command line: --docker.domain=b.local".to_string(),
+        format!("  docker.watch  <- {file}:6:1"),
+        format!("  entryPoints.http.address  <- {file}:3:1"),
+        "  loglevel  <- command line: --loglevel=DEBUG".to_string(),
+    ] {
+        assert!(stdout.contains(&want), "missing {want:?} in:\n{stdout}");
+    }
+    assert!(
+        !stdout.contains("logLevel  <- "),
+        "the flag wins:\n{stdout}"
+    );
+}

@@ -40,8 +40,10 @@ pub struct FlagConfig {
     pub disabled: Vec<String>,
     /// Entrypoints a `--entryPoints='Name:…'` defines whole: they replace the file's.
     pub replaced_entry_points: Vec<String>,
-    /// `key path ← flag`, for `portier check`.
-    pub origins: Vec<(String, String)>,
+    /// Each key the flags set, as a flag names it, for `portier check --show-origin`; a
+    /// whole entrypoint (`--entryPoints='Name:…'`) or section switched off covers every key
+    /// under it.
+    pub origins: Vec<crate::origin::FlagOrigin>,
 }
 
 /// Sections a `--SECTION=false` may switch off.
@@ -80,8 +82,11 @@ pub fn parse(flags: &[Flag], cwd: &Path) -> Result<FlagConfig, ConfigError> {
                 // A later definition of the same entrypoint replaces the earlier one.
                 eps.insert(name.clone(), Value::Table(table));
             }
-            out.origins
-                .push((format!("entryPoints.{name}"), flag.shown()));
+            out.origins.push(crate::origin::FlagOrigin {
+                key: format!("entryPoints.{name}"),
+                flag: flag.shown(),
+                whole: true,
+            });
             out.replaced_entry_points.push(name);
             continue;
         }
@@ -90,12 +95,20 @@ pub fn parse(flags: &[Flag], cwd: &Path) -> Result<FlagConfig, ConfigError> {
             && flag.value.as_deref().is_some_and(|v| !truthy(v));
         if off {
             out.disabled.push(path[0].clone());
-            out.origins.push((path[0].clone(), flag.shown()));
+            out.origins.push(crate::origin::FlagOrigin {
+                key: flag.name.clone(),
+                flag: flag.shown(),
+                whole: true,
+            });
             continue;
         }
         let value = typed_value(flag, &path)?;
         merge(&mut root, &path, value);
-        out.origins.push((path.join("."), flag.shown()));
+        out.origins.push(crate::origin::FlagOrigin {
+            key: flag.name.clone(),
+            flag: flag.shown(),
+            whole: false,
+        });
     }
     let text = toml::to_string(&root).map_err(|e| ConfigError::Flag {
         flag: "(command line)".into(),

@@ -10,6 +10,7 @@ mod error;
 pub mod flags;
 mod load;
 mod middlewares;
+mod origin;
 mod overlay;
 mod protection;
 mod resolved;
@@ -25,5 +26,6 @@ pub use middlewares::{
     entry_point_white_list, frontend_middlewares,
 };
 pub use model::duration::{GoDuration, format_duration, parse_go_duration};
+pub use origin::{FlagOrigin, origins};
 pub use overlay::apply_flags;
 pub use resolved::*;
