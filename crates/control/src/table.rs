@@ -13,7 +13,7 @@ use model::update::Protocol;
 use crate::server::ServerState;
 use crate::wrr::Wrr;
 use model::dynamic::{ProviderConfig, ProviderError};
-use model::rules::{Matching, RequestView, Rule};
+use model::rules::{RequestView, Rule, toggle_slash};
 
 /// Everything the data plane and the dashboard need, for one configuration generation.
 #[derive(Debug, Default)]
@@ -252,16 +252,29 @@ impl EntryPointRoutes {
     pub fn route_slash(&self, req: &RequestView, strict_slash: bool) -> Option<RouteMatch<'_>> {
         let hosted: &[Arc<CompiledRoute>] = self.by_host.get(req.host).map_or(&[], |l| &l[..]);
         let anyhost: &[Arc<CompiledRoute>] = &self.no_host;
-        let meets = |r: &'_ Arc<CompiledRoute>| match r.rule.matching(req, strict_slash) {
-            Matching::No => None,
-            Matching::Yes => Some(None),
-            Matching::Slash(path) => Some(Some(path)),
-        };
-        let mut merged = Merged {
+        let merged = Merged {
             a: hosted.iter().peekable(),
             b: anyhost.iter().peekable(),
         };
-        merged.find_map(|route| meets(route).map(|slash| RouteMatch { route, slash }))
+        // The other spelling of the path, made at most once per request, only when needed.
+        let mut toggled: Option<Option<String>> = None;
+        for route in merged {
+            if route.rule.matches(req) {
+                return Some(RouteMatch { route, slash: None });
+            }
+            if !strict_slash || !route.rule.has_path() {
+                continue;
+            }
+            let other = toggled.get_or_insert_with(|| toggle_slash(req.path));
+            if let Some(other) = other
+                .as_deref()
+                .filter(|o| route.rule.matches_toggled(req, o))
+            {
+                let slash = Some(other.to_string());
+                return Some(RouteMatch { route, slash });
+            }
+        }
+        None
     }
 
     /// Every route, in the order they are tried.

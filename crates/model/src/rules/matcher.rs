@@ -62,23 +62,39 @@ impl Rule {
         if self.matches(req) {
             return Matching::Yes;
         }
-        if !strict_slash || !self.matchers.iter().any(|m| matches!(m, Matcher::Path(_))) {
+        if !strict_slash {
             return Matching::No;
         }
-        let toggled = match req.path.strip_suffix('/') {
-            Some("") => return Matching::No,
-            Some(without) => without.to_string(),
-            None => format!("{}/", req.path),
-        };
-        let view = RequestView {
-            path: &toggled,
-            ..*req
-        };
-        if self.matches(&view) {
-            Matching::Slash(toggled)
-        } else {
-            Matching::No
+        match toggle_slash(req.path) {
+            Some(toggled) if self.matches_toggled(req, &toggled) => Matching::Slash(toggled),
+            _ => Matching::No,
         }
+    }
+
+    /// Whether the rule, having a `Path` matcher, meets the request with its path `toggled`
+    /// (see [`toggle_slash`]). Route lookup computes `toggled` once per request.
+    pub fn matches_toggled(&self, req: &RequestView, toggled: &str) -> bool {
+        self.has_path()
+            && self.matches(&RequestView {
+                path: toggled,
+                ..*req
+            })
+    }
+}
+
+impl Rule {
+    /// Whether the rule has a `Path` (or `PathStrip`) matcher: the rules strict slash applies to.
+    pub fn has_path(&self) -> bool {
+        self.matchers.iter().any(|m| matches!(m, Matcher::Path(_)))
+    }
+}
+
+/// `path` with its trailing slash removed, or added; `None` for `/`.
+pub fn toggle_slash(path: &str) -> Option<String> {
+    match path.strip_suffix('/') {
+        Some("") => None,
+        Some(without) => Some(without.to_string()),
+        None => Some(format!("{path}/")),
     }
 }
 

@@ -9,7 +9,9 @@ mod parser;
 mod rule;
 mod template;
 
-pub use matcher::{Matching, RequestView, Rewrite, host_without_port as matcher_host};
+pub use matcher::{
+    Matching, RequestView, Rewrite, host_without_port as matcher_host, toggle_slash,
+};
 pub use parser::parse;
 pub use rule::{Matcher, Modifiers, PathPattern, QueryValue, Rule, RuleError, priority};
 
