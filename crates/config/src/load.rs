@@ -762,19 +762,21 @@ fn resolve_file(
     let watch = fp.and_then(|f| f.watch).unwrap_or(true);
     let relative = |p: &str| relative_to(base_dir, p);
     let fp = fp?;
+    // Traefik reads the directory when both are set (its file provider checks it first).
     match (&fp.filename, &fp.directory) {
-        (Some(name), dir) => {
-            if dir.is_some() {
-                warnings
-                    .push("[file] has both filename and directory: directory is ignored".into());
+        (name, Some(dir)) => {
+            if let Some(name) = name {
+                warnings.push(format!(
+                    "[file] has both filename and directory: filename {name:?} is ignored, as in Traefik (the directory is read)"
+                ));
             }
-            Some(FileProviderConfig::File {
-                path: relative(name),
+            Some(FileProviderConfig::Directory {
+                path: relative(dir),
                 watch,
             })
         }
-        (None, Some(dir)) => Some(FileProviderConfig::Directory {
-            path: relative(dir),
+        (Some(name), None) => Some(FileProviderConfig::File {
+            path: relative(name),
             watch,
         }),
         (None, None) => Some(FileProviderConfig::Inline),
@@ -979,6 +981,24 @@ swarmmode = false
         let loaded = parse("[accessLog]\nformat = \"xml\"\n").expect("parses");
         let err = resolve(&loaded).expect_err("fails");
         assert!(err.to_string().contains("accessLog.format"), "{err}");
+    }
+
+    #[test]
+    fn directory_wins_over_filename_as_in_traefik() {
+        let loaded =
+            parse("[file]\nfilename = \"a.toml\"\ndirectory = \"rules\"\n").expect("parses");
+        let (c, _, warnings) = resolve(&loaded).expect("resolves");
+        assert!(
+            matches!(&c.file, Some(FileProviderConfig::Directory { path, .. }) if path.ends_with("rules")),
+            "{:?}",
+            c.file
+        );
+        assert!(
+            warnings
+                .iter()
+                .any(|w| w.contains("filename \"a.toml\" is ignored")),
+            "{warnings:?}"
+        );
     }
 
     #[test]
