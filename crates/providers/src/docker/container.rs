@@ -40,6 +40,26 @@ pub struct ContainerInfo {
     pub network_mode: String,
 }
 
+#[cfg(test)]
+impl ContainerInfo {
+    /// A running container `name` on no network, exposing port 80, with `labels` (tests).
+    pub(super) fn labelled(name: &str, labels: &[(&str, &str)]) -> ContainerInfo {
+        ContainerInfo {
+            id: "id".into(),
+            name: name.into(),
+            labels: labels
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            state: RunState::Running,
+            health: None,
+            ports: vec![80],
+            networks: BTreeMap::new(),
+            network_mode: "bridge".into(),
+        }
+    }
+}
+
 impl ContainerInfo {
     /// Reads the fields portier needs from an inspect response; `None` without an id.
     pub fn from_inspect(c: &ContainerInspectResponse) -> Option<ContainerInfo> {

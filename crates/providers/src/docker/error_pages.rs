@@ -76,19 +76,7 @@ mod tests {
     use super::*;
 
     fn container(labels: &[(&str, &str)]) -> ContainerInfo {
-        ContainerInfo {
-            id: "id".into(),
-            name: "web".into(),
-            labels: labels
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            state: super::super::container::RunState::Running,
-            health: None,
-            ports: vec![80],
-            networks: BTreeMap::new(),
-            network_mode: "bridge".into(),
-        }
+        ContainerInfo::labelled("web", labels)
     }
 
     #[test]

@@ -44,9 +44,8 @@ const MAXCONN_AMOUNT: &str = "traefik.backend.maxconn.amount";
 const MAXCONN_EXTRACTOR: &str = "traefik.backend.maxconn.extractorfunc";
 const BUFFERING: &str = "traefik.backend.buffering.";
 
-/// The fixed-name middleware labels portier reads (rate sets and headers are matched by form).
-const FIXED: [&str; 23] = [
-    AUTH_BASIC,
+/// Forward auth's labels.
+const FORWARD_LABELS: [&str; 8] = [
     AUTH_FORWARD_ADDRESS,
     AUTH_FORWARD_TRUST,
     AUTH_FORWARD_HEADERS,
@@ -55,6 +54,12 @@ const FIXED: [&str; 23] = [
     AUTH_FORWARD_CERT,
     AUTH_FORWARD_KEY,
     AUTH_FORWARD_INSECURE,
+];
+
+/// The other fixed-name middleware labels portier reads (rate sets and headers are matched
+/// by form).
+const FIXED: [&str; 15] = [
+    AUTH_BASIC,
     AUTH_BASIC_USERS,
     AUTH_BASIC_FILE,
     AUTH_BASIC_REMOVE,
@@ -73,7 +78,7 @@ const FIXED: [&str; 23] = [
 
 /// Whether portier reads `key` as a middleware label (exact Traefik spelling).
 pub(super) fn is_middleware_label(key: &str) -> bool {
-    if FIXED.contains(&key) {
+    if FIXED.contains(&key) || FORWARD_LABELS.contains(&key) {
         return true;
     }
     if let Some(name) = key.strip_prefix(HEADERS) {
@@ -127,19 +132,7 @@ pub(super) fn ignored_auth_labels(c: &ContainerInfo) -> Vec<ProviderError> {
             "digest",
             vec![AUTH_DIGEST_USERS, AUTH_DIGEST_FILE, AUTH_DIGEST_REMOVE],
         ),
-        (
-            "forward",
-            vec![
-                AUTH_FORWARD_ADDRESS,
-                AUTH_FORWARD_TRUST,
-                AUTH_FORWARD_HEADERS,
-                AUTH_FORWARD_CA,
-                AUTH_FORWARD_CA_OPTIONAL,
-                AUTH_FORWARD_CERT,
-                AUTH_FORWARD_KEY,
-                AUTH_FORWARD_INSECURE,
-            ],
-        ),
+        ("forward", FORWARD_LABELS.to_vec()),
         ("JWT", jwt.iter().map(String::as_str).collect()),
     ];
     // The kind that is built: the first whose defining label is set.
@@ -666,22 +659,10 @@ impl Reader<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::docker::container::{ContainerInfo, RunState};
+    use crate::docker::container::ContainerInfo;
 
     fn container(labels: &[(&str, &str)]) -> ContainerInfo {
-        ContainerInfo {
-            id: "id".into(),
-            name: "web".into(),
-            labels: labels
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            state: RunState::Running,
-            health: None,
-            ports: vec![80],
-            networks: BTreeMap::new(),
-            network_mode: "bridge".into(),
-        }
+        ContainerInfo::labelled("web", labels)
     }
 
     #[test]

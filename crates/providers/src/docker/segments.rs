@@ -139,25 +139,17 @@ mod tests {
 
     #[test]
     fn each_segment_reads_the_shared_labels_under_its_own() {
-        let c = ContainerInfo {
-            id: "1".into(),
-            name: "foo".into(),
-            labels: [
+        let mut c = ContainerInfo::labelled(
+            "foo",
+            &[
                 ("traefik.frontend.rule", "Host:shared.local"),
                 ("traefik.frontend.priority", "5"),
                 ("traefik.web.port", "80"),
                 ("traefik.admin.port", "8080"),
                 ("traefik.admin.frontend.rule", "Host:admin.local"),
-            ]
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
-            state: super::super::container::RunState::Running,
-            health: None,
-            ports: vec![80, 8080],
-            networks: Default::default(),
-            network_mode: "bridge".into(),
-        };
+            ],
+        );
+        c.ports = vec![80, 8080];
         let segs = segments(&c);
         let names: Vec<&str> = segs.iter().map(|s| s.name.as_str()).collect();
         assert_eq!(names, ["admin", "web"]);
