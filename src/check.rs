@@ -118,7 +118,15 @@ fn describe(c: &Config) -> String {
     if let Some(w) = &c.web {
         let _ = writeln!(s, "web: {} -> {}", w.address.text, w.address.socket);
     }
-    let _ = writeln!(s, "log level: {:?}", c.log_level);
+    let _ = writeln!(
+        s,
+        "log: level {:?}, {:?} to {}",
+        c.log_level,
+        c.traefik_log_format,
+        c.traefik_log_file
+            .as_ref()
+            .map_or("stderr".to_string(), |p| p.display().to_string())
+    );
     let _ = writeln!(s, "providers:");
     if let Some(d) = &c.docker {
         let _ = writeln!(
@@ -155,6 +163,48 @@ fn describe(c: &Config) -> String {
             .as_ref()
             .map_or("stdout".to_string(), |p| p.display().to_string());
         let _ = writeln!(s, "access log: {:?} to {to}", a.format);
+        if let Some(f) = &a.filters {
+            let codes: Vec<String> = f
+                .status_codes
+                .iter()
+                .map(|(lo, hi)| {
+                    if lo == hi {
+                        lo.to_string()
+                    } else {
+                        format!("{lo}-{hi}")
+                    }
+                })
+                .collect();
+            let _ = writeln!(
+                s,
+                "  kept when: status in [{}]{}{}",
+                codes.join(", "),
+                if f.retry_attempts { ", or retried" } else { "" },
+                f.min_duration
+                    .map(|d| format!(", or slower than {}", format_duration(d.0)))
+                    .unwrap_or_default()
+            );
+        }
+        let dropped: Vec<&str> = config::ACCESS_LOG_FIELDS
+            .iter()
+            .copied()
+            .filter(|f| !a.fields.keep(f))
+            .collect();
+        if !dropped.is_empty() {
+            let _ = writeln!(s, "  fields dropped: {}", dropped.join(", "));
+        }
+        if a.format == config::AccessLogFormat::Json {
+            let _ = writeln!(
+                s,
+                "  headers: {:?} by default{}",
+                a.fields.headers_default,
+                a.fields
+                    .headers
+                    .iter()
+                    .map(|(h, m)| format!(", {h}: {m:?}"))
+                    .collect::<String>()
+            );
+        }
     }
     s
 }

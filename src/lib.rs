@@ -10,4 +10,4 @@ pub mod check;
 mod dashboard;
 mod start;
 
-pub use start::{Inline, Listeners, Portier, RunError, RunOptions, bind, run, tls_configs};
+pub use start::{Inline, Listeners, Portier, Reopen, RunError, RunOptions, bind, run, tls_configs};

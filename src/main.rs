@@ -1,12 +1,14 @@
 //! The portier command: parses flags, loads traefik.toml, binds, installs signal handlers and
 //! runs; `portier check` validates a configuration and prints what it resolves to.
 
+mod logging;
+
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-use config::{Config, Loaded};
+use config::Loaded;
 
 /// Where Traefik 1.x looks for its file when `-c` is not given.
 const CONFIG_SEARCH: [&str; 2] = ["/etc/traefik/traefik.toml", "traefik.toml"];
@@ -224,7 +226,7 @@ fn load(
 fn serve(flags: &Flags, traefik: &[config::flags::Flag]) -> anyhow::Result<()> {
     let (loaded, assumed, _) = load(flags, traefik)?;
     let (config, inline, warnings) = config::resolve(&loaded)?;
-    let _guard = init_logging(&config)?;
+    let log_file = logging::init(&config)?;
     if let Some(p) = &loaded.path {
         tracing::info!("configuration loaded from {}", p.display());
     }
@@ -247,6 +249,7 @@ fn serve(flags: &Flags, traefik: &[config::flags::Flag]) -> anyhow::Result<()> {
         let options = portier::RunOptions {
             ready_file: flags.ready_file.clone(),
             config_warnings: warnings,
+            reopen_log: log_file.map(|f| -> std::sync::Arc<dyn portier::Reopen> { f }),
         };
         portier::run(config, inline, listeners, options, shutdown_signal()).await?;
         anyhow::Ok(())
@@ -267,43 +270,6 @@ async fn shutdown_signal() {
     tokio::select! {
         _ = term.recv() => tracing::info!("SIGTERM received"),
         _ = int.recv() => tracing::info!("SIGINT received"),
-    }
-}
-
-fn init_logging(config: &Config) -> anyhow::Result<Option<std::sync::Arc<std::fs::File>>> {
-    use std::io::IsTerminal;
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| {
-            tracing_subscriber::EnvFilter::new(format!(
-                "portier={0},{0}",
-                config.log_level.as_filter()
-            ))
-        })
-        .add_directive("hyper=warn".parse().context("log filter")?);
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false);
-    match &config.traefik_log_file {
-        Some(path) => {
-            let file = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(path)
-                .with_context(|| format!("traefikLog.filePath: cannot open {}", path.display()))?;
-            let file = std::sync::Arc::new(file);
-            builder
-                .with_ansi(false)
-                .with_writer(std::sync::Arc::clone(&file))
-                .init();
-            Ok(Some(file))
-        }
-        None => {
-            builder
-                .with_ansi(std::io::stderr().is_terminal())
-                .with_writer(std::io::stderr)
-                .init();
-            Ok(None)
-        }
     }
 }
 

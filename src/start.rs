@@ -121,6 +121,13 @@ pub struct RunOptions {
     /// What loading the static configuration warned about (unknown keys, keys it overrides),
     /// shown on the dashboard and in `/api/config/warnings`.
     pub config_warnings: Vec<String>,
+    /// portier's own log file, reopened on SIGUSR1 (the access log is reopened too).
+    pub reopen_log: Option<Arc<dyn Reopen>>,
+}
+
+/// A log file that can be closed and opened again at its path.
+pub trait Reopen: std::fmt::Debug + Send + Sync {
+    fn reopen(&self);
 }
 
 /// The dynamic configuration written inside traefik.toml (served by `[file]` without filename).
@@ -194,6 +201,7 @@ impl Portier {
             .map(|_| Arc::new(acme::AcmeCerts::default()));
         let tls = tls_configs(&config, acme_certs.as_ref())?;
         let access_log = open_access_log(&config)?;
+        reopen_on_sigusr1(access_log.clone(), options.reopen_log.clone());
         // Redirects name the target's real port (it may have been bound to port 0).
         let bound: HashMap<String, u16> = listeners
             .entry_points
@@ -358,6 +366,33 @@ fn open_access_log(config: &Config) -> Result<Option<accesslog::AccessLog>, RunE
                 .unwrap_or_else(|| "stdout".into()),
             source,
         })
+}
+
+/// SIGUSR1 (as Traefik, for logrotate): the access log and portier's log file are closed and
+/// opened again at their paths.
+fn reopen_on_sigusr1(
+    access_log: Option<accesslog::AccessLog>,
+    reopen_log: Option<Arc<dyn Reopen>>,
+) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut usr1 = match signal(SignalKind::user_defined1()) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!("cannot listen for SIGUSR1 (log reopening): {e}");
+            return;
+        }
+    };
+    tokio::spawn(async move {
+        while usr1.recv().await.is_some() {
+            tracing::info!("SIGUSR1: closing and reopening the log files");
+            if let Some(file) = &reopen_log {
+                file.reopen();
+            }
+            if let Some(log) = &access_log {
+                log.reopen().await;
+            }
+        }
+    });
 }
 
 /// The aggregator (with the compiler) and the health checker.

@@ -47,7 +47,7 @@ fn check_accepts_the_seed_config_unchanged() {
         ),
         "{out}"
     );
-    assert!(out.contains("log level: Debug"), "{out}");
+    assert!(out.contains("log: level Debug"), "{out}");
 }
 
 #[test]
@@ -328,7 +328,7 @@ fn a_traefik_1_7_command_line_is_read_as_written() {
         "http :8000 -> 0.0.0.0:8000 (default) redirect -> https",
         "https :8443 -> 0.0.0.0:8443 (default) tls (0 certificates)",
         "docker endpoint=unix:///var/run/docker.sock domain=\"docker.localhost\" watch=true exposedByDefault=false",
-        "log level: Debug",
+        "log: level Debug",
         "web: :8080",
     ] {
         assert!(stdout.contains(want), "missing {want:?} in:\n{stdout}");

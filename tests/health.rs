@@ -129,6 +129,16 @@ async fn a_new_server_under_a_health_check_waits_for_its_first_probe() {
     })
     .await;
     assert!(names(&p, 20).await.iter().all(|n| n == "b"));
+    // Down from the start: one WARN that names it, not one per probe (200 ms apart).
+    let line = p
+        .wait_log("is down from the start", Duration::from_secs(2))
+        .await;
+    assert!(line.contains("WARN") && line.contains(&a.url()), "{line}");
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(p.count_log("is down"), 1, "logged once");
+    a.set_healthy(true);
+    p.wait_log(&format!("{} is up (", a.url()), Duration::from_secs(2))
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

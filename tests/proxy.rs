@@ -5,7 +5,7 @@ mod support;
 use std::time::Duration;
 
 use support::toml::Toml;
-use support::{Backend, Portier, TestBody, get, send};
+use support::{Backend, Portier, TestBody, get, send, wait_file_lines};
 
 #[tokio::test]
 async fn routes_by_host_and_by_path() {
@@ -367,19 +367,7 @@ async fn access_log_in_common_log_format() {
     get(p.http(), "web.local", "/hello?x=1").await;
     get(p.http(), "nowhere", "/missing").await;
     let path = p.dir.path().join("access.log");
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    let text = loop {
-        let text = std::fs::read_to_string(&path).unwrap_or_default();
-        if text.lines().count() >= 2 {
-            break text;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "access log not written: {text:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
-    let lines: Vec<&str> = text.lines().collect();
+    let lines = wait_file_lines(&path, 2, Duration::from_secs(5)).await;
     let first = lines
         .iter()
         .find(|l| l.contains("/hello"))
@@ -389,13 +377,109 @@ async fn access_log_in_common_log_format() {
         first.contains("] \"GET /hello?x=1 HTTP/1.1\" 200 "),
         "{first}"
     );
-    assert!(first.contains(&format!("\"f\" \"{}\"", a.url())), "{first}");
+    // Traefik 1.7's BackendURL: the server with the path it was sent.
+    assert!(
+        first.contains(&format!("\"f\" \"{}/hello?x=1\"", a.url())),
+        "{first}"
+    );
     assert!(
         lines
             .iter()
             .any(|l| l.contains("\"GET /missing HTTP/1.1\" 404 19 ")),
-        "{text}"
+        "{lines:?}"
     );
+}
+
+/// `[accessLog] format = "json"` with Traefik 1.7's fields, filters and field modes; SIGUSR1
+/// reopens the file after logrotate moved it.
+#[tokio::test]
+async fn json_access_log_with_filters_fields_and_reopen() {
+    let a = Backend::spawn("a").await;
+    let cfg = Toml::http()
+        .raw(concat!(
+            "[accessLog]\nfilePath = \"logs/access.json\"\nformat = \"json\"\n",
+            "[accessLog.filters]\nstatusCodes = [\"200-299\", \"404\"]\n",
+            "[accessLog.fields.names]\nStartLocal = \"drop\"\n",
+            "[accessLog.fields.headers]\ndefaultMode = \"drop\"\n",
+            "[accessLog.fields.headers.names]\n\"User-Agent\" = \"keep\"\nAuthorization = \"redact\"\n",
+            "[file]"
+        ))
+        .backend("ba", &[(&a, 1)])
+        .frontend("f", "ba", "Host:web.local")
+        .frontend("g", "ba", "Host:teapot.local")
+        .build();
+    let p = Portier::start_with(&cfg, &[], &[]);
+    let headers = [("user-agent", "probe/1"), ("authorization", "Basic eDp5")];
+    send(
+        p.http(),
+        "GET",
+        "web.local:8000",
+        "/hello?x=1",
+        &headers,
+        TestBody::empty(),
+    )
+    .await;
+    // Filtered out: a 418 is neither 2xx nor 404.
+    get(p.http(), "teapot.local", "/status/418").await;
+    get(p.http(), "nowhere", "/missing").await;
+    let path = p.dir.path().join("logs/access.json");
+    let lines = wait_file_lines(&path, 2, Duration::from_secs(5)).await;
+    let lines: Vec<serde_json::Value> = lines
+        .iter()
+        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+        .collect();
+    assert!(
+        lines.iter().all(|l| l["DownstreamStatus"] != 418),
+        "the filter drops the 418: {lines:?}"
+    );
+    let ok = lines
+        .iter()
+        .find(|l| l["RequestPath"] == "/hello?x=1")
+        .expect("the /hello line");
+    assert_eq!(ok["RequestHost"], "web.local");
+    assert_eq!(ok["RequestPort"], "8000");
+    assert_eq!(ok["FrontendName"], "f");
+    assert_eq!(ok["BackendName"], "ba");
+    assert_eq!(ok["OriginStatus"], 200);
+    assert_eq!(ok["DownstreamStatus"], 200);
+    assert_eq!(ok["RetryAttempts"], 0);
+    assert_eq!(ok["level"], "info");
+    assert!(
+        ok["StartUTC"].as_str().is_some_and(|t| t.ends_with('Z')),
+        "{ok}"
+    );
+    assert!(ok.get("StartLocal").is_none(), "dropped: {ok}");
+    let d = ok["Duration"].as_u64().expect("Duration is a number");
+    let od = ok["OriginDuration"].as_u64().expect("OriginDuration");
+    assert!(d >= od && od > 1000, "nanoseconds: {d} {od}");
+    assert_eq!(ok["request_User-Agent"], "probe/1");
+    assert_eq!(ok["request_Authorization"], "REDACTED");
+    assert!(ok.get("origin_Content-Type").is_none(), "dropped: {ok}");
+    let missing = lines
+        .iter()
+        .find(|l| l["DownstreamStatus"] == 404)
+        .expect("the 404 line");
+    assert!(
+        missing.get("OriginStatus").is_none(),
+        "no backend: {missing}"
+    );
+    assert!(missing.get("BackendName").is_none(), "{missing}");
+
+    // logrotate: move the file away, SIGUSR1, and the next lines go to a new file.
+    let rotated = p.dir.path().join("logs/access.json.1");
+    std::fs::rename(&path, &rotated).expect("rotate");
+    let kill = std::process::Command::new("kill")
+        .args(["-USR1", &p.pid().to_string()])
+        .status()
+        .expect("kill");
+    assert!(kill.success());
+    p.wait_log("access log: reopened", Duration::from_secs(5))
+        .await;
+    get(p.http(), "web.local", "/after").await;
+    let lines = wait_file_lines(&path, 1, Duration::from_secs(5)).await;
+    assert!(lines[0].contains("/after"), "{lines:?}");
+    let old = std::fs::read_to_string(&rotated).expect("rotated file");
+    assert!(!old.contains("/after"), "{old}");
 }
 
 #[tokio::test]
@@ -998,4 +1082,62 @@ async fn trailing_slash_is_redirected_unless_kept() {
     let p = Portier::start(&kept);
     assert_eq!(get(p.http(), "t.local", "/test/foo/").await.status, 404);
     assert_eq!(get(p.http(), "t.local", "/dir").await.status, 404);
+}
+
+/// A 502 names its cause at WARN, once per server in a while however many requests fail.
+#[tokio::test]
+async fn a_502_names_its_cause_at_warn_rate_limited() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", closed.local_addr().expect("addr"));
+    drop(closed);
+    let cfg = Toml::http()
+        .raw("[file]")
+        .raw(&format!(
+            "[backends.gone.servers.s]\nurl = \"{url}\"\n[frontends.f]\nbackend = \"gone\"\n[frontends.f.routes.r]\nrule = \"Host:gone.local\""
+        ))
+        .build();
+    let p = Portier::start(&cfg);
+    for _ in 0..3 {
+        assert_eq!(get(p.http(), "gone.local", "/").await.status, 502);
+    }
+    let line = p.wait_log("502 Bad Gateway", Duration::from_secs(2)).await;
+    assert!(
+        line.contains("WARN") && line.contains("connection refused") && line.contains(&url),
+        "{line}"
+    );
+    assert_eq!(p.count_log("502 Bad Gateway"), 1, "rate-limited");
+}
+
+/// `[traefikLog] filePath` and `format = "json"`: portier's own log as logrus' JSON lines, in
+/// a file SIGUSR1 reopens.
+#[tokio::test]
+async fn traefik_log_as_json_in_a_reopenable_file() {
+    let cfg = Toml::http()
+        .raw("[traefikLog]\nfilePath = \"portier.log\"\nformat = \"json\"\n[file]")
+        .build();
+    let p = Portier::start(&cfg);
+    let path = p.dir.path().join("portier.log");
+    let lines = wait_file_lines(&path, 1, Duration::from_secs(5)).await;
+    for l in &lines {
+        let v: serde_json::Value = serde_json::from_str(l).expect("a JSON line");
+        assert!(
+            v["level"].is_string() && v["msg"].is_string() && v["time"].is_string(),
+            "{v}"
+        );
+    }
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("configuration loaded from")),
+        "{lines:?}"
+    );
+    let rotated = p.dir.path().join("portier.log.1");
+    std::fs::rename(&path, &rotated).expect("rotate");
+    let kill = std::process::Command::new("kill")
+        .args(["-USR1", &p.pid().to_string()])
+        .status()
+        .expect("kill");
+    assert!(kill.success());
+    let lines = wait_file_lines(&path, 1, Duration::from_secs(5)).await;
+    assert!(lines[0].contains("reopened"), "{lines:?}");
 }

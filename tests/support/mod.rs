@@ -649,3 +649,22 @@ pub async fn get_within(
         .await
         .ok()
 }
+
+/// The lines of a file once it has at least `n` (a log written by another process).
+pub async fn wait_file_lines(path: &Path, n: usize, within: Duration) -> Vec<String> {
+    let deadline = Instant::now() + within;
+    loop {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        let lines: Vec<String> = text.lines().map(String::from).collect();
+        if lines.len() >= n {
+            return lines;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{}: {} lines after {within:?}, wanted {n}: {text}",
+            path.display(),
+            lines.len()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

@@ -205,6 +205,18 @@ fn typed_value(flag: &Flag, path: &[String]) -> Result<Value, ConfigError> {
                     .map(|s| Value::String(s.trim().to_string()))
                     .collect(),
             ));
+            // Maps as flaeg writes them: `--accessLog.fields.names='ClientUsername=drop A=keep'`.
+            let pairs: Option<Table> = v
+                .trim_matches('"')
+                .split_whitespace()
+                .map(|p| {
+                    p.split_once('=')
+                        .map(|(k, v)| (k.to_string(), Value::String(v.to_string())))
+                })
+                .collect();
+            if let Some(t) = pairs.filter(|t| !t.is_empty()) {
+                c.push(Value::Table(t));
+            }
             c
         }
     };
@@ -245,13 +257,19 @@ fn check_alone(flag: &Flag, doc: &Table) -> Result<(), ConfigError> {
     let text = toml::to_string(doc).map_err(|e| flag_error(flag, e))?;
     match crate::load::parse_toml::<FileConfig>(Path::new("<flags>"), &text) {
         Ok((_, unknown)) if unknown.is_empty() => Ok(()),
-        Ok((_, unknown)) => Err(flag_error(
-            flag,
-            format!(
-                "no traefik.toml key takes it ({} is unknown)",
-                unknown.join(", ")
-            ),
-        )),
+        Ok((_, unknown)) => {
+            let hint = unknown
+                .first()
+                .map(|k| crate::load::unknown_key::<FileConfig>("", k).hint())
+                .unwrap_or_default();
+            Err(flag_error(
+                flag,
+                format!(
+                    "no traefik.toml key takes it ({} is unknown){hint}",
+                    unknown.join(", ")
+                ),
+            ))
+        }
         Err(ConfigError::Parse { message, .. }) => Err(flag_error(flag, message)),
         Err(e) => Err(flag_error(flag, e)),
     }
@@ -522,6 +540,44 @@ mod tests {
         assert_eq!(f.log_level, Some(crate::schema::LogLevelToml::Debug));
         assert!(f.web.as_ref().and_then(|w| w.address.as_ref()).is_some());
         assert_eq!(f.max_idle_conns_per_host, Some(50));
+    }
+
+    #[test]
+    fn access_log_flags_with_lists_and_maps() {
+        let c = parse(&flags(&[
+            "--accesslog.format=json",
+            "--accessLog.filters.statusCodes=200,300-302",
+            "--accesslog.filters.retryattempts",
+            "--accesslog.filters.minduration=10ms",
+            "--accesslog.fields.names=ClientUsername=drop StartLocal=keep",
+            "--accesslog.fields.headers.defaultmode=redact",
+            "--accesslog.fields.headers.names=User-Agent=keep",
+            "--traefiklog.format=json",
+        ]))
+        .expect("parses");
+        let a = c.file.access_log.as_ref().expect("accessLog");
+        let filters = a.filters.as_ref().expect("filters");
+        assert_eq!(
+            filters.status_codes.as_deref(),
+            Some(&["200".to_string(), "300-302".to_string()][..])
+        );
+        assert_eq!(filters.retry_attempts, Some(true));
+        let fields = a.fields.as_ref().expect("fields");
+        let names = fields.names.as_ref().expect("names");
+        assert_eq!(
+            names.get("ClientUsername").map(String::as_str),
+            Some("drop")
+        );
+        assert_eq!(names.get("StartLocal").map(String::as_str), Some("keep"));
+        let headers = fields.headers.as_ref().expect("headers");
+        assert_eq!(headers.default_mode.as_deref(), Some("redact"));
+        assert_eq!(
+            c.file
+                .traefik_log
+                .as_ref()
+                .and_then(|t| t.format.as_deref()),
+            Some("json")
+        );
     }
 
     #[test]

@@ -8,6 +8,7 @@ mod address;
 mod assumed;
 mod error;
 pub mod flags;
+mod keys;
 mod load;
 mod middlewares;
 mod origin;
@@ -15,17 +16,20 @@ mod overlay;
 mod protection;
 mod resolved;
 pub mod schema;
+mod suggest;
 
 pub use address::ListenAddress;
 pub use assumed::{ASSUMED_DOCKER_DOMAIN, HTTP_PORT_ENV, assumed_defaults};
 pub use error::line_col as line_col_of;
 pub use error::{ConfigError, ValueError};
-pub use load::{Loaded, key_name, load, parse_toml, resolve};
+pub use keys::known_keys;
+pub use load::{Loaded, UnknownKey, key_name, load, parse_toml, resolve, unknown_key};
 pub use middlewares::{
     FrontendRead, Issue, backend_buffering, backend_max_conn, entry_point_auth,
     entry_point_white_list, frontend_middlewares,
 };
 pub use model::duration::{GoDuration, format_duration, parse_go_duration};
-pub use origin::{FlagOrigin, origins};
+pub use origin::{FlagOrigin, key_offset, origins};
 pub use overlay::apply_flags;
 pub use resolved::*;
+pub use suggest::did_you_mean;

@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 use super::address::ListenAddress;
 use super::error::{ConfigError, from_toml};
 use super::resolved::*;
-use super::schema::{self, DynamicToml, FileConfig, LogLevelToml};
+use super::schema::{
+    self, AccessLogFieldsToml, AccessLogFiltersToml, DynamicToml, FileConfig, LogLevelToml,
+};
 use model::duration::GoDuration;
 
 /// A parsed file, its text (for positions) and the unknown keys it held.
@@ -31,7 +33,18 @@ pub(crate) fn parse_text(path: &Path, text: String) -> Result<Loaded, ConfigErro
     let (file, unknown) = parse_toml(path, &text)?;
     let warnings = unknown
         .iter()
-        .map(|key| format!("{}: unknown key {key} is ignored", path.display()))
+        .map(|key| {
+            let u = unknown_key::<FileConfig>(&text, key);
+            let at = u
+                .line_col
+                .map(|(l, c)| format!(":{l}:{c}"))
+                .unwrap_or_default();
+            format!(
+                "{}{at}: unknown key {key} is ignored{}",
+                path.display(),
+                u.hint()
+            )
+        })
         .collect();
     Ok(Loaded {
         path: Some(path.to_path_buf()),
@@ -71,6 +84,43 @@ pub fn parse_toml<T: serde::de::DeserializeOwned>(
         });
     }
     Ok((value, unknown))
+}
+
+/// A key no field of the schema takes: where it is written and the key it most likely meant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownKey {
+    pub line_col: Option<(usize, usize)>,
+    /// The full dotted key suggested instead.
+    pub suggestion: Option<String>,
+}
+
+impl UnknownKey {
+    /// `" (did you mean docker.exposedByDefault?)"`, or nothing.
+    pub fn hint(&self) -> String {
+        self.suggestion
+            .as_ref()
+            .map(|s| format!(" (did you mean {s}?)"))
+            .unwrap_or_default()
+    }
+}
+
+/// Where `key` (as `parse_toml` names it) is in `text`, and the closest key `T` takes at its
+/// level.
+pub fn unknown_key<T: serde::de::DeserializeOwned>(text: &str, key: &str) -> UnknownKey {
+    let line_col = crate::origin::key_offset(text, key).map(|o| crate::error::line_col(text, o));
+    let steps: Vec<&str> = key.split('.').collect();
+    let suggestion = steps.split_last().and_then(|(leaf, parent)| {
+        let known = crate::keys::known_keys::<T>(parent);
+        crate::suggest::did_you_mean(leaf, known).map(|s| {
+            let mut full: Vec<&str> = parent.to_vec();
+            full.push(s);
+            full.join(".")
+        })
+    });
+    UnknownKey {
+        line_col,
+        suggestion,
+    }
 }
 
 /// serde_ignored writes `docker.?.endpont` for keys under an `Option`; show `docker.endpont`.
@@ -135,6 +185,7 @@ pub fn resolve(loaded: &Loaded) -> Result<(Config, DynamicToml, Vec<String>), Co
             .as_ref()
             .and_then(|t| t.file_path.as_ref())
             .map(|p| relative_to(&base_dir, p)),
+        traefik_log_format: resolve_log_format(f, path)?,
         web,
         ping_entry_point,
         docker,
@@ -812,12 +863,142 @@ fn resolve_access_log(
             ));
         }
     };
+    let filters = section
+        .and_then(|a| a.filters.as_ref())
+        .map(|f| access_log_filters(f, path))
+        .transpose()?;
+    let fields = match section.and_then(|a| a.fields.as_ref()) {
+        Some(f) => access_log_fields(f, path)?,
+        None => AccessLogFields::default(),
+    };
     Ok(Some(AccessLogConfig {
         file_path: file_path
             .filter(|p| !p.is_empty())
             .map(|p| relative_to(base_dir, &p)),
         format,
+        filters,
+        fields,
+        buffering_size: section
+            .and_then(|a| a.buffering_size)
+            .map_or(0, |n| usize::try_from(n).unwrap_or(usize::MAX)),
     }))
+}
+
+/// `[accessLog.filters]`: status codes as `"200"` or `"400-499"`.
+fn access_log_filters(
+    f: &AccessLogFiltersToml,
+    path: &Option<PathBuf>,
+) -> Result<AccessLogFilters, ConfigError> {
+    let mut status_codes = Vec::new();
+    for text in f.status_codes.iter().flatten() {
+        // Traefik's flag form splits on `,` and `;` too.
+        for part in text
+            .split([',', ';'])
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+        {
+            let range = status_range(part).ok_or_else(|| {
+                invalid(
+                    path,
+                    "accessLog.filters.statusCodes",
+                    format!(
+                        "{part:?} is not a status code or range (write \"200\" or \"400-499\")"
+                    ),
+                )
+            })?;
+            status_codes.push(range);
+        }
+    }
+    Ok(AccessLogFilters {
+        status_codes,
+        retry_attempts: f.retry_attempts.unwrap_or(false),
+        min_duration: f.min_duration.filter(|d| !d.0.is_zero()),
+    })
+}
+
+fn status_range(text: &str) -> Option<(u16, u16)> {
+    let code = |s: &str| {
+        s.trim()
+            .parse::<u16>()
+            .ok()
+            .filter(|c| (100..=999).contains(c))
+    };
+    match text.split_once('-') {
+        None => code(text).map(|c| (c, c)),
+        Some((lo, hi)) => {
+            let (lo, hi) = (code(lo)?, code(hi)?);
+            (lo <= hi).then_some((lo, hi))
+        }
+    }
+}
+
+/// `[accessLog.fields]`: modes are checked (Traefik falls back to the default on a typo;
+/// portier refuses it), field names must be Traefik's.
+fn access_log_fields(
+    f: &AccessLogFieldsToml,
+    path: &Option<PathBuf>,
+) -> Result<AccessLogFields, ConfigError> {
+    let keep = |key: &str, mode: &str| match mode {
+        "keep" => Ok(true),
+        "drop" => Ok(false),
+        other => Err(invalid(
+            path,
+            key,
+            format!("{other:?} is not a mode (use \"keep\" or \"drop\")"),
+        )),
+    };
+    let header = |key: &str, mode: &str| match mode {
+        "keep" => Ok(HeaderMode::Keep),
+        "drop" => Ok(HeaderMode::Drop),
+        "redact" => Ok(HeaderMode::Redact),
+        other => Err(invalid(
+            path,
+            key,
+            format!("{other:?} is not a mode (use \"keep\", \"drop\" or \"redact\")"),
+        )),
+    };
+    let mut out = AccessLogFields::default();
+    if let Some(m) = &f.default_mode {
+        out.default_keep = keep("accessLog.fields.defaultMode", m)?;
+    }
+    for (name, mode) in f.names.iter().flatten() {
+        let key = format!("accessLog.fields.names.{name}");
+        if !ACCESS_LOG_FIELDS.contains(&name.as_str()) {
+            let hint = crate::suggest::did_you_mean(name, ACCESS_LOG_FIELDS.iter().copied())
+                .map(|s| format!("; did you mean {s:?}?"))
+                .unwrap_or_default();
+            return Err(invalid(
+                path,
+                &key,
+                format!("{name:?} is not a field of the access log{hint}"),
+            ));
+        }
+        out.names.insert(name.clone(), keep(&key, mode)?);
+    }
+    if let Some(h) = &f.headers {
+        if let Some(m) = &h.default_mode {
+            out.headers_default = header("accessLog.fields.headers.defaultMode", m)?;
+        }
+        for (name, mode) in h.names.iter().flatten() {
+            let key = format!("accessLog.fields.headers.names.{name}");
+            out.headers
+                .insert(name.to_ascii_lowercase(), header(&key, mode)?);
+        }
+    }
+    Ok(out)
+}
+
+/// `[traefikLog] format`: `common` (text, the default) or `json`.
+fn resolve_log_format(f: &FileConfig, path: &Option<PathBuf>) -> Result<LogFormat, ConfigError> {
+    match f.traefik_log.as_ref().and_then(|t| t.format.as_deref()) {
+        None | Some("common") | Some("") => Ok(LogFormat::Common),
+        Some("json") => Ok(LogFormat::Json),
+        Some(other) => Err(invalid(
+            path,
+            "traefikLog.format",
+            format!("{other:?} is not a format (use \"common\" or \"json\")"),
+        )),
+    }
 }
 
 fn from_toml_level(l: LogLevelToml) -> LogLevel {
@@ -832,6 +1013,7 @@ fn from_toml_level(l: LogLevelToml) -> LogLevel {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     fn parse(text: &str) -> Result<Loaded, ConfigError> {
         parse_text(Path::new("traefik.toml"), text.to_string())
@@ -975,12 +1157,84 @@ swarmmode = false
             c.access_log,
             Some(AccessLogConfig {
                 file_path: None,
-                format: AccessLogFormat::Common
+                format: AccessLogFormat::Common,
+                filters: None,
+                fields: AccessLogFields::default(),
+                buffering_size: 0,
             })
         );
         let loaded = parse("[accessLog]\nformat = \"xml\"\n").expect("parses");
         let err = resolve(&loaded).expect_err("fails");
         assert!(err.to_string().contains("accessLog.format"), "{err}");
+    }
+
+    #[test]
+    fn access_log_filters_and_fields_as_traefik_writes_them() {
+        let (c, _) = resolved(concat!(
+            "[accessLog]\nformat = \"json\"\nbufferingSize = 100\n",
+            "[accessLog.filters]\nstatusCodes = [\"200\", \"400-404\"]\nretryAttempts = true\nminDuration = \"10ms\"\n",
+            "[accessLog.fields]\ndefaultMode = \"keep\"\n[accessLog.fields.names]\nClientUsername = \"drop\"\n",
+            "[accessLog.fields.headers]\ndefaultMode = \"drop\"\n[accessLog.fields.headers.names]\n\"User-Agent\" = \"redact\"\nAuthorization = \"drop\"\n",
+        ));
+        let a = c.access_log.expect("access log");
+        assert_eq!(a.buffering_size, 100);
+        let f = a.filters.expect("filters");
+        assert_eq!(f.status_codes, vec![(200, 200), (400, 404)]);
+        assert!(f.keep(404, 0, Duration::ZERO));
+        assert!(!f.keep(500, 0, Duration::ZERO));
+        assert!(f.keep(500, 1, Duration::ZERO), "a retried request");
+        assert!(f.keep(500, 0, Duration::from_millis(11)), "a slow request");
+        assert!(!a.fields.keep("ClientUsername"));
+        assert!(a.fields.keep("StartUTC"));
+        assert_eq!(a.fields.header("user-agent"), HeaderMode::Redact);
+        assert_eq!(a.fields.header("accept"), HeaderMode::Drop);
+        assert!(a.fields.any_header());
+
+        for (text, key, says) in [
+            (
+                "[accessLog.filters]\nstatusCodes = [\"2xx\"]\n",
+                "statusCodes",
+                "\"2xx\" is not a status code",
+            ),
+            (
+                "[accessLog.filters]\nstatusCodes = [\"500-400\"]\n",
+                "statusCodes",
+                "range",
+            ),
+            (
+                "[accessLog.fields]\ndefaultMode = \"redact\"\n",
+                "defaultMode",
+                "not a mode",
+            ),
+            (
+                "[accessLog.fields.names]\nClientUsrname = \"drop\"\n",
+                "names.ClientUsrname",
+                "did you mean \"ClientUsername\"",
+            ),
+            (
+                "[accessLog.fields.headers.names]\nAccept = \"hide\"\n",
+                "headers.names.Accept",
+                "\"hide\" is not a mode",
+            ),
+        ] {
+            let loaded = parse(&format!("[accessLog]\n{text}")).expect("parses");
+            let err = resolve(&loaded).expect_err(text).to_string();
+            assert!(err.contains(key) && err.contains(says), "{text}: {err}");
+        }
+    }
+
+    #[test]
+    fn traefik_log_format() {
+        let (c, _) = resolved("[traefikLog]\nformat = \"json\"\n");
+        assert_eq!(c.traefik_log_format, LogFormat::Json);
+        let (c, _) = resolved("");
+        assert_eq!(c.traefik_log_format, LogFormat::Common);
+        let loaded = parse("[traefikLog]\nformat = \"logfmt\"\n").expect("parses");
+        let err = resolve(&loaded).expect_err("fails").to_string();
+        assert!(
+            err.contains("traefikLog.format") && err.contains("\"logfmt\""),
+            "{err}"
+        );
     }
 
     #[test]

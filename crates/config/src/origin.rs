@@ -44,6 +44,33 @@ pub fn origins(file: Option<(&Path, &str)>, flags: &[FlagOrigin]) -> Vec<(String
     out
 }
 
+/// The byte offset of a dotted key (`docker.endpont`, `entryPoints.https.tls.certificates.0.
+/// certFile`) in `text`: of the key itself, or of the deepest table or array element on its way.
+pub fn key_offset(text: &str, dotted: &str) -> Option<usize> {
+    let doc = DeTable::parse(text).ok()?;
+    let mut table = doc.get_ref();
+    let mut at = None;
+    let mut steps = dotted.split('.').peekable();
+    while let Some(step) = steps.next() {
+        let (key, value) = table.get_key_value(step)?;
+        at = Some(key.span().start);
+        let mut value = value.get_ref();
+        // Arrays of tables: the next step is the element's index.
+        while let DeValue::Array(items) = value {
+            let index = steps.peek().and_then(|s| s.parse::<usize>().ok())?;
+            steps.next();
+            let item = items.get(index)?;
+            at = Some(item.span().start);
+            value = item.get_ref();
+        }
+        match value {
+            DeValue::Table(t) => table = t,
+            _ => return if steps.peek().is_none() { at } else { None },
+        }
+    }
+    at
+}
+
 /// The leaf keys of `table` under `prefix`, with the offset of each key in the text.
 fn walk(table: &DeTable<'_>, prefix: &str, out: &mut Vec<(String, usize)>) {
     for (key, value) in table {
@@ -62,6 +89,15 @@ fn walk(table: &DeTable<'_>, prefix: &str, out: &mut Vec<(String, usize)>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn finds_keys_in_tables_and_arrays() {
+        let text = "[docker]\nendpont = \"x\"\n[[acme.domains]]\nmain = \"a\"\n[[acme.domains]]\nmian = \"b\"\n";
+        let at = |k| key_offset(text, k).map(|o| crate::error::line_col(text, o));
+        assert_eq!(at("docker.endpont"), Some((2, 1)));
+        assert_eq!(at("acme.domains.1.mian"), Some((6, 1)));
+        assert_eq!(at("docker.nothere"), None);
+    }
 
     #[test]
     fn file_keys_with_positions_and_flags_over_them() {

@@ -88,6 +88,33 @@ impl Overlay for FileConfig {
     }
 }
 
+impl Overlay for AccessLogToml {
+    fn overlay(&mut self, from: AccessLogToml) {
+        let AccessLogToml {
+            file_path,
+            format,
+            filters,
+            fields,
+            buffering_size,
+        } = from;
+        take!(self; file_path, format, buffering_size);
+        section(&mut self.filters, filters);
+        section(&mut self.fields, fields);
+    }
+}
+
+impl Overlay for AccessLogFieldsToml {
+    fn overlay(&mut self, from: AccessLogFieldsToml) {
+        let AccessLogFieldsToml {
+            default_mode,
+            names,
+            headers,
+        } = from;
+        take!(self; default_mode, names);
+        section(&mut self.headers, headers);
+    }
+}
+
 /// Structs whose keys are all leaves.
 macro_rules! overlay_leaves {
     ($($ty:ident { $($field:ident),* $(,)? })*) => {$(
@@ -111,7 +138,8 @@ overlay_leaves! {
     FileProviderToml { filename, directory, watch }
     RespondingTimeoutsToml { read_header_timeout, read_timeout, write_timeout, idle_timeout }
     ForwardingTimeoutsToml { dial_timeout, response_header_timeout }
-    AccessLogToml { file_path, format }
+    AccessLogFiltersToml { status_codes, retry_attempts, min_duration }
+    AccessLogHeadersToml { default_mode, names }
     TraefikLogToml { file_path, format }
     AcmeToml { email, storage, entry_point, on_host_rule, ca_server, domains, tls_challenge,
         acme_logging, key_type }

@@ -1,5 +1,6 @@
 //! The checked configuration portier runs with, and the named defaults of every key.
 
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -49,6 +50,8 @@ pub struct Config {
     pub default_entry_points: Vec<String>,
     pub log_level: LogLevel,
     pub traefik_log_file: Option<PathBuf>,
+    /// `[traefikLog] format`: text lines (`common`, the default) or one JSON object a line.
+    pub traefik_log_format: LogFormat,
     pub web: Option<WebConfig>,
     /// `[ping] entryPoint`: `/ping` is answered on this entrypoint too.
     pub ping_entry_point: Option<String>,
@@ -363,6 +366,12 @@ pub struct AccessLogConfig {
     /// `None` writes to standard output.
     pub file_path: Option<PathBuf>,
     pub format: AccessLogFormat,
+    /// `[accessLog.filters]`: a line is written when it passes any of them.
+    pub filters: Option<AccessLogFilters>,
+    /// `[accessLog.fields]`.
+    pub fields: AccessLogFields,
+    /// Lines queued for the writer at most (`bufferingSize`; 0 takes the default).
+    pub buffering_size: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -371,6 +380,126 @@ pub enum AccessLogFormat {
     Common,
     Json,
 }
+
+/// `[traefikLog] format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum LogFormat {
+    Common,
+    Json,
+}
+
+/// Traefik's access-log filters: with none set, every line is kept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccessLogFilters {
+    /// Inclusive ranges of downstream statuses.
+    pub status_codes: Vec<(u16, u16)>,
+    pub retry_attempts: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_duration: Option<GoDuration>,
+}
+
+impl AccessLogFilters {
+    /// Whether a request with this outcome is logged (Traefik's `keepAccessLog`).
+    pub fn keep(&self, status: u16, retries: u32, took: std::time::Duration) -> bool {
+        if self.status_codes.is_empty() && !self.retry_attempts && self.min_duration.is_none() {
+            return true;
+        }
+        self.status_codes
+            .iter()
+            .any(|(lo, hi)| (*lo..=*hi).contains(&status))
+            || (self.retry_attempts && retries > 0)
+            || self.min_duration.is_some_and(|m| took > m.0)
+    }
+}
+
+/// What a header's value becomes in a JSON access-log line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum HeaderMode {
+    Keep,
+    Drop,
+    Redact,
+}
+
+/// `[accessLog.fields]`: which fields (Traefik's names) and headers a line carries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccessLogFields {
+    pub default_keep: bool,
+    /// Field name → kept.
+    pub names: BTreeMap<String, bool>,
+    pub headers_default: HeaderMode,
+    /// Lower-case header name → mode.
+    pub headers: BTreeMap<String, HeaderMode>,
+}
+
+impl Default for AccessLogFields {
+    fn default() -> AccessLogFields {
+        AccessLogFields {
+            default_keep: true,
+            names: BTreeMap::new(),
+            headers_default: HeaderMode::Keep,
+            headers: BTreeMap::new(),
+        }
+    }
+}
+
+impl AccessLogFields {
+    pub fn keep(&self, field: &str) -> bool {
+        self.names.get(field).copied().unwrap_or(self.default_keep)
+    }
+
+    /// The mode of a header, by its lower-case name.
+    pub fn header(&self, lower_name: &str) -> HeaderMode {
+        self.headers
+            .get(lower_name)
+            .copied()
+            .unwrap_or(self.headers_default)
+    }
+
+    /// Whether any header can appear in a line (else none needs copying).
+    pub fn any_header(&self) -> bool {
+        self.headers_default != HeaderMode::Drop
+            || self.headers.values().any(|m| *m != HeaderMode::Drop)
+    }
+}
+
+/// The field names of Traefik 1.7's access log, each of which `[accessLog.fields.names]` may
+/// keep or drop.
+pub const ACCESS_LOG_FIELDS: [&str; 30] = [
+    "StartUTC",
+    "StartLocal",
+    "Duration",
+    "FrontendName",
+    "BackendName",
+    "BackendURL",
+    "BackendAddr",
+    "ClientAddr",
+    "ClientHost",
+    "ClientPort",
+    "ClientUsername",
+    "RequestAddr",
+    "RequestHost",
+    "RequestPort",
+    "RequestMethod",
+    "RequestPath",
+    "RequestProtocol",
+    "RequestLine",
+    "RequestContentSize",
+    "OriginDuration",
+    "OriginContentSize",
+    "OriginStatus",
+    "OriginStatusLine",
+    "DownstreamStatus",
+    "DownstreamStatusLine",
+    "DownstreamContentSize",
+    "RequestCount",
+    "GzipRatio",
+    "Overhead",
+    "RetryAttempts",
+];
 
 #[cfg(test)]
 mod tests {

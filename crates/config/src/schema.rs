@@ -269,6 +269,44 @@ pub struct AccessLogToml {
     #[serde(alias = "filepath")]
     pub file_path: Option<String>,
     pub format: Option<String>,
+    /// Keep only the lines that pass one of these (Traefik's `[accessLog.filters]`).
+    pub filters: Option<AccessLogFiltersToml>,
+    /// Which fields and headers a JSON line carries (`[accessLog.fields]`).
+    pub fields: Option<AccessLogFieldsToml>,
+    /// Lines waiting for the writer before new ones are dropped (counted and warned).
+    #[serde(alias = "bufferingsize")]
+    pub buffering_size: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccessLogFiltersToml {
+    /// `"200"`, `"400-404"`.
+    #[serde(alias = "statuscodes")]
+    pub status_codes: Option<Vec<String>>,
+    #[serde(alias = "retryattempts")]
+    pub retry_attempts: Option<bool>,
+    #[serde(alias = "minduration")]
+    pub min_duration: Option<GoDuration>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccessLogFieldsToml {
+    /// `keep` (default) or `drop`.
+    #[serde(alias = "defaultmode")]
+    pub default_mode: Option<String>,
+    pub names: Option<BTreeMap<String, String>>,
+    pub headers: Option<AccessLogHeadersToml>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccessLogHeadersToml {
+    /// `keep` (default), `drop` or `redact`.
+    #[serde(alias = "defaultmode")]
+    pub default_mode: Option<String>,
+    pub names: Option<BTreeMap<String, String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -106,14 +106,23 @@ async fn probe_loop(
     let timeout = PROBE_TIMEOUT
         .min(check.interval)
         .max(Duration::from_millis(100));
+    // A new server starts out of rotation until its first check passes; a first check that
+    // fails is still a change worth one WARN.
+    let mut first = true;
+    let mut ever_up = false;
     loop {
         match probe(&client, &check, &url, timeout).await {
             Ok(()) => {
                 if !state.is_healthy() {
                     state.set_healthy(true);
-                    tracing::info!(backend = %key.1, "health check: {url} is up again ({})", check.path);
+                    if !ever_up {
+                        tracing::info!(backend = %key.1, "health check: {url} is up ({})", check.path);
+                    } else {
+                        tracing::info!(backend = %key.1, "health check: {url} is up again ({})", check.path);
+                    }
                     changed.send_modify(|g| *g += 1);
                 }
+                ever_up = true;
             }
             Err(reason) => {
                 state.set_last_error(format!("health check {}: {reason}", check.path));
@@ -121,9 +130,12 @@ async fn probe_loop(
                     state.set_healthy(false);
                     tracing::warn!(backend = %key.1, "health check: {url} is down: {reason}; out of rotation until a check passes");
                     changed.send_modify(|g| *g += 1);
+                } else if first {
+                    tracing::warn!(backend = %key.1, "health check: {url} is down from the start: {reason}; it takes no traffic until a check passes");
                 }
             }
         }
+        first = false;
         tokio::time::sleep(check.interval).await;
     }
 }

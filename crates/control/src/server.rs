@@ -9,6 +9,8 @@ use std::time::Duration;
 pub const EJECTION_BASE: Duration = Duration::from_secs(1);
 /// Longest cool-down.
 pub const EJECTION_MAX: Duration = Duration::from_secs(30);
+/// A server's forwarding failures are logged at WARN at most once in this long.
+pub const WARN_EVERY: Duration = Duration::from_secs(10);
 
 /// Runtime state of one server, keyed by (backend, URL) in the aggregator's registry, so a
 /// table rebuild keeps it. Only atomics: the request path reads and bumps them without locks.
@@ -26,6 +28,9 @@ pub struct ServerState {
     ejected_until_ms: AtomicU64,
     /// Requests in flight at most (`maxConnsPerHost`); `None` means no limit.
     slots: Option<Arc<tokio::sync::Semaphore>>,
+    /// When (Unix ms) a failure was last logged at WARN, and failures not logged since.
+    warned_ms: AtomicU64,
+    unwarned: AtomicU64,
 }
 
 impl Default for ServerState {
@@ -39,6 +44,8 @@ impl Default for ServerState {
             failures: AtomicU32::new(0),
             ejected_until_ms: AtomicU64::new(0),
             slots: None,
+            warned_ms: AtomicU64::new(0),
+            unwarned: AtomicU64::new(0),
         }
     }
 }
@@ -51,6 +58,24 @@ fn now_ms() -> u64 {
 }
 
 impl ServerState {
+    /// Whether a failure may be logged at WARN now (once per [`WARN_EVERY`]); if so, how many
+    /// were left unlogged since the last one.
+    pub fn warn_allowed(&self) -> Option<u64> {
+        let now = now_ms();
+        let last = self.warned_ms.load(Ordering::Relaxed);
+        let due = last == 0 || now >= last + WARN_EVERY.as_millis() as u64;
+        if due
+            && self
+                .warned_ms
+                .compare_exchange(last, now.max(1), Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            return Some(self.unwarned.swap(0, Ordering::Relaxed));
+        }
+        self.unwarned.fetch_add(1, Ordering::Relaxed);
+        None
+    }
+
     /// A server that takes at most `max_in_flight` requests at once (0: no limit).
     pub fn with_limit(max_in_flight: usize) -> ServerState {
         ServerState {

@@ -342,13 +342,24 @@ pub fn load_file(path: &Path) -> Result<ProviderConfig, ConfigError> {
     let (d, unknown) = parse_dynamic(path, &text)?;
     let mut config = translate(&d, Source { path, text: &text });
     crate::users_files::load(&mut config);
-    config
-        .warnings
-        .extend(unknown.into_iter().map(|key| ProviderError::File {
-            path: path.to_path_buf(),
-            item: format!("key {key}"),
-            message: "unknown key; ignored".to_string(),
-        }));
+    config.warnings.extend(unknown.into_iter().map(|key| {
+        let u = config::unknown_key::<DynamicToml>(&text, &key);
+        let message = format!("unknown key; ignored{}", u.hint());
+        match u.line_col {
+            Some((line, column)) => ProviderError::FileAt {
+                path: path.to_path_buf(),
+                line,
+                column,
+                item: format!("key {key}"),
+                message,
+            },
+            None => ProviderError::File {
+                path: path.to_path_buf(),
+                item: format!("key {key}"),
+                message,
+            },
+        }
+    }));
     Ok(config)
 }
 

@@ -4,7 +4,9 @@
 //! another, up to `[retry] attempts`. A sticky backend's answer from a server the client's
 //! cookie did not name sets the cookie.
 
-use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
 
 use http::uri::{PathAndQuery, Uri};
 use http::{HeaderValue, Method, Request, Response, StatusCode, Version, header};
@@ -24,13 +26,30 @@ use super::upstream_body::{BodySlot, UpstreamBody};
 /// Most tries per request, whatever `[retry] attempts` says.
 const MAX_ATTEMPTS: usize = 8;
 
-/// Sends `head` to the servers of `route`'s backend until one answers; `server` is set to
-/// the index of the last one tried.
+/// What the attempts of one request came to, for the metrics and the access log.
+#[derive(Debug, Default)]
+pub(super) struct Upstream {
+    /// The index of the last server tried.
+    pub(super) server: Option<usize>,
+    /// Attempts sent, over every `send` of the request.
+    pub(super) tries: u32,
+    /// When the last attempt was sent.
+    pub(super) sent: Option<Instant>,
+    /// The backend's status and (when the access log shows them) headers.
+    pub(super) status: Option<u16>,
+    pub(super) headers: Option<http::HeaderMap>,
+    /// The path the backend was sent, and the request body bytes read (access log only).
+    pub(super) path: Option<PathAndQuery>,
+    pub(super) request_bytes: Option<Arc<AtomicU64>>,
+}
+
+/// Sends `head` to the servers of `route`'s backend until one answers, recording each try
+/// in `up`.
 pub(super) async fn send(
     ep: &EntryPointContext,
     route: &CompiledRoute,
     head: Prepared,
-    server_index: &mut Option<usize>,
+    up: &mut Upstream,
 ) -> Result<Response<ProxyBody>, ProxyError> {
     let Prepared {
         mut parts,
@@ -40,6 +59,14 @@ pub(super) async fn send(
     } = head;
     let backend = &route.backend;
     let body = BodySlot::new(body);
+    let log_headers = match &ep.proxy.access_log {
+        Some(log) => {
+            up.path = Some(path_and_query.clone());
+            up.request_bytes = Some(body.read());
+            log.wants_headers()
+        }
+        None => false,
+    };
     let attempts = ep
         .proxy
         .retry_attempts
@@ -63,7 +90,9 @@ pub(super) async fn send(
                     }
                 })?,
             };
-        *server_index = Some(index);
+        up.server = Some(index);
+        up.tries += 1;
+        up.sent = Some(Instant::now());
         tried_buf[n_tried] = index;
         n_tried += 1;
         let server = &backend.servers[index];
@@ -85,6 +114,10 @@ pub(super) async fn send(
         match exchange(ep, server, request).await? {
             Ok(resp) => {
                 server.state.record_success();
+                up.status = Some(resp.status().as_u16());
+                if log_headers {
+                    up.headers = Some(resp.headers().clone());
+                }
                 let mut resp = answer(resp, &mut client_upgrade, in_flight);
                 if stuck != Some(index) {
                     let cookie = backend.sticky.as_ref().and_then(|s| s.set_cookie(index));

@@ -33,7 +33,8 @@ pub(super) struct Completion {
 }
 
 impl Completion {
-    fn finish(self, bytes: u64) {
+    /// `bytes` sent; `origin_bytes` before compression.
+    fn finish(self, bytes: u64, origin_bytes: u64) {
         let took = self.started.elapsed();
         self.entry_point.requests.add(self.status, self.method);
         self.entry_point.duration.observe(took);
@@ -44,7 +45,7 @@ impl Completion {
         }
         self.stats.record(self.status, took, bytes);
         if let Some(log) = self.log {
-            log.finish(bytes);
+            log.finish(bytes, origin_bytes);
         }
     }
 }
@@ -53,6 +54,9 @@ impl Completion {
 pub(super) struct ProxyBody {
     inner: Inner,
     bytes: u64,
+    /// Data bytes before the encoder, when there is one.
+    raw_bytes: u64,
+    compressed: bool,
     in_flight: Option<InFlight>,
     /// The request's `maxconn` slot: freed when the body ends or is dropped.
     slot: Option<middleware::ConnSlot>,
@@ -101,6 +105,8 @@ impl ProxyBody {
         ProxyBody {
             inner,
             bytes: 0,
+            raw_bytes: 0,
+            compressed: false,
             in_flight: None,
             slot: None,
             done: None,
@@ -111,6 +117,7 @@ impl ProxyBody {
     /// Compresses the body from here on (the caller has set the headers).
     pub(super) fn encode(&mut self, encoder: Encoder) {
         self.encoder = Some(encoder);
+        self.compressed = true;
     }
 
     /// Holds the request's `maxconn` slot until the body ends.
@@ -127,7 +134,12 @@ impl ProxyBody {
         self.in_flight = None;
         self.slot = None;
         if let Some(done) = self.done.take() {
-            done.finish(self.bytes);
+            let raw = if self.compressed {
+                self.raw_bytes
+            } else {
+                self.bytes
+            };
+            done.finish(self.bytes, raw);
         }
     }
 }
@@ -158,7 +170,9 @@ impl Body for ProxyBody {
             };
             let polled = match (polled, this.encoder.as_mut()) {
                 (Poll::Ready(Some(Ok(frame))), Some(encoder)) => match frame.into_data() {
-                    Ok(data) => match encoder.chunk(&data) {
+                    Ok(data) => match encoder.chunk(&data).inspect(|_| {
+                        this.raw_bytes += data.len() as u64;
+                    }) {
                         // Nothing to send yet: read on rather than send an empty frame.
                         Ok(out) if out.is_empty() => continue,
                         Ok(out) => Poll::Ready(Some(Ok(Frame::data(out)))),

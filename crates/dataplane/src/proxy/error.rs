@@ -89,9 +89,79 @@ fn refusal(r: &middleware::Refusal) -> Response<ProxyBody> {
     resp
 }
 
+/// Why a connection to a server failed, for the operator: the kind first (DNS failure,
+/// connection refused, reset, TLS, …), then each error of the chain, repeated text skipped.
+pub(super) fn cause_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut kind = None;
+    let mut next = Some(e);
+    while let Some(err) = next {
+        if kind.is_none() {
+            kind = cause_kind(err);
+        }
+        let text = err.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        next = err.source();
+    }
+    let chain = parts.join(": ");
+    match kind {
+        Some(k) => format!("{k} ({chain})"),
+        None => chain,
+    }
+}
+
+fn cause_kind(e: &(dyn std::error::Error + 'static)) -> Option<&'static str> {
+    if let Some(io) = e.downcast_ref::<std::io::Error>() {
+        use std::io::ErrorKind as K;
+        return Some(match io.kind() {
+            K::ConnectionRefused => "connection refused",
+            K::ConnectionReset => "connection reset",
+            K::ConnectionAborted => "connection aborted",
+            K::TimedOut => "timed out",
+            K::HostUnreachable | K::NetworkUnreachable => "unreachable",
+            K::UnexpectedEof => "closed before answering",
+            K::InvalidData if io.get_ref().is_some_and(|i| i.is::<rustls::Error>()) => "TLS",
+            _ => return None,
+        });
+    }
+    if e.is::<rustls::Error>() {
+        return Some("TLS");
+    }
+    let text = e.to_string();
+    if text.contains("dns error") || text.contains("failed to lookup address") {
+        return Some("DNS failure");
+    }
+    if let Some(h) = e.downcast_ref::<hyper::Error>() {
+        if h.is_incomplete_message() {
+            return Some("closed before answering");
+        }
+        if h.is_parse() {
+            return Some("bad response");
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_the_cause_first() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("client error (Connect)")]
+        struct Outer(#[source] std::io::Error);
+        let e = Outer(std::io::Error::new(
+            std::io::ErrorKind::ConnectionRefused,
+            "Connection refused (os error 111)",
+        ));
+        assert_eq!(
+            cause_chain(&e),
+            "connection refused (client error (Connect): Connection refused (os error 111))"
+        );
+    }
 
     #[test]
     fn statuses_follow_traefik() {

@@ -11,7 +11,7 @@ use std::time::Instant;
 use std::sync::atomic::Ordering;
 
 use http::uri::{PathAndQuery, Uri};
-use http::{HeaderValue, Method, Request, Response, StatusCode, Version, header};
+use http::{HeaderValue, Method, Request, Response, StatusCode, header};
 use hyper::body::Incoming;
 
 use control::table::CompiledRoute;
@@ -26,15 +26,7 @@ use super::error::ProxyError;
 use super::error_page;
 use super::guard;
 use super::prepare::prepare;
-
-/// Details kept for the access log, taken before the request is consumed.
-struct LogInfo {
-    method: String,
-    uri: String,
-    version: &'static str,
-    referer: String,
-    user_agent: String,
-}
+use crate::accesslog::{Origin, Outcome};
 
 pub(super) async fn handle(
     ep: Arc<EntryPointContext>,
@@ -48,14 +40,16 @@ pub(super) async fn handle(
         .then(|| compress::negotiate(req.headers()))
         .flatten()
         .map(|e| (e, req.method().clone()));
-    let log_info = ep.proxy.access_log.as_ref().map(|_| log_info(&req));
+    let arrival = ep
+        .proxy
+        .access_log
+        .as_ref()
+        .map(|log| log.arrive(&req, peer, ep.forwarded.trusts(peer.ip()), started));
     let mut routed = Routed::default();
     let mut resp = match forward(&ep, peer, req, &mut routed).await {
         Ok(resp) => resp,
         Err(e) => {
-            if !matches!(e, ProxyError::NoRoute) {
-                tracing::debug!(entry_point = %ep.name, "{} caused by: {e}", e.status());
-            }
+            report(&ep, &routed, &e);
             e.response()
         }
     };
@@ -63,27 +57,14 @@ pub(super) async fn handle(
         compress::apply(encoding, &method, &mut resp);
     }
     let status = resp.status().as_u16();
-    let log = match (&ep.proxy.access_log, log_info) {
-        (Some(log), Some(info)) => {
-            let route = routed.route.as_deref();
-            let url = route
-                .zip(routed.server)
-                .map_or("", |(r, i)| r.backend.servers[i].url.as_str());
-            Some(
-                log.begin(
-                    peer.ip(),
-                    &info.method,
-                    &info.uri,
-                    info.version,
-                    status,
-                    &info.referer,
-                    &info.user_agent,
-                    route.map_or("", |r| r.frontend.as_str()),
-                    url,
-                    started,
-                )
-                .with_user(routed.user.take()),
-            )
+    let log = match (&ep.proxy.access_log, arrival) {
+        (Some(log), Some(arrival)) => {
+            let outcome = outcome(
+                &mut routed,
+                status,
+                log.wants_headers().then(|| resp.headers()),
+            );
+            Some(log.begin(arrival, outcome))
         }
         _ => None,
     };
@@ -106,41 +87,77 @@ pub(super) async fn handle(
 #[derive(Default)]
 struct Routed {
     route: Option<Arc<CompiledRoute>>,
-    server: Option<usize>,
+    upstream: attempts::Upstream,
     /// The authenticated user, for the access log.
     user: Option<String>,
     /// The request's `maxconn` slot, held until the response body ends.
     slot: Option<middleware::ConnSlot>,
 }
 
-fn log_info(req: &Request<Incoming>) -> LogInfo {
-    let h = |name| {
-        req.headers()
-            .get(name)
-            .and_then(|v: &HeaderValue| v.to_str().ok())
-            .unwrap_or("")
-            .to_string()
+/// How the request was answered, for its access-log line.
+fn outcome(routed: &mut Routed, status: u16, headers: Option<&http::HeaderMap>) -> Outcome {
+    let up = &mut routed.upstream;
+    let route = routed.route.as_deref();
+    let server = route
+        .zip(up.server)
+        .and_then(|(r, i)| r.backend.servers.get(i));
+    let backend_url = match (server, &up.path) {
+        (Some(s), Some(p)) => format!("{}{}", s.url.trim_end_matches('/'), p),
+        (Some(s), None) => s.url.clone(),
+        _ => String::new(),
     };
-    LogInfo {
-        method: req.method().to_string(),
-        uri: req
-            .uri()
-            .path_and_query()
-            .map_or("/", |p| p.as_str())
-            .to_string(),
-        version: version_str(req.version()),
-        referer: h(header::REFERER),
-        user_agent: h(header::USER_AGENT),
+    Outcome {
+        frontend: route.map_or_else(String::new, |r| r.frontend.clone()),
+        backend: match server {
+            Some(_) => route.map_or_else(String::new, |r| r.backend.name.clone()),
+            None => String::new(),
+        },
+        backend_url,
+        backend_addr: server.map_or_else(String::new, |s| s.authority.to_string()),
+        username: routed.user.take(),
+        retries: up.tries.saturating_sub(1),
+        origin: up.status.zip(up.sent).map(|(status, sent)| Origin {
+            status,
+            sent,
+            headers: up.headers.take(),
+        }),
+        request_bytes: up.request_bytes.take(),
+        status,
+        headers: headers.cloned(),
     }
 }
 
-fn version_str(v: Version) -> &'static str {
-    match v {
-        Version::HTTP_09 => "HTTP/0.9",
-        Version::HTTP_10 => "HTTP/1.0",
-        Version::HTTP_2 => "HTTP/2.0",
-        Version::HTTP_3 => "HTTP/3.0",
-        _ => "HTTP/1.1",
+/// A request portier could not forward: a 502 names its cause chain at WARN (at most once
+/// per server every few seconds); other failures at DEBUG.
+fn report(ep: &EntryPointContext, routed: &Routed, e: &ProxyError) {
+    match e {
+        ProxyError::NoRoute => {}
+        ProxyError::Upstream { url, source } => {
+            let server = routed
+                .route
+                .as_deref()
+                .zip(routed.upstream.server)
+                .and_then(|(r, i)| r.backend.servers.get(i));
+            let suppressed = match server {
+                Some(s) => s.state.warn_allowed(),
+                None => Some(0),
+            };
+            if let Some(suppressed) = suppressed {
+                let frontend = routed.route.as_deref().map_or("", |r| r.frontend.as_str());
+                let more = if suppressed > 0 {
+                    format!(" ({suppressed} more like it not logged)")
+                } else {
+                    String::new()
+                };
+                tracing::warn!(
+                    entry_point = %ep.name,
+                    frontend,
+                    "502 Bad Gateway: {url}: {}{more}",
+                    super::error::cause_chain(source)
+                );
+            }
+        }
+        _ => tracing::debug!(entry_point = %ep.name, "{} caused by: {e}", e.status()),
     }
 }
 
@@ -248,7 +265,7 @@ async fn buffered(
     use super::buffering::{BufferError, Buffered};
     use super::upstream_body::RequestBody;
     let Some(limits) = &route.backend.buffering else {
-        return attempts::send(ep, route, head, &mut routed.server).await;
+        return attempts::send(ep, route, head, &mut routed.upstream).await;
     };
     if let RequestBody::Stream(body) = head.body {
         let data = Buffered::read(
@@ -270,7 +287,7 @@ async fn buffered(
         head.body = RequestBody::Buffered(Arc::new(data));
     }
     let resp = match &route.backend.retry {
-        None => attempts::send(ep, route, head, &mut routed.server).await?,
+        None => attempts::send(ep, route, head, &mut routed.upstream).await?,
         Some(retry) => with_retries(ep, route, head, retry, routed).await?,
     };
     if resp.status() == StatusCode::SWITCHING_PROTOCOLS {
@@ -309,7 +326,7 @@ async fn with_retries(
     let mut attempt = 1;
     loop {
         let next = head.replay();
-        let answer = attempts::send(ep, route, head, &mut routed.server).await;
+        let answer = attempts::send(ep, route, head, &mut routed.upstream).await;
         let status = match &answer {
             Ok(r) => r.status(),
             Err(e) => e.status(),

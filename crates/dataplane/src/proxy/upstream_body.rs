@@ -2,6 +2,7 @@
 //! failed connect and sent to another server, so retries never lose or duplicate bytes.
 
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
@@ -20,6 +21,8 @@ pub(super) enum UpstreamBody {
         slot: Arc<Mutex<Option<Incoming>>>,
         active: Option<Incoming>,
         hint: SizeHint,
+        /// Bytes read from the client (for the access log).
+        read: Arc<AtomicU64>,
     },
 }
 
@@ -37,6 +40,8 @@ pub(super) struct BodySlot {
     slot: Option<Arc<Mutex<Option<Incoming>>>>,
     hint: SizeHint,
     buffered: Option<Arc<super::buffering::Buffered>>,
+    /// Body bytes read from the client so far.
+    read: Arc<AtomicU64>,
 }
 
 impl BodySlot {
@@ -48,6 +53,7 @@ impl BodySlot {
                 return BodySlot {
                     slot: None,
                     hint: SizeHint::with_exact(data.len()),
+                    read: Arc::new(AtomicU64::new(data.len())),
                     buffered: (!empty).then_some(data),
                 };
             }
@@ -57,6 +63,7 @@ impl BodySlot {
                 slot: None,
                 hint: SizeHint::with_exact(0),
                 buffered: None,
+                read: Arc::new(AtomicU64::new(0)),
             };
         }
         let hint = body.size_hint();
@@ -64,7 +71,13 @@ impl BodySlot {
             slot: Some(Arc::new(Mutex::new(Some(body)))),
             hint,
             buffered: None,
+            read: Arc::new(AtomicU64::new(0)),
         }
+    }
+
+    /// The count of body bytes read from the client, read when the response ends.
+    pub(super) fn read(&self) -> Arc<AtomicU64> {
+        Arc::clone(&self.read)
     }
 
     /// Whether the body can still be sent (it is empty, or no attempt has started reading it).
@@ -90,6 +103,7 @@ impl BodySlot {
                 slot: Arc::clone(slot),
                 active: None,
                 hint: self.hint,
+                read: Arc::clone(&self.read),
             },
         }
     }
@@ -106,12 +120,22 @@ impl Body for UpstreamBody {
         match &mut *self {
             UpstreamBody::Empty => Poll::Ready(None),
             UpstreamBody::Replay(r) => Poll::Ready(r.next_chunk().map(|c| Ok(Frame::data(c)))),
-            UpstreamBody::Reclaimable { slot, active, .. } => {
+            UpstreamBody::Reclaimable {
+                slot, active, read, ..
+            } => {
                 if active.is_none() {
                     *active = slot.lock().ok().and_then(|mut b| b.take());
                 }
                 match active {
-                    Some(body) => Pin::new(body).poll_frame(cx),
+                    Some(body) => {
+                        let polled = Pin::new(body).poll_frame(cx);
+                        if let Poll::Ready(Some(Ok(frame))) = &polled {
+                            if let Some(d) = frame.data_ref() {
+                                read.fetch_add(d.len() as u64, Ordering::Relaxed);
+                            }
+                        }
+                        polled
+                    }
                     // Another attempt took the body: this one sends nothing more.
                     None => Poll::Ready(None),
                 }

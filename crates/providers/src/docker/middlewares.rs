@@ -76,6 +76,25 @@ const FIXED: [&str; 15] = [
     "traefik.frontend.headers.isDevelopment",
 ];
 
+/// Every middleware label's spelling (rate sets and client-cert fields by their shape), for
+/// "did you mean …?".
+pub(super) fn middleware_labels() -> Vec<String> {
+    let mut out: Vec<String> = FIXED
+        .iter()
+        .chain(FORWARD_LABELS.iter())
+        .map(|s| s.to_string())
+        .collect();
+    out.extend(
+        model::middleware::HEADER_OPTIONS
+            .iter()
+            .map(|o| format!("{HEADERS}{o}")),
+    );
+    out.extend(JWT_OPTIONS.iter().map(|o| format!("{AUTH_JWT}{o}")));
+    out.extend(BUFFERING_OPTIONS.iter().map(|o| format!("{BUFFERING}{o}")));
+    out.push(PASS_TLS_CERT.to_string());
+    out
+}
+
 /// Whether portier reads `key` as a middleware label (exact Traefik spelling).
 pub(super) fn is_middleware_label(key: &str) -> bool {
     if FIXED.contains(&key) || FORWARD_LABELS.contains(&key) {

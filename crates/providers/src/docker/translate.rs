@@ -266,9 +266,49 @@ fn unsupported_labels(c: &ContainerInfo) -> Vec<ProviderError> {
         .map(|key| ProviderError::Label {
             container: c.name.clone(),
             label: key.clone(),
-            message: "not supported by portier yet; the route is served without it".to_string(),
+            message: if NOT_YET.contains(&super::segments::plain(key).as_ref()) {
+                "a Traefik 1.7 label portier does not implement yet; the route is served without it"
+                    .to_string()
+            } else {
+                format!(
+                    "not a label portier or Traefik 1.7 reads; ignored{}",
+                    label_hint(key)
+                )
+            },
         })
         .collect()
+}
+
+/// Traefik 1.7 labels portier reads but does not act on yet (each warned where it is set).
+const NOT_YET: [&str; 3] = [
+    "traefik.backend.loadbalancer.swarm",
+    "traefik.frontend.redirect.regex",
+    "traefik.frontend.redirect.replacement",
+];
+
+/// `" (did you mean traefik.frontend.rule?)"` for a misspelt label (segment kept), or nothing.
+fn label_hint(key: &str) -> String {
+    let plain = super::segments::plain(key);
+    let mut known: Vec<String> = super::labels::LABELS
+        .iter()
+        .map(|(k, _)| k.to_string())
+        .collect();
+    known.extend(middlewares::middleware_labels());
+    let Some(best) = config::did_you_mean(&plain, known.iter().map(String::as_str)) else {
+        return String::new();
+    };
+    let shown = match key
+        .strip_prefix("traefik.")
+        .zip(plain.strip_prefix("traefik."))
+    {
+        // A segment label: put the segment back (`traefik.web.frontend.rule`).
+        Some((rest, plain_rest)) if rest != plain_rest => {
+            let segment = rest.strip_suffix(plain_rest).unwrap_or("");
+            format!("traefik.{segment}{}", best.trim_start_matches("traefik."))
+        }
+        _ => best.to_string(),
+    };
+    format!(" (did you mean {shown}?)")
 }
 
 /// `traefik.frontend.rule`, else Traefik's default from the compose service or the name.

@@ -754,6 +754,32 @@ mod tests {
                 ("other.label", "x"),
             ],
         );
+        let typo = container(
+            "t",
+            "10.0.0.3",
+            &[("traefik.port", "80"), ("traefik.frontend.rul", "Host:t")],
+        );
+        let segment = container(
+            "t",
+            "10.0.0.3",
+            &[
+                ("traefik.web.port", "80"),
+                ("traefik.web.frontend.rule", "Host:t"),
+                ("traefik.web.frontend.entrypoints", "http"),
+            ],
+        );
+        let mut t = translate(&[typo], &defaults());
+        t.config
+            .warnings
+            .extend(translate(&[segment], &defaults()).config.warnings);
+        let warnings: Vec<String> = t.config.warnings.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            warnings,
+            [
+                "container t label traefik.frontend.rul: not a label portier or Traefik 1.7 reads; ignored (did you mean traefik.frontend.rule?)",
+                "container t label traefik.web.frontend.entrypoints: not a label portier or Traefik 1.7 reads; ignored (did you mean traefik.web.frontend.entryPoints?)",
+            ]
+        );
         let t = translate(&[c], &defaults());
         assert!(t.config.errors.is_empty());
         assert_eq!(t.config.backends["backend-w"].servers.len(), 1);
@@ -761,7 +787,7 @@ mod tests {
         assert_eq!(
             warnings,
             [
-                "container w label traefik.backend.loadbalancer.swarm: not supported by portier yet; the route is served without it",
+                "container w label traefik.backend.loadbalancer.swarm: a Traefik 1.7 label portier does not implement yet; the route is served without it",
             ]
         );
     }
