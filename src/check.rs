@@ -221,9 +221,25 @@ fn describe_dynamic(provider: &str, pc: &ProviderConfig, c: &Config) -> DynamicR
     let settings = CompileSettings::new(c, &Default::default());
     let providers = [(provider.to_string(), Arc::new(pc.clone()))].into();
     let table = compile(&providers, &settings, &mut Registry::new(), 0);
+    // What the table holds: a frontend or server an error left out is shown as such.
+    let routed: std::collections::HashSet<&str> = table
+        .entry_points
+        .values()
+        .flat_map(|ep| ep.routes())
+        .map(|r| r.frontend.as_str())
+        .collect();
+    let served: std::collections::HashSet<(&str, &str)> = table
+        .servers
+        .iter()
+        .map(|((_, backend, url), _)| (backend, url))
+        .collect();
     let mut s = String::new();
     let _ = writeln!(s, "{provider} frontends:");
     for (name, f) in &pc.frontends {
+        if !routed.contains(name.as_str()) {
+            let _ = writeln!(s, "  {name}: left out (see the errors below)");
+            continue;
+        }
         let rules: Vec<&str> = f.routes.values().map(|r| r.rule.as_str()).collect();
         let eps = if f.entry_points.is_empty() {
             &c.default_entry_points
@@ -249,7 +265,11 @@ fn describe_dynamic(provider: &str, pc: &ProviderConfig, c: &Config) -> DynamicR
             b.servers.len()
         );
         for (sname, srv) in &b.servers {
-            let _ = writeln!(s, "    {sname}: {} weight {}", srv.url, srv.weight);
+            if served.contains(&(name.as_str(), srv.url.as_str())) {
+                let _ = writeln!(s, "    {sname}: {} weight {}", srv.url, srv.weight);
+            } else {
+                let _ = writeln!(s, "    {sname}: left out (see the errors below)");
+            }
         }
     }
     DynamicReport {

@@ -153,6 +153,8 @@ pub struct Portier {
     graceful: Arc<GracefulShutdown>,
     /// `[lifeCycle] graceTimeOut`.
     grace_timeout: Duration,
+    /// `requestAcceptGraceTimeout`: requests still accepted this long after SIGTERM.
+    accept_grace: Duration,
     /// Cancelled last, after the drain: the dashboard stays up while connections finish.
     web_stop: CancellationToken,
     web: Option<JoinHandle<()>>,
@@ -261,6 +263,7 @@ impl Portier {
             entry_points,
             graceful,
             grace_timeout: config.grace_timeout.0,
+            accept_grace: config.request_accept_grace_timeout.0,
             web_stop,
             web,
         })
@@ -270,6 +273,13 @@ impl Portier {
     /// dashboard.
     pub async fn shutdown(self) {
         self.draining.store(true, Ordering::Relaxed);
+        if !self.accept_grace.is_zero() {
+            tracing::info!(
+                "requestAcceptGraceTimeout: still accepting requests for {:?} (/ping answers 503)",
+                self.accept_grace
+            );
+            tokio::time::sleep(self.accept_grace).await;
+        }
         tracing::info!(
             "shutting down: no new connections; draining for up to {:?}",
             self.grace_timeout

@@ -86,6 +86,42 @@ fn unknown_keys_warn_by_name_and_bad_rules_fail_check() {
     assert!(err.contains("unknown matcher \"PathPrefx\""), "{err}");
 }
 
+/// Point 7 of issue 11: a typo gets "did you mean", every warning and error of the file
+/// names file:line:column, and `check` lists nothing it also calls left out.
+#[test]
+fn typos_and_errors_name_their_place_and_left_out_items_say_so() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = concat!(
+        "[entryPoints.http]\naddress = \":8000\"\n[file]\n",
+        "[docker]\nexposedbydefualt = false\n",
+        "[backends.b1.servers.s1]\nurl = \"http://127.0.0.1:9\"\nweight = -3\n",
+        "[backends.b2.servers.s1]\nurl = \"http://127.0.0.1:9\"\nwieght = 2\n",
+        "[frontends.f1]\nbackend = \"nope\"\n[frontends.f1.routes.r]\nrule = \"Host:a\"\n",
+        "[frontends.f3]\nbackend = \"b2\"\nentryPoints = [\"https\"]\n[frontends.f3.routes.r]\nrule = \"Host:c\"\n",
+        "[frontends.f4]\nbackend = \"b2\"\n[frontends.f4.routes.r]\nrule = \"Host:d\"\n",
+    );
+    let (code, out, err) = check(&write(dir.path(), "traefik.toml", cfg));
+    assert_eq!(code, 2, "{err}");
+    for want in [
+        "traefik.toml:5:1: unknown key docker.exposedbydefualt is ignored (did you mean docker.exposedByDefault?)",
+        "traefik.toml:11:1: unknown key backends.b2.servers.s1.wieght is ignored (did you mean backends.b2.servers.s1.weight?)",
+        "traefik.toml:6:11 backend b1 server s1: weight -3 must be 0 or more; server left out",
+        "traefik.toml:12:12 frontend f1: undefined backend \"nope\"",
+        "traefik.toml:16:12 frontend f3: entrypoints [\"https\"] are not defined",
+    ] {
+        assert!(err.contains(want), "missing {want:?} in:\n{err}");
+    }
+    for want in [
+        "  f1: left out (see the errors below)",
+        "  f3: left out (see the errors below)",
+        "  f4: rule \"Host:d\" -> backend b2",
+        "    s1: left out (see the errors below)",
+    ] {
+        assert!(out.contains(want), "missing {want:?} in:\n{out}");
+    }
+    assert!(!out.contains("weight -3"), "{out}");
+}
+
 #[test]
 fn a_busy_port_is_a_clear_start_up_error() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -338,7 +374,10 @@ fn a_traefik_1_7_command_line_is_read_as_written() {
 #[test]
 fn a_flag_no_key_takes_is_refused_by_name() {
     for (flag, want) in [
-        ("--docker.domian=x", "command line: --docker.domian=x"),
+        (
+            "--docker.domian=x",
+            "command line: --docker.domian=x: no traefik.toml key takes it (docker.domian is unknown) (did you mean docker.domain?)",
+        ),
         ("--docker.watch=sometimes", "--docker.watch=sometimes"),
         (
             "--entryPoints=Name:http Adress::80",

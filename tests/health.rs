@@ -177,3 +177,27 @@ async fn sigterm_lets_a_streamed_response_finish_then_exits_0() {
         "portier {pid} exits 0 after draining"
     );
 }
+
+/// `[lifeCycle] requestAcceptGraceTimeout`: after SIGTERM, requests are still served for that
+/// long while `/ping` says 503 (so a load balancer stops sending first), then portier drains.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_accept_grace_timeout_keeps_serving_after_sigterm() {
+    let a = Backend::spawn("a").await;
+    let cfg = Toml::http()
+        .web()
+        .raw("[lifeCycle]\nrequestAcceptGraceTimeout = \"2s\"\n[file]")
+        .server("web", "a", &a)
+        .frontend("f", "web", "Host:grace.local")
+        .build();
+    let p = Portier::start(&cfg);
+    let (addr, web) = (p.http(), p.web.expect("web"));
+    let waiter = std::thread::spawn(move || p.terminate());
+    until("/ping says 503", Duration::from_secs(2), async || {
+        get(web, "localhost", "/ping").await.status == 503
+    })
+    .await;
+    let reply = get(addr, "grace.local", "/").await;
+    assert_eq!(reply.status, 200, "still accepting during the grace period");
+    let status = waiter.join().expect("terminate");
+    assert!(status.success(), "{status:?}");
+}

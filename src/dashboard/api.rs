@@ -152,6 +152,7 @@ fn refusal_reasons(table: &RoutingTable, provider: &str, name: &str) -> Vec<Stri
                 provider: p,
                 item: i,
                 message,
+                ..
             } if p == provider && *i == item => Some(message.clone()),
             _ => None,
         })

@@ -29,7 +29,7 @@ pub use middlewares::{
     entry_point_white_list, frontend_middlewares,
 };
 pub use model::duration::{GoDuration, format_duration, parse_go_duration};
-pub use origin::{FlagOrigin, key_offset, origins};
+pub use origin::{FlagOrigin, key_offset, origins, table_offsets};
 pub use overlay::apply_flags;
 pub use resolved::*;
 pub use suggest::did_you_mean;

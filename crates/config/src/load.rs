@@ -154,6 +154,7 @@ pub fn resolve(loaded: &Loaded) -> Result<(Config, DynamicToml, Vec<String>), Co
         .map(Path::to_path_buf)
         .unwrap_or_default();
 
+    audit_unapplied(f, path, &mut warnings)?;
     let entry_points = resolve_entry_points(f, path, &base_dir, &mut warnings)?;
     let default_entry_points = resolve_default_entry_points(f, path, &entry_points)?;
     let log_level = resolve_log_level(f);
@@ -205,6 +206,11 @@ pub fn resolve(loaded: &Loaded) -> Result<(Config, DynamicToml, Vec<String>), Co
             .as_ref()
             .and_then(|l| l.grace_time_out)
             .unwrap_or(GoDuration(DEFAULT_GRACE_TIMEOUT)),
+        request_accept_grace_timeout: f
+            .life_cycle
+            .as_ref()
+            .and_then(|l| l.request_accept_grace_timeout)
+            .unwrap_or_default(),
         retry_attempts: f
             .retry
             .as_ref()
@@ -775,6 +781,97 @@ fn web_users(
         .map_err(|e| invalid(path, "web.users", e))
 }
 
+/// Keys Traefik 1.7 acts on that portier reads but does not apply: refused where applying
+/// them differently would route wrongly, else a warning naming the key (shown on the
+/// dashboard, in the API and by `portier check`).
+fn audit_unapplied(
+    f: &FileConfig,
+    path: &Option<PathBuf>,
+    warnings: &mut Vec<String>,
+) -> Result<(), ConfigError> {
+    let mut warn = |key: &str, message: &str| {
+        let file = path
+            .as_ref()
+            .map_or("command line".to_string(), |p| p.display().to_string());
+        warnings.push(format!("{file}: {key}: {message}"));
+    };
+    if let Some(d) = &f.docker {
+        if d.swarm_mode == Some(true) {
+            return Err(invalid(
+                path,
+                "docker.swarmMode",
+                "Swarm mode is not implemented yet: portier reads containers of one engine only; set it to false (or leave it out) to route to containers",
+            ));
+        }
+        if d.use_bind_port_ip == Some(true) {
+            warn(
+                "docker.useBindPortIP",
+                "not implemented: servers are the containers' IPs on their network, not the host's published ports",
+            );
+        }
+    }
+    if let Some(t) = f.responding_timeouts.as_ref().and_then(|r| r.idle_timeout) {
+        warn(
+            "respondingTimeouts.idleTimeout",
+            &format!(
+                "{} is not applied as such: an idle keep-alive connection closes after readHeaderTimeout (hyper starts that timer while it waits for the next request)",
+                crate::format_duration(t.0)
+            ),
+        );
+    }
+    if f.check_new_version == Some(true) {
+        warn("checkNewVersion", "ignored: portier never calls home");
+    }
+    if f.send_anonymous_usage == Some(true) {
+        warn("sendAnonymousUsage", "ignored: portier sends no usage data");
+    }
+    for (name, ep) in f.entry_points.iter().flatten() {
+        if ep
+            .tls
+            .as_ref()
+            .and_then(|t| t.cipher_suites.as_ref())
+            .is_some_and(|c| !c.is_empty())
+        {
+            warn(
+                &format!("entryPoints.{name}.tls.cipherSuites"),
+                "not applied: rustls offers its own safe TLS 1.2 and 1.3 suites (AES-GCM and ChaCha20-Poly1305 with ECDHE), never CBC or RSA key exchange",
+            );
+        }
+    }
+    if let Some(a) = &f.acme {
+        if a.acme_logging == Some(true) {
+            warn(
+                "acme.acmeLogging",
+                "ignored: ACME progress is always logged at INFO (and errors at WARN)",
+            );
+        }
+        if let Some(k) = a
+            .key_type
+            .as_deref()
+            .filter(|k| !k.eq_ignore_ascii_case("EC256"))
+        {
+            warn(
+                "acme.keyType",
+                &format!("{k:?} is not applied: certificates are issued for an EC P-256 key"),
+            );
+        }
+        if a.http_challenge.is_some() {
+            warn(
+                "acme.httpChallenge",
+                "not used: portier answers the TLS-ALPN-01 challenge on the acme entrypoint, so it must be reachable on port 443",
+            );
+        }
+        if a.dns_challenge.is_some() {
+            return Err(invalid(
+                path,
+                "acme.dnsChallenge",
+                "the DNS-01 challenge is not implemented (portier answers TLS-ALPN-01 only); wildcard certificates cannot be obtained. Remove it to use TLS-ALPN-01",
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn resolve_docker(
     f: &FileConfig,
     path: &Option<PathBuf>,
@@ -1220,6 +1317,43 @@ swarmmode = false
             let loaded = parse(&format!("[accessLog]\n{text}")).expect("parses");
             let err = resolve(&loaded).expect_err(text).to_string();
             assert!(err.contains(key) && err.contains(says), "{text}: {err}");
+        }
+    }
+
+    #[test]
+    fn traefik_keys_portier_does_not_apply_are_warned_or_refused() {
+        let loaded = parse(concat!(
+            "checkNewVersion = true\ndefaultEntryPoints = [\"https\"]\n[docker]\nuseBindPortIP = true\nswarmMode = false\n",
+            "[entryPoints.https]\naddress = \":443\"\n[entryPoints.https.tls]\ncipherSuites = [\"TLS_RSA_WITH_AES_128_CBC_SHA\"]\n",
+            "[acme]\nemail = \"a@b.c\"\nstorage = \"acme.json\"\nentryPoint = \"https\"\nkeyType = \"RSA4096\"\n[acme.httpChallenge]\nentryPoint = \"http\"\n",
+            "[lifeCycle]\nrequestAcceptGraceTimeout = \"2s\"\n",
+        ))
+        .expect("parses");
+        let (c, _, warnings) = resolve(&loaded).expect("resolves");
+        assert_eq!(c.request_accept_grace_timeout.0, Duration::from_secs(2));
+        for key in [
+            "checkNewVersion",
+            "docker.useBindPortIP",
+            "entryPoints.https.tls.cipherSuites",
+            "acme.keyType",
+            "acme.httpChallenge",
+        ] {
+            assert!(
+                warnings.iter().any(|w| w.contains(&format!(": {key}: "))),
+                "{key} not warned: {warnings:?}"
+            );
+        }
+        for (text, key) in [
+            ("[docker]\nswarmMode = true\n", "docker.swarmMode"),
+            (
+                "[acme]\nemail = \"a@b.c\"\n[acme.dnsChallenge]\nprovider = \"x\"\n",
+                "acme.dnsChallenge",
+            ),
+        ] {
+            let err = resolve(&parse(text).expect("parses"))
+                .expect_err(text)
+                .to_string();
+            assert!(err.contains(key), "{err}");
         }
     }
 

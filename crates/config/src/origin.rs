@@ -71,6 +71,21 @@ pub fn key_offset(text: &str, dotted: &str) -> Option<usize> {
     at
 }
 
+/// The byte offset of each key of the table `section` (`frontends` → `f1`, `f2`, …), from one
+/// parse of `text`.
+pub fn table_offsets(text: &str, section: &str) -> std::collections::BTreeMap<String, usize> {
+    let Ok(doc) = DeTable::parse(text) else {
+        return Default::default();
+    };
+    match doc.get_ref().get(section).map(|v| v.get_ref()) {
+        Some(DeValue::Table(t)) => t
+            .iter()
+            .map(|(k, _)| (k.get_ref().to_string(), k.span().start))
+            .collect(),
+        _ => Default::default(),
+    }
+}
+
 /// The leaf keys of `table` under `prefix`, with the offset of each key in the text.
 fn walk(table: &DeTable<'_>, prefix: &str, out: &mut Vec<(String, usize)>) {
     for (key, value) in table {

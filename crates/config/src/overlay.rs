@@ -142,7 +142,7 @@ overlay_leaves! {
     AccessLogHeadersToml { default_mode, names }
     TraefikLogToml { file_path, format }
     AcmeToml { email, storage, entry_point, on_host_rule, ca_server, domains, tls_challenge,
-        acme_logging, key_type }
+        http_challenge, dns_challenge, acme_logging, key_type }
     RetryToml { attempts }
     LifeCycleToml { grace_time_out, request_accept_grace_timeout }
 }

@@ -69,6 +69,9 @@ pub struct Config {
     /// `rootCAs`: extra CAs (paths resolved, or inline PEM) for `https://` servers.
     pub root_cas: Vec<String>,
     pub grace_timeout: GoDuration,
+    /// `[lifeCycle] requestAcceptGraceTimeout`: on SIGTERM, keep accepting requests this long
+    /// (with `/ping` answering 503) before the drain starts.
+    pub request_accept_grace_timeout: GoDuration,
     pub acme: Option<AcmeSettings>,
     /// Tries per request (first included), capped by the backend's server count.
     pub retry_attempts: u32,

@@ -228,7 +228,11 @@ pub struct DockerToml {
     pub network: Option<String>,
     #[serde(alias = "swarmmode")]
     pub swarm_mode: Option<bool>,
-    #[serde(alias = "usebindportip")]
+    #[serde(
+        rename = "useBindPortIP",
+        alias = "usebindportip",
+        alias = "useBindPortIp"
+    )]
     pub use_bind_port_ip: Option<bool>,
     pub constraints: Option<Vec<String>>,
 }
@@ -332,6 +336,11 @@ pub struct AcmeToml {
     /// TLS-ALPN-01 is the challenge portier answers; the section is accepted as Traefik writes it.
     #[serde(alias = "tlschallenge")]
     pub tls_challenge: Option<toml::Table>,
+    /// Traefik's HTTP-01 and DNS-01 sections: read so they can be warned about or refused.
+    #[serde(alias = "httpchallenge")]
+    pub http_challenge: Option<toml::Table>,
+    #[serde(alias = "dnschallenge")]
+    pub dns_challenge: Option<toml::Table>,
     #[serde(alias = "acmelogging")]
     pub acme_logging: Option<bool>,
     #[serde(alias = "keytype")]

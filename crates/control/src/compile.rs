@@ -363,6 +363,7 @@ fn compile_route(
     } = inputs;
     let fail = |message: String| ProviderError::Compile {
         provider: pname.to_string(),
+        at: f.source.clone(),
         item: format!("frontend {fname}"),
         message,
     };
@@ -522,6 +523,7 @@ fn backend_runtime(
     for (sname, server) in &backend.servers {
         let fail = |message: String| ProviderError::Compile {
             provider: pname.to_string(),
+            at: backend.source.clone(),
             item: format!("backend {bname} server {sname}"),
             message,
         };
@@ -589,6 +591,7 @@ fn backend_runtime(
         Some(Err(e)) => {
             errors.push(ProviderError::Compile {
                 provider: pname.to_string(),
+                at: backend.source.clone(),
                 item: format!("backend {bname}"),
                 message: format!("buffering: {e}"),
             });
@@ -624,6 +627,7 @@ fn backend_max_conn(
         Err(e) => {
             errors.push(ProviderError::Compile {
                 provider: pname.to_string(),
+                at: backend.source.clone(),
                 item: format!("backend {bname}"),
                 message: format!("maxconn: {e}"),
             });
@@ -656,6 +660,7 @@ fn backend_breaker(
         Err(e) => {
             errors.push(ProviderError::Compile {
                 provider: pname.to_string(),
+                at: backend.source.clone(),
                 item: format!("backend {bname}"),
                 message: format!("{e}; served without a circuit breaker"),
             });
@@ -681,6 +686,7 @@ mod tests {
 
     fn frontend(backend: &str, rule: &str) -> Frontend {
         Frontend {
+            source: None,
             entry_points: vec![],
             backend: backend.into(),
             routes: [("r".to_string(), Route { rule: rule.into() })].into(),

@@ -35,6 +35,10 @@ pub struct ProviderConfig {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Frontend {
+    /// Where it is defined (`rules.toml:12:1`), for errors found when compiling it; `None`
+    /// when it comes from labels.
+    #[serde(skip)]
+    pub source: Option<String>,
     /// Entrypoints this frontend is attached to; empty means `defaultEntryPoints`.
     pub entry_points: Vec<String>,
     pub backend: String,
@@ -127,6 +131,10 @@ pub struct Route {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Backend {
+    /// Where it is defined (`rules.toml:12:1`), for errors found when compiling it; `None`
+    /// when it comes from labels.
+    #[serde(skip)]
+    pub source: Option<String>,
     pub servers: BTreeMap<String, Server>,
     pub load_balancer: LoadBalancer,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -270,10 +278,13 @@ pub enum ProviderError {
         item: String,
         message: String,
     },
-    /// Found when compiling a provider's snapshot: `docker frontend f1: undefined backend "b"`.
-    #[error("{provider} {item}: {message}")]
+    /// Found when compiling a provider's snapshot: `docker frontend f1: undefined backend "b"`,
+    /// or with where the item is written: `file rules.toml:12:1 frontend f1: …`.
+    #[error("{provider}{} {item}: {message}", .at.as_ref().map(|a| format!(" {a}")).unwrap_or_default())]
     Compile {
         provider: String,
+        /// `rules.toml:12:1`, for items of the file provider.
+        at: Option<String>,
         item: String,
         message: String,
     },
@@ -361,6 +372,7 @@ mod tests {
             (
                 ProviderError::Compile {
                     provider: "docker".into(),
+                    at: None,
                     item: "frontend f".into(),
                     message: "undefined backend".into(),
                 },

@@ -31,6 +31,29 @@ pub struct Source<'a> {
 }
 
 impl Source<'_> {
+    /// `PATH:LINE:COL` of each item of a section (`frontends`), counted in one pass.
+    fn positions(&self, section: &str) -> BTreeMap<String, String> {
+        let mut offsets: Vec<(String, usize)> = config::table_offsets(self.text, section)
+            .into_iter()
+            .collect();
+        offsets.sort_by_key(|(_, o)| *o);
+        let (mut line, mut line_start, mut scanned) = (1, 0, 0);
+        let mut out = BTreeMap::new();
+        for (name, offset) in offsets {
+            let offset = offset.min(self.text.len());
+            for (i, b) in self.text.as_bytes()[scanned..offset].iter().enumerate() {
+                if *b == b'\n' {
+                    line += 1;
+                    line_start = scanned + i + 1;
+                }
+            }
+            scanned = offset;
+            let column = self.text[line_start..offset].chars().count() + 1;
+            out.insert(name, format!("{}:{line}:{column}", self.path.display()));
+        }
+        out
+    }
+
     /// `file PATH:LINE:COL` of a byte offset.
     fn at(&self, offset: usize) -> String {
         let (line, col) = config::line_col_of(self.text, offset);
@@ -53,14 +76,18 @@ impl Source<'_> {
 /// Translates parsed `[frontends]`/`[backends]` into a snapshot. Pure.
 pub fn translate(d: &DynamicToml, src: Source) -> ProviderConfig {
     let mut out = ProviderConfig::default();
+    let backend_at = src.positions("backends");
     for (bname, b) in d.backends.iter().flatten() {
-        let backend = translate_backend(bname, b, &src, &mut out.errors);
+        let mut backend = translate_backend(bname, b, &src, &mut out.errors);
+        backend.source = backend_at.get(bname).cloned();
         out.backends.insert(bname.clone(), Arc::new(backend));
     }
+    let frontend_at = src.positions("frontends");
     for (fname, f) in d.frontends.iter().flatten() {
-        if let Some(frontend) =
+        if let Some(mut frontend) =
             translate_frontend(fname, f, &src, &mut out.errors, &mut out.warnings)
         {
+            frontend.source = frontend_at.get(fname).cloned();
             out.frontends.insert(fname.clone(), Arc::new(frontend));
         }
     }
@@ -191,6 +218,7 @@ fn translate_frontend(
         );
     }
     Some(Frontend {
+        source: None,
         entry_points: f.entry_points.clone().unwrap_or_default(),
         backend,
         routes,

@@ -71,6 +71,7 @@ mod tests {
         c.frontends.insert(
             "f".into(),
             std::sync::Arc::new(Frontend {
+                source: None,
                 entry_points: vec![],
                 backend: "b".into(),
                 routes: Default::default(),

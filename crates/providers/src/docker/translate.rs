@@ -340,6 +340,7 @@ fn frontend_rule(
 
 fn build_frontend(labels: &Labels, backend: &str, rule: &str) -> Frontend {
     Frontend {
+        source: None,
         entry_points: labels.list(LABEL_ENTRYPOINTS).to_vec(),
         backend: backend.to_string(),
         routes: [(
