@@ -412,11 +412,11 @@ async fn json_access_log_with_filters_fields_and_reopen() {
     let headers = [("user-agent", "probe/1"), ("authorization", "Basic eDp5")];
     send(
         p.http(),
-        "GET",
+        "POST",
         "web.local:8000",
         "/hello?x=1",
         &headers,
-        TestBody::empty(),
+        TestBody::text("hello"),
     )
     .await;
     // Filtered out: a 418 is neither 2xx nor 404.
@@ -437,6 +437,8 @@ async fn json_access_log_with_filters_fields_and_reopen() {
         .find(|l| l["RequestPath"] == "/hello?x=1")
         .expect("the /hello line");
     assert_eq!(ok["RequestHost"], "web.local");
+    assert_eq!(ok["RequestMethod"], "POST");
+    assert_eq!(ok["RequestContentSize"], 5, "{ok}");
     assert_eq!(ok["RequestPort"], "8000");
     assert_eq!(ok["FrontendName"], "f");
     assert_eq!(ok["BackendName"], "ba");

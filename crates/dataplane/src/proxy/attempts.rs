@@ -58,11 +58,11 @@ pub(super) async fn send(
         mut client_upgrade,
     } = head;
     let backend = &route.backend;
-    let body = BodySlot::new(body);
+    let mut body = BodySlot::new(body);
     let log_headers = match &ep.proxy.access_log {
         Some(log) => {
             up.path = Some(path_and_query.clone());
-            up.request_bytes = Some(body.read());
+            up.request_bytes = Some(body.count_reads());
             log.wants_headers()
         }
         None => false,

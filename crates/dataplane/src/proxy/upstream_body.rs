@@ -21,8 +21,8 @@ pub(super) enum UpstreamBody {
         slot: Arc<Mutex<Option<Incoming>>>,
         active: Option<Incoming>,
         hint: SizeHint,
-        /// Bytes read from the client (for the access log).
-        read: Arc<AtomicU64>,
+        /// Bytes read from the client, counted when the access log asks.
+        read: Option<Arc<AtomicU64>>,
     },
 }
 
@@ -40,8 +40,8 @@ pub(super) struct BodySlot {
     slot: Option<Arc<Mutex<Option<Incoming>>>>,
     hint: SizeHint,
     buffered: Option<Arc<super::buffering::Buffered>>,
-    /// Body bytes read from the client so far.
-    read: Arc<AtomicU64>,
+    /// Body bytes read from the client so far, once `count_reads` asked for it.
+    read: Option<Arc<AtomicU64>>,
 }
 
 impl BodySlot {
@@ -53,7 +53,7 @@ impl BodySlot {
                 return BodySlot {
                     slot: None,
                     hint: SizeHint::with_exact(data.len()),
-                    read: Arc::new(AtomicU64::new(data.len())),
+                    read: None,
                     buffered: (!empty).then_some(data),
                 };
             }
@@ -63,7 +63,7 @@ impl BodySlot {
                 slot: None,
                 hint: SizeHint::with_exact(0),
                 buffered: None,
-                read: Arc::new(AtomicU64::new(0)),
+                read: None,
             };
         }
         let hint = body.size_hint();
@@ -71,13 +71,18 @@ impl BodySlot {
             slot: Some(Arc::new(Mutex::new(Some(body)))),
             hint,
             buffered: None,
-            read: Arc::new(AtomicU64::new(0)),
+            read: None,
         }
     }
 
-    /// The count of body bytes read from the client, read when the response ends.
-    pub(super) fn read(&self) -> Arc<AtomicU64> {
-        Arc::clone(&self.read)
+    /// Counts the body bytes read from the client from here on (for the access log, read when
+    /// the response ends); a buffered body counts whole at once.
+    pub(super) fn count_reads(&mut self) -> Arc<AtomicU64> {
+        let already = self.buffered.as_ref().map_or(0, |d| d.len());
+        Arc::clone(
+            self.read
+                .get_or_insert_with(|| Arc::new(AtomicU64::new(already))),
+        )
     }
 
     /// Whether the body can still be sent (it is empty, or no attempt has started reading it).
@@ -103,7 +108,7 @@ impl BodySlot {
                 slot: Arc::clone(slot),
                 active: None,
                 hint: self.hint,
-                read: Arc::clone(&self.read),
+                read: self.read.clone(),
             },
         }
     }
@@ -129,7 +134,7 @@ impl Body for UpstreamBody {
                 match active {
                     Some(body) => {
                         let polled = Pin::new(body).poll_frame(cx);
-                        if let Poll::Ready(Some(Ok(frame))) = &polled {
+                        if let (Poll::Ready(Some(Ok(frame))), Some(read)) = (&polled, read) {
                             if let Some(d) = frame.data_ref() {
                                 read.fetch_add(d.len() as u64, Ordering::Relaxed);
                             }
