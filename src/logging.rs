@@ -51,13 +51,7 @@ impl portier::Reopen for LogFile {
 }
 
 fn open(path: &Path) -> std::io::Result<File> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
-    }
-    std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
+    dataplane::accesslog::open_append(path)
 }
 
 /// One event's writer: the file open when the event started.

@@ -470,11 +470,7 @@ async fn json_access_log_with_filters_fields_and_reopen() {
     // logrotate: move the file away, SIGUSR1, and the next lines go to a new file.
     let rotated = p.dir.path().join("logs/access.json.1");
     std::fs::rename(&path, &rotated).expect("rotate");
-    let kill = std::process::Command::new("kill")
-        .args(["-USR1", &p.pid().to_string()])
-        .status()
-        .expect("kill");
-    assert!(kill.success());
+    p.signal("USR1");
     p.wait_log("access log: reopened", Duration::from_secs(5))
         .await;
     get(p.http(), "web.local", "/after").await;
@@ -1135,11 +1131,7 @@ async fn traefik_log_as_json_in_a_reopenable_file() {
     );
     let rotated = p.dir.path().join("portier.log.1");
     std::fs::rename(&path, &rotated).expect("rotate");
-    let kill = std::process::Command::new("kill")
-        .args(["-USR1", &p.pid().to_string()])
-        .status()
-        .expect("kill");
-    assert!(kill.success());
+    p.signal("USR1");
     let lines = wait_file_lines(&path, 1, Duration::from_secs(5)).await;
     assert!(lines[0].contains("reopened"), "{lines:?}");
 }

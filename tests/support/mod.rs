@@ -492,6 +492,15 @@ impl Portier {
         self.child.id()
     }
 
+    /// Sends a signal (`USR1`, `HUP`) to the process.
+    pub fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .args([&format!("-{name}"), &self.pid().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success(), "kill -{name}");
+    }
+
     pub fn log_lines(&self) -> Vec<String> {
         self.log.lock().expect("log").clone()
     }

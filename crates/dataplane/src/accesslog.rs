@@ -258,7 +258,7 @@ impl Output {
         Ok(match path {
             None => Output::Stdout(std::io::BufWriter::new(std::io::stdout())),
             Some(path) => Output::File {
-                out: std::io::BufWriter::new(open(&path)?),
+                out: std::io::BufWriter::new(open_append(&path)?),
                 path,
             },
         })
@@ -276,7 +276,7 @@ impl Output {
             return;
         };
         let _ = out.flush();
-        match open(path) {
+        match open_append(path) {
             Ok(f) => {
                 *out = std::io::BufWriter::new(f);
                 tracing::info!("access log: reopened {}", path.display());
@@ -289,7 +289,8 @@ impl Output {
     }
 }
 
-fn open(path: &PathBuf) -> std::io::Result<std::fs::File> {
+/// Opens `path` for appending, creating it and its folder (shared with portier's own log).
+pub fn open_append(path: &std::path::Path) -> std::io::Result<std::fs::File> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;
     }
