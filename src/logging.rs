@@ -27,7 +27,7 @@ impl LogFile {
     fn open(path: &Path) -> std::io::Result<LogFile> {
         Ok(LogFile {
             path: path.to_path_buf(),
-            file: RwLock::new(Arc::new(open(path)?)),
+            file: RwLock::new(Arc::new(dataplane::accesslog::open_append(path)?)),
         })
     }
 }
@@ -35,7 +35,7 @@ impl LogFile {
 impl portier::Reopen for LogFile {
     /// Closes the file and opens its path again (after logrotate renamed it).
     fn reopen(&self) {
-        match open(&self.path) {
+        match dataplane::accesslog::open_append(&self.path) {
             Ok(f) => {
                 if let Ok(mut slot) = self.file.write() {
                     *slot = Arc::new(f);
@@ -48,10 +48,6 @@ impl portier::Reopen for LogFile {
             ),
         }
     }
-}
-
-fn open(path: &Path) -> std::io::Result<File> {
-    dataplane::accesslog::open_append(path)
 }
 
 /// One event's writer: the file open when the event started.

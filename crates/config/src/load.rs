@@ -975,10 +975,24 @@ fn resolve_access_log(
         format,
         filters,
         fields,
-        buffering_size: section
-            .and_then(|a| a.buffering_size)
-            .map_or(0, |n| usize::try_from(n).unwrap_or(usize::MAX)),
+        buffering_size: access_log_buffering(section.and_then(|a| a.buffering_size), path)?,
     }))
+}
+
+/// Most access-log lines `bufferingSize` may queue (a bounded queue of that many slots).
+const MAX_ACCESS_LOG_BUFFERING: u64 = 1 << 20;
+
+/// `[accessLog] bufferingSize`: 0 (or absent) takes the default queue.
+fn access_log_buffering(n: Option<u64>, path: &Option<PathBuf>) -> Result<usize, ConfigError> {
+    match n {
+        None => Ok(0),
+        Some(n) if n <= MAX_ACCESS_LOG_BUFFERING => Ok(n as usize),
+        Some(n) => Err(invalid(
+            path,
+            "accessLog.bufferingSize",
+            format!("{n} lines is more than the {MAX_ACCESS_LOG_BUFFERING} the queue may hold"),
+        )),
+    }
 }
 
 /// `[accessLog.filters]`: status codes as `"200"` or `"400-499"`.
@@ -1302,6 +1316,11 @@ swarmmode = false
                 "[accessLog.fields]\ndefaultMode = \"redact\"\n",
                 "defaultMode",
                 "not a mode",
+            ),
+            (
+                "bufferingSize = 4611686018427387904\n",
+                "bufferingSize",
+                "more than",
             ),
             (
                 "[accessLog.fields.names]\nClientUsrname = \"drop\"\n",

@@ -59,6 +59,7 @@ pub(super) async fn send(
     } = head;
     let backend = &route.backend;
     let mut body = BodySlot::new(body);
+    let logging = ep.proxy.access_log.is_some();
     let log_headers = match &ep.proxy.access_log {
         Some(log) => {
             up.path = Some(path_and_query.clone());
@@ -92,7 +93,9 @@ pub(super) async fn send(
             };
         up.server = Some(index);
         up.tries += 1;
-        up.sent = Some(Instant::now());
+        if logging {
+            up.sent = Some(Instant::now());
+        }
         tried_buf[n_tried] = index;
         n_tried += 1;
         let server = &backend.servers[index];
