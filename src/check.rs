@@ -104,7 +104,7 @@ fn describe(c: &Config) -> String {
             extra.push(')');
         }
         if let Some(r) = &ep.redirect {
-            let _ = write!(extra, " redirect -> {}", r.entry_point);
+            let _ = write!(extra, " redirect {r}");
         }
         if ep.compress {
             extra.push_str(" compress");

@@ -16,6 +16,7 @@ use control::table::RoutingTable;
 use dataplane::{accesslog, acme, proxy, stats, tls};
 use hyper_util::server::graceful::GracefulShutdown;
 use model::metrics::{ControlMetrics, TrafficMetrics};
+use model::redirect::RedirectTo;
 use model::update::ProviderUpdate;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc::Sender;
@@ -512,7 +513,9 @@ fn start_entry_points(
             guards,
             tls: tls.remove(&ep.name),
             redirect: ep.redirect.clone().map(|mut r| {
-                r.port = bound.get(&r.entry_point).copied().unwrap_or(r.port);
+                if let RedirectTo::EntryPoint { name, port, .. } = &mut r.to {
+                    *port = bound.get(name.as_str()).copied().unwrap_or(*port);
+                }
                 r
             }),
             metrics,

@@ -99,6 +99,7 @@ fn typos_and_errors_name_their_place_and_left_out_items_say_so() {
         "[frontends.f1]\nbackend = \"nope\"\n[frontends.f1.routes.r]\nrule = \"Host:a\"\n",
         "[frontends.f3]\nbackend = \"b2\"\nentryPoints = [\"https\"]\n[frontends.f3.routes.r]\nrule = \"Host:c\"\n",
         "[frontends.f4]\nbackend = \"b2\"\n[frontends.f4.routes.r]\nrule = \"Host:d\"\n",
+        "[frontends.f5]\nbackend = \"b2\"\n[frontends.f5.redirect]\nregex = \"^(x\"\nreplacement = \"y\"\n",
     );
     let (code, out, err) = check(&write(dir.path(), "traefik.toml", cfg));
     assert_eq!(code, 2, "{err}");
@@ -108,6 +109,7 @@ fn typos_and_errors_name_their_place_and_left_out_items_say_so() {
         "traefik.toml:6:11 backend b1 server s1: weight -3 must be 0 or more; server left out",
         "traefik.toml:12:12 frontend f1: undefined backend \"nope\"",
         "traefik.toml:16:12 frontend f3: entrypoints [\"https\"] are not defined",
+        "traefik.toml:28:1 frontend f5 redirect.regex: regex \"^(x\" does not compile: unclosed group; frontend left out",
     ] {
         assert!(err.contains(want), "missing {want:?} in:\n{err}");
     }
@@ -120,6 +122,10 @@ fn typos_and_errors_name_their_place_and_left_out_items_say_so() {
         assert!(out.contains(want), "missing {want:?} in:\n{out}");
     }
     assert!(!out.contains("weight -3"), "{out}");
+    assert!(
+        !out.contains("  f5:"),
+        "left out by the file provider: {out}"
+    );
 }
 
 #[test]

@@ -1135,3 +1135,64 @@ async fn traefik_log_as_json_in_a_reopenable_file() {
     let lines = wait_file_lines(&path, 1, Duration::from_secs(5)).await;
     assert!(lines[0].contains("reopened"), "{lines:?}");
 }
+
+#[tokio::test]
+async fn regex_redirects_on_the_entrypoint_and_on_a_frontend() {
+    // Traefik 1.7's regex redirect: over `scheme://host/path?query`, `$1` groups, 302/307 or
+    // 301/308 when permanent; a URL the regex does not rewrite goes on to the routes.
+    let a = Backend::spawn("a").await;
+    let cfg = Toml::default()
+        .raw(support::toml::HTTP)
+        .raw(concat!(
+            "[entryPoints.http.redirect]\n",
+            "regex = '^http://old\\.local(:\\d+)?/(.*)'\n",
+            "replacement = 'http://new.local/$2'\npermanent = true\n",
+            "[file]\n",
+        ))
+        .backend("ba", &[(&a, 1)])
+        .frontend("fa", "ba", "Host:a.local")
+        .raw(concat!(
+            "[frontends.fa.redirect]\n",
+            "regex = '^http://a\\.local(:\\d+)?/api/(.*)$'\n",
+            "replacement = 'http://a.local/v2/$2'\n",
+        ))
+        .build();
+    let p = Portier::start(&cfg);
+    let r = get(p.http(), "old.local", "/x?y=1").await;
+    assert_eq!(r.status, 301);
+    assert_eq!(r.headers["location"], "http://new.local/x?y=1");
+    let r = send(p.http(), "POST", "old.local", "/x", &[], TestBody::empty()).await;
+    assert_eq!(
+        r.status, 308,
+        "a permanent redirect of a POST keeps its method"
+    );
+
+    let r = get(p.http(), "a.local", "/api/users?id=3").await;
+    assert_eq!(r.status, 302);
+    assert_eq!(r.headers["location"], "http://a.local/v2/users?id=3");
+    let r = send(
+        p.http(),
+        "DELETE",
+        "a.local",
+        "/api/u",
+        &[],
+        TestBody::empty(),
+    )
+    .await;
+    assert_eq!(r.status, 307);
+    // X-Forwarded-Proto: https makes the URL https://…, which this regex does not match.
+    let r = send(
+        p.http(),
+        "GET",
+        "a.local",
+        "/api/u",
+        &[("x-forwarded-proto", "https")],
+        TestBody::empty(),
+    )
+    .await;
+    assert_eq!(r.echo().path, "/api/u");
+    assert_eq!(
+        get(p.http(), "a.local", "/v2/users").await.echo().path,
+        "/v2/users"
+    );
+}

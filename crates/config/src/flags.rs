@@ -587,6 +587,7 @@ mod tests {
             "--entrypoints=Name:https Address::443 TLS:/c.crt,/c.key TLS.MinVersion:VersionTLS12 CA:/ca.pem CA.Optional:true",
             "--entryPoints=Name:bare Address::8443 TLS Compress:true WhiteList.SourceRange:10.0.0.0/8,192.168.0.0/16",
             "--entryPoints=alt=:9001",
+            "--entryPoints=Name:re Address::9002 Redirect.Regex:^http://(.*) Redirect.Replacement:https://$1 Redirect.Permanent:true",
         ]))
         .expect("parses");
         let eps = c.file.entry_points.as_ref().expect("entrypoints");
@@ -609,6 +610,10 @@ mod tests {
         assert_eq!(bare.compress, Some(true));
         assert!(bare.white_list.is_some());
         assert!(eps["alt"].address.is_some());
+        let re = eps["re"].redirect.as_ref().expect("regex redirect");
+        assert_eq!(re.regex.as_deref(), Some("^http://(.*)"));
+        assert_eq!(re.replacement.as_deref(), Some("https://$1"));
+        assert_eq!(re.permanent, Some(true));
     }
 
     #[test]

@@ -9,6 +9,7 @@ use super::schema::{
     self, AccessLogFieldsToml, AccessLogFiltersToml, DynamicToml, FileConfig, LogLevelToml,
 };
 use model::duration::GoDuration;
+use model::redirect::{Redirect, RedirectError, RedirectTo};
 
 /// A parsed file, its text (for positions) and the unknown keys it held.
 #[derive(Debug, Default)]
@@ -496,25 +497,51 @@ fn resolve_redirects(
     };
     let mut redirects = Vec::new();
     for (name, ep) in eps {
-        let Some(target) = ep.redirect.as_ref().and_then(|r| r.entry_point.clone()) else {
+        let Some(r) = &ep.redirect else {
             continue;
         };
-        let Some(to) = entry_points.iter().find(|e| e.name == target) else {
-            return Err(invalid(
-                path,
-                &format!("entryPoints.{name}.redirect.entryPoint"),
-                format!("entrypoint {target:?} is not defined"),
-            ));
-        };
-        let redirect = Redirect {
-            entry_point: target.clone(),
-            https: to.tls.is_some(),
-            port: to.address.socket.port(),
-            permanent: ep
-                .redirect
-                .as_ref()
-                .and_then(|r| r.permanent)
-                .unwrap_or(false),
+        let key = |k: &str| format!("entryPoints.{name}.redirect{k}");
+        let permanent = r.permanent.unwrap_or(false);
+        let redirect = match (&r.entry_point, &r.regex, &r.replacement) {
+            (Some(target), _, _) => {
+                let Some(to) = entry_points.iter().find(|e| &e.name == target) else {
+                    return Err(invalid(
+                        path,
+                        &key(".entryPoint"),
+                        format!("entrypoint {target:?} is not defined"),
+                    ));
+                };
+                Redirect {
+                    to: RedirectTo::EntryPoint {
+                        name: target.clone(),
+                        https: to.tls.is_some(),
+                        port: to.address.socket.port(),
+                    },
+                    permanent,
+                }
+            }
+            (None, Some(regex), Some(replacement)) => {
+                Redirect::regex(regex, replacement, permanent).map_err(|e| {
+                    let k = match e {
+                        RedirectError::Template(_) => ".replacement",
+                        _ => ".regex",
+                    };
+                    invalid(path, &key(k), e)
+                })?
+            }
+            (None, Some(_), None) => {
+                return Err(invalid(path, &key(".regex"), "set without replacement"));
+            }
+            (None, None, Some(_)) => {
+                return Err(invalid(path, &key(".replacement"), "set without regex"));
+            }
+            (None, None, None) => {
+                return Err(invalid(
+                    path,
+                    &key(""),
+                    "needs entryPoint, or regex and replacement",
+                ));
+            }
         };
         redirects.push((name.clone(), redirect));
     }
@@ -1235,6 +1262,50 @@ swarmmode = false
             err.to_string().contains("\"https\" is not defined"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn entry_point_regex_redirects_are_checked() {
+        let ep = "[entryPoints.http]\naddress = \":80\"\n[entryPoints.http.redirect]\n";
+        let (c, _) = resolved(&format!(
+            "{ep}regex = \"^http://(.*)\"\nreplacement = \"https://$1\"\n"
+        ));
+        let r = c.entry_points[0].redirect.as_ref().expect("redirect");
+        assert_eq!(r.location(false, "a", "/b").as_deref(), Some("https://a/b"));
+        for (body, key, says) in [
+            (
+                "regex = \"^(x\"\nreplacement = \"y\"\n",
+                "redirect.regex",
+                "unclosed group",
+            ),
+            (
+                "regex = \"x\"\n",
+                "redirect.regex",
+                "set without replacement",
+            ),
+            (
+                "replacement = \"y\"\n",
+                "redirect.replacement",
+                "set without regex",
+            ),
+            (
+                "permanent = true\n",
+                "redirect",
+                "needs entryPoint, or regex and replacement",
+            ),
+            (
+                "entryPoint = \"https\"\n",
+                "redirect.entryPoint",
+                "\"https\" is not defined",
+            ),
+        ] {
+            let loaded = parse(&format!("{ep}{body}")).expect("parses");
+            let err = resolve(&loaded).expect_err("refused").to_string();
+            assert!(
+                err.contains(&format!("entryPoints.http.{key}")) && err.contains(says),
+                "{err}"
+            );
+        }
     }
 
     #[test]

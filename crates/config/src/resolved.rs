@@ -86,8 +86,9 @@ pub struct EntryPoint {
     pub max_connections: usize,
     /// TLS on this entrypoint (`[entryPoints.NAME.tls]`).
     pub tls: Option<TlsConfig>,
-    /// `[entryPoints.NAME.redirect]`: send every request to another entrypoint.
-    pub redirect: Option<Redirect>,
+    /// `[entryPoints.NAME.redirect]`: every request to another entrypoint, or those whose URL
+    /// the regex rewrites.
+    pub redirect: Option<model::redirect::Redirect>,
     /// Client-sent X-Forwarded-* headers are kept (and appended to) only from these peers.
     pub forwarded_headers: ForwardedHeaders,
     /// `compress = true`: responses are gzip- or brotli-encoded for clients that accept it.
@@ -134,16 +135,6 @@ pub enum TlsVersion {
 pub struct CertSource {
     pub cert_file: String,
     pub key_file: String,
-}
-
-/// Where an entrypoint redirects to: scheme and port come from the target entrypoint.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Redirect {
-    pub entry_point: String,
-    pub https: bool,
-    pub port: u16,
-    pub permanent: bool,
 }
 
 /// `[acme]`: automatic certificates for one TLS entrypoint.

@@ -154,6 +154,10 @@ pub struct CertificateToml {
 pub struct RedirectToml {
     #[serde(alias = "entrypoint")]
     pub entry_point: Option<String>,
+    /// Over the full URL (`scheme://host/path?query`), RE2 syntax.
+    pub regex: Option<String>,
+    /// `$1`-style groups of `regex`.
+    pub replacement: Option<String>,
     pub permanent: Option<bool>,
 }
 

@@ -18,6 +18,7 @@ use crate::guards::RouteGuards;
 use http::uri::Scheme;
 use model::dynamic::{Backend, Frontend, ProviderConfig, ProviderError};
 use model::metrics::TrafficMetrics;
+use model::redirect::{Redirect, RedirectTo};
 use model::rules;
 use model::update::{Protocol, parse_server_url};
 
@@ -390,23 +391,13 @@ fn compile_route(
         return None;
     }
     let eps = entry_point_indexes(f, settings, &mut |m| errors.push(fail(m)))?;
-    let redirect = match &f.redirect {
+    let redirect = match f.redirect.as_ref().map(|r| redirect(r, settings)) {
         None => None,
-        Some(r) => match settings.redirect_targets.get(&r.entry_point) {
-            Some(&(https, port)) => Some(config::Redirect {
-                entry_point: r.entry_point.clone(),
-                https,
-                port,
-                permanent: r.permanent,
-            }),
-            None => {
-                errors.push(fail(format!(
-                    "redirect to entrypoint {:?}, which is not defined; frontend skipped",
-                    r.entry_point
-                )));
-                return None;
-            }
-        },
+        Some(Ok(r)) => Some(r),
+        Some(Err(m)) => {
+            errors.push(fail(format!("{m}; frontend skipped")));
+            return None;
+        }
     };
     let (guards, refused) = match guards {
         Some(g) => (Some(g), false),
@@ -488,6 +479,31 @@ fn compile_guards(
 
 /// The indexes of the defined entrypoints a frontend is served on (its own, or the defaults);
 /// `None` when none is defined.
+/// A frontend's redirect, compiled: the target entrypoint's scheme and port, or the regex.
+fn redirect(
+    r: &model::dynamic::FrontendRedirect,
+    settings: &CompileSettings,
+) -> Result<Redirect, String> {
+    if r.entry_point.is_empty() {
+        return Redirect::regex(&r.regex, &r.replacement, r.permanent)
+            .map_err(|e| format!("redirect: {e}"));
+    }
+    match settings.redirect_targets.get(&r.entry_point) {
+        Some(&(https, port)) => Ok(Redirect {
+            to: RedirectTo::EntryPoint {
+                name: r.entry_point.clone(),
+                https,
+                port,
+            },
+            permanent: r.permanent,
+        }),
+        None => Err(format!(
+            "redirect to entrypoint {:?}, which is not defined",
+            r.entry_point
+        )),
+    }
+}
+
 fn entry_point_indexes(
     f: &Frontend,
     settings: &CompileSettings,

@@ -303,7 +303,7 @@ pub struct CompiledRoute {
     /// Survives rebuilds: kept in the aggregator's registry by (provider, frontend).
     pub metrics: Arc<model::metrics::TrafficMetrics>,
     /// `redirect.entryPoint`: requests arriving elsewhere are redirected there.
-    pub redirect: Option<config::Redirect>,
+    pub redirect: Option<model::redirect::Redirect>,
     /// The frontend or its backend asks for a protection portier does not enforce yet: every
     /// request is answered 503 (rule zero), never forwarded unprotected.
     pub unenforced: bool,

@@ -116,9 +116,16 @@ impl ErrorPage {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+/// `redirect` as the provider read it (Traefik's shape): an entrypoint, or a regex and its
+/// replacement; compiled into a `redirect::Redirect` with the table.
 #[serde(rename_all = "camelCase")]
 pub struct FrontendRedirect {
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub entry_point: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub regex: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub replacement: String,
     pub permanent: bool,
 }
 

@@ -7,5 +7,6 @@ pub mod duration;
 pub mod dynamic;
 pub mod metrics;
 pub mod middleware;
+pub mod redirect;
 pub mod rules;
 pub mod update;

@@ -217,6 +217,14 @@ fn translate_frontend(
             },
         );
     }
+    let redirect = match f.redirect.as_ref().map(|r| redirect(fname, r, src)) {
+        None => None,
+        Some(Ok(r)) => Some(r),
+        Some(Err(e)) => {
+            errors.push(e);
+            return None;
+        }
+    };
     Some(Frontend {
         source: None,
         entry_points: f.entry_points.clone().unwrap_or_default(),
@@ -226,15 +234,62 @@ fn translate_frontend(
         // client's Host everywhere unless told otherwise (see README).
         pass_host_header: f.pass_host_header.unwrap_or(true),
         priority: f.priority.unwrap_or(0),
-        redirect: f.redirect.as_ref().and_then(|r| {
-            Some(FrontendRedirect {
-                entry_point: r.entry_point.clone()?,
-                permanent: r.permanent.unwrap_or(false),
-            })
-        }),
+        redirect,
         middlewares: read.middlewares,
         errors: error_pages(fname, f, src, errors),
         unenforced,
+    })
+}
+
+/// `[frontends.X.redirect]`: `entryPoint` (it wins, as in Traefik), else `regex` with
+/// `replacement`, checked now; an error is at its key and leaves the frontend out (Traefik
+/// would redirect everything to an empty URL, or fail the whole configuration).
+fn redirect(
+    fname: &str,
+    r: &config::schema::RedirectToml,
+    src: &Source,
+) -> Result<FrontendRedirect, ProviderError> {
+    let permanent = r.permanent.unwrap_or(false);
+    let fail = |key: &str, message: String| {
+        let offset = config::key_offset(src.text, &format!("frontends.{fname}.redirect{key}"))
+            .unwrap_or_default();
+        src.error(
+            offset,
+            format!("frontend {fname} redirect{key}"),
+            format!("{message}; frontend left out"),
+        )
+    };
+    if let Some(ep) = &r.entry_point {
+        return Ok(FrontendRedirect {
+            entry_point: ep.clone(),
+            regex: String::new(),
+            replacement: String::new(),
+            permanent,
+        });
+    }
+    let (regex, replacement) = match (&r.regex, &r.replacement) {
+        (Some(re), Some(rep)) => (re, rep),
+        (Some(_), None) => return Err(fail(".regex", "set without replacement".into())),
+        (None, Some(_)) => return Err(fail(".replacement", "set without regex".into())),
+        (None, None) => {
+            return Err(fail(
+                "",
+                "needs entryPoint, or regex and replacement".into(),
+            ));
+        }
+    };
+    if let Err(e) = model::redirect::Redirect::regex(regex, replacement, permanent) {
+        let key = match e {
+            model::redirect::RedirectError::Template(_) => ".replacement",
+            _ => ".regex",
+        };
+        return Err(fail(key, e.to_string()));
+    }
+    Ok(FrontendRedirect {
+        entry_point: String::new(),
+        regex: regex.clone(),
+        replacement: replacement.clone(),
+        permanent,
     })
 }
 

@@ -96,7 +96,7 @@ pub struct EntryPointContext {
     /// Set on TLS entrypoints: the handshake runs before HTTP.
     pub tls: Option<Arc<rustls::ServerConfig>>,
     /// `[entryPoints.NAME.redirect]`: every request is redirected there.
-    pub redirect: Option<config::Redirect>,
+    pub redirect: Option<model::redirect::Redirect>,
     pub forwarded: ForwardedHeaders,
     /// `compress = true`: gzip or brotli for clients that accept it.
     pub compress: bool,

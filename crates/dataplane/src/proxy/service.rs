@@ -167,8 +167,8 @@ async fn forward(
     mut req: Request<Incoming>,
     routed: &mut Routed,
 ) -> Result<Response<ProxyBody>, ProxyError> {
-    if let Some(to) = &ep.redirect {
-        return Ok(redirect(&req, to));
+    if let Some(resp) = ep.redirect.as_ref().and_then(|to| redirect(ep, &req, to)) {
+        return Ok(resp);
     }
     if !matches!(ep.guards, Ok(None)) {
         let (mut parts, body) = req.into_parts();
@@ -210,8 +210,8 @@ async fn serve_route(
     routed: &mut Routed,
 ) -> Result<Response<ProxyBody>, ProxyError> {
     let Some(guards) = route.guards.clone() else {
-        if let Some(to) = route.redirect.as_ref().filter(|r| r.entry_point != ep.name) {
-            return Ok(redirect(&req, to));
+        if let Some(resp) = route_redirect(ep, &req, route) {
+            return Ok(resp);
         }
         routed.slot = guard::limit_connections(route, peer, req.headers())?;
         let head = prepare(ep, peer, req, route)?;
@@ -353,8 +353,8 @@ async fn guarded(
     guards: &control::guards::RouteGuards,
     routed: &mut Routed,
 ) -> Result<Response<ProxyBody>, ProxyError> {
-    if let Some(to) = route.redirect.as_ref().filter(|r| r.entry_point != ep.name) {
-        return Ok(redirect(&req, to));
+    if let Some(resp) = route_redirect(ep, &req, route) {
+        return Ok(resp);
     }
     let (mut parts, body) = req.into_parts();
     guard::tls_client_headers(guards, &mut parts);
@@ -392,41 +392,50 @@ fn normalize_path(req: &mut Request<Incoming>) -> Result<(), ProxyError> {
     Ok(())
 }
 
-/// `[entryPoints.NAME.redirect]`: the same host, path and query on the target entrypoint.
-/// 302/307 (GET and HEAD / others), or 301/308 when permanent, as Traefik 1.x answers.
-fn redirect(req: &Request<Incoming>, to: &config::Redirect) -> Response<ProxyBody> {
+/// A frontend's redirect, unless it names the entrypoint the request came in on.
+fn route_redirect(
+    ep: &EntryPointContext,
+    req: &Request<Incoming>,
+    route: &CompiledRoute,
+) -> Option<Response<ProxyBody>> {
+    let to = route.redirect.as_ref()?;
+    if to.entry_point() == Some(ep.name.as_str()) {
+        return None;
+    }
+    redirect(ep, req, to)
+}
+
+/// The redirect's answer, or `None` when the request goes on (a regex that does not rewrite
+/// its URL). The URL is Traefik's: https on TLS or with `X-Forwarded-Proto: https`, the Host as
+/// sent, the path and query.
+fn redirect(
+    ep: &EntryPointContext,
+    req: &Request<Incoming>,
+    to: &model::redirect::Redirect,
+) -> Option<Response<ProxyBody>> {
     let host = req
         .headers()
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
         .or_else(|| req.uri().authority().map(|a| a.as_str()))
-        .map(matcher_host)
-        .unwrap_or("localhost");
-    let (scheme, default_port) = if to.https {
-        ("https", 443)
-    } else {
-        ("http", 80)
+        .unwrap_or("");
+    let https = ep.tls.is_some()
+        || req
+            .headers()
+            .get("x-forwarded-proto")
+            .is_some_and(|v| v.as_bytes() == b"https");
+    let target = req.uri().path_and_query().map_or("/", |p| p.as_str());
+    let location = to.location(https, host, target)?;
+    let Ok(value) = HeaderValue::from_str(&location) else {
+        let mut resp = Response::new(ProxyBody::full("redirect: not a valid Location"));
+        *resp.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+        return Some(resp);
     };
-    let port = if to.port == default_port {
-        String::new()
-    } else {
-        format!(":{}", to.port)
-    };
-    let path = req.uri().path_and_query().map_or("/", |p| p.as_str());
-    let location = format!("{scheme}://{host}{port}{path}");
-    let safe = matches!(*req.method(), Method::GET | Method::HEAD);
-    let status = match (to.permanent, safe) {
-        (true, true) => StatusCode::MOVED_PERMANENTLY,
-        (true, false) => StatusCode::PERMANENT_REDIRECT,
-        (false, true) => StatusCode::FOUND,
-        (false, false) => StatusCode::TEMPORARY_REDIRECT,
-    };
+    let status = to.status(req.method());
     let mut resp = Response::new(ProxyBody::full(status.canonical_reason().unwrap_or("")));
     *resp.status_mut() = status;
-    if let Ok(v) = HeaderValue::from_str(&location) {
-        resp.headers_mut().insert(header::LOCATION, v);
-    }
-    resp
+    resp.headers_mut().insert(header::LOCATION, value);
+    Some(resp)
 }
 
 /// Looks the request up in the current table; the table guard ends with this function. The

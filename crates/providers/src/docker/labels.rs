@@ -24,6 +24,8 @@ pub(super) const LABEL_ENTRYPOINTS: &str = "traefik.frontend.entryPoints";
 pub(super) const LABEL_PASS_HOST: &str = "traefik.frontend.passHostHeader";
 pub(super) const LABEL_REDIRECT_EP: &str = "traefik.frontend.redirect.entryPoint";
 pub(super) const LABEL_REDIRECT_PERMANENT: &str = "traefik.frontend.redirect.permanent";
+pub(super) const LABEL_REDIRECT_REGEX: &str = "traefik.frontend.redirect.regex";
+pub(super) const LABEL_REDIRECT_REPLACEMENT: &str = "traefik.frontend.redirect.replacement";
 pub(super) const LABEL_HC_PATH: &str = "traefik.backend.healthcheck.path";
 pub(super) const LABEL_HC_INTERVAL: &str = "traefik.backend.healthcheck.interval";
 pub(super) const LABEL_HC_PORT: &str = "traefik.backend.healthcheck.port";
@@ -70,7 +72,7 @@ pub(super) enum Kind {
 }
 
 /// Every label portier reads, with its kind, in the order values are checked.
-pub(super) const LABELS: [(&str, Kind); 28] = [
+pub(super) const LABELS: [(&str, Kind); 30] = [
     (LABEL_ENABLE, Kind::Bool),
     (LABEL_TAGS, Kind::List),
     (LABEL_BACKEND, Kind::Text),
@@ -84,6 +86,8 @@ pub(super) const LABELS: [(&str, Kind); 28] = [
     (LABEL_WEIGHT, Kind::Weight),
     (LABEL_REDIRECT_EP, Kind::Text),
     (LABEL_REDIRECT_PERMANENT, Kind::Bool),
+    (LABEL_REDIRECT_REGEX, Kind::Text),
+    (LABEL_REDIRECT_REPLACEMENT, Kind::Text),
     (LABEL_HC_PATH, Kind::Text),
     (LABEL_HC_INTERVAL, Kind::Duration),
     (LABEL_HC_PORT, Kind::Port),

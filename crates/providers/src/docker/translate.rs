@@ -188,6 +188,7 @@ fn container_route(
     let asked = middlewares::read(c);
     errors.extend(asked.errors);
     let mut frontend = build_frontend(&labels, &backend, &rule);
+    frontend.redirect = build_redirect(c, &labels)?;
     let (pages, page_errors) = super::error_pages::read(c);
     frontend.errors = pages;
     errors.extend(page_errors);
@@ -280,11 +281,7 @@ fn unsupported_labels(c: &ContainerInfo) -> Vec<ProviderError> {
 }
 
 /// Traefik 1.7 labels portier reads but does not act on yet (each warned where it is set).
-const NOT_YET: [&str; 3] = [
-    "traefik.backend.loadbalancer.swarm",
-    "traefik.frontend.redirect.regex",
-    "traefik.frontend.redirect.replacement",
-];
+const NOT_YET: [&str; 1] = ["traefik.backend.loadbalancer.swarm"];
 
 /// `" (did you mean traefik.frontend.rule?)"` for a misspelt label (segment kept), or nothing.
 fn label_hint(key: &str) -> String {
@@ -352,14 +349,60 @@ fn build_frontend(labels: &Labels, backend: &str, rule: &str) -> Frontend {
         .into(),
         pass_host_header: labels.bool(LABEL_PASS_HOST).unwrap_or(true),
         priority: labels.int(LABEL_PRIORITY).unwrap_or(0),
-        redirect: labels.text(LABEL_REDIRECT_EP).map(|ep| FrontendRedirect {
-            entry_point: ep.to_string(),
-            permanent: labels.bool(LABEL_REDIRECT_PERMANENT).unwrap_or(false),
-        }),
+        redirect: None,
         middlewares: Default::default(),
         errors: BTreeMap::new(),
         unenforced: Vec::new(),
     }
+}
+
+/// `traefik.frontend.redirect.*`: the entrypoint when set (it wins, as in Traefik), else the
+/// regex with its replacement, checked now so that an error names the label (Traefik drops a
+/// half-set or bad regex redirect with a log line; portier leaves the container out).
+fn build_redirect(
+    c: &ContainerInfo,
+    labels: &Labels,
+) -> Result<Option<FrontendRedirect>, ProviderError> {
+    let permanent = labels.bool(LABEL_REDIRECT_PERMANENT).unwrap_or(false);
+    let half = |set: &str, missing: &str| ProviderError::Label {
+        container: c.name.clone(),
+        label: set.to_string(),
+        message: format!("set without {missing}; container left out"),
+    };
+    if let Some(ep) = labels.text(LABEL_REDIRECT_EP) {
+        return Ok(Some(FrontendRedirect {
+            entry_point: ep.to_string(),
+            regex: String::new(),
+            replacement: String::new(),
+            permanent,
+        }));
+    }
+    let (regex, replacement) = match (
+        labels.text(LABEL_REDIRECT_REGEX),
+        labels.text(LABEL_REDIRECT_REPLACEMENT),
+    ) {
+        (None, None) => return Ok(None),
+        (Some(r), Some(p)) => (r, p),
+        (Some(_), None) => return Err(half(LABEL_REDIRECT_REGEX, LABEL_REDIRECT_REPLACEMENT)),
+        (None, Some(_)) => return Err(half(LABEL_REDIRECT_REPLACEMENT, LABEL_REDIRECT_REGEX)),
+    };
+    if let Err(e) = model::redirect::Redirect::regex(regex, replacement, permanent) {
+        let label = match e {
+            model::redirect::RedirectError::Template(_) => LABEL_REDIRECT_REPLACEMENT,
+            _ => LABEL_REDIRECT_REGEX,
+        };
+        return Err(ProviderError::Label {
+            container: c.name.clone(),
+            label: label.to_string(),
+            message: format!("{e}; container left out"),
+        });
+    }
+    Ok(Some(FrontendRedirect {
+        entry_point: String::new(),
+        regex: regex.to_string(),
+        replacement: replacement.to_string(),
+        permanent,
+    }))
 }
 
 /// `traefik.backend.loadbalancer.*`: the method and sticky sessions (`stickiness=true` with its

@@ -976,9 +976,60 @@ mod tests {
             f.redirect,
             Some(FrontendRedirect {
                 entry_point: "https".into(),
+                regex: String::new(),
+                replacement: String::new(),
                 permanent: true
             })
         );
+    }
+
+    #[test]
+    fn regex_redirect_labels_and_their_errors() {
+        let regex = (LABEL_REDIRECT_REGEX, "^http://(.*)");
+        let t = translate(
+            &[container(
+                "r",
+                "10.0.0.2",
+                &[regex, (LABEL_REDIRECT_REPLACEMENT, "https://$1")],
+            )],
+            &defaults(),
+        );
+        let f = t.config.frontends.values().next().expect("frontend");
+        assert_eq!(
+            f.redirect,
+            Some(FrontendRedirect {
+                entry_point: String::new(),
+                regex: "^http://(.*)".into(),
+                replacement: "https://$1".into(),
+                permanent: false
+            })
+        );
+        // Half set, a bad regex, a Go template: the container is left out, the label named.
+        for (labels, label, says) in [
+            (
+                vec![regex],
+                LABEL_REDIRECT_REGEX,
+                "set without traefik.frontend.redirect.replacement",
+            ),
+            (
+                vec![
+                    (LABEL_REDIRECT_REGEX, "^(x"),
+                    (LABEL_REDIRECT_REPLACEMENT, "y"),
+                ],
+                LABEL_REDIRECT_REGEX,
+                "does not compile",
+            ),
+            (
+                vec![regex, (LABEL_REDIRECT_REPLACEMENT, "{{.Request.Host}}")],
+                LABEL_REDIRECT_REPLACEMENT,
+                "Go template",
+            ),
+        ] {
+            let t = translate(&[container("r", "10.0.0.2", &labels)], &defaults());
+            assert!(t.config.frontends.is_empty(), "{labels:?}");
+            let e = t.config.errors.first().expect("an error").to_string();
+            assert!(e.contains(label) && e.contains(says), "{e}");
+        }
     }
 
     #[test]
