@@ -500,7 +500,8 @@ fn start_entry_points(
         let metrics = Arc::new(TrafficMetrics::default());
         metrics_by_ep.push((ep.name.clone(), Arc::clone(&metrics)));
         let limits = proxy::Limits {
-            read_header_timeout: rt.read_header_timeout.0,
+            read_header_timeout: Some(rt.read_header_timeout.0).filter(|d| !d.is_zero()),
+            idle_timeout: Some(rt.idle_timeout.0).filter(|d| !d.is_zero()),
             read_timeout: Some(rt.read_timeout.0).filter(|d| !d.is_zero()),
             write_timeout: Some(rt.write_timeout.0).filter(|d| !d.is_zero()),
             max_connections: ep.max_connections,

@@ -200,3 +200,121 @@ async fn read_and_write_timeouts_close_stalled_clients() {
     // Normal clients are not affected.
     assert_eq!(get(p.http(), "limits.local", "/").await.status, 200);
 }
+
+/// Reads until the peer closes; returns what it sent and when it closed.
+async fn until_closed(mut s: TcpStream, started: Instant) -> (String, Duration) {
+    let mut got = Vec::new();
+    let mut buf = [0u8; 1024];
+    loop {
+        match tokio::time::timeout(Duration::from_secs(10), s.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => break,
+            Ok(Ok(n)) => got.extend_from_slice(&buf[..n]),
+            Err(_) => panic!("not closed within 10 s"),
+        }
+    }
+    (
+        String::from_utf8_lossy(&got).into_owned(),
+        started.elapsed(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn head_and_idle_timeouts_as_go_bounds_them() {
+    // readHeaderTimeout for the first head (from the connection's start) and for later heads
+    // from their first byte; idleTimeout between keep-alive requests. A partial head gets 408.
+    let b = Backend::spawn("b").await;
+    let p = Portier::start(&config(
+        &b,
+        "",
+        "[respondingTimeouts]\nreadHeaderTimeout = \"1s\"\nidleTimeout = \"2500ms\"",
+    ));
+    let addr = p.http();
+    let silent = async {
+        let t = Instant::now();
+        let s = TcpStream::connect(addr).await.expect("connect");
+        until_closed(s, t).await
+    };
+    let partial = async {
+        let t = Instant::now();
+        let mut s = TcpStream::connect(addr).await.expect("connect");
+        s.write_all(b"GET / HTTP/1.1\r\nHost: limits.local\r\nX-Half")
+            .await
+            .expect("write");
+        until_closed(s, t).await
+    };
+    let keep_alive = async {
+        let t = Instant::now();
+        let s = TcpStream::connect(addr).await.expect("connect");
+        let (mut send, conn) =
+            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(s))
+                .await
+                .expect("handshake");
+        let conn = tokio::spawn(async move {
+            let _ = conn.await;
+            Instant::now()
+        });
+        let req = || {
+            http::Request::get("/")
+                .header("host", "limits.local")
+                .body(http_body_util::Empty::<bytes::Bytes>::new())
+                .expect("request")
+        };
+        assert_eq!(send.send_request(req()).await.expect("first").status(), 200);
+        // Longer than readHeaderTimeout, shorter than idleTimeout: still open.
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let second = send
+            .send_request(req())
+            .await
+            .expect("second after 1.5 s idle");
+        assert_eq!(second.status(), 200);
+        let answered = Instant::now();
+        let closed = conn.await.expect("conn task");
+        (closed - answered, t.elapsed())
+    };
+    let h2c = async {
+        let s = TcpStream::connect(addr).await.expect("connect");
+        let (mut send, conn) = hyper::client::conn::http2::handshake(
+            hyper_util::rt::TokioExecutor::new(),
+            hyper_util::rt::TokioIo::new(s),
+        )
+        .await
+        .expect("h2c handshake");
+        tokio::spawn(conn);
+        let req = || {
+            http::Request::get("http://limits.local/")
+                .body(http_body_util::Empty::<bytes::Bytes>::new())
+                .expect("request")
+        };
+        assert_eq!(send.send_request(req()).await.expect("h2c").status(), 200);
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        // Head bounds are HTTP/1's: an HTTP/2 connection is not closed by them.
+        send.send_request(req())
+            .await
+            .expect("h2c after 1.5 s")
+            .status()
+    };
+    let ((silence, silent_at), (half, half_at), (idle, _), h2_status) =
+        tokio::join!(silent, partial, keep_alive, h2c);
+    assert_eq!(h2_status, 200);
+    assert_eq!(
+        silence, "",
+        "an idle connection is closed without an answer"
+    );
+    assert!(
+        silent_at >= Duration::from_millis(900) && silent_at < Duration::from_millis(2000),
+        "{silent_at:?}"
+    );
+    assert!(
+        half.starts_with("HTTP/1.1 408 Request Timeout\r\n"),
+        "{half:?}"
+    );
+    assert!(half.contains("connection: close"), "{half:?}");
+    assert!(
+        half_at >= Duration::from_millis(900) && half_at < Duration::from_millis(2000),
+        "{half_at:?}"
+    );
+    assert!(
+        idle >= Duration::from_millis(2300) && idle < Duration::from_millis(3500),
+        "closed {idle:?} after the last answer (idleTimeout 2.5 s)"
+    );
+}

@@ -612,3 +612,48 @@ async fn forward_auth_shows_a_client_certificate_to_an_mtls_auth_server() {
         "no client certificate: the auth server refuses the handshake"
     );
 }
+
+/// The TLS 1.2 cipher openssl agreed on with `cipher` offered alone, or `None`.
+fn tls12_with(addr: &str, cipher: &str) -> Option<String> {
+    let out = std::process::Command::new("openssl")
+        .args(["s_client", "-tls1_2", "-cipher", cipher, "-connect", addr])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("openssl");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    text.lines()
+        .find_map(|l| l.trim().strip_prefix("Cipher    : "))
+        .or_else(|| text.lines().find_map(|l| l.split("Cipher is ").nth(1)))
+        .map(str::to_string)
+        .filter(|c| c != "(NONE)" && c != "0000")
+}
+
+#[tokio::test]
+async fn cipher_suites_limit_what_tls_1_2_offers() {
+    let backend = Backend::spawn("b").await;
+    let (cert, key) = pem(&["localhost"]);
+    // The CBC suite is warned and not offered; AES-128-GCM is the only TLS 1.2 suite left.
+    let cfg = tls_front(&backend, "").replace(
+        "[entryPoints.https.tls]\n",
+        "[entryPoints.https.tls]\ncipherSuites = [\"TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256\", \"TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA\"]\n",
+    );
+    let p = Portier::start_with(&cfg, &[("c.crt", &cert), ("c.key", &key)], &[]);
+    let addr = p.entry_points["https"].to_string();
+    assert_eq!(
+        tls12_with(&addr, "ECDHE-ECDSA-AES128-GCM-SHA256").as_deref(),
+        Some("ECDHE-ECDSA-AES128-GCM-SHA256")
+    );
+    assert_eq!(tls12_with(&addr, "ECDHE-ECDSA-CHACHA20-POLY1305"), None);
+    assert_eq!(tls12_with(&addr, "ECDHE-ECDSA-AES256-GCM-SHA384"), None);
+    // Without the key, rustls offers its defaults.
+    let p = Portier::start_with(
+        &tls_front(&backend, ""),
+        &[("c.crt", &cert), ("c.key", &key)],
+        &[],
+    );
+    let addr = p.entry_points["https"].to_string();
+    assert_eq!(
+        tls12_with(&addr, "ECDHE-ECDSA-CHACHA20-POLY1305").as_deref(),
+        Some("ECDHE-ECDSA-CHACHA20-POLY1305")
+    );
+}

@@ -6,6 +6,7 @@
 
 mod address;
 mod assumed;
+mod cipher_suites;
 mod error;
 pub mod flags;
 mod keys;

@@ -421,8 +421,17 @@ fn tls_config(
             })
         }
     };
+    let cipher_suites = match t.cipher_suites.as_deref() {
+        None | Some([]) => None,
+        Some(names) => Some(
+            crate::cipher_suites::resolve(names)
+                .map_err(|e| invalid(path, &format!("entryPoints.{name}.tls.cipherSuites"), e))?
+                .offered,
+        ),
+    };
     Ok(Some(TlsConfig {
         client_ca,
+        cipher_suites,
         min_version,
         certificates: t.certificates.iter().flatten().map(source).collect(),
         default_certificate: t.default_certificate.as_ref().map(source),
@@ -837,15 +846,6 @@ fn audit_unapplied(
             );
         }
     }
-    if let Some(t) = f.responding_timeouts.as_ref().and_then(|r| r.idle_timeout) {
-        warn(
-            "respondingTimeouts.idleTimeout",
-            &format!(
-                "{} is not applied as such: an idle keep-alive connection closes after readHeaderTimeout (hyper starts that timer while it waits for the next request)",
-                crate::format_duration(t.0)
-            ),
-        );
-    }
     if f.check_new_version == Some(true) {
         warn("checkNewVersion", "ignored: portier never calls home");
     }
@@ -853,15 +853,17 @@ fn audit_unapplied(
         warn("sendAnonymousUsage", "ignored: portier sends no usage data");
     }
     for (name, ep) in f.entry_points.iter().flatten() {
-        if ep
-            .tls
-            .as_ref()
-            .and_then(|t| t.cipher_suites.as_ref())
-            .is_some_and(|c| !c.is_empty())
-        {
+        let listed = ep.tls.as_ref().and_then(|t| t.cipher_suites.as_deref());
+        let Some(Ok(suites)) = listed.map(crate::cipher_suites::resolve) else {
+            continue;
+        };
+        if !suites.not_offered.is_empty() {
             warn(
                 &format!("entryPoints.{name}.tls.cipherSuites"),
-                "not applied: rustls offers its own safe TLS 1.2 and 1.3 suites (AES-GCM and ChaCha20-Poly1305 with ECDHE), never CBC or RSA key exchange",
+                &format!(
+                    "not offered: {} (rustls does not implement CBC, RSA key exchange, 3DES or RC4 suites); the others listed are",
+                    suites.not_offered.join(", ")
+                ),
             );
         }
     }
@@ -1414,7 +1416,7 @@ swarmmode = false
     fn traefik_keys_portier_does_not_apply_are_warned_or_refused() {
         let loaded = parse(concat!(
             "checkNewVersion = true\ndefaultEntryPoints = [\"https\"]\n[docker]\nuseBindPortIP = true\nswarmMode = false\n",
-            "[entryPoints.https]\naddress = \":443\"\n[entryPoints.https.tls]\ncipherSuites = [\"TLS_RSA_WITH_AES_128_CBC_SHA\"]\n",
+            "[entryPoints.https]\naddress = \":443\"\n[entryPoints.https.tls]\ncipherSuites = [\"TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256\", \"TLS_RSA_WITH_AES_128_CBC_SHA\"]\n",
             "[acme]\nemail = \"a@b.c\"\nstorage = \"acme.json\"\nentryPoint = \"https\"\nkeyType = \"RSA4096\"\n[acme.httpChallenge]\nentryPoint = \"http\"\n",
             "[lifeCycle]\nrequestAcceptGraceTimeout = \"2s\"\n",
         ))

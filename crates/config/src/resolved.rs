@@ -26,8 +26,8 @@ pub const DEFAULT_DOCKER_ENDPOINT: &str = "unix:///var/run/docker.sock";
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(180);
 /// `[forwardingTimeouts] dialTimeout`.
 pub const DEFAULT_DIAL_TIMEOUT: Duration = Duration::from_secs(30);
-/// `[respondingTimeouts] readHeaderTimeout`: a client must send its request head this fast
-/// (slowloris guard); idle keep-alive connections also close after it.
+/// `[respondingTimeouts] readHeaderTimeout`: a client must send its first request head this
+/// soon after connecting, and each later one this soon after its first byte (slowloris guard).
 pub const DEFAULT_READ_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// `[entryPoints.NAME] maxConnections`.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
@@ -110,6 +110,9 @@ pub struct TlsConfig {
     #[serde(skip)]
     pub default_certificate: Option<CertSource>,
     pub sni_strict: bool,
+    /// `cipherSuites`, as rustls names the suites to offer; `None`: rustls' defaults.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cipher_suites: Option<Vec<String>>,
     /// `clientCA`: client certificates are verified against these CAs.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_ca: Option<ClientCa>,

@@ -121,7 +121,7 @@ pub struct TlsToml {
     pub default_certificate: Option<CertificateToml>,
     #[serde(alias = "snistrict")]
     pub sni_strict: Option<bool>,
-    /// Accepted for compatibility; rustls' safe defaults are always used.
+    /// Go's suite names, read by `cipher_suites`.
     #[serde(alias = "ciphersuites")]
     pub cipher_suites: Option<Vec<String>>,
     /// Client certificates (mTLS): the CAs that sign them, and whether one is required.

@@ -78,13 +78,27 @@ impl ResolvesServerCert for SniResolver {
     }
 }
 
+/// ring's suites, or those `cipherSuites` lists in its order (checked by `config`).
+fn provider(tls: &TlsConfig) -> rustls::crypto::CryptoProvider {
+    let mut provider = ring::default_provider();
+    if let Some(names) = &tls.cipher_suites {
+        let all = std::mem::take(&mut provider.cipher_suites);
+        provider.cipher_suites = names
+            .iter()
+            .filter_map(|n| all.iter().find(|s| s.suite().as_str() == Some(n.as_str())))
+            .copied()
+            .collect();
+    }
+    provider
+}
+
 /// Builds the rustls configuration of one TLS entrypoint.
 pub fn server_config(
     entry_point: &str,
     tls: &TlsConfig,
     acme: Option<Arc<crate::acme::AcmeCerts>>,
 ) -> Result<Arc<ServerConfig>, TlsError> {
-    let provider = Arc::new(ring::default_provider());
+    let provider = Arc::new(provider(tls));
     let mut exact = HashMap::new();
     let mut wildcard = HashMap::new();
     let mut first = None;

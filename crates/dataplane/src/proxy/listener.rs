@@ -15,6 +15,7 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 use super::context::EntryPointContext;
+use super::head_wait::{ClientIo, HeadLimits, HeadTimer, HeadWait};
 use super::service::handle;
 
 /// Most header lines in one request (hyper's default; more → 431).
@@ -22,13 +23,20 @@ const MAX_HEADERS: usize = 100;
 /// Largest request head (request line plus headers); larger → 431. Also caps the per-connection
 /// read buffer, so a slow or hostile client holds at most this much memory.
 const MAX_HEAD_BYTES: usize = 32 * 1024;
+/// The TLS handshake and PROXY header bound when `readHeaderTimeout` is 0 (no bound on heads).
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(60);
 /// Back-off after an accept error such as EMFILE, so the loop does not spin.
 const ACCEPT_ERROR_BACKOFF: Duration = Duration::from_millis(50);
 
 /// How one entrypoint accepts: head timeout and connection cap.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
-    pub read_header_timeout: Duration,
+    /// `[respondingTimeouts] readHeaderTimeout`: the first request head, and each later one
+    /// from its first byte, must arrive within it (408 and close); `None`: no limit.
+    pub read_header_timeout: Option<Duration>,
+    /// `[respondingTimeouts] idleTimeout`: a keep-alive connection may wait this long for its
+    /// next request; `None`: no limit.
+    pub idle_timeout: Option<Duration>,
     /// `[respondingTimeouts] readTimeout`: a read from the client may wait this long for data
     /// (no progress → the connection closes); `None`: no limit.
     pub read_timeout: Option<Duration>,
@@ -50,9 +58,10 @@ pub async fn serve(
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
-        .timer(TokioTimer::new())
         .keep_alive(true)
-        .header_read_timeout(limits.read_header_timeout)
+        // Any value: it makes hyper report its head waits to the connection's `HeadTimer`,
+        // and `ClientIo` enforces the real bounds.
+        .header_read_timeout(Duration::from_secs(1))
         .max_buf_size(MAX_HEAD_BYTES)
         .max_headers(MAX_HEADERS);
     let slots =
@@ -88,7 +97,7 @@ pub async fn serve(
         let _ = stream.set_nodelay(true);
         // Registered now, so a shutdown waits for this connection even mid-handshake.
         let (ep, builder, watcher) = (Arc::clone(&ep), builder.clone(), graceful.watcher());
-        let handshake_timeout = limits.read_header_timeout;
+        let handshake_timeout = limits.read_header_timeout.unwrap_or(HANDSHAKE_TIMEOUT);
         tokio::spawn(async move {
             ep.metrics.open.fetch_add(1, Ordering::Relaxed);
             let mut stream = stream;
@@ -103,8 +112,12 @@ pub async fn serve(
             io.set_read_timeout(limits.read_timeout);
             io.set_write_timeout(limits.write_timeout);
             let io = Box::pin(io);
+            let heads = HeadLimits {
+                head: limits.read_header_timeout,
+                idle: limits.idle_timeout,
+            };
             match &ep.tls {
-                None => serve_io(io, peer, None, &ep, &builder, watcher).await,
+                None => serve_io(io, peer, None, &ep, builder, heads, watcher).await,
                 Some(config) => match tokio::time::timeout(
                     handshake_timeout,
                     tokio_rustls::TlsAcceptor::from(Arc::clone(config)).accept(io),
@@ -113,7 +126,7 @@ pub async fn serve(
                 {
                     Ok(Ok(tls)) => {
                         let chain = client_chain(&tls);
-                        serve_io(tls, peer, chain, &ep, &builder, watcher).await
+                        serve_io(tls, peer, chain, &ep, builder, heads, watcher).await
                     }
                     Ok(Err(e)) => {
                         tracing::debug!(entry_point = %ep.name, "TLS handshake with {peer} failed: {e}")
@@ -175,11 +188,15 @@ async fn serve_io<I>(
     peer: std::net::SocketAddr,
     chain: Option<Arc<ClientChain>>,
     ep: &Arc<EntryPointContext>,
-    builder: &auto::Builder<TokioExecutor>,
+    mut builder: auto::Builder<TokioExecutor>,
+    heads: HeadLimits,
     watcher: Watcher,
 ) where
     I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
+    let wait = HeadWait::new();
+    builder.http1().timer(HeadTimer(Arc::clone(&wait)));
+    let io = ClientIo::new(io, wait, heads);
     let ep = Arc::clone(ep);
     let svc = service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
         let ep = Arc::clone(&ep);
