@@ -336,6 +336,7 @@ mod tests {
             }],
             default_certificate: None,
             sni_strict: false,
+            cipher_suites: None,
             client_ca: None,
         };
         let err = server_config("https", &tls, None).expect_err("fails");
