@@ -48,6 +48,7 @@ fn main() {
                     format!("10.{}.{}.{}", i / 65536, (i / 256) % 256, i % 256),
                 )]),
                 network_mode: "web".to_string(),
+                bindings: BTreeMap::new(),
             }
         })
         .collect();

@@ -417,7 +417,12 @@ fn start_control(
     let docker = if config.docker.is_some() { 0 } else { -1 };
     control.docker_connected.store(docker, Ordering::Relaxed);
     let table = Arc::new(ArcSwap::from_pointee(RoutingTable::default()));
-    let agg = control::aggregator::spawn(settings, Arc::clone(&table), Arc::clone(&control));
+    let agg = control::aggregator::spawn(
+        settings,
+        Arc::clone(&table),
+        Arc::clone(&control),
+        config.providers_throttle.0,
+    );
     let (health_tx, health) = watch::channel(0u64);
     control::checker::spawn(agg.tables.clone(), health_tx, Arc::clone(upstream_tls));
     let cp = ControlPlane {

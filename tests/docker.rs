@@ -739,3 +739,40 @@ async fn a_traefik_1_7_compose_setup_with_segments_routes_unchanged() {
     );
     s.compose(&file, &["down", "-t", "1"]);
 }
+
+#[tokio::test]
+async fn use_bind_port_ip_routes_to_the_published_address() {
+    let s = Scope::new("bindport");
+    let web = "[web]\naddress = \"127.0.0.1:0\"\n";
+    let p = Portier::start(&format!(
+        "{HTTP}{web}{}",
+        s.docker_toml("useBindPortIP = true")
+    ));
+    let id = s.run(
+        "b",
+        &[
+            "-p",
+            "127.0.0.1::80",
+            "-l",
+            "traefik.frontend.rule=Host:bind.local",
+        ],
+    );
+    let published = docker(&["port", &id, "80/tcp"]);
+    let published = published
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_string();
+    assert!(published.starts_with("127.0.0.1:"), "{published}");
+    eventually(WAIT, "routed", async || {
+        (get(p.http(), "bind.local", "/").await.status == 200).then_some(())
+    })
+    .await;
+    let api = get(p.web.expect("web"), "x", "/api/providers/docker/backends").await;
+    assert!(
+        api.text().contains(&format!("\"http://{published}\"")),
+        "the server is the published address {published}: {}",
+        api.text()
+    );
+}

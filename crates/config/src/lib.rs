@@ -18,6 +18,7 @@ mod protection;
 mod resolved;
 pub mod schema;
 mod suggest;
+mod traefik_only;
 
 pub use address::ListenAddress;
 pub use assumed::{ASSUMED_DOCKER_DOMAIN, HTTP_PORT_ENV, assumed_defaults};

@@ -32,6 +32,7 @@ pub fn load(path: &Path) -> Result<Loaded, ConfigError> {
 /// Parses config text that came from `path` (used for messages only).
 pub(crate) fn parse_text(path: &Path, text: String) -> Result<Loaded, ConfigError> {
     let (file, unknown) = parse_toml(path, &text)?;
+    refuse_traefik_only(path, &text, &unknown)?;
     let warnings = unknown
         .iter()
         .map(|key| {
@@ -52,6 +53,34 @@ pub(crate) fn parse_text(path: &Path, text: String) -> Result<Loaded, ConfigErro
         text,
         file,
         warnings,
+    })
+}
+
+/// A Traefik 1.7 key portier does not implement is an error at its position, not an unknown
+/// key: Traefik acts on it.
+fn refuse_traefik_only(path: &Path, text: &str, unknown: &[String]) -> Result<(), ConfigError> {
+    let mut refused = unknown
+        .iter()
+        .filter_map(|k| crate::traefik_only::not_implemented(k).map(|w| (k, w)));
+    let Some((key, what)) = refused.next() else {
+        return Ok(());
+    };
+    let others: Vec<&str> = refused.map(|(k, _)| k.as_str()).collect();
+    let also = if others.is_empty() {
+        String::new()
+    } else {
+        format!(" (also refused: {})", others.join(", "))
+    };
+    let at = crate::origin::key_offset(text, key)
+        .map(|o| crate::error::line_col(text, o))
+        .map(|(l, c)| format!(":{l}:{c}"))
+        .unwrap_or_default();
+    Err(ConfigError::Invalid {
+        path: PathBuf::from(format!("{}{at}", path.display())),
+        key: key.clone(),
+        message: format!(
+            "Traefik 1.7 acts on it ({what}); portier does not implement that and will not start without it; remove it{also}"
+        ),
     })
 }
 
@@ -186,6 +215,7 @@ pub fn resolve(loaded: &Loaded) -> Result<(Config, DynamicToml, Vec<String>), Co
             .traefik_log
             .as_ref()
             .and_then(|t| t.file_path.as_ref())
+            .or(f.traefik_logs_file.as_ref())
             .map(|p| relative_to(&base_dir, p)),
         traefik_log_format: resolve_log_format(f, path)?,
         web,
@@ -206,7 +236,9 @@ pub fn resolve(loaded: &Loaded) -> Result<(Config, DynamicToml, Vec<String>), Co
             .life_cycle
             .as_ref()
             .and_then(|l| l.grace_time_out)
+            .or(f.grace_time_out)
             .unwrap_or(GoDuration(DEFAULT_GRACE_TIMEOUT)),
+        providers_throttle: f.providers_throttle_duration.unwrap_or_default(),
         request_accept_grace_timeout: f
             .life_cycle
             .as_ref()
@@ -325,6 +357,7 @@ fn resolve_timeouts(f: &FileConfig) -> (RespondingTimeouts, ForwardingTimeouts) 
             write_timeout: rt.and_then(|t| t.write_timeout).unwrap_or_default(),
             idle_timeout: rt
                 .and_then(|t| t.idle_timeout)
+                .or(f.idle_timeout)
                 .unwrap_or(GoDuration(DEFAULT_IDLE_TIMEOUT)),
         },
         ForwardingTimeouts {
@@ -775,15 +808,21 @@ fn refuse_unsupported_web_keys(f: &FileConfig, path: &Option<PathBuf>) -> Result
             "/debug/vars and /debug/pprof are Go runtime endpoints portier does not have; remove it",
         ));
     }
-    let prometheus = (f.web.as_ref())
+    let web = (f.web.as_ref())
         .and_then(|w| w.metrics.as_ref())
-        .and_then(|m| m.prometheus.as_ref());
-    if let Some(key) = prometheus.and_then(|p| p.keys().next()) {
-        return Err(invalid(
-            path,
-            &format!("web.metrics.prometheus.{key}"),
-            "not supported: /metrics on the web address has fixed buckets and no options; remove it",
-        ));
+        .and_then(|m| m.prometheus.as_ref())
+        .map(|p| ("web.metrics.prometheus", p));
+    let top = (f.metrics.as_ref())
+        .and_then(|m| m.prometheus.as_ref())
+        .map(|p| ("metrics.prometheus", p));
+    for (table, p) in web.into_iter().chain(top) {
+        if let Some(key) = p.keys().next() {
+            return Err(invalid(
+                path,
+                &format!("{table}.{key}"),
+                "not supported: /metrics beside the API has fixed buckets and no options; remove it",
+            ));
+        }
     }
     Ok(())
 }
@@ -838,12 +877,6 @@ fn audit_unapplied(
                 "docker.swarmMode",
                 "Swarm mode is not implemented yet: portier reads containers of one engine only; set it to false (or leave it out) to route to containers",
             ));
-        }
-        if d.use_bind_port_ip == Some(true) {
-            warn(
-                "docker.useBindPortIP",
-                "not implemented: servers are the containers' IPs on their network, not the host's published ports",
-            );
         }
     }
     if f.check_new_version == Some(true) {
@@ -927,6 +960,7 @@ fn resolve_docker(
         exposed_by_default: d.and_then(|d| d.exposed_by_default).unwrap_or(true),
         network: d.and_then(|d| d.network.clone()).unwrap_or_default(),
         constraints,
+        use_bind_port_ip: d.and_then(|d| d.use_bind_port_ip).unwrap_or(false),
     }))
 }
 
@@ -1267,6 +1301,44 @@ swarmmode = false
     }
 
     #[test]
+    fn deprecated_globals_fill_their_sections() {
+        let (c, w) = resolved(concat!(
+            "graceTimeOut = \"3s\"\nidleTimeout = \"40s\"\ntraefikLogsFile = \"t.log\"\n",
+            "providersThrottleDuration = \"2s\"\n[metrics.prometheus]\n",
+        ));
+        assert!(w.is_empty(), "{w:?}");
+        assert_eq!(c.grace_timeout.0, Duration::from_secs(3));
+        assert_eq!(
+            c.responding_timeouts.idle_timeout.0,
+            Duration::from_secs(40)
+        );
+        assert!(c.traefik_log_file.is_some_and(|p| p.ends_with("t.log")));
+        assert_eq!(c.providers_throttle.0, Duration::from_secs(2));
+        // The sections win over the deprecated globals.
+        let (c, _) = resolved(
+            "graceTimeOut = \"3s\"\n[lifeCycle]\ngraceTimeOut = \"7s\"\n[respondingTimeouts]\nidleTimeout = \"9s\"\n",
+        );
+        assert_eq!(c.grace_timeout.0, Duration::from_secs(7));
+        assert_eq!(c.responding_timeouts.idle_timeout.0, Duration::from_secs(9));
+    }
+
+    #[test]
+    fn traefik_keys_portier_does_not_implement_are_refused_at_their_place() {
+        let err = parse("[entryPoints.http]\naddress = \":80\"\n[kubernetes]\nendpoint = \"x\"\n[docker.tls]\nca = \"ca.pem\"\n")
+            .expect_err("refused")
+            .to_string();
+        assert!(
+            err.contains(
+                "traefik.toml:5:9: docker.tls: Traefik 1.7 acts on it (TLS to the Docker endpoint"
+            ) && err.contains("(also refused: kubernetes)"),
+            "{err}"
+        );
+        let err = parse("[metrics.prometheus]\nbuckets = [0.1]\n").expect("parses");
+        let err = resolve(&err).expect_err("refused").to_string();
+        assert!(err.contains("metrics.prometheus.buckets"), "{err}");
+    }
+
+    #[test]
     fn entry_point_regex_redirects_are_checked() {
         let ep = "[entryPoints.http]\naddress = \":80\"\n[entryPoints.http.redirect]\n";
         let (c, _) = resolved(&format!(
@@ -1425,7 +1497,6 @@ swarmmode = false
         assert_eq!(c.request_accept_grace_timeout.0, Duration::from_secs(2));
         for key in [
             "checkNewVersion",
-            "docker.useBindPortIP",
             "entryPoints.https.tls.cipherSuites",
             "acme.keyType",
             "acme.httpChallenge",

@@ -57,11 +57,17 @@ impl Overlay for FileConfig {
             keep_trailing_slash,
             check_new_version,
             send_anonymous_usage,
+            grace_time_out,
+            idle_timeout,
+            traefik_logs_file,
+            metrics,
+            providers_throttle_duration,
         } = from;
         take!(self; default_entry_points, port, log_level, debug, access_logs_file,
             max_idle_conns_per_host, max_conns_per_host, insecure_skip_verify, root_cas,
             constraints, frontends, backends, keep_trailing_slash, check_new_version,
-            send_anonymous_usage);
+            send_anonymous_usage, grace_time_out, idle_timeout, traefik_logs_file, metrics,
+            providers_throttle_duration);
         if let Some(eps) = entry_points {
             let mine = self.entry_points.get_or_insert_with(Default::default);
             for (name, ep) in eps {

@@ -72,6 +72,9 @@ pub struct Config {
     /// `[lifeCycle] requestAcceptGraceTimeout`: on SIGTERM, keep accepting requests this long
     /// (with `/ping` answering 503) before the drain starts.
     pub request_accept_grace_timeout: GoDuration,
+    /// `providersThrottleDuration`: the least time between two applied configurations
+    /// (Traefik's default is 2s; portier's is 0, applying each change at once).
+    pub providers_throttle: GoDuration,
     pub acme: Option<AcmeSettings>,
     /// Tries per request (first included), capped by the backend's server count.
     pub retry_attempts: u32,
@@ -281,6 +284,8 @@ pub struct DockerConfig {
     pub network: String,
     /// Global and `[docker]` constraints together; a container must satisfy all.
     pub constraints: Vec<Constraint>,
+    /// `useBindPortIP`: route to the host IP and port a container port is published on.
+    pub use_bind_port_ip: bool,
 }
 
 /// `tag==web*` (some tag matches) or `tag!=internal` (no tag matches); `*` is a wildcard.

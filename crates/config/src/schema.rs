@@ -67,6 +67,24 @@ pub struct FileConfig {
     pub check_new_version: Option<bool>,
     #[serde(alias = "sendanonymoususage")]
     pub send_anonymous_usage: Option<bool>,
+    /// Deprecated in Traefik 1.7: `[lifeCycle] graceTimeOut` when that is not set.
+    #[serde(
+        rename = "graceTimeOut",
+        alias = "gracetimeout",
+        alias = "graceTimeout"
+    )]
+    pub grace_time_out: Option<GoDuration>,
+    /// Deprecated: `[respondingTimeouts] idleTimeout` when that is not set.
+    #[serde(alias = "idletimeout")]
+    pub idle_timeout: Option<GoDuration>,
+    /// Deprecated: `[traefikLog] filePath` when that is not set.
+    #[serde(alias = "traefiklogsfile")]
+    pub traefik_logs_file: Option<String>,
+    /// `[metrics.prometheus]`: `/metrics` is always served; options are refused.
+    pub metrics: Option<WebMetricsToml>,
+    /// Least time between two applied configurations.
+    #[serde(alias = "providersthrottleduration")]
+    pub providers_throttle_duration: Option<GoDuration>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -29,11 +29,14 @@ pub struct Handle {
     pub tables: watch::Receiver<Arc<RoutingTable>>,
 }
 
-/// Starts the aggregator; it stops when every `updates` sender is dropped.
+/// Starts the aggregator; it stops when every `updates` sender is dropped. After a table is
+/// published, the next one waits `throttle` (`providersThrottleDuration`; zero: none), the
+/// snapshots that came meanwhile coalesced into it.
 pub fn spawn(
     settings: CompileSettings,
     table: Arc<ArcSwap<RoutingTable>>,
     control: Arc<ControlMetrics>,
+    throttle: std::time::Duration,
 ) -> Handle {
     let (tx, mut rx) = mpsc::channel::<ProviderUpdate>(UPDATE_QUEUE);
     let (watch_tx, watch_rx) = watch::channel(table.load_full());
@@ -84,6 +87,9 @@ pub fn spawn(
             let new = Arc::new(new);
             table.store(Arc::clone(&new));
             watch_tx.send_replace(new);
+            if !throttle.is_zero() {
+                tokio::time::sleep(throttle).await;
+            }
         }
     });
     Handle {
@@ -101,4 +107,58 @@ fn apply(providers: &mut BTreeMap<String, Arc<ProviderConfig>>, u: ProviderUpdat
     }
     providers.insert(u.provider, Arc::new(u.config));
     true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn update(backend: &str) -> ProviderUpdate {
+        let mut config = ProviderConfig::default();
+        config
+            .backends
+            .insert(backend.to_string(), Default::default());
+        ProviderUpdate {
+            provider: "file".into(),
+            config,
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_throttle_holds_the_next_table_and_coalesces_what_came_meanwhile() {
+        let settings = CompileSettings {
+            entry_points: vec!["http".into()],
+            default_entry_points: vec!["http".into()],
+            max_conns_per_server: 0,
+            redirect_targets: Default::default(),
+            keep_trailing_slash: false,
+        };
+        let table = Arc::new(ArcSwap::from_pointee(RoutingTable::default()));
+        let h = spawn(
+            settings,
+            Arc::clone(&table),
+            Arc::default(),
+            Duration::from_secs(2),
+        );
+        let mut tables = h.tables.clone();
+        let started = tokio::time::Instant::now();
+        h.updates.send(update("a")).await.expect("send");
+        tables.changed().await.expect("first table");
+        assert_eq!(table.load().generation, 1);
+        assert!(
+            started.elapsed() < Duration::from_millis(10),
+            "the first at once"
+        );
+        h.updates.send(update("b")).await.expect("send");
+        h.updates.send(update("c")).await.expect("send");
+        tables.changed().await.expect("second table");
+        assert!(
+            started.elapsed() >= Duration::from_secs(2),
+            "held by the throttle"
+        );
+        let t = table.load();
+        assert_eq!(t.generation, 2, "b and c coalesced into one table");
+        assert!(t.providers["file"].backends.contains_key("c"));
+    }
 }

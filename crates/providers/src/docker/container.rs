@@ -38,6 +38,9 @@ pub struct ContainerInfo {
     pub networks: BTreeMap<String, String>,
     /// `HostConfig.NetworkMode`: `bridge`, `host`, `container:<id>`, a network name, …
     pub network_mode: String,
+    /// Container TCP port → its first host binding (host IP as Docker reports it, host port),
+    /// for `useBindPortIP`.
+    pub bindings: BTreeMap<u16, (String, u16)>,
 }
 
 #[cfg(test)]
@@ -56,6 +59,7 @@ impl ContainerInfo {
             ports: vec![80],
             networks: BTreeMap::new(),
             network_mode: "bridge".into(),
+            bindings: BTreeMap::new(),
         }
     }
 }
@@ -108,6 +112,19 @@ impl ContainerInfo {
         }
         ports.sort_unstable();
         ports.dedup();
+        let bindings = c
+            .network_settings
+            .as_ref()
+            .and_then(|n| n.ports.as_ref())
+            .into_iter()
+            .flatten()
+            .filter_map(|(spec, binds)| {
+                let first = binds.as_ref()?.first()?;
+                let host_port = first.host_port.as_deref()?.parse().ok()?;
+                let host_ip = first.host_ip.clone().unwrap_or_default();
+                Some((tcp_port(spec)?, (host_ip, host_port)))
+            })
+            .collect();
         let networks = c
             .network_settings
             .as_ref()
@@ -135,6 +152,7 @@ impl ContainerInfo {
             ports,
             networks,
             network_mode,
+            bindings,
         })
     }
 }

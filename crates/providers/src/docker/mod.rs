@@ -384,6 +384,7 @@ fn defaults(cfg: &DockerConfig) -> DockerDefaults {
         exposed_by_default: cfg.exposed_by_default,
         network: cfg.network.clone(),
         constraints: cfg.constraints.clone(),
+        use_bind_port_ip: cfg.use_bind_port_ip,
     }
 }
 

@@ -32,6 +32,8 @@ pub struct DockerDefaults {
     pub network: String,
     /// Every constraint must allow the container's `traefik.tags`.
     pub constraints: Vec<Constraint>,
+    /// `useBindPortIP`: servers are the host IP and port a container port is published on.
+    pub use_bind_port_ip: bool,
 }
 
 /// One container's part of the snapshot, read once from its labels and kept by the
@@ -499,6 +501,39 @@ fn server_port(c: &ContainerInfo, labels: &Labels) -> Result<u16, ProviderError>
     }
 }
 
+/// `useBindPortIP`: the host IP and port `port` is published on, as Traefik takes it; `None`
+/// (with a note, Traefik logs it at INFO) when it is off, or the port is not published on a
+/// specific IP, and the container's own address is used.
+fn bound_address(
+    c: &ContainerInfo,
+    d: &DockerDefaults,
+    port: u16,
+    notes: &mut Vec<String>,
+) -> Option<(String, u16)> {
+    if !d.use_bind_port_ip {
+        return None;
+    }
+    match c.bindings.get(&port) {
+        Some((ip, host_port)) if !ip.is_empty() && ip != "0.0.0.0" && ip != "::" => {
+            Some((ip.clone(), *host_port))
+        }
+        Some((ip, _)) => {
+            notes.push(format!(
+                "container {}: port {port} is published on {ip:?}, not one IP; useBindPortIP falls back on its own address, as in Traefik",
+                c.name
+            ));
+            None
+        }
+        None => {
+            notes.push(format!(
+                "container {}: port {port} is not published; useBindPortIP falls back on its own address, as in Traefik",
+                c.name
+            ));
+            None
+        }
+    }
+}
+
 /// The container as a server of its backend, when it can take traffic now.
 fn build_server(
     c: &ContainerInfo,
@@ -512,7 +547,10 @@ fn build_server(
     if !usable {
         return Ok(None);
     }
-    let ip = ip_address(c, d, notes)?;
+    let (ip, port) = match bound_address(c, d, port, notes) {
+        Some(bound) => bound,
+        None => (ip_address(c, d, notes)?, port),
+    };
     let host = if ip.contains(':') {
         format!("[{ip}]")
     } else {

@@ -416,6 +416,7 @@ mod tests {
             ports: vec![80],
             networks: [("bridge".to_string(), ip.to_string())].into(),
             network_mode: "bridge".to_string(),
+            bindings: BTreeMap::new(),
         }
     }
 
@@ -425,6 +426,7 @@ mod tests {
             exposed_by_default: true,
             network: String::new(),
             constraints: vec![],
+            use_bind_port_ip: false,
         }
     }
 
@@ -1030,6 +1032,53 @@ mod tests {
             let e = t.config.errors.first().expect("an error").to_string();
             assert!(e.contains(label) && e.contains(says), "{e}");
         }
+    }
+
+    #[test]
+    fn use_bind_port_ip_takes_the_published_address_as_traefik() {
+        let mut on_ip = container("a", "10.0.0.2", &[]);
+        on_ip.bindings.insert(80, ("127.0.0.1".into(), 32768));
+        let mut any_ip = container("b", "10.0.0.3", &[]);
+        any_ip.bindings.insert(80, ("0.0.0.0".into(), 32769));
+        let unpublished = container("c", "10.0.0.4", &[]);
+        let d = DockerDefaults {
+            use_bind_port_ip: true,
+            ..defaults()
+        };
+        let t = translate(&[on_ip.clone(), any_ip, unpublished], &d);
+        let url = |b: &str| {
+            t.config.backends[b]
+                .servers
+                .values()
+                .next()
+                .expect("server")
+                .url
+                .clone()
+        };
+        assert_eq!(url("backend-a"), "http://127.0.0.1:32768");
+        assert_eq!(
+            url("backend-b"),
+            "http://10.0.0.3:80",
+            "0.0.0.0: its own address"
+        );
+        assert_eq!(url("backend-c"), "http://10.0.0.4:80");
+        assert!(
+            t.notes
+                .iter()
+                .any(|n| n.contains("container c: port 80 is not published")),
+            "{:?}",
+            t.notes
+        );
+        let off = translate(&[on_ip], &defaults());
+        assert_eq!(
+            off.config.backends["backend-a"]
+                .servers
+                .values()
+                .next()
+                .expect("server")
+                .url,
+            "http://10.0.0.2:80"
+        );
     }
 
     #[test]
