@@ -11,6 +11,7 @@ mod error_page;
 mod guard;
 mod head_wait;
 mod headers;
+mod host;
 mod listener;
 mod path;
 mod prepare;

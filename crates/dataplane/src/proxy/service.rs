@@ -167,6 +167,7 @@ async fn forward(
     mut req: Request<Incoming>,
     routed: &mut Routed,
 ) -> Result<Response<ProxyBody>, ProxyError> {
+    super::host::check(&mut req).map_err(|e| ProxyError::BadRequest(e.to_string()))?;
     if let Some(resp) = ep.redirect.as_ref().and_then(|to| redirect(ep, &req, to)) {
         return Ok(resp);
     }
