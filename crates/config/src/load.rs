@@ -9,7 +9,7 @@ use super::schema::{
     self, AccessLogFieldsToml, AccessLogFiltersToml, DynamicToml, FileConfig, LogLevelToml,
 };
 use model::duration::GoDuration;
-use model::redirect::{Redirect, RedirectError, RedirectTo};
+use model::redirect::{Redirect, RedirectTo};
 
 /// A parsed file, its text (for positions) and the unknown keys it held.
 #[derive(Debug, Default)]
@@ -564,9 +564,10 @@ fn resolve_redirects(
             }
             (None, Some(regex), Some(replacement)) => {
                 Redirect::regex(regex, replacement, permanent).map_err(|e| {
-                    let k = match e {
-                        RedirectError::Template(_) => ".replacement",
-                        _ => ".regex",
+                    let k = if e.in_replacement() {
+                        ".replacement"
+                    } else {
+                        ".regex"
                     };
                     invalid(path, &key(k), e)
                 })?

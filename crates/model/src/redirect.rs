@@ -32,12 +32,17 @@ pub enum RedirectTo {
 pub enum RedirectError {
     #[error("regex {0:?} does not compile: {1}")]
     Regex(String, String),
-    #[error("a regex redirect needs both regex and replacement (only {0} is set)")]
-    Half(&'static str),
     #[error(
         "replacement {0:?} uses a Go template ({{{{…}}}}), which portier does not evaluate; use $1-style groups"
     )]
     Template(String),
+}
+
+impl RedirectError {
+    /// Whether the replacement is at fault (else the regex), to name the right key or label.
+    pub fn in_replacement(&self) -> bool {
+        matches!(self, RedirectError::Template(_))
+    }
 }
 
 impl Redirect {

@@ -279,9 +279,10 @@ fn redirect(
         }
     };
     if let Err(e) = model::redirect::Redirect::regex(regex, replacement, permanent) {
-        let key = match e {
-            model::redirect::RedirectError::Template(_) => ".replacement",
-            _ => ".regex",
+        let key = if e.in_replacement() {
+            ".replacement"
+        } else {
+            ".regex"
         };
         return Err(fail(key, e.to_string()));
     }

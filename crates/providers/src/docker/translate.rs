@@ -389,9 +389,10 @@ fn build_redirect(
         (None, Some(_)) => return Err(half(LABEL_REDIRECT_REPLACEMENT, LABEL_REDIRECT_REGEX)),
     };
     if let Err(e) = model::redirect::Redirect::regex(regex, replacement, permanent) {
-        let label = match e {
-            model::redirect::RedirectError::Template(_) => LABEL_REDIRECT_REPLACEMENT,
-            _ => LABEL_REDIRECT_REGEX,
+        let label = if e.in_replacement() {
+            LABEL_REDIRECT_REPLACEMENT
+        } else {
+            LABEL_REDIRECT_REGEX
         };
         return Err(ProviderError::Label {
             container: c.name.clone(),
