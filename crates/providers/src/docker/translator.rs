@@ -403,20 +403,12 @@ mod tests {
     use config::Constraint;
     use model::dynamic::{FrontendRedirect, Stickiness};
 
+    /// `ContainerInfo::labelled` with its own id and an IP on the bridge network.
     fn container(name: &str, ip: &str, labels: &[(&str, &str)]) -> ContainerInfo {
         ContainerInfo {
             id: format!("id-{name}"),
-            name: name.to_string(),
-            labels: labels
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            state: RunState::Running,
-            health: None,
-            ports: vec![80],
             networks: [("bridge".to_string(), ip.to_string())].into(),
-            network_mode: "bridge".to_string(),
-            bindings: BTreeMap::new(),
+            ..ContainerInfo::labelled(name, labels)
         }
     }
 
