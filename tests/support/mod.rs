@@ -6,6 +6,7 @@
 
 pub mod docker;
 pub mod load;
+pub mod raw;
 pub mod tls;
 pub mod toml;
 

@@ -51,6 +51,12 @@ impl Toml {
         self
     }
 
+    /// A backend with one server at `url` (a raw origin, say).
+    pub fn backend_url(mut self, name: &str, url: &str) -> Toml {
+        let _ = write!(self.0, "[backends.{name}.servers.s0]\nurl = \"{url}\"\n");
+        self
+    }
+
     /// One named server of a backend.
     pub fn server(mut self, backend: &str, name: &str, b: &Backend) -> Toml {
         let _ = write!(

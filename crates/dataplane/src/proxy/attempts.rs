@@ -115,7 +115,16 @@ pub(super) async fn send(
         )?;
         let in_flight = server.state.start_request().await;
         match exchange(ep, server, request).await? {
-            Ok(resp) => {
+            Ok(mut resp) => {
+                if let Err(reason) = super::framing::response(resp.headers_mut()) {
+                    // Dropped unread: the connection closes instead of going back to the pool.
+                    let e = ProxyError::BadResponse {
+                        url: server.url.clone(),
+                        reason,
+                    };
+                    server.state.set_last_error(e.to_string());
+                    return Err(e);
+                }
                 server.state.record_success();
                 up.status = Some(resp.status().as_u16());
                 if log_headers {
@@ -129,6 +138,11 @@ pub(super) async fn send(
                     }
                 }
                 return Ok(resp);
+            }
+            Err(source) if body.client_failed() => {
+                // The client's body broke its framing: its fault, and the upstream connection
+                // (left mid-body) is closed by the client pool, never reused.
+                return Err(ProxyError::ClientBody(source));
             }
             Err(source) => {
                 // Safe to send again: nothing reached the server (failed connect, body still

@@ -22,6 +22,10 @@ use crate::accesslog::AccessLog;
 use config::{Config, ForwardedHeaders};
 use control::table::RoutingTable;
 
+/// The largest response head a backend may send (status line and headers, like the request
+/// side's limit); a larger one is answered 502.
+const MAX_RESPONSE_HEAD_BYTES: usize = 32 * 1024;
+
 /// Upstream keep-alive connections idle longer than this are closed.
 const UPSTREAM_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
 /// TCP keep-alive probes on upstream connections (Traefik: 30 s).
@@ -60,11 +64,13 @@ impl Proxy {
             .pool_timer(TokioTimer::new())
             .pool_idle_timeout(UPSTREAM_IDLE_TIMEOUT)
             .pool_max_idle_per_host(config.max_idle_conns_per_host)
+            .http1_max_buf_size(MAX_RESPONSE_HEAD_BYTES)
             .build(http.clone());
         let h2c_client = Client::builder(TokioExecutor::new())
             .pool_timer(TokioTimer::new())
             .pool_idle_timeout(UPSTREAM_IDLE_TIMEOUT)
             .http2_only(true)
+            .http2_max_header_list_size(MAX_RESPONSE_HEAD_BYTES as u32)
             .timer(TokioTimer::new())
             .build(http.clone());
         let tls = upstream_tls::https_connector(http, &upstream_tls);
@@ -72,6 +78,8 @@ impl Proxy {
             .pool_timer(TokioTimer::new())
             .pool_idle_timeout(UPSTREAM_IDLE_TIMEOUT)
             .pool_max_idle_per_host(config.max_idle_conns_per_host)
+            .http1_max_buf_size(MAX_RESPONSE_HEAD_BYTES)
+            .http2_max_header_list_size(MAX_RESPONSE_HEAD_BYTES as u32)
             .build(tls);
         let rht = config.forwarding_timeouts.response_header_timeout.0;
         Proxy {

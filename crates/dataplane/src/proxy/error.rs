@@ -17,13 +17,28 @@ pub(super) enum ProxyError {
         #[source]
         source: hyper_util::client::legacy::Error,
     },
+    /// A response whose framing portier does not relay (an unknown transfer coding).
+    #[error("{url} sent a response portier does not relay: {reason}")]
+    BadResponse {
+        url: String,
+        reason: super::framing::FramingError,
+    },
     #[error("{url} sent no response headers within {timeout:?}")]
     Timeout {
         url: String,
         timeout: std::time::Duration,
     },
+    /// A target portier cannot forward as sent (`GET *`, CONNECT).
+    #[error(transparent)]
+    Target(#[from] super::target::TargetError),
+    /// The client's body broke its framing (a malformed chunk) while it was being sent.
+    #[error("the request body is malformed: {0}")]
+    ClientBody(#[source] hyper_util::client::legacy::Error),
     #[error("cannot build the upstream request: {0}")]
     BadRequest(String),
+    /// Body framing that could be read two ways (RFC 9112 §6); the connection is closed.
+    #[error(transparent)]
+    Framing(#[from] super::framing::FramingError),
     #[error("the frontend asks for a protection portier does not enforce yet")]
     Unenforced,
     /// A middleware answered instead of the backend (401, 403, 429, a redirect, …).
@@ -36,9 +51,12 @@ impl ProxyError {
         match self {
             ProxyError::NoRoute => StatusCode::NOT_FOUND,
             ProxyError::NoServer { .. } | ProxyError::Unenforced => StatusCode::SERVICE_UNAVAILABLE,
-            ProxyError::Upstream { .. } => StatusCode::BAD_GATEWAY,
+            ProxyError::Upstream { .. } | ProxyError::BadResponse { .. } => StatusCode::BAD_GATEWAY,
             ProxyError::Timeout { .. } => StatusCode::GATEWAY_TIMEOUT,
             ProxyError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ProxyError::Framing(e) => e.status(),
+            ProxyError::ClientBody(_) => StatusCode::BAD_REQUEST,
+            ProxyError::Target(e) => e.status(),
             ProxyError::Refused(r) => r.status,
         }
     }
@@ -62,6 +80,9 @@ impl ProxyError {
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
         );
+        if let ProxyError::Framing(_) | ProxyError::ClientBody(_) = self {
+            h.insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
         resp
     }
 }

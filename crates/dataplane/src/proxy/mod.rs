@@ -8,6 +8,7 @@ mod compress;
 mod context;
 mod error;
 mod error_page;
+mod framing;
 mod guard;
 mod head_wait;
 mod headers;
@@ -17,6 +18,7 @@ mod path;
 mod prepare;
 mod proxy_protocol;
 mod service;
+mod target;
 mod upstream_body;
 
 pub use context::{EntryPointContext, Internal, InternalBody, InternalHandler, Proxy};

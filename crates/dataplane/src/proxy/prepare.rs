@@ -69,7 +69,10 @@ pub(super) fn prepare(
     let client_upgrade = upgrade.is_some().then(|| hyper::upgrade::on(&mut req));
     let (mut parts, body) = req.into_parts();
 
-    let rewrite = route.rule.modifiers.apply(parts.uri.path());
+    let rewrite = match super::target::is_asterisk(&parts.uri) {
+        true => None,
+        false => rewritten(route, parts.uri.path())?,
+    };
     let path_and_query = upstream_path(&parts.uri, rewrite.as_ref())?;
     let client_host = parts.headers.get(header::HOST).cloned().or_else(|| {
         parts
@@ -126,6 +129,25 @@ pub(super) fn prepare(
         path_and_query,
         client_upgrade,
     })
+}
+
+/// The route's path modifiers applied, and the result normalised again (a strip can leave
+/// `/../admin` from `/music../admin`): 400 when it climbs above the root.
+fn rewritten(route: &CompiledRoute, path: &str) -> Result<Option<Rewrite>, ProxyError> {
+    let Some(mut rw) = route.rule.modifiers.apply(path) else {
+        return Ok(None);
+    };
+    match super::path::normalize(&rw.path) {
+        None => Err(ProxyError::BadRequest(format!(
+            "path {path:?} climbs above the root once rewritten to {:?}",
+            rw.path
+        ))),
+        Some(std::borrow::Cow::Borrowed(_)) => Ok(Some(rw)),
+        Some(std::borrow::Cow::Owned(p)) => {
+            rw.path = p;
+            Ok(Some(rw))
+        }
+    }
 }
 
 fn upstream_path(uri: &Uri, rewrite: Option<&Rewrite>) -> Result<PathAndQuery, ProxyError> {

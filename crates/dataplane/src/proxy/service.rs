@@ -157,6 +157,10 @@ fn report(ep: &EntryPointContext, routed: &Routed, e: &ProxyError) {
                 );
             }
         }
+        ProxyError::BadResponse { .. } => {
+            let frontend = routed.route.as_deref().map_or("", |r| r.frontend.as_str());
+            tracing::warn!(entry_point = %ep.name, frontend, "502 Bad Gateway: {e}");
+        }
         _ => tracing::debug!(entry_point = %ep.name, "{} caused by: {e}", e.status()),
     }
 }
@@ -168,6 +172,8 @@ async fn forward(
     routed: &mut Routed,
 ) -> Result<Response<ProxyBody>, ProxyError> {
     super::host::check(&mut req).map_err(|e| ProxyError::BadRequest(e.to_string()))?;
+    super::framing::check(&req)?;
+    super::target::check(&req)?;
     if let Some(resp) = ep.redirect.as_ref().and_then(|to| redirect(ep, &req, to)) {
         return Ok(resp);
     }
@@ -370,8 +376,12 @@ async fn guarded(
     through_breaker(ep, route, head, routed).await
 }
 
-/// Routes and forwards the normalised path (see `proxy::path`); 400 above the root.
+/// Routes and forwards the normalised path (see `proxy::path`); 400 above the root. An
+/// `OPTIONS *` keeps its `*`.
 fn normalize_path(req: &mut Request<Incoming>) -> Result<(), ProxyError> {
+    if super::target::is_asterisk(req.uri()) {
+        return Ok(());
+    }
     let path = req.uri().path();
     let normalized = match super::path::normalize(path) {
         None => {

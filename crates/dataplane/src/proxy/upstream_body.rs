@@ -1,8 +1,10 @@
 //! The request body sent upstream. A body that was never polled can be taken back after a
-//! failed connect and sent to another server, so retries never lose or duplicate bytes.
+//! failed connect and sent to another server, so retries never lose or duplicate bytes. A
+//! client body that breaks its own framing (a malformed chunk) is remembered, so the failed
+//! exchange is answered as the client's fault (400), not the server's.
 
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
@@ -18,7 +20,7 @@ pub(super) enum UpstreamBody {
     Replay(super::buffering::Replay),
     /// The client's body, left in `slot` until the upstream connection first polls it.
     Reclaimable {
-        slot: Arc<Mutex<Option<Incoming>>>,
+        slot: Arc<Slot>,
         active: Option<Incoming>,
         hint: SizeHint,
         /// Bytes read from the client, counted when the access log asks.
@@ -33,11 +35,18 @@ pub(super) enum RequestBody {
     Buffered(Arc<super::buffering::Buffered>),
 }
 
+/// The client's body until an attempt takes it, and whether reading it failed.
+#[derive(Debug)]
+pub(super) struct Slot {
+    body: Mutex<Option<Incoming>>,
+    client_failed: AtomicBool,
+}
+
 /// Keeps the client's body until an attempt starts reading it (or, buffered, for every
 /// attempt).
 #[derive(Debug, Clone)]
 pub(super) struct BodySlot {
-    slot: Option<Arc<Mutex<Option<Incoming>>>>,
+    slot: Option<Arc<Slot>>,
     hint: SizeHint,
     buffered: Option<Arc<super::buffering::Buffered>>,
     /// Body bytes read from the client so far, once `count_reads` asked for it.
@@ -68,7 +77,10 @@ impl BodySlot {
         }
         let hint = body.size_hint();
         BodySlot {
-            slot: Some(Arc::new(Mutex::new(Some(body)))),
+            slot: Some(Arc::new(Slot {
+                body: Mutex::new(Some(body)),
+                client_failed: AtomicBool::new(false),
+            })),
             hint,
             buffered: None,
             read: None,
@@ -89,8 +101,15 @@ impl BodySlot {
     pub(super) fn available(&self) -> bool {
         match &self.slot {
             None => true,
-            Some(s) => s.lock().map(|b| b.is_some()).unwrap_or(false),
+            Some(s) => s.body.lock().map(|b| b.is_some()).unwrap_or(false),
         }
+    }
+
+    /// Whether the client's body broke its framing (a malformed chunk) while being sent.
+    pub(super) fn client_failed(&self) -> bool {
+        self.slot
+            .as_ref()
+            .is_some_and(|s| s.client_failed.load(Ordering::Relaxed))
     }
 
     pub(super) fn is_empty(&self) -> bool {
@@ -129,15 +148,21 @@ impl Body for UpstreamBody {
                 slot, active, read, ..
             } => {
                 if active.is_none() {
-                    *active = slot.lock().ok().and_then(|mut b| b.take());
+                    *active = slot.body.lock().ok().and_then(|mut b| b.take());
                 }
                 match active {
                     Some(body) => {
                         let polled = Pin::new(body).poll_frame(cx);
-                        if let (Poll::Ready(Some(Ok(frame))), Some(read)) = (&polled, read) {
-                            if let Some(d) = frame.data_ref() {
-                                read.fetch_add(d.len() as u64, Ordering::Relaxed);
+                        match (&polled, read) {
+                            (Poll::Ready(Some(Ok(frame))), Some(read)) => {
+                                if let Some(d) = frame.data_ref() {
+                                    read.fetch_add(d.len() as u64, Ordering::Relaxed);
+                                }
                             }
+                            (Poll::Ready(Some(Err(_))), _) => {
+                                slot.client_failed.store(true, Ordering::Relaxed);
+                            }
+                            _ => {}
                         }
                         polled
                     }
