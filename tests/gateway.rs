@@ -173,6 +173,7 @@ async fn with_headers(p: &Portier, host: &str, path: &str, h: &[(&str, &str)]) -
 async fn file_form_middlewares_guard_their_routes() {
     let open = Backend::spawn("open").await;
     let head = Toml::http()
+        .trust_loopback()
         .web()
         .raw("[file]\nfilename = \"rules.toml\"")
         .build();
@@ -528,7 +529,7 @@ async fn labels_guard_containers_and_what_cannot_be_honoured_answers_503() {
     let auth_server = Backend::spawn("auth").await;
     let p = Portier::start(&format!(
         "{}{}",
-        Toml::http().web().build(),
+        Toml::http().trust_loopback().web().build(),
         s.docker_toml("")
     ));
     s.run(

@@ -191,6 +191,7 @@ async fn twenty_mib_bodies_stream_without_growing_memory() {
 async fn forwarded_headers_and_host() {
     let a = Backend::spawn("a").await;
     let cfg = Toml::file()
+            .trust_loopback()
             .backend("ba", &[(&a, 1)])
             .frontends(&[("f", "ba", "Host:web.local")])
             .raw("[frontends.nohost]\nbackend = \"ba\"\npassHostHeader = false\n[frontends.nohost.routes.r]\nrule = \"Host:nohost.local\"\n")
@@ -252,6 +253,30 @@ async fn forwarded_headers_from_untrusted_peers_are_replaced() {
     assert_eq!(e.header("x-forwarded-for"), Some("127.0.0.1"));
     assert_eq!(e.header("x-real-ip"), Some("127.0.0.1"));
     assert_eq!(e.header("x-forwarded-proto"), Some("http"));
+
+    // Without a forwardedHeaders table no peer is trusted (Traefik 2+; 1.x trusted all).
+    let cfg = Toml::file()
+        .backend("ba", &[(&a, 1)])
+        .frontend("f", "ba", "Host:web.local")
+        .build();
+    let p = Portier::start(&cfg);
+    let e = send(
+        p.http(),
+        "GET",
+        "web.local",
+        "/",
+        &[
+            ("x-forwarded-for", "6.6.6.6"),
+            ("x-forwarded-host", "evil.test"),
+            ("forwarded", "for=6.6.6.6"),
+        ],
+        TestBody::empty(),
+    )
+    .await
+    .echo();
+    assert_eq!(e.header("x-forwarded-for"), Some("127.0.0.1"));
+    assert_eq!(e.header("x-forwarded-host"), Some("web.local"));
+    assert_eq!(e.header("forwarded"), None);
 }
 
 #[tokio::test]
@@ -1143,6 +1168,7 @@ async fn regex_redirects_on_the_entrypoint_and_on_a_frontend() {
     let a = Backend::spawn("a").await;
     let cfg = Toml::default()
         .raw(support::toml::HTTP)
+        .trust_loopback() // for X-Forwarded-Proto below
         .raw(concat!(
             "[entryPoints.http.redirect]\n",
             "regex = '^http://old\\.local(:\\d+)?/(.*)'\n",
@@ -1180,7 +1206,8 @@ async fn regex_redirects_on_the_entrypoint_and_on_a_frontend() {
     )
     .await;
     assert_eq!(r.status, 307);
-    // X-Forwarded-Proto: https makes the URL https://…, which this regex does not match.
+    // X-Forwarded-Proto: https (from a trusted peer) makes the URL https://…, which this
+    // regex does not match.
     let r = send(
         p.http(),
         "GET",

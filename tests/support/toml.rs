@@ -25,6 +25,12 @@ impl Toml {
         Toml::http().raw("[file]\n")
     }
 
+    /// The `http` entrypoint keeps X-Forwarded-* from loopback peers (the tests' clients), as
+    /// behind a trusted proxy; without this, portier replaces them.
+    pub fn trust_loopback(self) -> Toml {
+        self.raw("[entryPoints.http.forwardedHeaders]\ntrustedIPs = [\"127.0.0.1\"]\n")
+    }
+
     /// The dashboard and API on a free loopback port.
     pub fn web(self) -> Toml {
         self.raw("[web]\naddress = \"127.0.0.1:0\"\n")

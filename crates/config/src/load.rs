@@ -269,7 +269,7 @@ fn resolve_entry_points(
         max_connections: DEFAULT_MAX_CONNECTIONS,
         tls: None,
         redirect: None,
-        forwarded_headers: ForwardedHeaders::Insecure,
+        forwarded_headers: ForwardedHeaders::Trusted(Vec::new()),
         compress: false,
         proxy_protocol: None,
         middlewares: Default::default(),
@@ -366,7 +366,7 @@ fn resolve_timeouts(f: &FileConfig) -> (RespondingTimeouts, ForwardingTimeouts) 
                 .unwrap_or(GoDuration(DEFAULT_DIAL_TIMEOUT)),
             response_header_timeout: ft
                 .and_then(|t| t.response_header_timeout)
-                .unwrap_or_default(),
+                .unwrap_or(GoDuration(DEFAULT_RESPONSE_HEADER_TIMEOUT)),
         },
     )
 }
@@ -675,15 +675,19 @@ fn proxy_protocol(
     }
 }
 
+/// `[entryPoints.X.forwardedHeaders]`: which peers' X-Forwarded-* are kept. Without the table,
+/// none (Traefik 2+'s default; Traefik 1.x trusted every peer). `insecure = true` trusts all,
+/// whatever `trustedIPs` says, as in Traefik.
 fn forwarded_headers(
     path: &Option<PathBuf>,
     name: &str,
     ep: &schema::EntryPointToml,
 ) -> Result<ForwardedHeaders, ConfigError> {
     let Some(fh) = &ep.forwarded_headers else {
-        return Ok(ForwardedHeaders::Insecure);
+        return Ok(ForwardedHeaders::Trusted(Vec::new()));
     };
     match (&fh.trusted_ips, fh.insecure) {
+        (_, Some(true)) => Ok(ForwardedHeaders::Insecure),
         (Some(ips), _) => {
             let nets = ips
                 .iter()
@@ -698,8 +702,7 @@ fn forwarded_headers(
                 })?;
             Ok(ForwardedHeaders::Trusted(nets))
         }
-        (None, Some(false)) => Ok(ForwardedHeaders::Trusted(Vec::new())),
-        (None, _) => Ok(ForwardedHeaders::Insecure),
+        (None, _) => Ok(ForwardedHeaders::Trusted(Vec::new())),
     }
 }
 
@@ -1403,6 +1406,33 @@ swarmmode = false
     }
 
     #[test]
+    fn forwarded_headers_trust_no_one_unless_told() {
+        let trust = |extra: &str| {
+            let (c, _) = resolved(&format!("[entryPoints.http]\naddress = \":80\"\n{extra}"));
+            c.entry_points[0].forwarded_headers.clone()
+        };
+        let local: std::net::IpAddr = "127.0.0.1".parse().expect("ip");
+        assert!(!trust("").trusts(local), "Traefik 2+'s default, not 1.x's");
+        let fh = "[entryPoints.http.forwardedHeaders]\n";
+        assert!(!trust(fh).trusts(local));
+        let listed = trust(&format!("{fh}trustedIPs = [\"127.0.0.0/8\"]\n"));
+        assert!(listed.trusts(local));
+        assert!(!listed.trusts("10.0.0.1".parse().expect("ip")));
+        assert_eq!(
+            trust(&format!(
+                "{fh}insecure = true\ntrustedIPs = [\"10.0.0.0/8\"]\n"
+            )),
+            ForwardedHeaders::Insecure
+        );
+        let (c, _) = resolved("");
+        assert!(
+            c.entry_points
+                .iter()
+                .all(|e| !e.forwarded_headers.trusts(local))
+        );
+    }
+
+    #[test]
     fn timeouts_and_access_log() {
         let (c, _) = resolved(
             "[respondingTimeouts]\nidleTimeout = \"60s\"\n[forwardingTimeouts]\nresponseHeaderTimeout = \"2s\"\n[accessLog]\n",
@@ -1410,6 +1440,18 @@ swarmmode = false
         assert_eq!(c.responding_timeouts.idle_timeout.0.as_secs(), 60);
         assert_eq!(c.forwarding_timeouts.response_header_timeout.0.as_secs(), 2);
         assert_eq!(c.forwarding_timeouts.dial_timeout.0.as_secs(), 30);
+        let (default, _) = resolved("[forwardingTimeouts]\ndialTimeout = \"5s\"\n");
+        assert_eq!(
+            default
+                .forwarding_timeouts
+                .response_header_timeout
+                .0
+                .as_secs(),
+            60,
+            "a safe default, unlike Traefik's none"
+        );
+        let (none, _) = resolved("[forwardingTimeouts]\nresponseHeaderTimeout = \"0\"\n");
+        assert!(none.forwarding_timeouts.response_header_timeout.0.is_zero());
         assert_eq!(
             c.access_log,
             Some(AccessLogConfig {

@@ -26,6 +26,9 @@ pub const DEFAULT_DOCKER_ENDPOINT: &str = "unix:///var/run/docker.sock";
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(180);
 /// `[forwardingTimeouts] dialTimeout`.
 pub const DEFAULT_DIAL_TIMEOUT: Duration = Duration::from_secs(30);
+/// `[forwardingTimeouts] responseHeaderTimeout` default: nginx's 60 s (Traefik 1.x has none,
+/// so an origin that accepts and never answers would hold its client forever).
+pub const DEFAULT_RESPONSE_HEADER_TIMEOUT: Duration = Duration::from_secs(60);
 /// `[respondingTimeouts] readHeaderTimeout`: a client must send its first request head this
 /// soon after connecting, and each later one this soon after its first byte (slowloris guard).
 pub const DEFAULT_READ_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
@@ -164,9 +167,9 @@ pub const DEFAULT_ACME_CA: &str = "https://acme-staging-v02.api.letsencrypt.org/
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum ForwardedHeaders {
-    /// Traefik 1.x default (`insecure = true`): trust every peer.
+    /// `insecure = true` (Traefik 1.x's default): trust every peer.
     Insecure,
-    /// Only these networks; others have their X-Forwarded-* headers replaced.
+    /// Only these networks (the default: none); others have their X-Forwarded-* replaced.
     Trusted(Vec<IpNet>),
 }
 

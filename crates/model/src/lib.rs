@@ -7,6 +7,7 @@ pub mod duration;
 pub mod dynamic;
 pub mod metrics;
 pub mod middleware;
+pub mod path;
 pub mod redirect;
 pub mod rules;
 pub mod update;

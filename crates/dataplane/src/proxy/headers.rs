@@ -1,5 +1,5 @@
 //! Header rules on the way through: hop-by-hop fields removed both ways, X-Forwarded-* and
-//! X-Real-Ip set for the backend.
+//! X-Real-Ip dropped from peers `forwardedHeaders` does not trust, then set for the backend.
 
 use std::net::IpAddr;
 
@@ -11,6 +11,14 @@ static X_FORWARDED_PORT: HeaderName = HeaderName::from_static("x-forwarded-port"
 static X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
 static X_FORWARDED_SERVER: HeaderName = HeaderName::from_static("x-forwarded-server");
 pub(super) static X_FORWARDED_PREFIX: HeaderName = HeaderName::from_static("x-forwarded-prefix");
+static X_FORWARDED_URI: HeaderName = HeaderName::from_static("x-forwarded-uri");
+static X_FORWARDED_METHOD: HeaderName = HeaderName::from_static("x-forwarded-method");
+static X_FORWARDED_TLS_CLIENT_CERT: HeaderName =
+    HeaderName::from_static("x-forwarded-tls-client-cert");
+static X_FORWARDED_TLS_CLIENT_CERT_INFOS: HeaderName =
+    HeaderName::from_static("x-forwarded-tls-client-cert-infos");
+static X_FORWARDED_TLS_CLIENT_CERT_INFO: HeaderName =
+    HeaderName::from_static("x-forwarded-tls-client-cert-info");
 static X_REAL_IP: HeaderName = HeaderName::from_static("x-real-ip");
 pub(super) static X_REPLACED_PATH: HeaderName = HeaderName::from_static("x-replaced-path");
 static KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
@@ -90,27 +98,37 @@ pub(super) struct Forwarded<'a> {
     /// The client's Host (with port, as sent).
     pub host: Option<&'a str>,
     pub proto: &'static str,
-    /// Whether the peer may send X-Forwarded-* headers that are kept.
-    pub trusted: bool,
     pub server: &'a HeaderValue,
 }
 
-/// Sets X-Forwarded-For/-Host/-Port/-Proto/-Server and X-Real-Ip.
-pub(super) fn set_forwarded(headers: &mut HeaderMap, f: &Forwarded) {
-    if !f.trusted {
-        for name in [
-            &X_FORWARDED_FOR,
-            &X_FORWARDED_HOST,
-            &X_FORWARDED_PORT,
-            &X_FORWARDED_PROTO,
-            &X_FORWARDED_SERVER,
-            &X_FORWARDED_PREFIX,
-            &X_REAL_IP,
-        ] {
+/// Removes what only a trusted proxy may tell: X-Forwarded-* (Traefik 2's list, plus
+/// `X-Forwarded-Prefix`), X-Real-Ip and Forwarded. Done first, before any middleware reads
+/// them (an allowlist's `useXForwardedFor`, forward auth's `trustForwardHeader`).
+pub(super) fn distrust(headers: &mut HeaderMap) {
+    for name in [
+        &X_FORWARDED_FOR,
+        &X_FORWARDED_HOST,
+        &X_FORWARDED_PORT,
+        &X_FORWARDED_PROTO,
+        &X_FORWARDED_SERVER,
+        &X_FORWARDED_PREFIX,
+        &X_FORWARDED_URI,
+        &X_FORWARDED_METHOD,
+        &X_FORWARDED_TLS_CLIENT_CERT,
+        &X_FORWARDED_TLS_CLIENT_CERT_INFOS,
+        &X_FORWARDED_TLS_CLIENT_CERT_INFO,
+        &X_REAL_IP,
+        &header::FORWARDED,
+    ] {
+        if headers.contains_key(name) {
             headers.remove(name);
         }
-        headers.remove(header::FORWARDED);
     }
+}
+
+/// Sets X-Forwarded-For (appended to what is left of the client's), X-Real-Ip and
+/// X-Forwarded-Host/-Port/-Proto/-Server (the client's kept when left).
+pub(super) fn set_forwarded(headers: &mut HeaderMap, f: &Forwarded) {
     let ip = f.client_ip.to_canonical().to_string();
     let xff = match headers.get(&X_FORWARDED_FOR).and_then(|v| v.to_str().ok()) {
         Some(prev) if !prev.trim().is_empty() => format!("{prev}, {ip}"),
@@ -213,7 +231,6 @@ mod tests {
             client_ip: "127.0.0.1".parse().expect("ip"),
             host: Some("web.local:8080"),
             proto: "http",
-            trusted: true,
             server: &server,
         };
         set_forwarded(&mut h, &f);
@@ -237,9 +254,13 @@ mod tests {
             client_ip: "::ffff:192.0.2.7".parse().expect("ip"),
             host: Some("a.com"),
             proto: "http",
-            trusted: false,
             server: &server,
         };
+        h.insert("forwarded", "for=6.6.6.6".parse().expect("v"));
+        h.insert("x-forwarded-tls-client-cert", "MII".parse().expect("v"));
+        distrust(&mut h);
+        assert!(!h.contains_key("forwarded"));
+        assert!(!h.contains_key("x-forwarded-tls-client-cert"));
         set_forwarded(&mut h, &f);
         assert_eq!(h["x-forwarded-for"], "192.0.2.7");
         assert_eq!(h["x-real-ip"], "192.0.2.7");

@@ -14,7 +14,6 @@ mod head_wait;
 mod headers;
 mod host;
 mod listener;
-mod path;
 mod prepare;
 mod proxy_protocol;
 mod service;

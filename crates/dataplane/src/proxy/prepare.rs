@@ -93,7 +93,6 @@ pub(super) fn prepare(
                 (true, false) => "ws",
                 (true, true) => "wss",
             },
-            trusted: ep.forwarded.trusts(peer.ip()),
             server: &ep.proxy.server_name,
         },
     );
@@ -137,7 +136,7 @@ fn rewritten(route: &CompiledRoute, path: &str) -> Result<Option<Rewrite>, Proxy
     let Some(mut rw) = route.rule.modifiers.apply(path) else {
         return Ok(None);
     };
-    match super::path::normalize(&rw.path) {
+    match model::path::normalize(&rw.path) {
         None => Err(ProxyError::BadRequest(format!(
             "path {path:?} climbs above the root once rewritten to {:?}",
             rw.path

@@ -174,6 +174,9 @@ async fn forward(
     super::host::check(&mut req).map_err(|e| ProxyError::BadRequest(e.to_string()))?;
     super::framing::check(&req)?;
     super::target::check(&req)?;
+    if !ep.forwarded.trusts(peer.ip()) {
+        super::headers::distrust(req.headers_mut());
+    }
     if let Some(resp) = ep.redirect.as_ref().and_then(|to| redirect(ep, &req, to)) {
         return Ok(resp);
     }
@@ -376,14 +379,14 @@ async fn guarded(
     through_breaker(ep, route, head, routed).await
 }
 
-/// Routes and forwards the normalised path (see `proxy::path`); 400 above the root. An
+/// Routes and forwards the normalised path (see `model::path`); 400 above the root. An
 /// `OPTIONS *` keeps its `*`.
 fn normalize_path(req: &mut Request<Incoming>) -> Result<(), ProxyError> {
     if super::target::is_asterisk(req.uri()) {
         return Ok(());
     }
     let path = req.uri().path();
-    let normalized = match super::path::normalize(path) {
+    let normalized = match model::path::normalize(path) {
         None => {
             return Err(ProxyError::BadRequest(format!(
                 "path {path:?} climbs above the root"

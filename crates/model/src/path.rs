@@ -1,12 +1,13 @@
-//! Request path normalisation, done once before routing so that the frontend chosen and the
-//! path the backend receives always agree (`/music/../admin` must not reach the music backend
-//! as `/admin`). Dot segments are resolved (also `%2e` spellings), runs of `/` are merged, and a
-//! path climbing above the root is refused. `%2F` stays encoded.
+//! Request path normalisation, done before routing so that the frontend chosen and the path
+//! the backend receives always agree (`/music/../admin` must not reach the music backend as
+//! `/admin`), and again after every strip or rewrite. Dot segments are resolved (also `%2e`
+//! spellings), runs of `/` are merged, and a path climbing above the root is refused. `%2F`
+//! stays encoded.
 
 use std::borrow::Cow;
 
 /// The normalised path, or `None` when it climbs above the root (answer 400).
-pub(super) fn normalize(path: &str) -> Option<Cow<'_, str>> {
+pub fn normalize(path: &str) -> Option<Cow<'_, str>> {
     let suspicious = path.contains("//")
         || path.contains("/.")
         || path.contains("%2e")
