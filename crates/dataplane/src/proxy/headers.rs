@@ -11,14 +11,6 @@ static X_FORWARDED_PORT: HeaderName = HeaderName::from_static("x-forwarded-port"
 static X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
 static X_FORWARDED_SERVER: HeaderName = HeaderName::from_static("x-forwarded-server");
 pub(super) static X_FORWARDED_PREFIX: HeaderName = HeaderName::from_static("x-forwarded-prefix");
-static X_FORWARDED_URI: HeaderName = HeaderName::from_static("x-forwarded-uri");
-static X_FORWARDED_METHOD: HeaderName = HeaderName::from_static("x-forwarded-method");
-static X_FORWARDED_TLS_CLIENT_CERT: HeaderName =
-    HeaderName::from_static("x-forwarded-tls-client-cert");
-static X_FORWARDED_TLS_CLIENT_CERT_INFOS: HeaderName =
-    HeaderName::from_static("x-forwarded-tls-client-cert-infos");
-static X_FORWARDED_TLS_CLIENT_CERT_INFO: HeaderName =
-    HeaderName::from_static("x-forwarded-tls-client-cert-info");
 static X_REAL_IP: HeaderName = HeaderName::from_static("x-real-ip");
 pub(super) static X_REPLACED_PATH: HeaderName = HeaderName::from_static("x-replaced-path");
 static KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
@@ -101,29 +93,27 @@ pub(super) struct Forwarded<'a> {
     pub server: &'a HeaderValue,
 }
 
-/// Removes what only a trusted proxy may tell: X-Forwarded-* (Traefik 2's list, plus
-/// `X-Forwarded-Prefix`), X-Real-Ip and Forwarded. Done first, before any middleware reads
-/// them (an allowlist's `useXForwardedFor`, forward auth's `trustForwardHeader`).
+/// Removes what only a trusted proxy may tell: every `X-Forwarded-*` (Traefik 2's list and
+/// any other, such as `X-Forwarded-Ssl`), `X-Real-Ip` and `Forwarded`. Done first, before any
+/// middleware reads them (an allowlist's `useXForwardedFor`, forward auth's
+/// `trustForwardHeader`). One pass over the names when there is none to remove.
 pub(super) fn distrust(headers: &mut HeaderMap) {
-    for name in [
-        &X_FORWARDED_FOR,
-        &X_FORWARDED_HOST,
-        &X_FORWARDED_PORT,
-        &X_FORWARDED_PROTO,
-        &X_FORWARDED_SERVER,
-        &X_FORWARDED_PREFIX,
-        &X_FORWARDED_URI,
-        &X_FORWARDED_METHOD,
-        &X_FORWARDED_TLS_CLIENT_CERT,
-        &X_FORWARDED_TLS_CLIENT_CERT_INFOS,
-        &X_FORWARDED_TLS_CLIENT_CERT_INFO,
-        &X_REAL_IP,
-        &header::FORWARDED,
-    ] {
-        if headers.contains_key(name) {
-            headers.remove(name);
-        }
+    if !headers.keys().any(only_from_proxies) {
+        return;
     }
+    let names: Vec<HeaderName> = headers
+        .keys()
+        .filter(|n| only_from_proxies(n))
+        .cloned()
+        .collect();
+    for name in names {
+        headers.remove(name);
+    }
+}
+
+fn only_from_proxies(name: &HeaderName) -> bool {
+    let n = name.as_str();
+    n.starts_with("x-forwarded-") || n == "x-real-ip" || n == "forwarded"
 }
 
 /// Sets X-Forwarded-For (appended to what is left of the client's), X-Real-Ip and
@@ -258,9 +248,14 @@ mod tests {
         };
         h.insert("forwarded", "for=6.6.6.6".parse().expect("v"));
         h.insert("x-forwarded-tls-client-cert", "MII".parse().expect("v"));
+        h.insert("x-forwarded-ssl", "on".parse().expect("v"));
+        h.insert("x-kept", "1".parse().expect("v"));
         distrust(&mut h);
         assert!(!h.contains_key("forwarded"));
         assert!(!h.contains_key("x-forwarded-tls-client-cert"));
+        assert!(!h.contains_key("x-forwarded-ssl"));
+        assert!(!h.contains_key("x-forwarded-for"));
+        assert_eq!(h["x-kept"], "1");
         set_forwarded(&mut h, &f);
         assert_eq!(h["x-forwarded-for"], "192.0.2.7");
         assert_eq!(h["x-real-ip"], "192.0.2.7");
