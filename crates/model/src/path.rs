@@ -41,6 +41,10 @@ pub fn normalize(path: &str) -> Option<Cow<'_, str>> {
     if s.is_empty() {
         s.push('/');
     }
+    if s == path {
+        // Looked suspicious (`/.well-known/…`) but was already normal: nothing to rebuild.
+        return Some(Cow::Borrowed(path));
+    }
     Some(Cow::Owned(s))
 }
 
@@ -57,6 +61,7 @@ fn dots(seg: &str) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::normalize;
+    use std::borrow::Cow;
 
     #[test]
     fn resolves_dots_and_merges_slashes() {
@@ -73,9 +78,16 @@ mod tests {
             ("/a/b/", "/a/b/"),
             ("/music%2F..%2Fadmin", "/music%2F..%2Fadmin"),
             ("/a/..", "/"),
+            ("/.well-known/x", "/.well-known/x"),
+            ("/music/..2e%/%2E/./a//b/", "/music/..2e%/a/b/"),
         ];
         for (input, want) in cases {
             assert_eq!(normalize(input).as_deref(), Some(want), "{input}");
+            let again = normalize(want);
+            assert!(
+                matches!(again, Some(Cow::Borrowed(p)) if p == want),
+                "{want} is its own normal form, borrowed: {again:?}"
+            );
         }
     }
 
