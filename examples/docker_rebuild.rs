@@ -35,6 +35,7 @@ fn main() {
             ContainerInfo {
                 id: format!("{i:064x}"),
                 name: format!("app{app}_web_{}", i % 4),
+                service: None,
                 labels: BTreeMap::from([
                     ("traefik.backend".to_string(), format!("app{app}")),
                     ("traefik.port".to_string(), "80".to_string()),

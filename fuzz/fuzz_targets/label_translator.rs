@@ -37,6 +37,7 @@ fn container(i: usize, labels: &str) -> ContainerInfo {
     ContainerInfo {
         id: format!("id{i}"),
         name: format!("fuzz{i}"),
+        service: None,
         labels: labels
             .lines()
             .filter_map(|l| l.split_once('='))

@@ -265,6 +265,13 @@ pub enum ProviderError {
         label: String,
         message: String,
     },
+    /// `service whoami label traefik.port: required in swarm mode; service left out`.
+    #[error("service {service} label {label}: {message}")]
+    ServiceLabel {
+        service: String,
+        label: String,
+        message: String,
+    },
     /// `container web-1: has no IP address on any network; container left out`.
     #[error("container {container}: {message}")]
     Container { container: String, message: String },
@@ -312,6 +319,7 @@ impl ProviderError {
     pub fn message(&self) -> &str {
         match self {
             ProviderError::Label { message, .. }
+            | ProviderError::ServiceLabel { message, .. }
             | ProviderError::Container { message, .. }
             | ProviderError::FileAt { message, .. }
             | ProviderError::File { message, .. }
@@ -350,6 +358,14 @@ mod tests {
                     message: "value \"x\": not a port number".into(),
                 },
                 "container web-1 label traefik.port",
+            ),
+            (
+                ProviderError::ServiceLabel {
+                    service: "whoami".into(),
+                    label: "traefik.port".into(),
+                    message: "required in swarm mode".into(),
+                },
+                "service whoami label traefik.port",
             ),
             (
                 ProviderError::Container {

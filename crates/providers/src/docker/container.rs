@@ -27,8 +27,11 @@ pub enum Health {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ContainerInfo {
     pub id: String,
-    /// Without the leading `/`.
+    /// Without the leading `/`; a swarm task's is `<service>.<slot>`.
     pub name: String,
+    /// The swarm service a task belongs to: its backend and default rule are the service's,
+    /// as Traefik's `ServiceName`. `None` for a container.
+    pub service: Option<String>,
     pub labels: BTreeMap<String, String>,
     pub state: RunState,
     pub health: Option<Health>,
@@ -50,6 +53,7 @@ impl ContainerInfo {
         ContainerInfo {
             id: "id".into(),
             name: name.into(),
+            service: None,
             labels: labels
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -146,6 +150,7 @@ impl ContainerInfo {
         Some(ContainerInfo {
             id,
             name,
+            service: None,
             labels,
             state,
             health,

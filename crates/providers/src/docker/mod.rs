@@ -16,6 +16,7 @@ mod labels;
 mod middlewares;
 mod protection;
 mod segments;
+mod swarm;
 mod translate;
 mod translator;
 
@@ -33,6 +34,7 @@ use tokio::time::Instant;
 
 pub use container::{ContainerInfo, Health, RunState};
 pub use events::{Change, classify};
+pub use swarm::{SwarmContainers, SwarmService, SwarmTask, containers as swarm_containers};
 pub use translate::{DockerDefaults, normalize};
 pub use translator::{Translation, Translator, translate};
 

@@ -158,10 +158,12 @@ fn container_route(
         (Some(p), Some(s)) => Some((p.as_str(), s.as_str())),
         _ => None,
     };
+    // Traefik's `ServiceName`: the swarm service of a task, else the container's name.
+    let own_name = c.service.as_deref().unwrap_or(&c.name);
     let backend_name = match (labels.text(LABEL_BACKEND), compose) {
         (Some(b), _) => b.to_string(),
         (None, Some((project, service))) => format!("{service}_{project}"),
-        (None, None) => c.name.clone(),
+        (None, None) => own_name.to_string(),
     };
     let (backend, frontend_name) = match segment {
         None => (format!("backend-{}", normalize(&backend_name)), None),
@@ -170,7 +172,7 @@ fn container_route(
         Some(seg) => {
             let service = match compose {
                 Some((project, service)) => format!("{service}_{project}"),
-                None => c.name.clone(),
+                None => own_name.to_string(),
             };
             let value = labels.text(LABEL_BACKEND).unwrap_or(seg);
             let name = normalize(&format!("{service}-{value}"));
@@ -332,7 +334,10 @@ fn frontend_rule(
                 host_part(project)
             ))
         }
-        (None, None) if !domain.is_empty() => Some(format!("Host:{}.{domain}", host_part(&c.name))),
+        (None, None) if !domain.is_empty() => {
+            let name = c.service.as_deref().unwrap_or(&c.name);
+            Some(format!("Host:{}.{domain}", host_part(name)))
+        }
         (None, None) => None,
     }
 }
