@@ -372,4 +372,45 @@ mod tests {
             .collect();
         assert_eq!(rules, ["Host:whoami.docker.localhost"]);
     }
+
+    /// `GET /services`, `/tasks` and `/networks?filters={"scope":["swarm"]}` as Docker 20.10
+    /// answered them on this machine (a single-node swarm, two services on an overlay network).
+    #[test]
+    fn the_engines_own_answers_read_as_expected() {
+        #[derive(Deserialize)]
+        struct Network {
+            #[serde(rename = "Id")]
+            id: String,
+            #[serde(rename = "Name")]
+            name: String,
+        }
+        let services: Vec<SwarmService> =
+            serde_json::from_str(include_str!("fixtures/swarm-services.json")).expect("services");
+        let tasks: Vec<SwarmTask> =
+            serde_json::from_str(include_str!("fixtures/swarm-tasks.json")).expect("tasks");
+        let networks: Vec<Network> =
+            serde_json::from_str(include_str!("fixtures/swarm-networks.json")).expect("networks");
+        let networks: HashMap<String, String> =
+            networks.into_iter().map(|n| (n.id, n.name)).collect();
+        let s = containers(&services, &tasks, &networks);
+        let got: Vec<(String, Option<String>)> = s
+            .containers
+            .iter()
+            .map(|c| (c.name.clone(), c.networks.get("cap-web").cloned()))
+            .collect();
+        let global = tasks
+            .iter()
+            .find(|t| t.slot.is_none())
+            .map(|t| t.id.clone())
+            .unwrap_or_default();
+        assert_eq!(
+            got,
+            [
+                (format!("cap-global.{global}"), Some("10.0.1.7".to_string())),
+                ("cap-whoami.1".to_string(), Some("10.0.1.3".to_string())),
+                ("cap-whoami.2".to_string(), Some("10.0.1.4".to_string())),
+            ]
+        );
+        assert!(s.errors.is_empty(), "{:?}", s.errors);
+    }
 }
