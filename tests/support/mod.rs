@@ -7,6 +7,7 @@
 pub mod docker;
 pub mod load;
 pub mod raw;
+pub mod swarm;
 pub mod tls;
 pub mod toml;
 

@@ -874,15 +874,6 @@ fn audit_unapplied(
             .map_or("command line".to_string(), |p| p.display().to_string());
         warnings.push(format!("{file}: {key}: {message}"));
     };
-    if let Some(d) = &f.docker {
-        if d.swarm_mode == Some(true) {
-            return Err(invalid(
-                path,
-                "docker.swarmMode",
-                "Swarm mode is not implemented yet: portier reads containers of one engine only; set it to false (or leave it out) to route to containers",
-            ));
-        }
-    }
     if f.check_new_version == Some(true) {
         warn("checkNewVersion", "ignored: portier never calls home");
     }
@@ -965,6 +956,12 @@ fn resolve_docker(
         network: d.and_then(|d| d.network.clone()).unwrap_or_default(),
         constraints,
         use_bind_port_ip: d.and_then(|d| d.use_bind_port_ip).unwrap_or(false),
+        swarm_mode: d.and_then(|d| d.swarm_mode).unwrap_or(false),
+        swarm_refresh: std::time::Duration::from_secs(
+            d.and_then(|d| d.swarm_mode_refresh_seconds)
+                .unwrap_or(DEFAULT_SWARM_REFRESH_SECONDS)
+                .max(1),
+        ),
     }))
 }
 
@@ -1549,18 +1546,21 @@ swarmmode = false
                 "{key} not warned: {warnings:?}"
             );
         }
-        for (text, key) in [
-            ("[docker]\nswarmMode = true\n", "docker.swarmMode"),
-            (
-                "[acme]\nemail = \"a@b.c\"\n[acme.dnsChallenge]\nprovider = \"x\"\n",
-                "acme.dnsChallenge",
-            ),
-        ] {
-            let err = resolve(&parse(text).expect("parses"))
-                .expect_err(text)
-                .to_string();
-            assert!(err.contains(key), "{err}");
-        }
+        let text = "[acme]\nemail = \"a@b.c\"\n[acme.dnsChallenge]\nprovider = \"x\"\n";
+        let err = resolve(&parse(text).expect("parses"))
+            .expect_err(text)
+            .to_string();
+        assert!(err.contains("acme.dnsChallenge"), "{err}");
+    }
+
+    #[test]
+    fn swarm_mode_and_its_refresh() {
+        let (c, _) = resolved("[docker]\nswarmMode = true\nswarmModeRefreshSeconds = 5\n");
+        let d = c.docker.expect("docker");
+        assert!(d.swarm_mode);
+        assert_eq!(d.swarm_refresh.as_secs(), 5);
+        let (c, _) = resolved("[docker]\nswarmmode = true\n");
+        assert_eq!(c.docker.expect("docker").swarm_refresh.as_secs(), 15);
     }
 
     #[test]

@@ -140,7 +140,7 @@ overlay_leaves! {
     ApiToml { entry_point, dashboard, debug }
     PingToml { entry_point }
     DockerToml { endpoint, domain, watch, exposed_by_default, network, swarm_mode,
-        use_bind_port_ip, constraints }
+        swarm_mode_refresh_seconds, use_bind_port_ip, constraints }
     FileProviderToml { filename, directory, watch }
     RespondingTimeoutsToml { read_header_timeout, read_timeout, write_timeout, idle_timeout }
     ForwardingTimeoutsToml { dial_timeout, response_header_timeout }

@@ -25,6 +25,8 @@ pub const DEFAULT_DOCKER_ENDPOINT: &str = "unix:///var/run/docker.sock";
 /// `[respondingTimeouts] idleTimeout`.
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(180);
 /// `[forwardingTimeouts] dialTimeout`.
+/// `[docker] swarmModeRefreshSeconds` default, as Traefik.
+pub const DEFAULT_SWARM_REFRESH_SECONDS: u64 = 15;
 pub const DEFAULT_DIAL_TIMEOUT: Duration = Duration::from_secs(30);
 /// `[forwardingTimeouts] responseHeaderTimeout` default: nginx's 60 s (Traefik 1.x has none,
 /// so an origin that accepts and never answers would hold its client forever).
@@ -289,6 +291,10 @@ pub struct DockerConfig {
     pub constraints: Vec<Constraint>,
     /// `useBindPortIP`: route to the host IP and port a container port is published on.
     pub use_bind_port_ip: bool,
+    /// `swarmMode`: read Swarm services and their tasks instead of containers.
+    pub swarm_mode: bool,
+    /// `swarmModeRefreshSeconds`: the full re-read of the swarm between events.
+    pub swarm_refresh: Duration,
 }
 
 /// `tag==web*` (some tag matches) or `tag!=internal` (no tag matches); `*` is a wildcard.

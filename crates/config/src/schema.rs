@@ -250,6 +250,8 @@ pub struct DockerToml {
     pub network: Option<String>,
     #[serde(alias = "swarmmode")]
     pub swarm_mode: Option<bool>,
+    #[serde(alias = "swarmmoderefreshseconds")]
+    pub swarm_mode_refresh_seconds: Option<u64>,
     #[serde(
         rename = "useBindPortIP",
         alias = "usebindportip",

@@ -3,7 +3,7 @@
 //! configuration that uses it would run differently). Pure.
 
 /// Key (or section) prefixes, as Traefik 1.7 spells them, with what Traefik does with them.
-const NOT_IMPLEMENTED: [(&str, &str); 29] = [
+const NOT_IMPLEMENTED: [(&str, &str); 28] = [
     ("marathon", "the Marathon provider"),
     ("consul", "the Consul KV provider"),
     ("consulCatalog", "the Consul Catalog provider"),
@@ -34,10 +34,6 @@ const NOT_IMPLEMENTED: [(&str, &str); 29] = [
     ("metrics.influxdb", "the InfluxDB metrics exporter"),
     ("api.statistics", "recent-error statistics in the API"),
     ("web.statistics", "recent-error statistics in the API"),
-    (
-        "docker.swarmModeRefreshSeconds",
-        "Swarm mode (not implemented yet)",
-    ),
     ("docker.filename", "a custom Docker template"),
     (
         "docker.tls",

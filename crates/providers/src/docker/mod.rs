@@ -17,6 +17,7 @@ mod middlewares;
 mod protection;
 mod segments;
 mod swarm;
+mod swarm_api;
 mod translate;
 mod translator;
 
@@ -49,6 +50,10 @@ pub const DEBOUNCE: Duration = Duration::from_millis(10);
 /// First and largest wait between reconnection attempts.
 const BACKOFF_START: Duration = Duration::from_millis(500);
 const BACKOFF_MAX: Duration = Duration::from_secs(30);
+/// Swarm mode: how often the swarm is re-read while it converges after an event, and for how
+/// long after the last event.
+const SWARM_POLL: Duration = Duration::from_millis(250);
+const SWARM_CONVERGE: Duration = Duration::from_secs(20);
 /// Events are asked for from this long before the list, so none falls between the two.
 const EVENTS_OVERLAP: Duration = Duration::from_secs(1);
 
@@ -67,6 +72,11 @@ pub enum DockerError {
     },
     #[error("Docker engine at {endpoint}: the event stream ended")]
     StreamEnded { endpoint: String },
+    #[error("Docker engine at {endpoint}: Swarm API: {source}")]
+    Swarm {
+        endpoint: String,
+        source: swarm_api::SwarmApiError,
+    },
 }
 
 /// Starts the provider task.
@@ -81,6 +91,7 @@ async fn run(cfg: DockerConfig, tx: mpsc::Sender<ProviderUpdate>, control: Arc<C
         cache: HashMap::new(),
         dirty: HashSet::new(),
         notes: HashSet::new(),
+        swarm_errors: Vec::new(),
         tx,
     };
     let mut backoff = BACKOFF_START;
@@ -119,6 +130,8 @@ struct Provider {
     /// Ids of the containers changed (or gone) since the last snapshot.
     dirty: HashSet<String>,
     notes: HashSet<String>,
+    /// Swarm mode: what the services themselves got wrong (a missing `traefik.port`).
+    swarm_errors: Vec<model::dynamic::ProviderError>,
     tx: mpsc::Sender<ProviderUpdate>,
 }
 
@@ -137,6 +150,11 @@ impl Provider {
             endpoint: cfg.endpoint.clone(),
             source,
         })?;
+        if cfg.swarm_mode {
+            return self
+                .swarm_session(&docker, &version, cfg, connected, reached)
+                .await;
+        }
         // Subscribed before the list, from a moment before it, so no change falls between.
         let mut events = subscribe(&docker);
         // Everything may have changed while away: every container old and new is read again.
@@ -259,6 +277,102 @@ impl Provider {
         }
     }
 
+    /// Swarm mode: read services and tasks, then re-read them on every service, node,
+    /// network or container event (every [`SWARM_POLL`] for [`SWARM_CONVERGE`] after it, as
+    /// tasks reach `running` without events of their own on other nodes) and every
+    /// `swarmModeRefreshSeconds`.
+    async fn swarm_session(
+        &mut self,
+        docker: &Docker,
+        version: &bollard::models::SystemVersion,
+        cfg: &DockerConfig,
+        connected: &mut Option<bool>,
+        reached: &mut bool,
+    ) -> Result<(), DockerError> {
+        let mut events = subscribe_swarm(docker);
+        self.dirty.extend(self.cache.keys().cloned());
+        self.swarm_look(cfg).await?;
+        *reached = true;
+        self.control.docker_connected.store(1, Ordering::Relaxed);
+        if *connected != Some(true) {
+            tracing::info!(
+                provider = NAME,
+                "docker provider (swarm mode): connected to Docker {} (API {}) at {}; {} running tasks and VIP services routed",
+                version.version.as_deref().unwrap_or("?"),
+                version.api_version.as_deref().unwrap_or("?"),
+                cfg.endpoint,
+                self.cache.len()
+            );
+            *connected = Some(true);
+        }
+        self.send().await;
+        if !cfg.watch {
+            return Ok(());
+        }
+        let mut converge_until: Option<Instant> = None;
+        let mut resync = Instant::now() + cfg.swarm_refresh;
+        loop {
+            let poll = converge_until
+                .filter(|u| Instant::now() < *u)
+                .map(|_| Instant::now() + SWARM_POLL);
+            tokio::select! {
+                ev = events.next() => match ev {
+                    Some(Ok(_)) => {
+                        self.control.docker_events.fetch_add(1, Ordering::Relaxed);
+                        converge_until = Some(Instant::now() + SWARM_CONVERGE);
+                        continue;
+                    }
+                    Some(Err(source)) => {
+                        return Err(DockerError::Api { endpoint: cfg.endpoint.clone(), source });
+                    }
+                    None => {
+                        return Err(DockerError::StreamEnded { endpoint: cfg.endpoint.clone() });
+                    }
+                },
+                _ = sleep_until(poll) => {}
+                _ = tokio::time::sleep_until(resync) => resync = Instant::now() + cfg.swarm_refresh,
+            }
+            if self.swarm_look(cfg).await? {
+                self.send().await;
+            }
+        }
+    }
+
+    /// Reads the swarm into the cache; whether anything changed.
+    async fn swarm_look(&mut self, cfg: &DockerConfig) -> Result<bool, DockerError> {
+        let look = swarm_api::look(&cfg.endpoint)
+            .await
+            .map_err(|source| DockerError::Swarm {
+                endpoint: cfg.endpoint.clone(),
+                source,
+            })?;
+        let s = swarm::containers(&look.services, &look.tasks, &look.networks);
+        let now: HashMap<String, ContainerInfo> = s
+            .containers
+            .into_iter()
+            .map(|c| (c.id.clone(), c))
+            .collect();
+        let mut changed = false;
+        for (id, c) in &now {
+            if self.cache.get(id) != Some(c) {
+                self.dirty.insert(id.clone());
+                changed = true;
+            }
+        }
+        for id in self.cache.keys() {
+            if !now.contains_key(id) {
+                self.dirty.insert(id.clone());
+                changed = true;
+            }
+        }
+        self.cache = now;
+        if s.errors != self.swarm_errors {
+            self.swarm_errors = s.errors;
+            changed = true;
+        }
+        Ok(changed)
+    }
+
     async fn send(&mut self) {
         let changes: Vec<(String, Option<&ContainerInfo>)> = (self.dirty.drain())
             .map(|id| {
@@ -269,6 +383,7 @@ impl Provider {
         let notes = self.translator.update(changes);
         // Clones share everything with the translator's snapshot (persistent maps).
         let mut config = self.translator.config().clone();
+        config.errors.extend(self.swarm_errors.iter().cloned());
         crate::users_files::load(&mut config);
         for note in notes {
             if self.notes.insert(note.clone()) {
@@ -313,6 +428,43 @@ fn subscribe(
             "restart",
             "update",
             "oom",
+            "connect",
+            "disconnect",
+        ],
+    );
+    docker.events(Some(
+        EventsOptionsBuilder::default()
+            .since(&since)
+            .filters(&filters)
+            .build(),
+    ))
+}
+
+/// Swarm mode: the events after which tasks may have changed (from [`EVENTS_OVERLAP`] ago).
+fn subscribe_swarm(
+    docker: &Docker,
+) -> impl futures_util::Stream<Item = Result<EventMessage, bollard::errors::Error>> + use<> {
+    let since = SystemTime::now()
+        .checked_sub(EVENTS_OVERLAP)
+        .unwrap_or(UNIX_EPOCH)
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+        .to_string();
+    let mut filters = HashMap::new();
+    filters.insert("type", vec!["service", "node", "network", "container"]);
+    filters.insert(
+        "event",
+        vec![
+            "create",
+            "update",
+            "remove",
+            "start",
+            "die",
+            "kill",
+            "stop",
+            "destroy",
+            "health_status",
             "connect",
             "disconnect",
         ],
@@ -373,6 +525,19 @@ async fn list(
 
 /// One read-only look at the engine, translated: what `portier check` reports for labels.
 pub async fn snapshot(cfg: &DockerConfig) -> Result<Translation, DockerError> {
+    if cfg.swarm_mode {
+        let look = swarm_api::look(&cfg.endpoint)
+            .await
+            .map_err(|source| DockerError::Swarm {
+                endpoint: cfg.endpoint.clone(),
+                source,
+            })?;
+        let s = swarm::containers(&look.services, &look.tasks, &look.networks);
+        let mut t = translate(&s.containers, &defaults(cfg));
+        t.config.errors.extend(s.errors);
+        crate::users_files::load(&mut t.config);
+        return Ok(t);
+    }
     let docker = connect(cfg).await?;
     let containers: Vec<ContainerInfo> = list(&docker, cfg).await?.into_values().collect();
     let mut t = translate(&containers, &defaults(cfg));

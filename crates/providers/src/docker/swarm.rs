@@ -4,9 +4,7 @@
 //! with the service's labels and the task's addresses on each network, so the container
 //! translator routes them unchanged. With `traefik.backend.loadbalancer.swarm=true` the service
 //! itself is the one server, at its virtual IP (VIP endpoint mode only). `traefik.port` is
-//! required: a task publishes no port portier could read.
-//!
-//! Not wired into the provider yet (issue 15): the engine is read by a later step.
+//! required: a task publishes no port portier could read. `swarm_api` reads the engine.
 
 use std::collections::{BTreeMap, HashMap};
 

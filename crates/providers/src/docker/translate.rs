@@ -267,12 +267,13 @@ fn unsupported_labels(c: &ContainerInfo) -> Vec<ProviderError> {
                 && !middlewares::is_middleware_label(&plain)
                 && !super::error_pages::is_error_page_label(&plain)
                 && unenforced_protection(k).is_none()
+                && (c.service.is_none() || plain != SWARM_ONLY)
         })
         .map(|key| ProviderError::Label {
             container: c.name.clone(),
             label: key.clone(),
-            message: if NOT_YET.contains(&super::segments::plain(key).as_ref()) {
-                "a Traefik 1.7 label portier does not implement yet; the route is served without it"
+            message: if super::segments::plain(key) == SWARM_ONLY {
+                "read only in swarm mode ([docker] swarmMode = true); ignored for a container, as in Traefik"
                     .to_string()
             } else {
                 format!(
@@ -284,8 +285,9 @@ fn unsupported_labels(c: &ContainerInfo) -> Vec<ProviderError> {
         .collect()
 }
 
-/// Traefik 1.7 labels portier reads but does not act on yet (each warned where it is set).
-const NOT_YET: [&str; 1] = ["traefik.backend.loadbalancer.swarm"];
+/// A label of swarm services (their VIP as the one server, see `swarm`); on a container it is
+/// warned, as Traefik ignores it there.
+const SWARM_ONLY: &str = "traefik.backend.loadbalancer.swarm";
 
 /// `" (did you mean traefik.frontend.rule?)"` for a misspelt label (segment kept), or nothing.
 fn label_hint(key: &str) -> String {

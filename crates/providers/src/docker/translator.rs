@@ -781,7 +781,7 @@ mod tests {
         assert_eq!(
             warnings,
             [
-                "container w label traefik.backend.loadbalancer.swarm: a Traefik 1.7 label portier does not implement yet; the route is served without it",
+                "container w label traefik.backend.loadbalancer.swarm: read only in swarm mode ([docker] swarmMode = true); ignored for a container, as in Traefik",
             ]
         );
     }

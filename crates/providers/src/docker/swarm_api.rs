@@ -1,0 +1,140 @@
+//! Reads the Swarm API as raw JSON: services, tasks (bollard's `Task` model has no
+//! `NetworksAttachments`, which hold each task's addresses) and the swarm-scoped networks.
+//! Read-only GETs over the engine's endpoint (`unix://` socket or `tcp://`), one connection per
+//! look, so a socket proxy that allows `GET /services`, `/tasks` and `/networks` is enough.
+
+use std::collections::HashMap;
+
+use http_body_util::{BodyExt, Empty};
+use hyper::body::Bytes;
+use hyper_util::rt::TokioIo;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+use super::swarm::{SwarmService, SwarmTask};
+
+/// Why the Swarm API could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum SwarmApiError {
+    #[error("cannot connect to {endpoint}: {source}")]
+    Connect {
+        endpoint: String,
+        source: std::io::Error,
+    },
+    #[error("{endpoint}: the endpoint is neither unix:// nor tcp://")]
+    Scheme { endpoint: String },
+    #[error("GET {path}: {source}")]
+    Http { path: String, source: hyper::Error },
+    #[error("GET {path}: {status}: {body}")]
+    Status {
+        path: String,
+        status: http::StatusCode,
+        body: String,
+    },
+    #[error("GET {path}: {source}")]
+    Json {
+        path: String,
+        source: serde_json::Error,
+    },
+    #[error("GET {path}: cannot build the request: {source}")]
+    Request { path: String, source: http::Error },
+}
+
+/// One look at the swarm: its services, their tasks, and the swarm networks by id.
+#[derive(Debug, Default)]
+pub(crate) struct SwarmLook {
+    pub(crate) services: Vec<SwarmService>,
+    pub(crate) tasks: Vec<SwarmTask>,
+    pub(crate) networks: HashMap<String, String>,
+}
+
+#[derive(Deserialize)]
+struct Network {
+    #[serde(rename = "Id")]
+    id: String,
+    #[serde(rename = "Name")]
+    name: String,
+}
+
+/// Services, the tasks whose desired state is `running`, and the swarm-scoped networks.
+pub(crate) async fn look(endpoint: &str) -> Result<SwarmLook, SwarmApiError> {
+    let services = get(endpoint, "/services").await?;
+    let tasks = get(
+        endpoint,
+        "/tasks?filters=%7B%22desired-state%22%3A%5B%22running%22%5D%7D",
+    )
+    .await?;
+    let networks: Vec<Network> = get(
+        endpoint,
+        "/networks?filters=%7B%22scope%22%3A%5B%22swarm%22%5D%7D",
+    )
+    .await?;
+    Ok(SwarmLook {
+        services,
+        tasks,
+        networks: networks.into_iter().map(|n| (n.id, n.name)).collect(),
+    })
+}
+
+/// `GET path` on the engine, decoded from JSON.
+async fn get<T: DeserializeOwned>(endpoint: &str, path: &str) -> Result<T, SwarmApiError> {
+    let http_err = |source| SwarmApiError::Http {
+        path: path.to_string(),
+        source,
+    };
+    let connect = |source| SwarmApiError::Connect {
+        endpoint: endpoint.to_string(),
+        source,
+    };
+    let (mut sender, conn) = if let Some(socket) = endpoint.strip_prefix("unix://") {
+        let stream = tokio::net::UnixStream::connect(socket)
+            .await
+            .map_err(connect)?;
+        let (s, c) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .map_err(http_err)?;
+        (s, tokio::spawn(c))
+    } else if let Some(addr) = endpoint
+        .strip_prefix("tcp://")
+        .or_else(|| endpoint.strip_prefix("http://"))
+    {
+        let stream = tokio::net::TcpStream::connect(addr)
+            .await
+            .map_err(connect)?;
+        let (s, c) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .map_err(http_err)?;
+        (s, tokio::spawn(c))
+    } else {
+        return Err(SwarmApiError::Scheme {
+            endpoint: endpoint.to_string(),
+        });
+    };
+    let req = http::Request::get(path)
+        .header(http::header::HOST, "docker")
+        .body(Empty::<Bytes>::new())
+        .map_err(|source| SwarmApiError::Request {
+            path: path.to_string(),
+            source,
+        })?;
+    let resp = sender.send_request(req).await.map_err(http_err)?;
+    let status = resp.status();
+    let body = resp
+        .into_body()
+        .collect()
+        .await
+        .map_err(http_err)?
+        .to_bytes();
+    conn.abort();
+    if !status.is_success() {
+        return Err(SwarmApiError::Status {
+            path: path.to_string(),
+            status,
+            body: String::from_utf8_lossy(&body).trim().to_string(),
+        });
+    }
+    serde_json::from_slice(&body).map_err(|source| SwarmApiError::Json {
+        path: path.to_string(),
+        source,
+    })
+}

@@ -1,0 +1,168 @@
+//! Swarm mode on the real engine (a single-node swarm, left as found): services' labels to
+//! routes, a service without `traefik.port` shown as an error, VIP mode, scaling up and down
+//! and `docker service update --force` under load with zero failed requests. portier runs as
+//! a container on the overlay network (the host cannot reach task IPs there).
+
+mod support;
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use support::docker::{docker, eventually, hostname};
+use support::load::Load;
+use support::swarm::Swarm;
+use support::{binary, get_within};
+
+/// The distinct whoami hostnames seen in `n` requests for `host`.
+async fn hostnames(addr: SocketAddr, host: &str, n: usize) -> HashSet<String> {
+    let mut seen = HashSet::new();
+    for _ in 0..n {
+        if let Some(r) = get_within(addr, host, "/", Duration::from_secs(2)).await {
+            if r.status == 200 {
+                seen.extend(hostname(&r.text()));
+            }
+        }
+    }
+    seen
+}
+
+async fn api(addr: SocketAddr) -> Value {
+    match get_within(
+        addr,
+        "localhost",
+        "/api/providers/docker",
+        Duration::from_secs(2),
+    )
+    .await
+    {
+        Some(r) => serde_json::from_slice(&r.body).unwrap_or(Value::Null),
+        None => Value::Null,
+    }
+}
+
+#[tokio::test]
+async fn swarm_services_route_scale_and_update_without_failed_requests() {
+    let mut s = Swarm::new("swarm");
+    let web = s.service(
+        "web",
+        &["traefik.port=80", "traefik.frontend.rule=Host:web.swarm"],
+        &["--replicas", "3"],
+    );
+    let noport = s.service("noport", &["traefik.frontend.rule=Host:noport.swarm"], &[]);
+    let vip = s.service(
+        "vip",
+        &[
+            "traefik.port=80",
+            "traefik.frontend.rule=Host:vip.swarm",
+            "traefik.backend.loadbalancer.swarm=true",
+        ],
+        &[],
+    );
+    let network = s.network.clone();
+    let (http, web_api) = s.portier(
+        binary(),
+        &[
+            "--docker",
+            "--docker.swarmMode=true",
+            &format!("--docker.network={network}"),
+            "--docker.exposedByDefault=true",
+            "--api",
+        ],
+    );
+
+    // The three tasks, in turn.
+    let log = s.portier_log();
+    let three = eventually(
+        Duration::from_secs(30),
+        "three tasks through portier",
+        async || {
+            let seen = hostnames(http, "web.swarm", 9).await;
+            (seen.len() == 3).then_some(seen)
+        },
+    )
+    .await;
+    assert_eq!(three.len(), 3, "{log}");
+
+    // A service without traefik.port: an error naming it, on the API; the others are served.
+    let docker_api = eventually(
+        Duration::from_secs(10),
+        "the swarm errors in the API",
+        async || {
+            let v = api(web_api).await;
+            v["errors"]
+                .as_array()
+                .filter(|e| !e.is_empty())
+                .map(|_| v.clone())
+        },
+    )
+    .await;
+    let errors = docker_api["errors"].to_string();
+    assert!(
+        errors.contains(&format!("service {noport} label traefik.port")),
+        "{errors}"
+    );
+    // VIP mode: the service's virtual IP is its one server (the kernel here has no IPVS, so
+    // it is checked through the API, not with requests).
+    let vip_addr = docker(&[
+        "service",
+        "inspect",
+        &vip,
+        "--format",
+        "{{range .Endpoint.VirtualIPs}}{{.Addr}} {{end}}",
+    ]);
+    let vip_ip = vip_addr
+        .split_whitespace()
+        .next()
+        .and_then(|a| a.split('/').next())
+        .unwrap_or_default()
+        .to_string();
+    let backends = docker_api["backends"].to_string();
+    assert!(
+        backends.contains(&format!("http://{vip_ip}:80")),
+        "VIP {vip_ip} of {vip}: {backends}"
+    );
+
+    // Scale up: the new tasks answer within a second or so of running.
+    docker(&["service", "scale", "-d", &format!("{web}=5")]);
+    let started = Instant::now();
+    eventually(
+        Duration::from_secs(30),
+        "five tasks through portier",
+        async || (hostnames(http, "web.swarm", 15).await.len() == 5).then_some(()),
+    )
+    .await;
+    eprintln!(
+        "scaled 3 → 5: all five answered after {:?}",
+        started.elapsed()
+    );
+
+    // A rolling update (stop-first, the default) and a scale-down, under load: nothing fails.
+    let load = Load::start(http, "web.swarm", 100, 4, Duration::from_secs(90));
+    // Off the runtime's thread, so the load keeps running while the CLI waits.
+    let w = web.clone();
+    tokio::task::spawn_blocking(move || {
+        docker(&["service", "update", "--detach=false", "-q", "--force", &w]);
+        docker(&["service", "scale", "--detach=false", &format!("{w}=2")]);
+    })
+    .await
+    .expect("update and scale");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let report = load.finish().await;
+    assert!(report.total > 200, "load ran: {}", report.total);
+    assert!(
+        report.failures.is_empty(),
+        "{} of {} failed: {:?}\n{}",
+        report.failures.len(),
+        report.total,
+        &report.failures[..report.failures.len().min(10)],
+        s.portier_log()
+    );
+    eprintln!(
+        "update --force and scale 5 → 2 under 100 requests/s: {} requests, 0 failed, p99 {:?}",
+        report.total,
+        report.p99()
+    );
+    assert_eq!(hostnames(http, "web.swarm", 8).await.len(), 2);
+}
