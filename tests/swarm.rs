@@ -138,12 +138,23 @@ async fn swarm_services_route_scale_and_update_without_failed_requests() {
         started.elapsed()
     );
 
-    // A rolling update (stop-first, the default) and a scale-down, under load: nothing fails.
+    // Rolling updates (stop-first, the default, then start-first) and a scale-down, under
+    // load: nothing fails.
     let load = Load::start(http, "web.swarm", 100, 4, Duration::from_secs(90));
     // Off the runtime's thread, so the load keeps running while the CLI waits.
     let w = web.clone();
     tokio::task::spawn_blocking(move || {
         docker(&["service", "update", "--detach=false", "-q", "--force", &w]);
+        docker(&[
+            "service",
+            "update",
+            "--detach=false",
+            "-q",
+            "--force",
+            "--update-order",
+            "start-first",
+            &w,
+        ]);
         docker(&["service", "scale", "--detach=false", &format!("{w}=2")]);
     })
     .await
@@ -160,7 +171,7 @@ async fn swarm_services_route_scale_and_update_without_failed_requests() {
         s.portier_log()
     );
     eprintln!(
-        "update --force and scale 5 → 2 under 100 requests/s: {} requests, 0 failed, p99 {:?}",
+        "update --force (stop-first, start-first) and scale 5 → 2 under 100 requests/s: {} requests, 0 failed, p99 {:?}",
         report.total,
         report.p99()
     );

@@ -92,6 +92,7 @@ async fn run(cfg: DockerConfig, tx: mpsc::Sender<ProviderUpdate>, control: Arc<C
         dirty: HashSet::new(),
         notes: HashSet::new(),
         swarm_errors: Vec::new(),
+        swarm_warnings: Vec::new(),
         tx,
     };
     let mut backoff = BACKOFF_START;
@@ -130,8 +131,10 @@ struct Provider {
     /// Ids of the containers changed (or gone) since the last snapshot.
     dirty: HashSet<String>,
     notes: HashSet<String>,
-    /// Swarm mode: what the services themselves got wrong (a missing `traefik.port`).
+    /// Swarm mode: what the services themselves got wrong (a missing `traefik.port`), and
+    /// what they asked for that is done otherwise.
     swarm_errors: Vec<model::dynamic::ProviderError>,
+    swarm_warnings: Vec<model::dynamic::ProviderError>,
     tx: mpsc::Sender<ProviderUpdate>,
 }
 
@@ -366,8 +369,9 @@ impl Provider {
             }
         }
         self.cache = now;
-        if s.errors != self.swarm_errors {
+        if s.errors != self.swarm_errors || s.warnings != self.swarm_warnings {
             self.swarm_errors = s.errors;
+            self.swarm_warnings = s.warnings;
             changed = true;
         }
         Ok(changed)
@@ -384,6 +388,7 @@ impl Provider {
         // Clones share everything with the translator's snapshot (persistent maps).
         let mut config = self.translator.config().clone();
         config.errors.extend(self.swarm_errors.iter().cloned());
+        config.warnings.extend(self.swarm_warnings.iter().cloned());
         crate::users_files::load(&mut config);
         for note in notes {
             if self.notes.insert(note.clone()) {
@@ -535,6 +540,7 @@ pub async fn snapshot(cfg: &DockerConfig) -> Result<Translation, DockerError> {
         let s = swarm::containers(&look.services, &look.tasks, &look.networks);
         let mut t = translate(&s.containers, &defaults(cfg));
         t.config.errors.extend(s.errors);
+        t.config.warnings.extend(s.warnings);
         crate::users_files::load(&mut t.config);
         return Ok(t);
     }

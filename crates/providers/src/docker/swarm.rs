@@ -121,6 +121,8 @@ pub struct AttachedNetwork {
 pub struct SwarmContainers {
     pub containers: Vec<ContainerInfo>,
     pub errors: Vec<ProviderError>,
+    /// Asked for and not done, with what is done instead (VIP mode on a `dnsrr` service).
+    pub warnings: Vec<ProviderError>,
 }
 
 /// Translates the swarm's state. `networks` maps each swarm-scoped network's id to its name
@@ -144,6 +146,15 @@ pub fn containers(
             continue;
         }
         let lb_swarm = spec.labels.get(LABEL_LB_SWARM).is_some_and(|v| v == "true");
+        if lb_swarm && spec.endpoint_spec.mode == "dnsrr" {
+            out.warnings.push(ProviderError::ServiceLabel {
+                service: spec.name.clone(),
+                label: LABEL_LB_SWARM.into(),
+                message: "the service has no virtual IP (endpoint mode dnsrr); its tasks are \
+                          the servers, as in Traefik"
+                    .into(),
+            });
+        }
         if lb_swarm && spec.endpoint_spec.mode != "dnsrr" {
             if let Some(c) = vip_container(service, networks) {
                 out.containers.push(c);
@@ -238,7 +249,9 @@ mod tests {
        "Endpoint":{"VirtualIPs":[{"NetworkID":"web1","Addr":"10.0.1.9/24"}]}},
       {"ID":"svc3","Spec":{"Name":"noport","Labels":{"traefik.frontend.rule":"Host:x.local"},"Mode":{"Global":{}}}},
       {"ID":"svc4","Spec":{"Name":"plain","Mode":{"Global":{}}}},
-      {"ID":"svc5","Spec":{"Name":"agent","Labels":{"traefik.port":"9000"},"Mode":{"Global":{}}}}
+      {"ID":"svc5","Spec":{"Name":"agent","Labels":{"traefik.port":"9000"},"Mode":{"Global":{}}}},
+      {"ID":"svc6","Spec":{"Name":"rr","Labels":{"traefik.port":"80","traefik.backend.loadbalancer.swarm":"true"},
+        "EndpointSpec":{"Mode":"dnsrr"}}}
     ]"#;
     const TASKS: &str = r#"[
       {"ID":"t1","ServiceID":"svc1","Slot":1,"Status":{"State":"running"},"DesiredState":"running",
