@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use support::docker::{docker, eventually, hostname};
+use support::docker::{EngineLink, docker, eventually, hostname};
 use support::load::Load;
 use support::swarm::Swarm;
 use support::{binary, get_within};
@@ -176,4 +176,61 @@ async fn swarm_services_route_scale_and_update_without_failed_requests() {
         report.p99()
     );
     assert_eq!(hostnames(http, "web.swarm", 8).await.len(), 2);
+}
+
+#[tokio::test]
+async fn swarm_routes_outlive_a_lost_engine_and_catch_up_after() {
+    let mut s = Swarm::new("swarm_link");
+    let web = s.service(
+        "web",
+        &["traefik.port=80", "traefik.frontend.rule=Host:link.swarm"],
+        &["--replicas", "2"],
+    );
+    // The engine behind a link the test can cut (the one fault it cannot cause otherwise).
+    let mut link = EngineLink::start_on(&s.host_gateway()).await;
+    let network = s.network.clone();
+    let (http, _) = s.portier(
+        binary(),
+        &[
+            "--docker",
+            "--docker.swarmMode=true",
+            &format!("--docker.endpoint=tcp://{}", link.addr),
+            &format!("--docker.network={network}"),
+        ],
+    );
+    eventually(
+        Duration::from_secs(30),
+        "two tasks through portier",
+        async || (hostnames(http, "link.swarm", 8).await.len() == 2).then_some(()),
+    )
+    .await;
+
+    link.cut();
+    let w = web.clone();
+    tokio::task::spawn_blocking(move || {
+        docker(&["service", "scale", "--detach=false", &format!("{w}=3")]);
+    })
+    .await
+    .expect("scale");
+    assert_eq!(
+        hostnames(http, "link.swarm", 8).await.len(),
+        2,
+        "the last routes are kept while the engine is away\n{}",
+        s.portier_log()
+    );
+
+    link.restore().await;
+    let started = Instant::now();
+    eventually(
+        Duration::from_secs(30),
+        "the third task after the engine is back",
+        async || (hostnames(http, "link.swarm", 12).await.len() == 3).then_some(()),
+    )
+    .await;
+    eprintln!(
+        "engine back: the new task answered after {:?}",
+        started.elapsed()
+    );
+    let log = s.portier_log();
+    assert!(log.contains("keeping the last routes"), "{log}");
 }

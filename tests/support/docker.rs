@@ -255,7 +255,12 @@ pub struct EngineLink {
 
 impl EngineLink {
     pub async fn start() -> EngineLink {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        EngineLink::start_on("127.0.0.1").await
+    }
+
+    /// Listens on `ip` (a Docker bridge's gateway, for portier running in a container).
+    pub async fn start_on(ip: &str) -> EngineLink {
+        let listener = tokio::net::TcpListener::bind((ip, 0))
             .await
             .expect("bind link");
         let addr = listener.local_addr().expect("addr");

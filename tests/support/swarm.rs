@@ -67,10 +67,14 @@ pub struct Swarm {
     joined: bool,
     services: Vec<String>,
     portier: Option<String>,
+    /// One swarm test at a time: they join and leave the same node.
+    _turn: std::sync::MutexGuard<'static, ()>,
 }
 
 impl Swarm {
     pub fn new(test: &str) -> Swarm {
+        static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
         require_engine();
         image();
         let state = docker(&["info", "--format", "{{.Swarm.LocalNodeState}}"]);
@@ -85,6 +89,7 @@ impl Swarm {
             joined,
             services: Vec::new(),
             portier: None,
+            _turn: turn,
         };
         docker(&[
             "network",
@@ -94,8 +99,18 @@ impl Swarm {
             "--attachable",
             &swarm.network,
         ]);
-        swarm.services.clear();
         swarm
+    }
+
+    /// The host's address on `docker_gwbridge`, which containers on an overlay network reach.
+    pub fn host_gateway(&self) -> String {
+        docker(&[
+            "network",
+            "inspect",
+            "docker_gwbridge",
+            "--format",
+            "{{(index .IPAM.Config 0).Gateway}}",
+        ])
     }
 
     /// `docker service create` of the whoami image on the network, with these labels and
