@@ -83,7 +83,7 @@ impl Swarm {
             docker(&["swarm", "init", "--advertise-addr", "127.0.0.1"]);
         }
         let tag = format!("ps-{test}-{}", std::process::id()).replace('_', "-");
-        let mut swarm = Swarm {
+        let swarm = Swarm {
             network: tag.clone(),
             tag,
             joined,
