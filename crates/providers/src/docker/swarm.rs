@@ -133,6 +133,10 @@ pub fn containers(
     networks: &HashMap<String, String>,
 ) -> SwarmContainers {
     let mut out = SwarmContainers::default();
+    let mut by_service: HashMap<&str, Vec<&SwarmTask>> = HashMap::new();
+    for t in tasks {
+        by_service.entry(t.service_id.as_str()).or_default().push(t);
+    }
     for service in services {
         let spec = &service.spec;
         if !spec.labels.contains_key(LABEL_PORT) && has_traefik_labels(&spec.labels) {
@@ -162,7 +166,10 @@ pub fn containers(
             continue;
         }
         let global = spec.mode.global.is_some();
-        for task in tasks.iter().filter(|t| t.service_id == service.id) {
+        let own = by_service
+            .get(service.id.as_str())
+            .map_or(&[][..], Vec::as_slice);
+        for task in own {
             if task.desired_state != "running" || task.status.state != "running" {
                 continue;
             }
