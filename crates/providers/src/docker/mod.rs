@@ -93,6 +93,7 @@ async fn run(cfg: DockerConfig, tx: mpsc::Sender<ProviderUpdate>, control: Arc<C
         notes: HashSet::new(),
         swarm_errors: Vec::new(),
         swarm_warnings: Vec::new(),
+        swarm_raw: Default::default(),
         tx,
     };
     let mut backoff = BACKOFF_START;
@@ -135,6 +136,8 @@ struct Provider {
     /// what they asked for that is done otherwise.
     swarm_errors: Vec<model::dynamic::ProviderError>,
     swarm_warnings: Vec<model::dynamic::ProviderError>,
+    /// The swarm's last answers, to skip parsing them again when they have not changed.
+    swarm_raw: swarm_api::RawLook,
     tx: mpsc::Sender<ProviderUpdate>,
 }
 
@@ -343,12 +346,16 @@ impl Provider {
 
     /// Reads the swarm into the cache; whether anything changed.
     async fn swarm_look(&mut self, cfg: &DockerConfig) -> Result<bool, DockerError> {
-        let look = swarm_api::look(&cfg.endpoint)
-            .await
-            .map_err(|source| DockerError::Swarm {
-                endpoint: cfg.endpoint.clone(),
-                source,
-            })?;
+        let swarm_err = |source| DockerError::Swarm {
+            endpoint: cfg.endpoint.clone(),
+            source,
+        };
+        let raw = swarm_api::look(&cfg.endpoint).await.map_err(swarm_err)?;
+        if raw == self.swarm_raw {
+            return Ok(false);
+        }
+        let look = raw.parse().map_err(swarm_err)?;
+        self.swarm_raw = raw;
         let s = swarm::containers(&look.services, &look.tasks, &look.networks);
         let now: HashMap<String, ContainerInfo> = s
             .containers
@@ -531,12 +538,14 @@ async fn list(
 /// One read-only look at the engine, translated: what `portier check` reports for labels.
 pub async fn snapshot(cfg: &DockerConfig) -> Result<Translation, DockerError> {
     if cfg.swarm_mode {
+        let swarm_err = |source| DockerError::Swarm {
+            endpoint: cfg.endpoint.clone(),
+            source,
+        };
         let look = swarm_api::look(&cfg.endpoint)
             .await
-            .map_err(|source| DockerError::Swarm {
-                endpoint: cfg.endpoint.clone(),
-                source,
-            })?;
+            .and_then(|raw| raw.parse())
+            .map_err(swarm_err)?;
         let s = swarm::containers(&look.services, &look.tasks, &look.networks);
         let mut t = translate(&s.containers, &defaults(cfg));
         t.config.errors.extend(s.errors);

@@ -9,7 +9,6 @@ use http_body_util::{BodyExt, Empty};
 use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
 
 use super::swarm::{SwarmService, SwarmTask};
 
@@ -56,28 +55,47 @@ struct Network {
     name: String,
 }
 
+/// The engine's three answers as sent: when they are the same bytes as last time, nothing
+/// changed and nothing needs parsing (the steady state between events).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct RawLook {
+    services: Bytes,
+    tasks: Bytes,
+    networks: Bytes,
+}
+
+impl RawLook {
+    pub(crate) fn parse(&self) -> Result<SwarmLook, SwarmApiError> {
+        let json = |path: &str, source| SwarmApiError::Json {
+            path: path.to_string(),
+            source,
+        };
+        let networks: Vec<Network> =
+            serde_json::from_slice(&self.networks).map_err(|e| json(NETWORKS, e))?;
+        Ok(SwarmLook {
+            services: serde_json::from_slice(&self.services).map_err(|e| json(SERVICES, e))?,
+            tasks: serde_json::from_slice(&self.tasks).map_err(|e| json(TASKS, e))?,
+            networks: networks.into_iter().map(|n| (n.id, n.name)).collect(),
+        })
+    }
+}
+
+const SERVICES: &str = "/services";
+/// Only tasks meant to run: the others are never routed.
+const TASKS: &str = "/tasks?filters=%7B%22desired-state%22%3A%5B%22running%22%5D%7D";
+const NETWORKS: &str = "/networks?filters=%7B%22scope%22%3A%5B%22swarm%22%5D%7D";
+
 /// Services, the tasks whose desired state is `running`, and the swarm-scoped networks.
-pub(crate) async fn look(endpoint: &str) -> Result<SwarmLook, SwarmApiError> {
-    let services = get(endpoint, "/services").await?;
-    let tasks = get(
-        endpoint,
-        "/tasks?filters=%7B%22desired-state%22%3A%5B%22running%22%5D%7D",
-    )
-    .await?;
-    let networks: Vec<Network> = get(
-        endpoint,
-        "/networks?filters=%7B%22scope%22%3A%5B%22swarm%22%5D%7D",
-    )
-    .await?;
-    Ok(SwarmLook {
-        services,
-        tasks,
-        networks: networks.into_iter().map(|n| (n.id, n.name)).collect(),
+pub(crate) async fn look(endpoint: &str) -> Result<RawLook, SwarmApiError> {
+    Ok(RawLook {
+        services: get(endpoint, SERVICES).await?,
+        tasks: get(endpoint, TASKS).await?,
+        networks: get(endpoint, NETWORKS).await?,
     })
 }
 
-/// `GET path` on the engine, decoded from JSON.
-async fn get<T: DeserializeOwned>(endpoint: &str, path: &str) -> Result<T, SwarmApiError> {
+/// `GET path` on the engine: the body of a 2xx answer.
+async fn get(endpoint: &str, path: &str) -> Result<Bytes, SwarmApiError> {
     let http_err = |source| SwarmApiError::Http {
         path: path.to_string(),
         source,
@@ -133,8 +151,5 @@ async fn get<T: DeserializeOwned>(endpoint: &str, path: &str) -> Result<T, Swarm
             body: String::from_utf8_lossy(&body).trim().to_string(),
         });
     }
-    serde_json::from_slice(&body).map_err(|source| SwarmApiError::Json {
-        path: path.to_string(),
-        source,
-    })
+    Ok(body)
 }
