@@ -131,8 +131,20 @@ fn describe(c: &Config) -> String {
     if let Some(d) = &c.docker {
         let _ = writeln!(
             s,
-            "  docker endpoint={} domain={:?} watch={} exposedByDefault={} network={:?}",
-            d.endpoint, d.domain, d.watch, d.exposed_by_default, d.network
+            "  docker endpoint={} domain={:?} watch={} exposedByDefault={} network={:?}{}",
+            d.endpoint,
+            d.domain,
+            d.watch,
+            d.exposed_by_default,
+            d.network,
+            if d.swarm_mode {
+                format!(
+                    " swarmMode=true swarmModeRefreshSeconds={}",
+                    d.swarm_refresh.as_secs()
+                )
+            } else {
+                String::new()
+            }
         );
     }
     match &c.file {

@@ -448,11 +448,16 @@ fn start_providers(
     if let Some(d) = config.docker.clone() {
         tracing::info!(
             provider = "docker",
-            "docker provider: endpoint {} watch={} exposedByDefault={} domain={:?}",
+            "docker provider: endpoint {} watch={} exposedByDefault={} domain={:?}{}",
             d.endpoint,
             d.watch,
             d.exposed_by_default,
-            d.domain
+            d.domain,
+            if d.swarm_mode {
+                format!(" swarmMode=true (refresh every {:?})", d.swarm_refresh)
+            } else {
+                String::new()
+            }
         );
         providers::docker::spawn(d, updates.clone(), Arc::clone(control));
     }

@@ -51,6 +51,18 @@ fn check_accepts_the_seed_config_unchanged() {
 }
 
 #[test]
+fn check_reports_swarm_mode() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = "[docker]\nswarmMode = true\nswarmModeRefreshSeconds = 5\nnetwork = \"web\"\n";
+    let (code, out, err) = check(&write(dir.path(), "traefik.toml", text));
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(
+        out.contains("network=\"web\" swarmMode=true swarmModeRefreshSeconds=5"),
+        "{out}"
+    );
+}
+
+#[test]
 fn a_typo_fails_with_line_and_column_and_exit_2() {
     let dir = tempfile::tempdir().expect("tempdir");
     let bad = write(
