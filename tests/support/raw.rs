@@ -135,17 +135,7 @@ impl RawOrigin {
 
     /// Every byte read on every connection, joined.
     pub fn bytes(&self) -> String {
-        let Ok(seen) = self.seen.lock() else {
-            return String::new();
-        };
-        seen.connections
-            .iter()
-            .filter_map(|c| {
-                c.lock()
-                    .ok()
-                    .map(|b| String::from_utf8_lossy(&b).into_owned())
-            })
-            .collect()
+        self.per_connection().concat()
     }
 }
 

@@ -156,23 +156,27 @@ impl Provider {
             endpoint: cfg.endpoint.clone(),
             source,
         })?;
-        if cfg.swarm_mode {
-            return self
-                .swarm_session(&docker, &version, cfg, connected, reached)
-                .await;
-        }
         // Subscribed before the list, from a moment before it, so no change falls between.
-        let mut events = subscribe(&docker);
+        let mut events = match cfg.swarm_mode {
+            true => subscribe(&docker, &SWARM_EVENT_TYPES, &SWARM_EVENTS),
+            false => subscribe(&docker, &CONTAINER_EVENT_TYPES, &CONTAINER_EVENTS),
+        };
         // Everything may have changed while away: every container old and new is read again.
         self.dirty.extend(self.cache.keys().cloned());
-        self.cache = list(&docker, cfg).await?;
-        self.dirty.extend(self.cache.keys().cloned());
+        let listed = if cfg.swarm_mode {
+            self.swarm_look(cfg).await?;
+            "running tasks and VIP services routed (swarm mode)"
+        } else {
+            self.cache = list(&docker, cfg).await?;
+            self.dirty.extend(self.cache.keys().cloned());
+            "running containers"
+        };
         *reached = true;
         self.control.docker_connected.store(1, Ordering::Relaxed);
         if *connected != Some(true) {
             tracing::info!(
                 provider = NAME,
-                "docker provider: connected to Docker {} (API {}) at {}; {} running containers",
+                "docker provider: connected to Docker {} (API {}) at {}; {} {listed}",
                 version.version.as_deref().unwrap_or("?"),
                 version.api_version.as_deref().unwrap_or("?"),
                 cfg.endpoint,
@@ -184,7 +188,10 @@ impl Provider {
         if !cfg.watch {
             return Ok(());
         }
-        self.follow(&docker, &mut events, cfg).await
+        match cfg.swarm_mode {
+            true => self.follow_swarm(&mut events, cfg).await,
+            false => self.follow(&docker, &mut events, cfg).await,
+        }
     }
 
     /// Applies events to the cache until the stream ends; sends one snapshot per burst, at
@@ -207,21 +214,7 @@ impl Provider {
                     continue;
                 }
             };
-            let ev = match next {
-                Some(Ok(ev)) => ev,
-                Some(Err(source)) => {
-                    return Err(DockerError::Api {
-                        endpoint: cfg.endpoint.clone(),
-                        source,
-                    });
-                }
-                None => {
-                    return Err(DockerError::StreamEnded {
-                        endpoint: cfg.endpoint.clone(),
-                    });
-                }
-            };
-            self.control.docker_events.fetch_add(1, Ordering::Relaxed);
+            let ev = self.event(next, cfg)?;
             if self.apply(docker, &ev).await && deadline.is_none() {
                 deadline = Some(Instant::now() + DEBOUNCE);
             }
@@ -283,38 +276,37 @@ impl Provider {
         }
     }
 
-    /// Swarm mode: read services and tasks, then re-read them on every service, node,
-    /// network or container event (every [`SWARM_POLL`] for [`SWARM_CONVERGE`] after it, as
-    /// tasks reach `running` without events of their own on other nodes) and every
-    /// `swarmModeRefreshSeconds`.
-    async fn swarm_session(
-        &mut self,
-        docker: &Docker,
-        version: &bollard::models::SystemVersion,
+    /// The next event counted, or why the stream ended.
+    fn event(
+        &self,
+        next: Option<Result<EventMessage, bollard::errors::Error>>,
         cfg: &DockerConfig,
-        connected: &mut Option<bool>,
-        reached: &mut bool,
+    ) -> Result<EventMessage, DockerError> {
+        match next {
+            Some(Ok(ev)) => {
+                self.control.docker_events.fetch_add(1, Ordering::Relaxed);
+                Ok(ev)
+            }
+            Some(Err(source)) => Err(DockerError::Api {
+                endpoint: cfg.endpoint.clone(),
+                source,
+            }),
+            None => Err(DockerError::StreamEnded {
+                endpoint: cfg.endpoint.clone(),
+            }),
+        }
+    }
+
+    /// Swarm mode: re-reads the swarm on every service, node, network or container event
+    /// (every [`SWARM_POLL`] for [`SWARM_CONVERGE`] after it, as tasks reach `running` without
+    /// events of their own on other nodes) and every `swarmModeRefreshSeconds`.
+    async fn follow_swarm(
+        &mut self,
+        events: &mut (
+                 impl futures_util::Stream<Item = Result<EventMessage, bollard::errors::Error>> + Unpin
+             ),
+        cfg: &DockerConfig,
     ) -> Result<(), DockerError> {
-        let mut events = subscribe_swarm(docker);
-        self.dirty.extend(self.cache.keys().cloned());
-        self.swarm_look(cfg).await?;
-        *reached = true;
-        self.control.docker_connected.store(1, Ordering::Relaxed);
-        if *connected != Some(true) {
-            tracing::info!(
-                provider = NAME,
-                "docker provider (swarm mode): connected to Docker {} (API {}) at {}; {} running tasks and VIP services routed",
-                version.version.as_deref().unwrap_or("?"),
-                version.api_version.as_deref().unwrap_or("?"),
-                cfg.endpoint,
-                self.cache.len()
-            );
-            *connected = Some(true);
-        }
-        self.send().await;
-        if !cfg.watch {
-            return Ok(());
-        }
         let mut converge_until: Option<Instant> = None;
         let mut resync = Instant::now() + cfg.swarm_refresh;
         loop {
@@ -322,19 +314,11 @@ impl Provider {
                 .filter(|u| Instant::now() < *u)
                 .map(|_| Instant::now() + SWARM_POLL);
             tokio::select! {
-                ev = events.next() => match ev {
-                    Some(Ok(_)) => {
-                        self.control.docker_events.fetch_add(1, Ordering::Relaxed);
-                        converge_until = Some(Instant::now() + SWARM_CONVERGE);
-                        continue;
-                    }
-                    Some(Err(source)) => {
-                        return Err(DockerError::Api { endpoint: cfg.endpoint.clone(), source });
-                    }
-                    None => {
-                        return Err(DockerError::StreamEnded { endpoint: cfg.endpoint.clone() });
-                    }
-                },
+                ev = events.next() => {
+                    self.event(ev, cfg)?;
+                    converge_until = Some(Instant::now() + SWARM_CONVERGE);
+                    continue;
+                }
                 _ = sleep_until(poll) => {}
                 _ = tokio::time::sleep_until(resync) => resync = Instant::now() + cfg.swarm_refresh,
             }
@@ -412,9 +396,45 @@ impl Provider {
     }
 }
 
-/// The container and network events that can change routes, from [`EVENTS_OVERLAP`] ago.
+/// The container and network events that can change routes.
+const CONTAINER_EVENT_TYPES: [&str; 2] = ["container", "network"];
+const CONTAINER_EVENTS: [&str; 14] = [
+    "start",
+    "die",
+    "stop",
+    "kill",
+    "pause",
+    "unpause",
+    "health_status",
+    "destroy",
+    "rename",
+    "restart",
+    "update",
+    "oom",
+    "connect",
+    "disconnect",
+];
+/// Swarm mode: the events after which tasks may have changed.
+const SWARM_EVENT_TYPES: [&str; 4] = ["service", "node", "network", "container"];
+const SWARM_EVENTS: [&str; 11] = [
+    "create",
+    "update",
+    "remove",
+    "start",
+    "die",
+    "kill",
+    "stop",
+    "destroy",
+    "health_status",
+    "connect",
+    "disconnect",
+];
+
+/// The engine's events of these `types` and `events`, from [`EVENTS_OVERLAP`] ago.
 fn subscribe(
     docker: &Docker,
+    types: &[&str],
+    events: &[&str],
 ) -> impl futures_util::Stream<Item = Result<EventMessage, bollard::errors::Error>> + use<> {
     let since = SystemTime::now()
         .checked_sub(EVENTS_OVERLAP)
@@ -423,64 +443,7 @@ fn subscribe(
         .map(|d| d.as_secs())
         .unwrap_or(0)
         .to_string();
-    let mut filters = HashMap::new();
-    filters.insert("type", vec!["container", "network"]);
-    filters.insert(
-        "event",
-        vec![
-            "start",
-            "die",
-            "stop",
-            "kill",
-            "pause",
-            "unpause",
-            "health_status",
-            "destroy",
-            "rename",
-            "restart",
-            "update",
-            "oom",
-            "connect",
-            "disconnect",
-        ],
-    );
-    docker.events(Some(
-        EventsOptionsBuilder::default()
-            .since(&since)
-            .filters(&filters)
-            .build(),
-    ))
-}
-
-/// Swarm mode: the events after which tasks may have changed (from [`EVENTS_OVERLAP`] ago).
-fn subscribe_swarm(
-    docker: &Docker,
-) -> impl futures_util::Stream<Item = Result<EventMessage, bollard::errors::Error>> + use<> {
-    let since = SystemTime::now()
-        .checked_sub(EVENTS_OVERLAP)
-        .unwrap_or(UNIX_EPOCH)
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-        .to_string();
-    let mut filters = HashMap::new();
-    filters.insert("type", vec!["service", "node", "network", "container"]);
-    filters.insert(
-        "event",
-        vec![
-            "create",
-            "update",
-            "remove",
-            "start",
-            "die",
-            "kill",
-            "stop",
-            "destroy",
-            "health_status",
-            "connect",
-            "disconnect",
-        ],
-    );
+    let filters = HashMap::from([("type", types.to_vec()), ("event", events.to_vec())]);
     docker.events(Some(
         EventsOptionsBuilder::default()
             .since(&since)
