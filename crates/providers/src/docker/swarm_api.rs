@@ -53,6 +53,9 @@ struct Network {
     id: String,
     #[serde(rename = "Name")]
     name: String,
+    /// The routing mesh's network: task addresses on it are reachable only through the mesh.
+    #[serde(rename = "Ingress", default)]
+    ingress: bool,
 }
 
 /// The engine's three answers as sent: when they are the same bytes as last time, nothing
@@ -75,7 +78,13 @@ impl RawLook {
         Ok(SwarmLook {
             services: serde_json::from_slice(&self.services).map_err(|e| json(SERVICES, e))?,
             tasks: serde_json::from_slice(&self.tasks).map_err(|e| json(TASKS, e))?,
-            networks: networks.into_iter().map(|n| (n.id, n.name)).collect(),
+            // Without the ingress network, a task with a published port and one overlay network
+            // is routed on the overlay network without naming it.
+            networks: networks
+                .into_iter()
+                .filter(|n| !n.ingress)
+                .map(|n| (n.id, n.name))
+                .collect(),
         })
     }
 }
@@ -152,4 +161,29 @@ async fn get(endpoint: &str, path: &str) -> Result<Bytes, SwarmApiError> {
         });
     }
     Ok(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_engines_answers_parse_and_the_ingress_network_is_left_out() {
+        let raw = RawLook {
+            services: Bytes::from_static(include_bytes!("fixtures/swarm-services.json")),
+            tasks: Bytes::from_static(include_bytes!("fixtures/swarm-tasks.json")),
+            networks: Bytes::from_static(include_bytes!("fixtures/swarm-networks.json")),
+        };
+        let look = raw.parse().expect("parses");
+        assert_eq!(look.services.len(), 2);
+        assert_eq!(look.tasks.len(), 3);
+        let names: Vec<&String> = look.networks.values().collect();
+        assert_eq!(names, ["cap-web"]);
+        let broken = RawLook {
+            tasks: Bytes::from_static(b"{\"not\": \"a list\"}"),
+            ..raw
+        };
+        let e = broken.parse().expect_err("not a list").to_string();
+        assert!(e.starts_with("GET /tasks?filters="), "{e}");
+    }
 }
