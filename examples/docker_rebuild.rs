@@ -36,6 +36,7 @@ fn main() {
                 id: format!("{i:064x}"),
                 name: format!("app{app}_web_{}", i % 4),
                 service: None,
+                node: None,
                 labels: BTreeMap::from([
                     ("traefik.backend".to_string(), format!("app{app}")),
                     ("traefik.port".to_string(), "80".to_string()),

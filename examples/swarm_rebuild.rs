@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use control::compile::{CompileSettings, Registry, compile};
 use providers::docker::{
-    DockerDefaults, SwarmService, SwarmTask, Translator, swarm_containers, translate,
+    DockerDefaults, SwarmLook, SwarmService, SwarmTask, Translator, swarm_containers, translate,
 };
 
 fn arg(i: usize, default: usize) -> usize {
@@ -98,8 +98,14 @@ fn main() {
         let started = Instant::now();
         let tasks: Vec<SwarmTask> = serde_json::from_str(&json).expect("tasks");
         parse_us.push(started.elapsed().as_micros());
+        let look = SwarmLook {
+            services: services.clone(),
+            tasks,
+            networks: networks.clone(),
+            nodes: HashMap::new(),
+        };
         let started = Instant::now();
-        let s = swarm_containers(&services, &tasks, &networks);
+        let s = swarm_containers(&look);
         swarm_us.push(started.elapsed().as_micros());
         assert_eq!(s.containers.len(), n * per);
         let started = Instant::now();
@@ -125,7 +131,12 @@ fn main() {
     let mut registry = Registry::new();
     let mut translator = Translator::new(defaults.clone());
     let tasks: Vec<SwarmTask> = serde_json::from_str(&json).expect("tasks");
-    let first = swarm_containers(&services, &tasks, &networks);
+    let first = swarm_containers(&SwarmLook {
+        services: services.clone(),
+        tasks,
+        networks: networks.clone(),
+        nodes: HashMap::new(),
+    });
     translator.update(first.containers.iter().map(|c| (c.id.clone(), Some(c))));
     let mut cache: HashMap<String, providers::docker::ContainerInfo> = first
         .containers
@@ -139,7 +150,12 @@ fn main() {
         let json = tasks_json(n, per, Some((round * 37) % (n * per)));
         let started = Instant::now();
         let tasks: Vec<SwarmTask> = serde_json::from_str(&json).expect("tasks");
-        let s = swarm_containers(&services, &tasks, &networks);
+        let s = swarm_containers(&SwarmLook {
+            services: services.clone(),
+            tasks,
+            networks: networks.clone(),
+            nodes: HashMap::new(),
+        });
         let now: HashMap<String, providers::docker::ContainerInfo> = s
             .containers
             .into_iter()

@@ -59,6 +59,7 @@ function renderProviders(providers, configWarnings = []) {
         const row = el("div", { class: "server", "data-server": sname },
           el("span", { class: `badge ${up ? "up" : "down"}`, title: s.since ? `since ${s.since}` : "" }, up ? "up" : "down"),
           el("code", {}, s.url),
+          ...origin(s.origin),
           el("span", { class: "muted" }, `weight ${s.weight}`),
           el("span", { class: "muted" }, `${s.openConnections ?? 0} open`),
           el("span", { class: "muted" }, `${(s.requestRate ?? 0).toFixed(1)} req/s`));
@@ -76,6 +77,14 @@ function renderProviders(providers, configWarnings = []) {
   $("#errors").hidden = errors.length === 0;
   $("#warning-list").replaceChildren(...warnings.map((w) => el("li", {}, w)));
   $("#warnings").hidden = warnings.length === 0;
+}
+
+// Where a server comes from: "container web-1", "task web.2 on node-1", "service web (VIP)".
+function origin(o) {
+  if (!o) return [];
+  const text = o.kind === "task" ? `task ${o.name}${o.node ? ` on ${o.node}` : ""}`
+    : o.kind === "service" ? `service ${o.name} (VIP)` : `${o.kind} ${o.name}`;
+  return [el("span", { class: "muted", "data-origin": o.kind }, text)];
 }
 
 // The frontend's middlewares in the order they run, each with its settings as a tooltip.

@@ -715,3 +715,40 @@ async fn web_path_puts_everything_under_its_prefix() {
     );
     assert_eq!(get(web, "x", "/test/dashboard/app.js").await.status, 200);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_names_each_servers_container() {
+    use support::docker::Scope;
+    use support::toml::Toml;
+    let s = Scope::new("dash-origin");
+    s.run(
+        "web",
+        &[
+            "-l",
+            "traefik.port=80",
+            "-l",
+            "traefik.frontend.rule=Host:origin.local",
+        ],
+    );
+    let p = Portier::start(&format!(
+        "{}{}",
+        Toml::http().web().build(),
+        s.docker_toml("")
+    ));
+    let driver = Driver::start().await;
+    let url = format!("http://{}/dashboard/", p.web.expect("web"));
+    driver
+        .session_call("POST", "/url", Some(json!({"url": url})))
+        .await;
+    let container = format!("{}-web", s.tag);
+    let text = driver
+        .wait_text("the server's container", |t| {
+            t.contains(&format!("container {container}"))
+        })
+        .await;
+    assert!(text.contains("Host:origin.local"), "{text}");
+    let kind = driver
+        .script("return document.querySelector('[data-origin]').dataset.origin")
+        .await;
+    assert_eq!(kind, json!("container"));
+}

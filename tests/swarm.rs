@@ -123,6 +123,20 @@ async fn swarm_services_route_scale_and_update_without_failed_requests() {
         backends.contains(&format!("http://{vip_ip}:80")),
         "VIP {vip_ip} of {vip}: {backends}"
     );
+    // Each server says what it is: a task on its node, or the service's VIP.
+    let node = docker(&["info", "--format", "{{.Name}}"]);
+    assert!(
+        backends.contains(&format!(
+            "\"origin\":{{\"kind\":\"task\",\"name\":\"{web}.1\",\"node\":\"{node}\"}}"
+        )),
+        "{backends}"
+    );
+    assert!(
+        backends.contains(&format!(
+            "\"origin\":{{\"kind\":\"service\",\"name\":\"{vip}\"}}"
+        )),
+        "{backends}"
+    );
 
     // Scale up: the new tasks answer within a second or so of running.
     docker(&["service", "scale", "-d", &format!("{web}=5")]);

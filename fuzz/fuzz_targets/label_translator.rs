@@ -38,6 +38,7 @@ fn container(i: usize, labels: &str) -> ContainerInfo {
         id: format!("id{i}"),
         name: format!("fuzz{i}"),
         service: None,
+        node: None,
         labels: labels
             .lines()
             .filter_map(|l| l.split_once('='))

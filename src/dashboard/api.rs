@@ -115,6 +115,9 @@ pub(super) fn servers(
                 server.url.clone(),
             );
             let mut v = json!({"url": server.url, "weight": server.weight});
+            if let (Some(origin), Some(obj)) = (&server.origin, v.as_object_mut()) {
+                obj.insert("origin".into(), json!(origin));
+            }
             if let (Some(st), Some(obj)) = (table.servers.get(&key), v.as_object_mut()) {
                 obj.insert(
                     "status".into(),

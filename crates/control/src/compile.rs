@@ -726,6 +726,7 @@ mod tests {
                         Server {
                             url: u.to_string(),
                             weight: 1,
+                            ..Server::default()
                         },
                     )
                 })
@@ -983,6 +984,7 @@ mod tests {
             Server {
                 url: "http://127.0.0.1:9".into(),
                 weight: 1,
+                ..Server::default()
             },
         );
         config.backends.insert("b".into(), Arc::new(b));

@@ -196,11 +196,33 @@ pub(crate) fn serialize_duration<S: serde::Serializer>(
     s.serialize_str(&crate::duration::format_duration(*d))
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Server {
     /// `scheme://host:port`, e.g. `http://172.17.0.3:80`.
     pub url: String,
     pub weight: i64,
+    /// What the server is, for the operator (`None` for a server written in a file).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin: Option<ServerOrigin>,
+}
+
+/// A server's source: a container, a swarm task (on a node), or a swarm service's virtual IP.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ServerOrigin {
+    pub kind: OriginKind,
+    /// The container's name, the task's (`web.2`) or the service's.
+    pub name: String,
+    /// The swarm node a task runs on (its hostname).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OriginKind {
+    Container,
+    Task,
+    Service,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -140,6 +140,7 @@ fn translate_backend(
             Server {
                 url: s.url.get_ref().clone(),
                 weight: s.weight.unwrap_or(1),
+                origin: None,
             },
         );
     }

@@ -32,6 +32,8 @@ pub struct ContainerInfo {
     /// The swarm service a task belongs to: its backend and default rule are the service's,
     /// as Traefik's `ServiceName`. `None` for a container.
     pub service: Option<String>,
+    /// The swarm node a task runs on (its hostname); `None` for a container.
+    pub node: Option<String>,
     pub labels: BTreeMap<String, String>,
     pub state: RunState,
     pub health: Option<Health>,
@@ -54,6 +56,7 @@ impl ContainerInfo {
             id: "id".into(),
             name: name.into(),
             service: None,
+            node: None,
             labels: labels
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -151,6 +154,7 @@ impl ContainerInfo {
             id,
             name,
             service: None,
+            node: None,
             labels,
             state,
             health,

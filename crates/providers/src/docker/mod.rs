@@ -35,7 +35,9 @@ use tokio::time::Instant;
 
 pub use container::{ContainerInfo, Health, RunState};
 pub use events::{Change, classify};
-pub use swarm::{SwarmContainers, SwarmService, SwarmTask, containers as swarm_containers};
+pub use swarm::{
+    SwarmContainers, SwarmLook, SwarmService, SwarmTask, containers as swarm_containers,
+};
 pub use translate::{DockerDefaults, normalize};
 pub use translator::{Translation, Translator, translate};
 
@@ -340,7 +342,7 @@ impl Provider {
         }
         let look = raw.parse().map_err(swarm_err)?;
         self.swarm_raw = raw;
-        let s = swarm::containers(&look.services, &look.tasks, &look.networks);
+        let s = swarm::containers(&look);
         let now: HashMap<String, ContainerInfo> = s
             .containers
             .into_iter()
@@ -509,7 +511,7 @@ pub async fn snapshot(cfg: &DockerConfig) -> Result<Translation, DockerError> {
             .await
             .and_then(|raw| raw.parse())
             .map_err(swarm_err)?;
-        let s = swarm::containers(&look.services, &look.tasks, &look.networks);
+        let s = swarm::containers(&look);
         let mut t = translate(&s.containers, &defaults(cfg));
         t.config.errors.extend(s.errors);
         t.config.warnings.extend(s.warnings);

@@ -85,6 +85,8 @@ pub struct SwarmTask {
     pub service_id: String,
     #[serde(default)]
     pub slot: Option<i64>,
+    #[serde(default, rename = "NodeID")]
+    pub node_id: String,
     #[serde(default)]
     pub status: TaskStatus,
     #[serde(default)]
@@ -125,13 +127,24 @@ pub struct SwarmContainers {
     pub warnings: Vec<ProviderError>,
 }
 
-/// Translates the swarm's state. `networks` maps each swarm-scoped network's id to its name
-/// (addresses on other networks, such as `ingress` when it is not listed, are not routable).
-pub fn containers(
-    services: &[SwarmService],
-    tasks: &[SwarmTask],
-    networks: &HashMap<String, String>,
-) -> SwarmContainers {
+/// The swarm as read: services, their tasks, the swarm-scoped networks (id → name; addresses
+/// on networks not listed, such as `ingress`, are not routable) and the nodes (id → hostname).
+#[derive(Debug, Default)]
+pub struct SwarmLook {
+    pub services: Vec<SwarmService>,
+    pub tasks: Vec<SwarmTask>,
+    pub networks: HashMap<String, String>,
+    pub nodes: HashMap<String, String>,
+}
+
+/// Translates the swarm's state.
+pub fn containers(look: &SwarmLook) -> SwarmContainers {
+    let SwarmLook {
+        services,
+        tasks,
+        networks,
+        nodes,
+    } = look;
     let mut out = SwarmContainers::default();
     let mut by_service: HashMap<&str, Vec<&SwarmTask>> = HashMap::new();
     for t in tasks {
@@ -183,7 +196,8 @@ pub fn containers(
                 let ip = a.addresses.last().map(|c| without_prefix(c))?;
                 Some((net.clone(), ip.to_string()))
             });
-            let c = container(&task.id, name, service, addresses.collect());
+            let mut c = container(&task.id, name, service, addresses.collect());
+            c.node = nodes.get(&task.node_id).cloned();
             if !c.networks.is_empty() {
                 out.containers.push(c);
             }
@@ -222,6 +236,7 @@ fn container(
         id: id.to_string(),
         name,
         service: Some(service.spec.name.clone()),
+        node: None,
         labels: service.spec.labels.clone(),
         state: RunState::Running,
         // A task with a HEALTHCHECK is `starting`, not `running`, until it is healthy.
@@ -261,7 +276,7 @@ mod tests {
         "EndpointSpec":{"Mode":"dnsrr"}}}
     ]"#;
     const TASKS: &str = r#"[
-      {"ID":"t1","ServiceID":"svc1","Slot":1,"Status":{"State":"running"},"DesiredState":"running",
+      {"ID":"t1","ServiceID":"svc1","Slot":1,"NodeID":"n1","Status":{"State":"running"},"DesiredState":"running",
        "NetworksAttachments":[{"Network":{"ID":"ingress1"},"Addresses":["10.0.0.7/24"]},{"Network":{"ID":"web1"},"Addresses":["10.0.1.3/24"]}]},
       {"ID":"t2","ServiceID":"svc1","Slot":2,"Status":{"State":"starting"},"DesiredState":"running",
        "NetworksAttachments":[{"Network":{"ID":"web1"},"Addresses":["10.0.1.4/24"]}]},
@@ -274,13 +289,15 @@ mod tests {
     ]"#;
 
     fn swarm() -> SwarmContainers {
-        let services: Vec<SwarmService> = serde_json::from_str(SERVICES).expect("services");
-        let tasks: Vec<SwarmTask> = serde_json::from_str(TASKS).expect("tasks");
-        let networks = HashMap::from([
-            ("web1".to_string(), "web".to_string()),
-            ("ingress1".to_string(), "ingress".to_string()),
-        ]);
-        containers(&services, &tasks, &networks)
+        containers(&SwarmLook {
+            services: serde_json::from_str(SERVICES).expect("services"),
+            tasks: serde_json::from_str(TASKS).expect("tasks"),
+            networks: HashMap::from([
+                ("web1".to_string(), "web".to_string()),
+                ("ingress1".to_string(), "ingress".to_string()),
+            ]),
+            nodes: HashMap::from([("n1".to_string(), "manager-1".to_string())]),
+        })
     }
 
     #[test]
@@ -316,6 +333,7 @@ mod tests {
         );
         let whoami = &s.containers[2];
         assert_eq!(whoami.labels["traefik.frontend.rule"], "Host:whoami.local");
+        assert_eq!(whoami.node.as_deref(), Some("manager-1"));
         assert_eq!(whoami.state, RunState::Running);
     }
 
@@ -338,6 +356,7 @@ mod tests {
                 id: format!("t{i}"),
                 service_id: "svc1".into(),
                 slot: Some(i),
+                node_id: String::new(),
                 status: TaskStatus {
                     state: "running".into(),
                 },
@@ -348,8 +367,13 @@ mod tests {
                 }],
             })
             .collect();
-        let networks = HashMap::from([("web1".to_string(), "web".to_string())]);
-        let s = containers(&services[..1], &tasks, &networks);
+        let look = |services: &[SwarmService]| SwarmLook {
+            services: services.to_vec(),
+            tasks: tasks.clone(),
+            networks: HashMap::from([("web1".to_string(), "web".to_string())]),
+            nodes: HashMap::new(),
+        };
+        let s = containers(&look(&services[..1]));
         let defaults = super::super::DockerDefaults {
             domain: "docker.localhost".into(),
             exposed_by_default: true,
@@ -380,7 +404,7 @@ mod tests {
             },
             ..services[0].clone()
         }];
-        let s = containers(&services, &tasks, &networks);
+        let s = containers(&look(&services));
         let t = super::super::translate(&s.containers, &defaults);
         let rules: Vec<String> = t
             .config
@@ -402,15 +426,17 @@ mod tests {
             #[serde(rename = "Name")]
             name: String,
         }
-        let services: Vec<SwarmService> =
-            serde_json::from_str(include_str!("fixtures/swarm-services.json")).expect("services");
         let tasks: Vec<SwarmTask> =
             serde_json::from_str(include_str!("fixtures/swarm-tasks.json")).expect("tasks");
         let networks: Vec<Network> =
             serde_json::from_str(include_str!("fixtures/swarm-networks.json")).expect("networks");
-        let networks: HashMap<String, String> =
-            networks.into_iter().map(|n| (n.id, n.name)).collect();
-        let s = containers(&services, &tasks, &networks);
+        let s = containers(&SwarmLook {
+            services: serde_json::from_str(include_str!("fixtures/swarm-services.json"))
+                .expect("services"),
+            tasks: tasks.clone(),
+            networks: networks.into_iter().map(|n| (n.id, n.name)).collect(),
+            nodes: HashMap::new(),
+        });
         let got: Vec<(String, Option<String>)> = s
             .containers
             .iter()

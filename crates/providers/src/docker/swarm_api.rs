@@ -1,16 +1,15 @@
 //! Reads the Swarm API as raw JSON: services, tasks (bollard's `Task` model has no
-//! `NetworksAttachments`, which hold each task's addresses) and the swarm-scoped networks.
+//! `NetworksAttachments`, which hold each task's addresses), the swarm-scoped networks and the
+//! nodes (their hostnames, shown with each task).
 //! Read-only GETs over the engine's endpoint (`unix://` socket or `tcp://`), one connection per
 //! look, so a socket proxy that allows `GET /services`, `/tasks` and `/networks` is enough.
-
-use std::collections::HashMap;
 
 use http_body_util::{BodyExt, Empty};
 use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;
 use serde::Deserialize;
 
-use super::swarm::{SwarmService, SwarmTask};
+use super::swarm::SwarmLook;
 
 /// Why the Swarm API could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -39,14 +38,6 @@ pub enum SwarmApiError {
     Request { path: String, source: http::Error },
 }
 
-/// One look at the swarm: its services, their tasks, and the swarm networks by id.
-#[derive(Debug, Default)]
-pub(crate) struct SwarmLook {
-    pub(crate) services: Vec<SwarmService>,
-    pub(crate) tasks: Vec<SwarmTask>,
-    pub(crate) networks: HashMap<String, String>,
-}
-
 #[derive(Deserialize)]
 struct Network {
     #[serde(rename = "Id")]
@@ -58,6 +49,20 @@ struct Network {
     ingress: bool,
 }
 
+#[derive(Deserialize)]
+struct Node {
+    #[serde(rename = "ID")]
+    id: String,
+    #[serde(rename = "Description", default)]
+    description: NodeDescription,
+}
+
+#[derive(Deserialize, Default)]
+struct NodeDescription {
+    #[serde(rename = "Hostname", default)]
+    hostname: String,
+}
+
 /// The engine's three answers as sent: when they are the same bytes as last time, nothing
 /// changed and nothing needs parsing (the steady state between events).
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -65,6 +70,7 @@ pub(crate) struct RawLook {
     services: Bytes,
     tasks: Bytes,
     networks: Bytes,
+    nodes: Bytes,
 }
 
 impl RawLook {
@@ -75,6 +81,7 @@ impl RawLook {
         };
         let networks: Vec<Network> =
             serde_json::from_slice(&self.networks).map_err(|e| json(NETWORKS, e))?;
+        let nodes: Vec<Node> = serde_json::from_slice(&self.nodes).map_err(|e| json(NODES, e))?;
         Ok(SwarmLook {
             services: serde_json::from_slice(&self.services).map_err(|e| json(SERVICES, e))?,
             tasks: serde_json::from_slice(&self.tasks).map_err(|e| json(TASKS, e))?,
@@ -85,6 +92,10 @@ impl RawLook {
                 .filter(|n| !n.ingress)
                 .map(|n| (n.id, n.name))
                 .collect(),
+            nodes: nodes
+                .into_iter()
+                .map(|n| (n.id, n.description.hostname))
+                .collect(),
         })
     }
 }
@@ -93,13 +104,15 @@ const SERVICES: &str = "/services";
 /// Only tasks meant to run: the others are never routed.
 const TASKS: &str = "/tasks?filters=%7B%22desired-state%22%3A%5B%22running%22%5D%7D";
 const NETWORKS: &str = "/networks?filters=%7B%22scope%22%3A%5B%22swarm%22%5D%7D";
+const NODES: &str = "/nodes";
 
-/// Services, the tasks whose desired state is `running`, and the swarm-scoped networks.
+/// Services, the tasks whose desired state is `running`, the swarm-scoped networks, the nodes.
 pub(crate) async fn look(endpoint: &str) -> Result<RawLook, SwarmApiError> {
     Ok(RawLook {
         services: get(endpoint, SERVICES).await?,
         tasks: get(endpoint, TASKS).await?,
         networks: get(endpoint, NETWORKS).await?,
+        nodes: get(endpoint, NODES).await?,
     })
 }
 
@@ -173,12 +186,16 @@ mod tests {
             services: Bytes::from_static(include_bytes!("fixtures/swarm-services.json")),
             tasks: Bytes::from_static(include_bytes!("fixtures/swarm-tasks.json")),
             networks: Bytes::from_static(include_bytes!("fixtures/swarm-networks.json")),
+            nodes: Bytes::from_static(
+                b"[{\"ID\":\"n1\",\"Description\":{\"Hostname\":\"manager-1\"}}]",
+            ),
         };
         let look = raw.parse().expect("parses");
         assert_eq!(look.services.len(), 2);
         assert_eq!(look.tasks.len(), 3);
         let names: Vec<&String> = look.networks.values().collect();
         assert_eq!(names, ["cap-web"]);
+        assert_eq!(look.nodes["n1"], "manager-1");
         let broken = RawLook {
             tasks: Bytes::from_static(b"{\"not\": \"a list\"}"),
             ..raw

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use config::Constraint;
 use model::dynamic::{
     CircuitBreaker, DEFAULT_HEALTHCHECK_INTERVAL, Frontend, FrontendRedirect, HealthCheck,
-    LoadBalancer, ProviderError, Route, Server, Stickiness,
+    LoadBalancer, OriginKind, ProviderError, Route, Server, ServerOrigin, Stickiness,
 };
 
 use super::container::{ContainerInfo, Health, RunState};
@@ -573,6 +573,15 @@ fn build_server(
         Server {
             url: format!("{protocol}://{host}:{port}"),
             weight: i64::from(labels.weight(LABEL_WEIGHT).unwrap_or(1)),
+            origin: Some(ServerOrigin {
+                kind: match &c.service {
+                    None => OriginKind::Container,
+                    Some(service) if *service == c.name => OriginKind::Service,
+                    Some(_) => OriginKind::Task,
+                },
+                name: c.name.clone(),
+                node: c.node.clone(),
+            }),
         },
     )))
 }
