@@ -415,28 +415,12 @@ mod tests {
         assert_eq!(rules, ["Host:whoami.docker.localhost"]);
     }
 
-    /// `GET /services`, `/tasks` and `/networks?filters={"scope":["swarm"]}` as Docker 20.10
-    /// answered them on this machine (a single-node swarm, two services on an overlay network).
+    /// The engine's own answers (see `swarm_api::fixture`).
     #[test]
     fn the_engines_own_answers_read_as_expected() {
-        #[derive(Deserialize)]
-        struct Network {
-            #[serde(rename = "Id")]
-            id: String,
-            #[serde(rename = "Name")]
-            name: String,
-        }
-        let tasks: Vec<SwarmTask> =
-            serde_json::from_str(include_str!("fixtures/swarm-tasks.json")).expect("tasks");
-        let networks: Vec<Network> =
-            serde_json::from_str(include_str!("fixtures/swarm-networks.json")).expect("networks");
-        let s = containers(&SwarmLook {
-            services: serde_json::from_str(include_str!("fixtures/swarm-services.json"))
-                .expect("services"),
-            tasks: tasks.clone(),
-            networks: networks.into_iter().map(|n| (n.id, n.name)).collect(),
-            nodes: HashMap::new(),
-        });
+        let look = super::super::swarm_api::fixture().parse().expect("parses");
+        let tasks = look.tasks.clone();
+        let s = containers(&look);
         let got: Vec<(String, Option<String>)> = s
             .containers
             .iter()

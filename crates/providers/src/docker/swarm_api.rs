@@ -116,6 +116,20 @@ pub(crate) async fn look(endpoint: &str) -> Result<RawLook, SwarmApiError> {
     })
 }
 
+type Connection = (
+    hyper::client::conn::http1::SendRequest<Empty<Bytes>>,
+    tokio::task::JoinHandle<Result<(), hyper::Error>>,
+);
+
+/// An HTTP/1 connection over `stream`, driven by its own task.
+async fn handshake<S>(stream: S) -> Result<Connection, hyper::Error>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+    Ok((sender, tokio::spawn(conn)))
+}
+
 /// `GET path` on the engine: the body of a 2xx answer.
 async fn get(endpoint: &str, path: &str) -> Result<Bytes, SwarmApiError> {
     let http_err = |source| SwarmApiError::Http {
@@ -130,10 +144,7 @@ async fn get(endpoint: &str, path: &str) -> Result<Bytes, SwarmApiError> {
         let stream = tokio::net::UnixStream::connect(socket)
             .await
             .map_err(connect)?;
-        let (s, c) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-            .await
-            .map_err(http_err)?;
-        (s, tokio::spawn(c))
+        handshake(stream).await.map_err(http_err)?
     } else if let Some(addr) = endpoint
         .strip_prefix("tcp://")
         .or_else(|| endpoint.strip_prefix("http://"))
@@ -141,10 +152,7 @@ async fn get(endpoint: &str, path: &str) -> Result<Bytes, SwarmApiError> {
         let stream = tokio::net::TcpStream::connect(addr)
             .await
             .map_err(connect)?;
-        let (s, c) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-            .await
-            .map_err(http_err)?;
-        (s, tokio::spawn(c))
+        handshake(stream).await.map_err(http_err)?
     } else {
         return Err(SwarmApiError::Scheme {
             endpoint: endpoint.to_string(),
@@ -176,20 +184,28 @@ async fn get(endpoint: &str, path: &str) -> Result<Bytes, SwarmApiError> {
     Ok(body)
 }
 
+/// `GET /services`, `/tasks` and `/networks?filters={"scope":["swarm"]}` as Docker 20.10
+/// answered them on this machine (a single-node swarm, two services on an overlay network),
+/// and one node.
+#[cfg(test)]
+pub(super) fn fixture() -> RawLook {
+    RawLook {
+        services: Bytes::from_static(include_bytes!("fixtures/swarm-services.json")),
+        tasks: Bytes::from_static(include_bytes!("fixtures/swarm-tasks.json")),
+        networks: Bytes::from_static(include_bytes!("fixtures/swarm-networks.json")),
+        nodes: Bytes::from_static(
+            b"[{\"ID\":\"n1\",\"Description\":{\"Hostname\":\"manager-1\"}}]",
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn the_engines_answers_parse_and_the_ingress_network_is_left_out() {
-        let raw = RawLook {
-            services: Bytes::from_static(include_bytes!("fixtures/swarm-services.json")),
-            tasks: Bytes::from_static(include_bytes!("fixtures/swarm-tasks.json")),
-            networks: Bytes::from_static(include_bytes!("fixtures/swarm-networks.json")),
-            nodes: Bytes::from_static(
-                b"[{\"ID\":\"n1\",\"Description\":{\"Hostname\":\"manager-1\"}}]",
-            ),
-        };
+        let raw = fixture();
         let look = raw.parse().expect("parses");
         assert_eq!(look.services.len(), 2);
         assert_eq!(look.tasks.len(), 3);
