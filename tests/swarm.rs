@@ -10,34 +10,45 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use support::binary;
 use support::docker::{EngineLink, docker, eventually, hostname};
 use support::load::Load;
 use support::swarm::Swarm;
-use support::{binary, get_within};
+
+/// A GET's status and body, or `None` on any failure (the published port accepts, and
+/// resets, before portier listens inside its container).
+async fn try_get(addr: SocketAddr, host: &str, path: &str) -> Option<(u16, bytes::Bytes)> {
+    use http_body_util::BodyExt;
+    let req = http::Request::get(format!("http://{addr}{path}"))
+        .header("host", host)
+        .body(support::TestBody::empty())
+        .ok()?;
+    let exchange = async {
+        let resp = support::client().request(req).await.ok()?;
+        let status = resp.status().as_u16();
+        let body = resp.into_body().collect().await.ok()?.to_bytes();
+        Some((status, body))
+    };
+    tokio::time::timeout(Duration::from_secs(2), exchange)
+        .await
+        .ok()
+        .flatten()
+}
 
 /// The distinct whoami hostnames seen in `n` requests for `host`.
 async fn hostnames(addr: SocketAddr, host: &str, n: usize) -> HashSet<String> {
     let mut seen = HashSet::new();
     for _ in 0..n {
-        if let Some(r) = get_within(addr, host, "/", Duration::from_secs(2)).await {
-            if r.status == 200 {
-                seen.extend(hostname(&r.text()));
-            }
+        if let Some((200, body)) = try_get(addr, host, "/").await {
+            seen.extend(hostname(&String::from_utf8_lossy(&body)));
         }
     }
     seen
 }
 
 async fn api(addr: SocketAddr) -> Value {
-    match get_within(
-        addr,
-        "localhost",
-        "/api/providers/docker",
-        Duration::from_secs(2),
-    )
-    .await
-    {
-        Some(r) => serde_json::from_slice(&r.body).unwrap_or(Value::Null),
+    match try_get(addr, "localhost", "/api/providers/docker").await {
+        Some((_, body)) => serde_json::from_slice(&body).unwrap_or(Value::Null),
         None => Value::Null,
     }
 }
