@@ -14,7 +14,11 @@ fuzz_target!(|data: &[u8]| {
     let (rule_text, path) = text.split_once('\n').unwrap_or((text, "/"));
     match parse(rule_text) {
         Err(e) => {
-            assert!(e.column <= rule_text.len() + 1, "column {} past {rule_text:?}", e.column);
+            assert!(
+                e.column <= rule_text.len() + 1,
+                "column {} past {rule_text:?}",
+                e.column
+            );
             assert!(!e.message.is_empty());
         }
         Ok(rule) => {
