@@ -309,21 +309,24 @@ impl Provider {
              ),
         cfg: &DockerConfig,
     ) -> Result<(), DockerError> {
-        let mut converge_until: Option<Instant> = None;
+        let mut converge_until = Instant::now();
+        // The next look while converging: set by the first event after a look, so a steady
+        // stream of events cannot keep pushing it back.
+        let mut next_look: Option<Instant> = None;
         let mut resync = Instant::now() + cfg.swarm_refresh;
         loop {
-            let poll = converge_until
-                .filter(|u| Instant::now() < *u)
-                .map(|_| Instant::now() + SWARM_POLL);
             tokio::select! {
                 ev = events.next() => {
                     self.event(ev, cfg)?;
-                    converge_until = Some(Instant::now() + SWARM_CONVERGE);
+                    converge_until = Instant::now() + SWARM_CONVERGE;
+                    next_look.get_or_insert_with(|| Instant::now() + SWARM_POLL);
                     continue;
                 }
-                _ = sleep_until(poll) => {}
+                _ = sleep_until(next_look) => {}
                 _ = tokio::time::sleep_until(resync) => resync = Instant::now() + cfg.swarm_refresh,
             }
+            let now = Instant::now();
+            next_look = (now < converge_until).then_some(now + SWARM_POLL);
             if self.swarm_look(cfg).await? {
                 self.send().await;
             }
@@ -343,6 +346,11 @@ impl Provider {
         let look = raw.parse().map_err(swarm_err)?;
         self.swarm_raw = raw;
         let s = swarm::containers(&look);
+        for note in &s.notes {
+            if self.notes.insert(note.clone()) {
+                tracing::info!(provider = NAME, "{note}");
+            }
+        }
         let now: HashMap<String, ContainerInfo> = s
             .containers
             .into_iter()
@@ -515,6 +523,7 @@ pub async fn snapshot(cfg: &DockerConfig) -> Result<Translation, DockerError> {
         let mut t = translate(&s.containers, &defaults(cfg));
         t.config.errors.extend(s.errors);
         t.config.warnings.extend(s.warnings);
+        t.notes.extend(s.notes);
         crate::users_files::load(&mut t.config);
         return Ok(t);
     }

@@ -125,6 +125,8 @@ pub struct SwarmContainers {
     pub errors: Vec<ProviderError>,
     /// Asked for and not done, with what is done instead (VIP mode on a `dnsrr` service).
     pub warnings: Vec<ProviderError>,
+    /// Worth logging once: services left out that asked nothing of portier.
+    pub notes: Vec<String>,
 }
 
 /// The swarm as read: services, their tasks, the swarm-scoped networks (id → name; addresses
@@ -152,14 +154,22 @@ pub fn containers(look: &SwarmLook) -> SwarmContainers {
     }
     for service in services {
         let spec = &service.spec;
-        if !spec.labels.contains_key(LABEL_PORT) && has_traefik_labels(&spec.labels) {
-            out.errors.push(ProviderError::ServiceLabel {
-                service: spec.name.clone(),
-                label: LABEL_PORT.into(),
-                message: "required in swarm mode (a task publishes no port portier can read); \
-                          service left out"
-                    .into(),
-            });
+        if !spec.labels.contains_key(LABEL_PORT) {
+            // One answer per service, not one per task from the container translator.
+            if has_traefik_labels(&spec.labels) {
+                out.errors.push(ProviderError::ServiceLabel {
+                    service: spec.name.clone(),
+                    label: LABEL_PORT.into(),
+                    message: "required in swarm mode (a task publishes no port portier can \
+                              read); service left out"
+                        .into(),
+                });
+            } else {
+                out.notes.push(format!(
+                    "service {}: no traefik.* label and no traefik.port; not routed",
+                    spec.name
+                ));
+            }
             continue;
         }
         let lb_swarm = spec.labels.get(LABEL_LB_SWARM).is_some_and(|v| v == "true");
