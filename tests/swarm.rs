@@ -46,6 +46,19 @@ async fn hostnames(addr: SocketAddr, host: &str, n: usize) -> HashSet<String> {
     seen
 }
 
+/// Waits (at most 30 s) until `n` distinct tasks answer for `host` in `3 n` requests.
+async fn until_served_by(addr: SocketAddr, host: &str, n: usize) -> HashSet<String> {
+    eventually(
+        Duration::from_secs(30),
+        &format!("{n} tasks answering for {host}"),
+        async || {
+            let seen = hostnames(addr, host, 3 * n).await;
+            (seen.len() == n).then_some(seen)
+        },
+    )
+    .await
+}
+
 async fn api(addr: SocketAddr) -> Value {
     match try_get(addr, "localhost", "/api/providers/docker").await {
         Some((_, body)) => serde_json::from_slice(&body).unwrap_or(Value::Null),
@@ -85,15 +98,7 @@ async fn swarm_services_route_scale_and_update_without_failed_requests() {
 
     // The three tasks, in turn.
     let log = s.portier_log();
-    let three = eventually(
-        Duration::from_secs(30),
-        "three tasks through portier",
-        async || {
-            let seen = hostnames(http, "web.swarm", 9).await;
-            (seen.len() == 3).then_some(seen)
-        },
-    )
-    .await;
+    let three = until_served_by(http, "web.swarm", 3).await;
     assert_eq!(three.len(), 3, "{log}");
 
     // A service without traefik.port: an error naming it, on the API; the others are served.
@@ -152,12 +157,7 @@ async fn swarm_services_route_scale_and_update_without_failed_requests() {
     // Scale up: the new tasks answer within a second or so of running.
     docker(&["service", "scale", "-d", &format!("{web}=5")]);
     let started = Instant::now();
-    eventually(
-        Duration::from_secs(30),
-        "five tasks through portier",
-        async || (hostnames(http, "web.swarm", 15).await.len() == 5).then_some(()),
-    )
-    .await;
+    until_served_by(http, "web.swarm", 5).await;
     eprintln!(
         "scaled 3 → 5: all five answered after {:?}",
         started.elapsed()
@@ -223,12 +223,7 @@ async fn swarm_routes_outlive_a_lost_engine_and_catch_up_after() {
             &format!("--docker.network={network}"),
         ],
     );
-    eventually(
-        Duration::from_secs(30),
-        "two tasks through portier",
-        async || (hostnames(http, "link.swarm", 8).await.len() == 2).then_some(()),
-    )
-    .await;
+    until_served_by(http, "link.swarm", 2).await;
 
     link.cut();
     let w = web.clone();
@@ -246,12 +241,7 @@ async fn swarm_routes_outlive_a_lost_engine_and_catch_up_after() {
 
     link.restore().await;
     let started = Instant::now();
-    eventually(
-        Duration::from_secs(30),
-        "the third task after the engine is back",
-        async || (hostnames(http, "link.swarm", 12).await.len() == 3).then_some(()),
-    )
-    .await;
+    until_served_by(http, "link.swarm", 3).await;
     eprintln!(
         "engine back: the new task answered after {:?}",
         started.elapsed()
