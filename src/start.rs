@@ -628,6 +628,8 @@ fn web_state(
             .map(|w| w.users.clone())
             .unwrap_or_default(),
         rates: Default::default(),
+        observer: dashboard::new_observer(),
+        traffic: tokio::sync::watch::channel(serde_json::Value::Null).0,
         draining,
         config_warnings: Vec::new(),
         dashboard: config.web.as_ref().is_none_or(|w| w.dashboard),

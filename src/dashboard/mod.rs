@@ -2,11 +2,15 @@
 //! optional basic auth on everything but `/ping`.
 //!
 //! Routes: `/ping`, `/health`, `/metrics`, `/api`, `/api/providers[/{p}[/backends|frontends…]]`,
-//! `/api/version`, `/api/events` (Server-Sent Events on every new table), `/dashboard/` (the
-//! page from `static/`, embedded in the binary).
+//! `/api/version`, `/api/overview` (counts and what is failing), `/api/traffic[/frontends|
+//! backends/{p}/{name}]` (history), `/api/errors` (first and last seen), `/api/events`
+//! (Server-Sent Events on every new table, health change and traffic sample), `/dashboard/`
+//! (the page from `static/`, embedded in the binary).
 
 mod api;
+mod history;
 mod metrics_text;
+mod observe;
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -57,6 +61,22 @@ pub(crate) struct WebState {
     pub dashboard: bool,
     /// `[web] path`: the prefix of every path (`/test`), or empty.
     pub prefix: String,
+    /// Traffic history, server timelines and errors seen, sampled once a second.
+    pub observer: Mutex<observe::Observer>,
+    /// The last traffic sample of the whole proxy, for `/api/events`.
+    pub traffic: watch::Sender<Value>,
+}
+
+/// What a new `WebState` starts observing with.
+pub(crate) fn new_observer() -> Mutex<observe::Observer> {
+    Mutex::new(observe::Observer::new(unix_ms() / 1000))
+}
+
+fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
 }
 
 /// (provider, backend, url) → (total requests at the last sample, requests per second).
@@ -110,6 +130,10 @@ pub(crate) fn app(state: &Shared) -> Router {
             }),
         )
         .route("/api/events", get(events))
+        .route("/api/overview", get(overview))
+        .route("/api/errors", get(errors))
+        .route("/api/traffic", get(traffic))
+        .route("/api/traffic/{kind}/{p}/{name}", get(traffic_of))
         .route(
             "/api/config/warnings",
             get(|State(s): State<Shared>| async move { axum::Json(s.config_warnings.clone()) }),
@@ -190,6 +214,14 @@ async fn sample(state: Shared, stop: CancellationToken) {
         }
         state.stats.tick();
         let table = state.table.load_full();
+        if let Ok(mut obs) = state.observer.lock() {
+            obs.sample(unix_ms(), &table, &state.entry_points);
+            let (requests, errors, p99) = obs.proxy.last_second();
+            let total = obs.proxy.summary()["total"].clone();
+            state.traffic.send_replace(json!({
+                "t": obs.now, "requests": requests, "5xx": errors, "p99": p99, "total": total,
+            }));
+        }
         let Ok(mut rates) = state.rates.lock() else {
             continue;
         };
@@ -238,7 +270,7 @@ async fn one_provider(State(s): State<Shared>, Path(p): Path<String>) -> Respons
     let table = s.table.load_full();
     let p = if p == "rest" { "web".to_string() } else { p };
     match table.providers.get(&p) {
-        Some(cfg) => json_response(api::provider(&s, &table, &p, cfg)),
+        Some(cfg) => json_response(api::provider(&api::View::new(&s, &table), &p, cfg)),
         None => not_found(),
     }
 }
@@ -252,7 +284,7 @@ async fn provider_part(
     let Some(cfg) = table.providers.get(&p) else {
         return not_found();
     };
-    let v = api::provider(&s, &table, &p, cfg);
+    let v = api::provider(&api::View::new(&s, &table), &p, cfg);
     match v.get(kind.as_str()) {
         Some(part) => json_response(part.clone()),
         None => not_found(),
@@ -285,7 +317,7 @@ fn item_path(s: &WebState, p: &str, path: &[&str]) -> Response {
     let Some(cfg) = table.providers.get(p) else {
         return not_found();
     };
-    let root = api::provider(s, &table, p, cfg);
+    let root = api::provider(&api::View::new(s, &table), p, cfg);
     let mut v = &root;
     for key in path {
         match v.get(*key) {
@@ -294,6 +326,31 @@ fn item_path(s: &WebState, p: &str, path: &[&str]) -> Response {
         }
     }
     json_response(v.clone())
+}
+
+async fn overview(State(s): State<Shared>) -> Response {
+    let table = s.table.load_full();
+    json_response(api::overview(&s, &table))
+}
+
+async fn errors(State(s): State<Shared>) -> Response {
+    json_response(api::errors(&s))
+}
+
+async fn traffic(State(s): State<Shared>) -> Response {
+    json_response(api::traffic(&s))
+}
+
+/// `/api/traffic/frontends/{p}/{name}` or `/api/traffic/backends/{p}/{name}`.
+async fn traffic_of(
+    State(s): State<Shared>,
+    Path((kind, p, name)): Path<(String, String, String)>,
+) -> Response {
+    let table = s.table.load_full();
+    match api::traffic_of(&s, &table, &kind, &p, &name) {
+        Some(v) => json_response(v),
+        None => not_found(),
+    }
 }
 
 async fn health(State(s): State<Shared>) -> Response {
@@ -312,12 +369,15 @@ async fn metrics(State(s): State<Shared>) -> Response {
 }
 
 /// One `table` event per new routing table (with its generation), starting with the current
-/// one, and one `health` event per server health change, so a page can refetch `/api` without
-/// polling.
+/// one, one `health` event per server health change, and one `traffic` event per second (the
+/// proxy's last second: requests, 5xx, p99, total), so a page can refetch without polling.
 async fn events(State(s): State<Shared>) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
-    let state = (s.tables.clone(), s.health.clone(), true);
-    let stream =
-        futures_util::stream::unfold(state, |(mut tables, mut health, first)| async move {
+    let mut traffic = s.traffic.subscribe();
+    traffic.mark_unchanged();
+    let state = (s.tables.clone(), s.health.clone(), traffic, true);
+    let stream = futures_util::stream::unfold(
+        state,
+        |(mut tables, mut health, mut traffic, first)| async move {
             let event = if first {
                 table_event(&mut tables)
             } else {
@@ -331,10 +391,16 @@ async fn events(State(s): State<Shared>) -> Sse<impl Stream<Item = Result<Event,
                         let n = *health.borrow_and_update();
                         Event::default().event("health").data(json!({"changes": n}).to_string())
                     }
+                    r = traffic.changed() => {
+                        r.ok()?;
+                        let sample = traffic.borrow_and_update().to_string();
+                        Event::default().event("traffic").data(sample)
+                    }
                 }
             };
-            Some((Ok(event), (tables, health, false)))
-        });
+            Some((Ok(event), (tables, health, traffic, false)))
+        },
+    );
     Sse::new(stream).keep_alive(KeepAlive::default())
 }
 

@@ -23,6 +23,8 @@ pub struct ServerState {
     since_ms: AtomicU64,
     /// The last forwarding error, for the dashboard (written on the error path only).
     last_error: arc_swap::ArcSwapOption<String>,
+    /// When (Unix ms) the last forwarding error happened; 0 before any.
+    last_error_ms: AtomicU64,
     /// Consecutive forwarding failures, and until when (Unix ms) the server sits out.
     failures: AtomicU32,
     ejected_until_ms: AtomicU64,
@@ -41,6 +43,7 @@ impl Default for ServerState {
             requests: AtomicU64::new(0),
             since_ms: AtomicU64::new(now_ms()),
             last_error: arc_swap::ArcSwapOption::empty(),
+            last_error_ms: AtomicU64::new(0),
             failures: AtomicU32::new(0),
             ejected_until_ms: AtomicU64::new(0),
             slots: None,
@@ -125,6 +128,25 @@ impl ServerState {
 
     pub fn set_last_error(&self, error: String) {
         self.last_error.store(Some(Arc::new(error)));
+        self.last_error_ms.store(now_ms(), Ordering::Relaxed);
+    }
+
+    /// When (Unix ms) the last forwarding error happened, if one did.
+    pub fn last_error_ms(&self) -> Option<u64> {
+        Some(self.last_error_ms.load(Ordering::Relaxed)).filter(|ms| *ms != 0)
+    }
+
+    /// Where the server stands for the load balancer: failing its health check comes first,
+    /// then a passive ejection (with when it ends, Unix ms).
+    pub fn condition(&self) -> Condition {
+        if !self.is_healthy() {
+            return Condition::Down;
+        }
+        let until = self.ejected_until_ms.load(Ordering::Relaxed);
+        if until != 0 && now_ms() < until {
+            return Condition::Ejected { until_ms: until };
+        }
+        Condition::Up
     }
 
     pub fn last_error(&self) -> Option<Arc<String>> {
@@ -150,6 +172,18 @@ impl ServerState {
         self.open.fetch_add(1, Ordering::Relaxed);
         InFlight(Arc::clone(self), permit)
     }
+}
+
+/// A server's standing in rotation, as [`ServerState::condition`] reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Condition {
+    Up,
+    /// Failing its health check.
+    Down,
+    /// Sitting out a cool-down after failed connects or resets, until `until_ms`.
+    Ejected {
+        until_ms: u64,
+    },
 }
 
 /// A request in flight to a server; the permit (if the server is limited) frees on drop.
@@ -186,8 +220,13 @@ mod tests {
     fn ejection_grows_and_success_clears_it() {
         let s = ServerState::default();
         assert!(!s.is_ejected());
+        assert_eq!(s.condition(), Condition::Up);
         assert_eq!(s.eject(), Duration::from_secs(1));
         assert!(s.is_ejected());
+        assert!(matches!(s.condition(), Condition::Ejected { .. }));
+        s.set_healthy(false);
+        assert_eq!(s.condition(), Condition::Down);
+        s.set_healthy(true);
         assert_eq!(s.eject(), Duration::from_secs(2));
         assert_eq!(s.eject(), Duration::from_secs(4));
         for _ in 0..10 {

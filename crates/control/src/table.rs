@@ -82,6 +82,11 @@ impl ServerIndex {
         b.servers.iter().find(|s| s.url == *url).map(|s| &s.state)
     }
 
+    /// The compiled backend `backend` of `provider`.
+    pub fn backend(&self, provider: &str, backend: &str) -> Option<&Arc<BackendRuntime>> {
+        self.backends.get(provider)?.get(backend)
+    }
+
     /// Every server as ((provider, backend, URL), state), in no particular order.
     pub fn iter(&self) -> impl Iterator<Item = ((&str, &str, &str), &Arc<ServerState>)> {
         self.backends.iter().flat_map(|(p, m)| {

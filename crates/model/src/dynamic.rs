@@ -166,6 +166,44 @@ pub struct Backend {
     /// not enforce yet: every frontend of this backend answers 503.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unenforced: Vec<String>,
+    /// Servers its provider keeps out of rotation (a paused container, one whose Docker
+    /// health check is starting or failing, one stopping): shown, never sent traffic. Not in
+    /// Traefik's shape; the API lists them beside `servers`.
+    #[serde(skip)]
+    pub held: BTreeMap<String, HeldServer>,
+}
+
+/// A server out of rotation by its provider's word, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HeldServer {
+    /// Where it would be reached, when its address can be told.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    pub state: HoldState,
+    pub reason: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin: Option<ServerOrigin>,
+}
+
+/// Why a provider holds a server out of rotation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HoldState {
+    Paused,
+    Starting,
+    Unhealthy,
+    Stopping,
+}
+
+impl HoldState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HoldState::Paused => "paused",
+            HoldState::Starting => "starting",
+            HoldState::Unhealthy => "unhealthy",
+            HoldState::Stopping => "stopping",
+        }
+    }
 }
 
 /// An active health check: `GET path` on every server each `interval`; a status in

@@ -13,8 +13,18 @@ use http::Method;
 
 /// Distinct (code, method) pairs tracked per route before `code="other"`.
 const SLOTS: usize = 24;
-/// Histogram bucket bounds in seconds (Traefik's defaults plus finer low buckets).
+/// Histogram bucket bounds in seconds exposed to Prometheus (Traefik's defaults plus finer low
+/// buckets). Each is one of [`FINE_US`], so the fine counts add up to them exactly.
 pub const BUCKETS: [f64; 10] = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.3, 1.2, 5.0, 30.0];
+/// Upper bounds in microseconds of the buckets requests are counted in: fine enough for the
+/// dashboard's p50 and p99 (about 1.5× apart), one more bucket for anything slower.
+pub const FINE_US: [u64; 28] = [
+    100, 200, 300, 500, 700, 1_000, 1_500, 2_000, 3_000, 5_000, 7_000, 10_000, 15_000, 25_000,
+    35_000, 50_000, 70_000, 100_000, 150_000, 200_000, 300_000, 500_000, 700_000, 1_200_000,
+    2_000_000, 5_000_000, 10_000_000, 30_000_000,
+];
+/// Fine buckets plus the one for anything above the last bound.
+pub const FINE_LEN: usize = FINE_US.len() + 1;
 const METHODS: [&str; 9] = [
     "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "OTHER",
 ];
@@ -103,7 +113,7 @@ impl RequestCounters {
 /// A latency histogram with fixed buckets.
 #[derive(Debug)]
 pub struct Histogram {
-    buckets: [AtomicU64; BUCKETS.len()],
+    buckets: [AtomicU64; FINE_LEN],
     count: AtomicU64,
     sum_ns: AtomicU64,
 }
@@ -120,19 +130,29 @@ impl Default for Histogram {
 
 impl Histogram {
     pub fn observe(&self, d: Duration) {
-        let secs = d.as_secs_f64();
-        if let Some(i) = BUCKETS.iter().position(|b| secs <= *b) {
-            self.buckets[i].fetch_add(1, Ordering::Relaxed);
-        }
+        let us = u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
+        let i = FINE_US.partition_point(|b| *b < us);
+        self.buckets[i].fetch_add(1, Ordering::Relaxed);
         self.count.fetch_add(1, Ordering::Relaxed);
         self.sum_ns
             .fetch_add(d.as_nanos() as u64, Ordering::Relaxed);
     }
 
+    /// The count in each fine bucket (see [`FINE_US`]).
+    pub fn counts(&self) -> [u64; FINE_LEN] {
+        std::array::from_fn(|i| self.buckets[i].load(Ordering::Relaxed))
+    }
+
     fn encode(&self, out: &mut String, name: &str, labels: &str) {
+        let fine = self.counts();
         let mut cumulative = 0;
-        for (i, b) in BUCKETS.iter().enumerate() {
-            cumulative += self.buckets[i].load(Ordering::Relaxed);
+        let mut next = 0;
+        for b in BUCKETS {
+            let bound_us = (b * 1e6).round() as u64;
+            while next < FINE_US.len() && FINE_US[next] <= bound_us {
+                cumulative += fine[next];
+                next += 1;
+            }
             let _ = writeln!(out, "{name}_bucket{{{labels}le=\"{b}\"}} {cumulative}");
         }
         let count = self.count.load(Ordering::Relaxed);
@@ -205,6 +225,59 @@ pub fn encode_duration(out: &mut String, name: &str, t: &TrafficMetrics, labels:
     t.duration.encode(out, name, labels);
 }
 
+/// Answers counted by status class: 1xx, 2xx, 3xx, 4xx, 5xx, and anything else.
+pub type ClassCounts = [u64; 6];
+
+impl RequestCounters {
+    /// Totals by status class (index `code / 100 - 1`; the last for codes out of range and
+    /// for the `other` overflow).
+    pub fn by_class(&self) -> ClassCounts {
+        let mut out = [0; 6];
+        for i in 0..SLOTS {
+            let k = self.keys[i].load(Ordering::Acquire);
+            if k != 0 {
+                let code = ((k & 0x7fff_ffff) >> 8) as u16;
+                out[class_index(code)] += self.counts[i].load(Ordering::Relaxed);
+            }
+        }
+        out[5] += self.other.load(Ordering::Relaxed);
+        out
+    }
+}
+
+fn class_index(code: u16) -> usize {
+    match code {
+        100..=599 => usize::from(code / 100 - 1),
+        _ => 5,
+    }
+}
+
+/// The quantile `q` (0..1) of a fine histogram's counts in microseconds, interpolated within
+/// its bucket; `None` without a sample.
+pub fn quantile_us(counts: &[u64; FINE_LEN], q: f64) -> Option<u64> {
+    let total: u64 = counts.iter().sum();
+    if total == 0 {
+        return None;
+    }
+    let rank = (q * total as f64).ceil().max(1.0) as u64;
+    let mut seen = 0;
+    for (i, n) in counts.iter().enumerate() {
+        if *n == 0 {
+            continue;
+        }
+        if seen + n >= rank {
+            let lower = if i == 0 { 0 } else { FINE_US[i - 1] };
+            let Some(upper) = FINE_US.get(i) else {
+                return Some(lower);
+            };
+            let within = (rank - seen) as f64 / *n as f64;
+            return Some(lower + ((upper - lower) as f64 * within).round() as u64);
+        }
+        seen += n;
+    }
+    FINE_US.last().copied()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -237,5 +310,31 @@ mod tests {
         assert!(out.contains("d_bucket{a=\"b\",le=\"0.025\"} 2"), "{out}");
         assert!(out.contains("d_bucket{a=\"b\",le=\"+Inf\"} 3"), "{out}");
         assert!(out.contains("d_count{a=\"b\"} 3"), "{out}");
+        assert!(out.contains("d_bucket{a=\"b\",le=\"30\"} 2"), "{out}");
+    }
+
+    #[test]
+    fn classes_and_quantiles() {
+        let c = RequestCounters::default();
+        c.add(200, 0);
+        c.add(204, 1);
+        c.add(503, 0);
+        c.add(101, 0);
+        assert_eq!(c.by_class(), [1, 2, 0, 0, 1, 0]);
+        let h = Histogram::default();
+        for _ in 0..98 {
+            h.observe(Duration::from_micros(800));
+        }
+        h.observe(Duration::from_millis(40));
+        h.observe(Duration::from_millis(45));
+        let counts = h.counts();
+        let p50 = quantile_us(&counts, 0.5).unwrap_or(0);
+        assert!((700..=1_000).contains(&p50), "{p50}");
+        let p99 = quantile_us(&counts, 0.99).unwrap_or(0);
+        assert!((35_000..=50_000).contains(&p99), "{p99}");
+        assert_eq!(quantile_us(&[0; FINE_LEN], 0.5), None);
+        let mut slow = [0; FINE_LEN];
+        slow[FINE_LEN - 1] = 1;
+        assert_eq!(quantile_us(&slow, 0.99), Some(30_000_000));
     }
 }

@@ -13,7 +13,8 @@ use std::collections::BTreeMap;
 use config::Constraint;
 use model::dynamic::{
     CircuitBreaker, DEFAULT_HEALTHCHECK_INTERVAL, Frontend, FrontendRedirect, HealthCheck,
-    LoadBalancer, OriginKind, ProviderError, Route, Server, ServerOrigin, Stickiness,
+    HeldServer, HoldState, LoadBalancer, OriginKind, ProviderError, Route, Server, ServerOrigin,
+    Stickiness,
 };
 
 use super::container::{ContainerInfo, Health, RunState};
@@ -63,6 +64,9 @@ pub(super) struct Parsed {
     pub(super) frontend_name: Option<String>,
     pub(super) frontend: Frontend,
     pub(super) server: Option<(String, Server)>,
+    /// The container as a server out of rotation (paused, health starting or failing,
+    /// stopping), for the dashboard.
+    pub(super) held: Option<(String, HeldServer)>,
     /// Backend-level protections asked for and not enforced (`label KEY` each).
     pub(super) backend_unenforced: Vec<String>,
     pub(super) max_conn: Option<model::middleware::MaxConn>,
@@ -188,7 +192,23 @@ fn container_route(
         return Ok(None);
     };
     let port = server_port(c, &labels)?;
-    let server = build_server(c, &labels, d, port, segment, notes)?;
+    let (server, held) = match hold_reason(c) {
+        None => (build_server(c, &labels, d, port, segment, notes)?, None),
+        Some((state, reason)) => {
+            // Its address, if one can be told, without the notes a served container gets.
+            let url = build_server(&running(c), &labels, d, port, segment, &mut Vec::new())
+                .ok()
+                .flatten();
+            let name = server_name(c, segment);
+            let held = HeldServer {
+                origin: url.as_ref().and_then(|(_, s)| s.origin.clone()),
+                url: url.map(|(_, s)| s.url),
+                state,
+                reason: reason.to_string(),
+            };
+            (None, Some((name, held)))
+        }
+    };
     let asked = middlewares::read(c);
     errors.extend(asked.errors);
     let mut frontend = build_frontend(&labels, &backend, &rule);
@@ -211,6 +231,7 @@ fn container_route(
         frontend_name,
         frontend,
         server,
+        held,
         backend_unenforced,
         max_conn: asked.max_conn,
         buffering: asked.buffering,
@@ -542,6 +563,46 @@ fn bound_address(
     }
 }
 
+/// Why a running container takes no traffic now, if it does not: paused, stopping, or its
+/// Docker health check starting or failing (Traefik 1.7 leaves such containers out).
+fn hold_reason(c: &ContainerInfo) -> Option<(HoldState, &'static str)> {
+    match (c.state, c.health) {
+        (RunState::Paused, _) => Some((
+            HoldState::Paused,
+            "the container is paused (docker pause); docker unpause puts it back",
+        )),
+        (RunState::Stopping, _) => Some((
+            HoldState::Stopping,
+            "the container is stopping; it gets no new requests",
+        )),
+        (_, Some(Health::Starting)) => Some((
+            HoldState::Starting,
+            "its Docker health check has not passed yet",
+        )),
+        (_, Some(Health::Unhealthy)) => Some((
+            HoldState::Unhealthy,
+            "Docker reports its health check failing",
+        )),
+        _ => None,
+    }
+}
+
+/// The container as if it were running and healthy (to tell a held server's address).
+fn running(c: &ContainerInfo) -> ContainerInfo {
+    ContainerInfo {
+        state: RunState::Running,
+        health: None,
+        ..c.clone()
+    }
+}
+
+fn server_name(c: &ContainerInfo, segment: Option<&str>) -> String {
+    match segment {
+        None => format!("server-{}", normalize(&c.name)),
+        Some(seg) => format!("server-{}", normalize(&format!("{}-{seg}", c.name))),
+    }
+}
+
 /// The container as a server of its backend, when it can take traffic now.
 fn build_server(
     c: &ContainerInfo,
@@ -566,10 +627,7 @@ fn build_server(
     };
     let protocol = labels.text(LABEL_PROTOCOL).unwrap_or("http");
     Ok(Some((
-        match segment {
-            None => format!("server-{}", normalize(&c.name)),
-            Some(seg) => format!("server-{}", normalize(&format!("{}-{seg}", c.name))),
-        },
+        server_name(c, segment),
         Server {
             url: format!("{protocol}://{host}:{port}"),
             weight: i64::from(labels.weight(LABEL_WEIGHT).unwrap_or(1)),

@@ -289,6 +289,9 @@ fn build_group(declarations: &[(&Member, &Parsed)]) -> Option<Group> {
         if let Some((name, server)) = &p.server {
             backend.servers.insert(name.clone(), server.clone());
         }
+        if let Some((name, held)) = &p.held {
+            backend.held.insert(name.clone(), held.clone());
+        }
         merge_unique(&mut backend.unenforced, p.backend_unenforced.clone());
         if backend.buffering != p.buffering {
             disagree(
@@ -572,6 +575,17 @@ mod tests {
             "the frontend stays, so clients get 503"
         );
         assert!(t.config.backends["backend-webapp"].servers.is_empty());
+        let held: Vec<(&str, &str, Option<&str>)> = t.config.backends["backend-webapp"]
+            .held
+            .values()
+            .map(|h| (h.state.as_str(), h.reason.as_str(), h.url.as_deref()))
+            .collect();
+        assert_eq!(held.len(), 3, "the exited container is not shown: {held:?}");
+        assert_eq!(held[0].0, "starting");
+        assert_eq!(held[0].2, Some("http://10.0.0.2:80"));
+        assert_eq!(held[1].0, "paused");
+        assert!(held[1].1.contains("paused"), "{held:?}");
+        assert_eq!(held[2].0, "stopping");
         starting.health = Some(Health::Healthy);
         let t = translate(&[starting], &defaults());
         assert_eq!(t.config.backends["backend-webapp"].servers.len(), 1);
