@@ -473,6 +473,71 @@ impl Driver {
         }
     }
 
+    /// Waits (up to 20 s) until `js` returns a value `ok` accepts, and returns it.
+    async fn wait_script(&self, what: &str, js: &str, ok: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let v = self.script(js).await;
+            if ok(&v) {
+                return v;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the page never showed {what}: last {v}\n{}",
+                self.text().await
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// The WebDriver id of the element `css` selects.
+    async fn find(&self, css: &str) -> String {
+        let v = self
+            .session_call(
+                "POST",
+                "/element",
+                Some(json!({"using": "css selector", "value": css})),
+            )
+            .await;
+        v["value"]["element-6066-11e4-a52e-4f735466cecf"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no element {css}: {v}"))
+            .to_string()
+    }
+
+    /// Types `text` into the element as a user would (WebDriver key codes for Enter, Escape).
+    async fn keys(&self, element: &str, text: &str) {
+        self.session_call(
+            "POST",
+            &format!("/element/{element}/value"),
+            Some(json!({"text": text})),
+        )
+        .await;
+    }
+
+    /// A Chrome DevTools command through chromedriver.
+    async fn cdp(&self, cmd: &str, params: Value) {
+        self.session_call(
+            "POST",
+            "/goog/cdp/execute",
+            Some(json!({"cmd": cmd, "params": params})),
+        )
+        .await;
+    }
+
+    async fn resize(&self, width: u64, height: u64) {
+        self.session_call(
+            "POST",
+            "/window/rect",
+            Some(json!({"width": width, "height": height})),
+        )
+        .await;
+        self.wait_script("the new window size", "return window.innerWidth", |w| {
+            w.as_u64().is_some_and(|w| w <= width && w + 40 >= width)
+        })
+        .await;
+    }
+
     async fn screenshot(&self, name: &str) -> std::path::PathBuf {
         let v = self.session_call("GET", "/screenshot", None).await;
         let png = base64::engine::general_purpose::STANDARD
@@ -513,7 +578,9 @@ async fn the_page_shows_routes_and_health_and_updates_live() {
         .await;
     assert!(text.contains("web"), "backend name: {text}");
     let up = driver
-        .script("return document.querySelectorAll('[data-backend=\"web\"] .badge.up').length")
+        .script(
+            "return document.querySelectorAll('[data-backend=\"web\"] [data-state=\"up\"]').length",
+        )
         .await;
     assert_eq!(up, json!(2), "both servers shown up");
     driver
@@ -751,4 +818,351 @@ async fn the_page_names_each_servers_container() {
         .script("return document.querySelector('[data-origin]').dataset.origin")
         .await;
     assert_eq!(kind, json!("container"));
+}
+
+/// The frontend of `backend` in the `docker` provider, by the API.
+async fn docker_frontend_of(p: &Portier, backend: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (_, v) = json(p, "/api/providers/docker/frontends").await;
+        if let Some(name) = v.as_object().and_then(|m| {
+            m.iter()
+                .find(|(_, f)| f["backend"] == backend)
+                .map(|(n, _)| n.clone())
+        }) {
+            return name;
+        }
+        assert!(Instant::now() < deadline, "no frontend for {backend}: {v}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The diagnosis an operator needs, on the real engine in a real browser: a healthy backend
+/// under load, one whose server refuses every connection, a paused container and a bad label,
+/// beside 1,000 file routes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_diagnoses_failing_routes_paused_servers_and_bad_labels() {
+    use support::docker::{Scope, docker};
+    use support::load::Load;
+    use support::toml::Toml;
+    let s = Scope::new("dash-diag");
+    let labels = |name: &str, port: &str| -> Vec<String> {
+        [
+            format!("traefik.backend={name}"),
+            format!("traefik.port={port}"),
+            format!("traefik.frontend.rule=Host:{name}.local"),
+        ]
+        .into_iter()
+        .flat_map(|l| ["-l".to_string(), l])
+        .collect()
+    };
+    let run = |name: &str, port: &str| {
+        let args = labels(name, port);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        s.run(name, &args)
+    };
+    run("healthy", "80");
+    run("failing", "81"); // nothing listens there: every connect is refused
+    let paused = run("paused", "80");
+    s.run(
+        "badlabel",
+        &[
+            "-l",
+            "traefik.port=80",
+            "-l",
+            "traefik.frontend.rule=Hots:bad.local",
+        ],
+    );
+    let generated = Backend::spawn("gen").await;
+    let mut toml = Toml::http()
+        .web()
+        .raw("[file]\n")
+        .backend("gen", &[(&generated, 1)]);
+    for i in 1..1000 {
+        toml = toml.frontend(
+            &format!("gen-{i:04}"),
+            "gen",
+            &format!("Host:gen-{i:04}.local"),
+        );
+    }
+    // One with middlewares, for the detail view.
+    let toml = toml.raw(
+        "[frontends.gen-0000]\nbackend = \"gen\"\nwhitelistSourceRange = [\"10.0.0.0/8\", \"127.0.0.1/32\"]\n\
+         [frontends.gen-0000.routes.r]\nrule = \"Host:gen-0000.local\"\n[frontends.gen-0000.headers]\nframeDeny = true\n",
+    );
+    let p = Portier::start(&format!("{}{}", toml.build(), s.docker_toml("")));
+    let healthy = docker_frontend_of(&p, "backend-healthy").await;
+    let failing = docker_frontend_of(&p, "backend-failing").await;
+    docker_frontend_of(&p, "backend-paused").await;
+    docker(&["pause", &paused]);
+
+    // Traffic: the healthy route under load, the failing one answered 5xx throughout.
+    let bad = Load::start(p.http(), "failing.local", 5, 1, Duration::from_secs(60));
+    let load = Load::start(p.http(), "healthy.local", 40, 4, Duration::from_secs(3));
+
+    let driver = Driver::start().await;
+    let url = format!("http://{}/dashboard/", p.web.expect("web"));
+    driver
+        .session_call("POST", "/url", Some(json!({"url": url})))
+        .await;
+
+    let report = load.finish().await;
+    assert!(report.failures.is_empty(), "{:?}", report.failures);
+    // Counts: the healthy route's total is every request sent, exactly.
+    let row = |name: &str, cell: &str| {
+        format!(
+            "return document.querySelector('tr[data-frontend=\"{name}\"] [{cell}]')?.textContent"
+        )
+    };
+    driver
+        .wait_script(
+            "the healthy route's total",
+            &row(&healthy, "data-total"),
+            |v| v == &json!(report.total.to_string()),
+        )
+        .await;
+    assert_eq!(driver.script(&row(&healthy, "data-5xx")).await, json!("0"));
+    // The failing route is flagged at the top, with why.
+    let flagged = driver
+        .wait_script(
+            "the failing route flagged",
+            &format!("return document.querySelector('#attention [data-failing=\"docker/{failing}\"]')?.textContent"),
+            |v| v.as_str().is_some_and(|t| t.contains("5xx")),
+        )
+        .await;
+    assert!(
+        flagged
+            .as_str()
+            .is_some_and(|t| t.contains("backend-failing")),
+        "{flagged}"
+    );
+    // States: up, paused (out of rotation, and why), ejected; k of n up per backend.
+    let card =
+        |b: &str, q: &str| format!("return document.querySelector('[data-backend=\"{b}\"] {q}')");
+    driver
+        .wait_script(
+            "the paused server",
+            &(card("backend-paused", "[data-state=\"paused\"] [data-reason]") + "?.textContent"),
+            |v| v.as_str().is_some_and(|t| t.contains("paused")),
+        )
+        .await;
+    assert_eq!(
+        driver
+            .script(&(card("backend-paused", "[data-up]") + ".dataset.up"))
+            .await,
+        json!("0/1")
+    );
+    assert_eq!(
+        driver
+            .script(&(card("backend-healthy", "[data-up]") + ".dataset.up"))
+            .await,
+        json!("1/1")
+    );
+    driver
+        .wait_script(
+            "the failing server ejected",
+            &(card("backend-failing", "[data-server]") + "?.dataset.state"),
+            |v| v == &json!("ejected"),
+        )
+        .await;
+    let container = format!("{}-healthy", s.tag);
+    assert_eq!(
+        driver
+            .script(&(card("backend-healthy", "[data-origin]") + ".textContent"))
+            .await,
+        json!(format!("container {container}"))
+    );
+    // The bad label: shown with when it was seen.
+    let error = driver
+        .wait_script(
+            "the bad label",
+            "return [...document.querySelectorAll('#error-list li')].map(l => l.textContent).join('\\n')",
+            |v| v.as_str().is_some_and(|t| t.contains("Hots")),
+        )
+        .await;
+    assert!(
+        error
+            .as_str()
+            .is_some_and(|t| (t.contains("(since ") || t.contains("first "))
+                && t.contains(&format!("{}-badlabel", s.tag))),
+        "{error}"
+    );
+    // The overview counts what is failing: the failing and the paused routes.
+    let tile = driver
+        .script("return document.querySelector('[data-tile=\"Routes\"]').textContent")
+        .await;
+    assert!(
+        tile.as_str()
+            .is_some_and(|t| t.contains("1003") && t.contains("2 failing")),
+        "{tile}"
+    );
+    // The chart has points after traffic.
+    let points = driver
+        .wait_script(
+            "points on the requests chart",
+            "return Number(document.querySelector('#chart-rate').dataset.points)",
+            |v| v.as_u64().is_some_and(|n| n > 0),
+        )
+        .await;
+    assert!(points.as_u64().unwrap_or(0) <= 300, "{points}");
+    let polyline = driver
+        .script("return document.querySelector('#chart-rate polyline').getAttribute('points').split(' ').length")
+        .await;
+    assert!(polyline.as_u64().unwrap_or(0) > 0, "{polyline}");
+    assert_eq!(
+        driver
+            .script("return document.querySelector('#live').textContent")
+            .await,
+        json!("live"),
+        "live updates with 1,003 routes"
+    );
+    driver.screenshot("dashboard-1440.png").await;
+
+    // The filter narrows 1,000 routes, typed as a user types.
+    let filter = driver.find("#filter").await;
+    driver.keys(&filter, "gen-09").await;
+    let visible = "return [...document.querySelectorAll('#frontends tbody tr')].filter(r => !r.hidden).length";
+    driver
+        .wait_script("100 routes", visible, |v| v == &json!(100))
+        .await;
+    driver.keys(&filter, "\u{E00C}").await; // Escape clears it
+    driver
+        .wait_script("every route again", visible, |v| v == &json!(1003))
+        .await;
+    driver.keys(&filter, "failing").await;
+    let shown = driver
+        .wait_script(
+            "the failing routes",
+            "return [...document.querySelectorAll('#frontends tbody tr')].filter(r => !r.hidden).map(r => r.dataset.frontend + ':' + (r.querySelector('[data-health]')?.dataset.health || 'ok')).sort()",
+            |v| v.as_array().is_some_and(|a| a.len() == 2),
+        )
+        .await;
+    let mut expected = vec![format!("{failing}:failing")];
+    expected.push(format!(
+        "{}:failing",
+        docker_frontend_of(&p, "backend-paused").await
+    ));
+    expected.sort();
+    assert_eq!(shown, json!(expected));
+    driver.keys(&filter, "\u{E00C}").await;
+
+    // Dark theme follows prefers-color-scheme.
+    driver
+        .cdp(
+            "Emulation.setEmulatedMedia",
+            json!({"features": [{"name": "prefers-color-scheme", "value": "dark"}]}),
+        )
+        .await;
+    driver
+        .wait_script(
+            "the dark theme",
+            "return getComputedStyle(document.body).backgroundColor",
+            |v| v == &json!("rgb(17, 21, 28)"),
+        )
+        .await;
+    driver.screenshot("dashboard-1440-dark.png").await;
+    driver.resize(375, 812).await;
+    let width = driver
+        .script("return [document.documentElement.scrollWidth, window.innerWidth]")
+        .await;
+    assert!(
+        width[0].as_u64() <= width[1].as_u64(),
+        "page wider than the viewport: {width}"
+    );
+    driver.screenshot("dashboard-375-dark.png").await;
+    driver
+        .cdp(
+            "Emulation.setEmulatedMedia",
+            json!({"features": [{"name": "prefers-color-scheme", "value": "light"}]}),
+        )
+        .await;
+    driver.screenshot("dashboard-375.png").await;
+    driver.resize(1440, 900).await;
+
+    // The detail view, opened from the keyboard: rule, middlewares, servers with their
+    // timeline, charts and recent errors.
+    let link = driver
+        .find(&format!("tr[data-frontend=\"{failing}\"] a"))
+        .await;
+    driver.keys(&link, "\u{E007}").await; // Enter
+    driver
+        .wait_script(
+            "the detail view",
+            "return document.querySelector('#detail-title').textContent",
+            |v| v == &json!(failing),
+        )
+        .await;
+    let facts = driver
+        .script("return document.querySelector('#detail-facts').textContent")
+        .await;
+    assert!(
+        facts
+            .as_str()
+            .is_some_and(|t| t.contains("Host:failing.local")
+                && (t.contains("0 of 1 up") || t.contains("1 of 1 up"))),
+        "{facts}"
+    );
+    assert_eq!(
+        driver.script("return document.activeElement.id").await,
+        json!("detail-title"),
+        "focus moves to the view"
+    );
+    driver
+        .wait_script(
+            "the server's timeline",
+            "return document.querySelector('#detail-servers .timeline')?.getAttribute('aria-label')",
+            |v| v.as_str().is_some_and(|t| t.contains("ejected")),
+        )
+        .await;
+    driver
+        .wait_script(
+            "the recent errors",
+            "return document.querySelector('#detail-errors').textContent",
+            |v| v.as_str().is_some_and(|t| t.contains("cannot reach")),
+        )
+        .await;
+    driver
+        .wait_script(
+            "the route's chart",
+            "return Number(document.querySelector('#detail-rate').dataset.points)",
+            |v| v.as_u64().is_some_and(|n| n > 0),
+        )
+        .await;
+    assert_eq!(
+        driver
+            .script("return document.querySelector('#home').hidden")
+            .await,
+        json!(true)
+    );
+    driver.screenshot("dashboard-route-1440.png").await;
+    // A route with middlewares lists them in order, with their settings.
+    driver
+        .script("location.hash = '#/route/file/gen-0000'; return 1")
+        .await;
+    let steps = driver
+        .wait_script(
+            "the route's middlewares",
+            "return [...document.querySelectorAll('#detail-middlewares [data-step]')].map(s => s.dataset.step)",
+            |v| v.as_array().is_some_and(|a| !a.is_empty()),
+        )
+        .await;
+    assert_eq!(steps, json!(["whiteList", "secureHeaders"]));
+    let settings = driver
+        .script("return document.querySelector('#detail-middlewares pre').textContent")
+        .await;
+    assert!(
+        settings.as_str().is_some_and(|t| t.contains("10.0.0.0/8")),
+        "{settings}"
+    );
+    let body = driver.find("body").await;
+    driver.keys(&body, "\u{E00C}").await; // Escape: back to every route
+    driver
+        .wait_script(
+            "the routes again",
+            "return document.querySelector('#home').hidden",
+            |v| v == &json!(false),
+        )
+        .await;
+    bad.finish().await;
+    let _ = driver.session_call("DELETE", "", None).await;
 }

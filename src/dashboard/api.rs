@@ -41,7 +41,10 @@ impl<'a> View<'a> {
             state,
             table,
             rates: state.rates.lock().map(|r| r.clone()).unwrap_or_default(),
-            obs: state.observer.lock().ok(),
+            obs: state.observer.lock().ok().map(|mut o| {
+                o.catch_up(super::unix_ms(), table);
+                o
+            }),
             compiled,
         }
     }
@@ -520,10 +523,11 @@ pub(super) fn overview(state: &WebState, table: &RoutingTable) -> Value {
 
 /// Current errors and warnings with when they were first and last seen and how many
 /// configurations carried them, then the recently resolved ones.
-pub(super) fn errors(state: &WebState) -> Value {
-    let Ok(obs) = state.observer.lock() else {
+pub(super) fn errors(state: &WebState, table: &RoutingTable) -> Value {
+    let Ok(mut obs) = state.observer.lock() else {
         return json!({"current": [], "resolved": []});
     };
+    obs.catch_up(super::unix_ms(), table);
     let mut current: Vec<&observe::Seen> = obs.errors.values().collect();
     current.sort_by(|a, b| b.last_ms.cmp(&a.last_ms).then(a.first_ms.cmp(&b.first_ms)));
     json!({

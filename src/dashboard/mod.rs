@@ -334,7 +334,8 @@ async fn overview(State(s): State<Shared>) -> Response {
 }
 
 async fn errors(State(s): State<Shared>) -> Response {
-    json_response(api::errors(&s))
+    let table = s.table.load_full();
+    json_response(api::errors(&s, &table))
 }
 
 async fn traffic(State(s): State<Shared>) -> Response {

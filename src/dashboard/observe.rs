@@ -209,6 +209,12 @@ impl Observer {
         self.now = now;
         self.traffic(now, table, entry_points);
         self.servers(now_ms, table);
+        self.catch_up(now_ms, table);
+    }
+
+    /// Takes in the errors of `table` if it is newer than the last one seen, so an answer
+    /// right after a new table never lags the sampler.
+    pub(crate) fn catch_up(&mut self, now_ms: u64, table: &RoutingTable) {
         if self.generation != Some(table.generation) {
             self.generation = Some(table.generation);
             self.errors_of(now_ms, table);

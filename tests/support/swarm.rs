@@ -103,14 +103,27 @@ impl Swarm {
     }
 
     /// The host's address on `docker_gwbridge`, which containers on an overlay network reach.
+    /// The engine creates that bridge when the first task on an overlay network starts (on a
+    /// fresh machine, during the test), so this waits for it.
     pub fn host_gateway(&self) -> String {
-        docker(&[
-            "network",
-            "inspect",
-            "docker_gwbridge",
-            "--format",
-            "{{(index .IPAM.Config 0).Gateway}}",
-        ])
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let found = docker(&["network", "ls", "-q", "--filter", "name=^docker_gwbridge$"]);
+            if !found.is_empty() {
+                return docker(&[
+                    "network",
+                    "inspect",
+                    "docker_gwbridge",
+                    "--format",
+                    "{{(index .IPAM.Config 0).Gateway}}",
+                ]);
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the engine never created docker_gwbridge (no task started on the overlay network?)"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
     }
 
     /// `docker service create` of the whoami image on the network, with these labels and
