@@ -69,15 +69,29 @@ function coalesce(fn) {
   return schedule;
 }
 
+// The configuration and every state: on each new table or health change, and every 10 s
+// while traffic moves (server rates, ejections).
 const refresh = coalesce(async () => {
   const [providers, overview, errors, traffic] = await Promise.all([
     getJSON("../api"), getJSON("../api/overview"), getJSON("../api/errors"), getJSON("../api/traffic"),
   ]);
-  Object.assign(state, { providers, overview, errors, traffic });
+  Object.assign(state, { providers, overview, errors, traffic, configAt: Date.now() });
   state.lastTotal = traffic.proxy?.total ?? state.lastTotal;
   if (state.detail && !state.detail.backendTraffic) refreshDetail(0);
   if (document.hidden) return;
   render();
+  // For bench/dashboard.py: when the first full render ended.
+  if (!state.marked) { state.marked = true; performance.mark("portier:rendered"); }
+});
+
+// The numbers only: every 2 s at most while counts move.
+const refreshTraffic = coalesce(async () => {
+  const [overview, traffic] = await Promise.all([getJSON("../api/overview"), getJSON("../api/traffic")]);
+  Object.assign(state, { overview, traffic });
+  if (document.hidden) return;
+  renderOverview();
+  renderNumbers();
+  renderProxyCharts();
 });
 
 const refreshDetail = coalesce(async () => {
@@ -231,11 +245,8 @@ function renderRoutes() {
         row = fresh;
         state.rows.set(key, row);
       }
-      const s = summaryOf("frontends", provider, name);
-      setText(row.cells.rate, (s?.rate ?? 0).toFixed(1));
-      setText(row.cells.total, s?.total ?? 0);
-      setText(row.cells.e5, s?.codes?.["5xx"] ?? 0);
-      setText(row.cells.p99, s?.window?.p99 == null ? "–" : `${fmt(s.window.p99)} ms`);
+      row.provider = provider;
+      row.name = name;
       seen.add(key);
       list.push([key, row]);
     }
@@ -251,7 +262,19 @@ function renderRoutes() {
     state.order = order;
   }
   $("#no-frontends").hidden = list.length > 0;
+  renderNumbers();
   applyFilter();
+}
+
+// Each route's counts, patched into its row.
+function renderNumbers() {
+  for (const row of state.rows.values()) {
+    const s = summaryOf("frontends", row.provider, row.name);
+    setText(row.cells.rate, (s?.rate ?? 0).toFixed(1));
+    setText(row.cells.total, s?.total ?? 0);
+    setText(row.cells.e5, s?.codes?.["5xx"] ?? 0);
+    setText(row.cells.p99, s?.window?.p99 == null ? "–" : `${fmt(s.window.p99)} ms`);
+  }
 }
 
 function applyFilter() {
@@ -597,10 +620,11 @@ function live() {
     let t;
     try { t = JSON.parse(msg.data); } catch (_) { return; }
     appendProxyPoint(t);
-    // Counts moved: fetch the numbers again, at most every 2 s.
+    // Counts moved: fetch the numbers again, at most every 2 s, and the states every 10 s.
     if (t.total !== state.lastTotal) {
       state.lastTotal = t.total;
-      refresh(2000);
+      if (Date.now() - (state.configAt || 0) > 10000) refresh(0);
+      else refreshTraffic(2000);
       if (state.detail) refreshDetail(2000);
     }
   });

@@ -1166,3 +1166,42 @@ async fn the_page_diagnoses_failing_routes_paused_servers_and_bad_labels() {
     bad.finish().await;
     let _ = driver.session_call("DELETE", "", None).await;
 }
+
+/// With a configuration that never changes (the aggregator is done once it is loaded), the
+/// event stream stays open and sends a traffic sample each second: the page stays "live".
+#[tokio::test]
+async fn the_event_stream_outlives_a_static_configuration() {
+    use support::toml::Toml;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let a = Backend::spawn("one").await;
+    let p = Portier::start(
+        &Toml::file()
+            .web()
+            .backend("web", &[(&a, 1)])
+            .frontend("site", "web", "Host:site.local")
+            .build(),
+    );
+    let mut stream = tokio::net::TcpStream::connect(p.web.expect("web"))
+        .await
+        .expect("connect");
+    stream
+        .write_all(b"GET /api/events HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .await
+        .expect("write");
+    let mut text = String::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while text.matches("event: traffic").count() < 3 {
+        let mut chunk = [0u8; 4096];
+        let n = tokio::time::timeout_at(deadline.into(), stream.read(&mut chunk))
+            .await
+            .unwrap_or_else(|_| panic!("no three traffic samples in 10 s:\n{text}"))
+            .expect("read");
+        assert!(n > 0, "the event stream closed:\n{text}");
+        text.push_str(&String::from_utf8_lossy(&chunk[..n]));
+    }
+    assert!(text.contains("event: table"), "{text}");
+    assert!(
+        !text.contains("\r\n0\r\n\r\n"),
+        "the chunked stream ended:\n{text}"
+    );
+}

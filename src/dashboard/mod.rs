@@ -382,18 +382,15 @@ async fn events(State(s): State<Shared>) -> Sse<impl Stream<Item = Result<Event,
             let event = if first {
                 table_event(&mut tables)
             } else {
+                // A channel whose sender is gone (the aggregator ends once a static
+                // configuration is loaded) sends nothing more; the stream goes on.
                 tokio::select! {
-                    r = tables.changed() => {
-                        r.ok()?;
-                        table_event(&mut tables)
-                    }
-                    r = health.changed() => {
-                        r.ok()?;
+                    () = changed(&mut tables) => table_event(&mut tables),
+                    () = changed(&mut health) => {
                         let n = *health.borrow_and_update();
                         Event::default().event("health").data(json!({"changes": n}).to_string())
                     }
-                    r = traffic.changed() => {
-                        r.ok()?;
+                    () = changed(&mut traffic) => {
                         let sample = traffic.borrow_and_update().to_string();
                         Event::default().event("traffic").data(sample)
                     }
@@ -403,6 +400,13 @@ async fn events(State(s): State<Shared>) -> Sse<impl Stream<Item = Result<Event,
         },
     );
     Sse::new(stream).keep_alive(KeepAlive::default())
+}
+
+/// Resolves when `rx` sees a new value; never, once its sender is gone.
+async fn changed<T>(rx: &mut watch::Receiver<T>) {
+    if rx.changed().await.is_err() {
+        std::future::pending::<()>().await;
+    }
 }
 
 fn table_event(tables: &mut watch::Receiver<Arc<RoutingTable>>) -> Event {
