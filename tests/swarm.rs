@@ -75,6 +75,15 @@ async fn swarm_services_route_scale_and_update_without_failed_requests() {
         &["--replicas", "3"],
     );
     let noport = s.service("noport", &["traefik.frontend.rule=Host:noport.swarm"], &[]);
+    // A task no node can take stays pending: shown as starting, out of rotation, never routed.
+    let waiting = s.service(
+        "waiting",
+        &[
+            "traefik.port=80",
+            "traefik.frontend.rule=Host:waiting.swarm",
+        ],
+        &["--constraint", "node.labels.portier-never==true"],
+    );
     let vip = s.service(
         "vip",
         &[
@@ -118,6 +127,32 @@ async fn swarm_services_route_scale_and_update_without_failed_requests() {
     assert!(
         errors.contains(&format!("service {noport} label traefik.port")),
         "{errors}"
+    );
+    let held = eventually(
+        Duration::from_secs(10),
+        "the pending task in the API",
+        async || {
+            let v = api(web_api).await;
+            let h = v["backends"][format!("backend-{waiting}")]["held"].clone();
+            h.as_object().filter(|m| !m.is_empty()).map(|_| h.clone())
+        },
+    )
+    .await;
+    let task = held
+        .as_object()
+        .and_then(|m| m.values().next().cloned())
+        .unwrap_or_default();
+    assert_eq!(task["state"], "starting", "{held}");
+    assert!(
+        task["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("swarm task")),
+        "{held}"
+    );
+    assert_eq!(
+        try_get(http, "waiting.swarm", "/").await.map(|r| r.0),
+        Some(503),
+        "its route answers 503, not 404"
     );
     // VIP mode: the service's virtual IP is its one server (the kernel here has no IPVS, so
     // it is checked through the API, not with requests).

@@ -12,6 +12,9 @@ pub enum RunState {
     Paused,
     /// A `kill` (TERM/KILL/INT/QUIT) or `stop` was seen: it is on its way out.
     Stopping,
+    /// A swarm task the orchestrator is bringing up (new, pending, assigned, accepted,
+    /// preparing, ready, starting): shown as starting, not routed.
+    Pending,
     /// Created, exited, restarting, dead: not routable.
     NotRunning,
 }

@@ -193,9 +193,17 @@ pub fn containers(look: &SwarmLook) -> SwarmContainers {
             .get(service.id.as_str())
             .map_or(&[][..], Vec::as_slice);
         for task in own {
-            if task.desired_state != "running" || task.status.state != "running" {
-                continue;
-            }
+            // Running tasks are servers; those coming up or leaving are shown out of rotation.
+            let state = match (task.desired_state.as_str(), task.status.state.as_str()) {
+                ("running", "running") => RunState::Running,
+                (
+                    "running",
+                    "new" | "pending" | "assigned" | "accepted" | "preparing" | "ready"
+                    | "starting",
+                ) => RunState::Pending,
+                ("shutdown" | "remove", "running") => RunState::Stopping,
+                _ => continue,
+            };
             let name = match (global, task.slot) {
                 (false, Some(slot)) => format!("{}.{slot}", spec.name),
                 _ => format!("{}.{}", spec.name, task.id),
@@ -208,7 +216,8 @@ pub fn containers(look: &SwarmLook) -> SwarmContainers {
             });
             let mut c = container(&task.id, name, service, addresses.collect());
             c.node = nodes.get(&task.node_id).cloned();
-            if !c.networks.is_empty() {
+            c.state = state;
+            if !c.networks.is_empty() || state == RunState::Pending {
                 out.containers.push(c);
             }
         }
@@ -338,8 +347,16 @@ mod tests {
                     "whoami",
                     vec![("ingress", "10.0.0.7"), ("web", "10.0.1.3")]
                 ),
+                ("whoami.2", "whoami", vec![("web", "10.0.1.4")]),
+                ("whoami.3", "whoami", vec![("web", "10.0.1.5")]),
             ],
-            "a starting task, one leaving (desired shutdown) and one on no listed network are out"
+            "one task on no listed network is out"
+        );
+        let states: Vec<RunState> = s.containers.iter().map(|c| c.state).collect();
+        assert_eq!(
+            states[2..],
+            [RunState::Running, RunState::Pending, RunState::Stopping],
+            "a starting task and one leaving (desired shutdown) are shown, out of rotation"
         );
         let whoami = &s.containers[2];
         assert_eq!(whoami.labels["traefik.frontend.rule"], "Host:whoami.local");

@@ -571,6 +571,10 @@ fn hold_reason(c: &ContainerInfo) -> Option<(HoldState, &'static str)> {
             HoldState::Paused,
             "the container is paused (docker pause); docker unpause puts it back",
         )),
+        (RunState::Pending, _) => Some((
+            HoldState::Starting,
+            "the swarm task is not running yet (the orchestrator is bringing it up)",
+        )),
         (RunState::Stopping, _) => Some((
             HoldState::Stopping,
             "the container is stopping; it gets no new requests",

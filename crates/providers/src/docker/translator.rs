@@ -586,6 +586,12 @@ mod tests {
         assert_eq!(held[1].0, "paused");
         assert!(held[1].1.contains("paused"), "{held:?}");
         assert_eq!(held[2].0, "stopping");
+        let mut task = web("e", "10.0.0.6");
+        task.state = RunState::Pending;
+        let t = translate(&[task], &defaults());
+        let h = &t.config.backends["backend-webapp"].held["server-e"];
+        assert_eq!(h.state.as_str(), "starting");
+        assert!(h.reason.contains("swarm task"), "{h:?}");
         starting.health = Some(Health::Healthy);
         let t = translate(&[starting], &defaults());
         assert_eq!(t.config.backends["backend-webapp"].servers.len(), 1);
