@@ -1060,6 +1060,7 @@ async fn the_page_diagnoses_failing_routes_paused_servers_and_bad_labels() {
             |v| v == &json!("rgb(17, 21, 28)"),
         )
         .await;
+    driver.script("window.scrollTo(0, 0); return 1").await;
     driver.screenshot("dashboard-1440-dark.png").await;
     driver.resize(375, 812).await;
     let width = driver
@@ -1069,6 +1070,7 @@ async fn the_page_diagnoses_failing_routes_paused_servers_and_bad_labels() {
         width[0].as_u64() <= width[1].as_u64(),
         "page wider than the viewport: {width}"
     );
+    driver.script("document.activeElement.blur(); window.scrollTo(0, 0); return 1").await;
     driver.screenshot("dashboard-375-dark.png").await;
     driver
         .cdp(
