@@ -1016,7 +1016,7 @@ async fn the_page_diagnoses_failing_routes_paused_servers_and_bad_labels() {
         json!("live"),
         "live updates with 1,003 routes"
     );
-    driver.screenshot("dashboard-1440.png").await;
+    driver.screenshot("diagnosis-1440.png").await;
 
     // The filter narrows 1,000 routes, typed as a user types.
     let filter = driver.find("#filter").await;
@@ -1061,7 +1061,7 @@ async fn the_page_diagnoses_failing_routes_paused_servers_and_bad_labels() {
         )
         .await;
     driver.script("window.scrollTo(0, 0); return 1").await;
-    driver.screenshot("dashboard-1440-dark.png").await;
+    driver.screenshot("diagnosis-1440-dark.png").await;
     driver.resize(375, 812).await;
     let width = driver
         .script("return [document.documentElement.scrollWidth, window.innerWidth]")
@@ -1070,15 +1070,17 @@ async fn the_page_diagnoses_failing_routes_paused_servers_and_bad_labels() {
         width[0].as_u64() <= width[1].as_u64(),
         "page wider than the viewport: {width}"
     );
-    driver.script("document.activeElement.blur(); window.scrollTo(0, 0); return 1").await;
-    driver.screenshot("dashboard-375-dark.png").await;
+    driver
+        .script("document.activeElement.blur(); window.scrollTo(0, 0); return 1")
+        .await;
+    driver.screenshot("diagnosis-375-dark.png").await;
     driver
         .cdp(
             "Emulation.setEmulatedMedia",
             json!({"features": [{"name": "prefers-color-scheme", "value": "light"}]}),
         )
         .await;
-    driver.screenshot("dashboard-375.png").await;
+    driver.screenshot("diagnosis-375.png").await;
     driver.resize(1440, 900).await;
 
     // The detail view, opened from the keyboard: rule, middlewares, servers with their
@@ -1136,7 +1138,7 @@ async fn the_page_diagnoses_failing_routes_paused_servers_and_bad_labels() {
             .await,
         json!(true)
     );
-    driver.screenshot("dashboard-route-1440.png").await;
+    driver.screenshot("diagnosis-route-1440.png").await;
     // A route with middlewares lists them in order, with their settings.
     driver
         .script("location.hash = '#/route/file/gen-0000'; return 1")
