@@ -864,6 +864,10 @@ async fn the_page_diagnoses_failing_routes_paused_servers_and_bad_labels() {
     run("healthy", "80");
     run("failing", "81"); // nothing listens there: every connect is refused
     let paused = run("paused", "80");
+    // One with a Docker HEALTHCHECK, made to fail once it is served.
+    let sick_args = labels("sick", "80");
+    let sick_args: Vec<&str> = sick_args.iter().map(String::as_str).collect();
+    s.run_image("sick", support::docker::HEALTH_IMAGE, &sick_args);
     s.run(
         "badlabel",
         &[
@@ -895,6 +899,15 @@ async fn the_page_diagnoses_failing_routes_paused_servers_and_bad_labels() {
     let failing = docker_frontend_of(&p, "backend-failing").await;
     docker_frontend_of(&p, "backend-paused").await;
     docker(&["pause", &paused]);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while get(p.http(), "sick.local", "/").await.status != 200 {
+        assert!(Instant::now() < deadline, "the sick container never served");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        get(p.http(), "sick.local", "/health/down").await.status,
+        200
+    );
 
     // Traffic: the healthy route under load, the failing one answered 5xx throughout.
     let bad = Load::start(p.http(), "failing.local", 5, 1, Duration::from_secs(60));
@@ -958,6 +971,22 @@ async fn the_page_diagnoses_failing_routes_paused_servers_and_bad_labels() {
             .await,
         json!("1/1")
     );
+    let sick = driver
+        .wait_script(
+            "the unhealthy server",
+            &(card("backend-sick", "[data-server]") + "?.dataset.state"),
+            |v| v == &json!("unhealthy"),
+        )
+        .await;
+    assert_eq!(sick, json!("unhealthy"));
+    assert!(
+        driver
+            .script(&(card("backend-sick", "[data-reason]") + ".textContent"))
+            .await
+            .as_str()
+            .is_some_and(|t| t.contains("health check")),
+        "the reason is shown"
+    );
     driver
         .wait_script(
             "the failing server ejected",
@@ -993,7 +1022,7 @@ async fn the_page_diagnoses_failing_routes_paused_servers_and_bad_labels() {
         .await;
     assert!(
         tile.as_str()
-            .is_some_and(|t| t.contains("1003") && t.contains("2 failing")),
+            .is_some_and(|t| t.contains("1004") && t.contains("3 failing")),
         "{tile}"
     );
     // The chart has points after traffic.
@@ -1014,7 +1043,7 @@ async fn the_page_diagnoses_failing_routes_paused_servers_and_bad_labels() {
             .script("return document.querySelector('#live').textContent")
             .await,
         json!("live"),
-        "live updates with 1,003 routes"
+        "live updates with 1,004 routes"
     );
     driver.screenshot("diagnosis-1440.png").await;
 
@@ -1027,21 +1056,20 @@ async fn the_page_diagnoses_failing_routes_paused_servers_and_bad_labels() {
         .await;
     driver.keys(&filter, "\u{E00C}").await; // Escape clears it
     driver
-        .wait_script("every route again", visible, |v| v == &json!(1003))
+        .wait_script("every route again", visible, |v| v == &json!(1004))
         .await;
     driver.keys(&filter, "failing").await;
     let shown = driver
         .wait_script(
             "the failing routes",
             "return [...document.querySelectorAll('#frontends tbody tr')].filter(r => !r.hidden).map(r => r.dataset.frontend + ':' + (r.querySelector('[data-health]')?.dataset.health || 'ok')).sort()",
-            |v| v.as_array().is_some_and(|a| a.len() == 2),
+            |v| v.as_array().is_some_and(|a| a.len() == 3),
         )
         .await;
     let mut expected = vec![format!("{failing}:failing")];
-    expected.push(format!(
-        "{}:failing",
-        docker_frontend_of(&p, "backend-paused").await
-    ));
+    for b in ["backend-paused", "backend-sick"] {
+        expected.push(format!("{}:failing", docker_frontend_of(&p, b).await));
+    }
     expected.sort();
     assert_eq!(shown, json!(expected));
     driver.keys(&filter, "\u{E00C}").await;
