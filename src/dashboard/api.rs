@@ -244,14 +244,8 @@ pub(super) fn servers(view: &View<'_>, provider: &str, backend: &str, b: &Backen
             if let Some(st) = view.table.servers.get(&key) {
                 let (standing, reason) = observe::live(st);
                 let tkey = (provider.to_string(), backend.to_string(), s.clone());
-                let since = since_of(view, &tkey)
-                    .filter(|_| {
-                        view.obs
-                            .as_ref()
-                            .and_then(|o| o.timelines.get(&tkey))
-                            .is_some()
-                    })
-                    .unwrap_or(st.since_ms());
+                // The sampler's last change, or the state's own until it has sampled it.
+                let since = since_of(view, &tkey).unwrap_or(st.since_ms());
                 obj.insert(
                     "status".into(),
                     json!(if st.is_healthy() { "up" } else { "down" }),

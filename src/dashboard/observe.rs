@@ -368,8 +368,7 @@ impl Observer {
         }
     }
 
-    /// The state of server `key` if the sampler has seen it: standing, since (Unix ms),
-    /// timeline.
+    /// The state changes of server `key`, once the sampler has seen it.
     pub(crate) fn timeline(&self, key: &ServerKey) -> Option<&Timeline> {
         self.timelines.get(key)
     }
