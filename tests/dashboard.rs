@@ -1237,3 +1237,43 @@ async fn the_event_stream_outlives_a_static_configuration() {
         "the chunked stream ended:\n{text}"
     );
 }
+
+/// A watched file rewritten every 20 ms is applied while the writes go on (at least every
+/// 250 ms after a change), not only once they pause.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_that_never_stops_changing_is_applied_as_it_goes() {
+    let (a, b, p) = start().await;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let (stop, path) = (stop.clone(), p.write("rules.toml", &rules(&a, &b, None)));
+        let (ua, ub) = (a.url(), b.url());
+        std::thread::spawn(move || {
+            let mut n = 0u32;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) && n < 500 {
+                n += 1;
+                let text = format!(
+                    "[backends.web.servers.one]\nurl = \"{ua}\"\n[backends.web.servers.two]\nurl = \"{ub}\"\n\
+                     [frontends.v{n}]\nbackend = \"web\"\n[frontends.v{n}.routes.r]\nrule = \"PathPrefix:/v{n}\"\n"
+                );
+                let _ = std::fs::write(&path, text);
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        })
+    };
+    // Distinct configurations seen live within 2 s of writes every 20 ms.
+    let mut seen = std::collections::BTreeSet::new();
+    let until = Instant::now() + Duration::from_secs(2);
+    while Instant::now() < until {
+        let (_, v) = json(&p, "/api/providers/file/frontends").await;
+        if let Some(name) = v.as_object().and_then(|m| m.keys().next().cloned()) {
+            seen.insert(name);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let _ = writer.join();
+    assert!(
+        seen.len() >= 4,
+        "only {seen:?} went live in 2 s of continuous writes"
+    );
+}

@@ -22,6 +22,8 @@ use model::update::{ProviderUpdate, parse_server_url};
 pub const NAME: &str = "file";
 /// Editors write a file in several steps; wait this long after the last event.
 const WATCH_DEBOUNCE: Duration = Duration::from_millis(50);
+/// A file that never stops changing is still read at least this often after a change.
+const WATCH_MAX_DELAY: Duration = Duration::from_millis(250);
 
 /// Where a dynamic TOML text came from, to turn byte spans into file:line:column.
 #[derive(Debug, Clone, Copy)]
@@ -602,8 +604,23 @@ async fn run_watched(path: PathBuf, watch: bool, is_dir: bool, tx: mpsc::Sender<
         if ev_rx.recv().await.is_none() {
             return;
         }
-        // Debounce: wait until events stop for a moment.
-        while let Ok(Some(())) = tokio::time::timeout(WATCH_DEBOUNCE, ev_rx.recv()).await {}
+        settle(&mut ev_rx, WATCH_DEBOUNCE, WATCH_MAX_DELAY).await;
+    }
+}
+
+/// After a change: waits until events stop for `quiet`, but no longer than `max` in all, so a
+/// file rewritten without pause is still applied every `max`.
+async fn settle(events: &mut mpsc::Receiver<()>, quiet: Duration, max: Duration) {
+    let deadline = tokio::time::Instant::now() + max;
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        if left.is_zero() {
+            return;
+        }
+        match tokio::time::timeout(quiet.min(left), events.recv()).await {
+            Ok(Some(())) => {}
+            Ok(None) | Err(_) => return,
+        }
     }
 }
 
@@ -669,6 +686,29 @@ fn spawn_sighup(tx: mpsc::Sender<()>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_file_that_keeps_changing_is_read_every_max_delay() {
+        let (tx, mut rx) = mpsc::channel(1);
+        // An event every 20 ms, for ever: the quiet time never comes.
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                if tx.send(()).await.is_err() {
+                    return;
+                }
+            }
+        });
+        let start = tokio::time::Instant::now();
+        settle(&mut rx, WATCH_DEBOUNCE, WATCH_MAX_DELAY).await;
+        assert_eq!(start.elapsed(), WATCH_MAX_DELAY);
+        // Events that stop: settled one quiet time after the last.
+        let (tx, mut rx) = mpsc::channel(4);
+        tx.send(()).await.expect("send");
+        let start = tokio::time::Instant::now();
+        settle(&mut rx, WATCH_DEBOUNCE, WATCH_MAX_DELAY).await;
+        assert_eq!(start.elapsed(), WATCH_DEBOUNCE);
+    }
 
     fn translated(text: &str) -> ProviderConfig {
         let path = Path::new("rules.toml");
