@@ -230,17 +230,12 @@ pub type ClassCounts = [u64; 6];
 
 impl RequestCounters {
     /// Totals by status class (index `code / 100 - 1`; the last for codes out of range and
-    /// for the `other` overflow).
+    /// for the `other` overflow, which [`snapshot`](Self::snapshot) reports as code 0).
     pub fn by_class(&self) -> ClassCounts {
         let mut out = [0; 6];
-        for i in 0..SLOTS {
-            let k = self.keys[i].load(Ordering::Acquire);
-            if k != 0 {
-                let code = ((k & 0x7fff_ffff) >> 8) as u16;
-                out[class_index(code)] += self.counts[i].load(Ordering::Relaxed);
-            }
+        for (code, _, n) in self.snapshot() {
+            out[class_index(code)] += n;
         }
-        out[5] += self.other.load(Ordering::Relaxed);
         out
     }
 }
