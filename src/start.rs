@@ -627,7 +627,6 @@ fn web_state(
             .as_ref()
             .map(|w| w.users.clone())
             .unwrap_or_default(),
-        rates: Default::default(),
         observer: dashboard::new_observer(),
         traffic: tokio::sync::watch::channel(serde_json::Value::Null).0,
         draining,

@@ -1277,3 +1277,33 @@ async fn a_file_that_never_stops_changing_is_applied_as_it_goes() {
         "only {seen:?} went live in 2 s of continuous writes"
     );
 }
+
+/// Each server's request rate in the API follows the traffic it gets.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_request_rates_follow_the_traffic() {
+    let (_a, _b, p) = start().await;
+    let load = support::load::Load::start(p.http(), "site.local", 40, 2, Duration::from_secs(5));
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let rates = loop {
+        let (_, v) = json(&p, "/api/providers/file/backends/web/servers").await;
+        let rates: Vec<f64> = v
+            .as_object()
+            .map(|m| {
+                m.values()
+                    .filter_map(|s| s["requestRate"].as_f64())
+                    .collect()
+            })
+            .unwrap_or_default();
+        if rates.len() == 2 && rates.iter().all(|r| *r > 0.0) {
+            break rates;
+        }
+        assert!(Instant::now() < deadline, "no request rates: {v}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let report = load.finish().await;
+    assert!(report.failures.is_empty(), "{:?}", report.failures);
+    assert!(
+        rates.iter().sum::<f64>() < 200.0,
+        "{rates:?} for 40 requests/s"
+    );
+}

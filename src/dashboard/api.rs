@@ -9,8 +9,8 @@ use std::time::Instant;
 
 use serde_json::{Map, Value, json};
 
+use super::WebState;
 use super::observe::{self, Observer, Standing};
-use super::{Rates, WebState};
 use control::table::{BackendRuntime, CompiledRoute, RoutingTable};
 use model::dynamic::{Backend, Frontend, ProviderConfig};
 
@@ -19,12 +19,11 @@ use model::dynamic::{Backend, Frontend, ProviderConfig};
 const WARN_5XX: f64 = 0.05;
 const MIN_ANSWERS: u64 = 10;
 
-/// What one API answer reads, gathered once: the rates, the sampled state, and each
+/// What one API answer reads, gathered once: the sampled state, and each
 /// frontend's compiled route (so 1,000 frontends cost 1,000 lookups, not 1,000 scans).
 pub(super) struct View<'a> {
     state: &'a WebState,
     table: &'a RoutingTable,
-    rates: Rates,
     obs: Option<MutexGuard<'a, Observer>>,
     compiled: HashMap<(&'a str, &'a str), &'a Arc<CompiledRoute>>,
 }
@@ -40,7 +39,6 @@ impl<'a> View<'a> {
         View {
             state,
             table,
-            rates: state.rates.lock().map(|r| r.clone()).unwrap_or_default(),
             obs: state.observer.lock().ok().map(|mut o| {
                 o.catch_up(super::unix_ms(), table);
                 o
@@ -265,7 +263,12 @@ pub(super) fn servers(view: &View<'_>, provider: &str, backend: &str, b: &Backen
                 obj.insert("totalRequests".into(), json!(st.total_requests()));
                 obj.insert(
                     "requestRate".into(),
-                    json!(view.rates.get(&key).map_or(0.0, |r| r.1)),
+                    json!(
+                        view.obs
+                            .as_ref()
+                            .and_then(|o| o.rates.get(&tkey))
+                            .map_or(0.0, |r| r.1)
+                    ),
                 );
             }
             (s.clone(), v)

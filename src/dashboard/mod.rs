@@ -12,7 +12,6 @@ mod history;
 mod metrics_text;
 mod observe;
 
-use std::collections::HashMap;
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -51,8 +50,6 @@ pub(crate) struct WebState {
     pub entry_points: Vec<(String, Arc<TrafficMetrics>)>,
     pub default_entry_points: Vec<String>,
     pub users: ::middleware::users::Users,
-    /// (provider, backend, url) → (total requests at the last sample, requests per second).
-    pub rates: Mutex<Rates>,
     /// What loading traefik.toml and the flags warned about (unknown keys and the like).
     pub config_warnings: Vec<String>,
     /// Set on SIGTERM: `/ping` answers 503 while in-flight requests drain.
@@ -78,9 +75,6 @@ fn unix_ms() -> u64 {
         .map(|d| d.as_millis() as u64)
         .unwrap_or(0)
 }
-
-/// (provider, backend, url) → (total requests at the last sample, requests per second).
-pub(crate) type Rates = HashMap<(String, String, String), (u64, f64)>;
 
 #[derive(rust_embed::Embed)]
 #[folder = "static/"]
@@ -204,7 +198,8 @@ async fn require_auth(State(s): State<Shared>, req: Request, next: Next) -> Resp
     resp
 }
 
-/// Once a second: per-second `/health` counts and each server's request rate.
+/// Once a second: per-second `/health` counts, and the observer's sample (history, server
+/// states and request rates, errors seen).
 async fn sample(state: Shared, stop: CancellationToken) {
     let mut tick = tokio::time::interval(SAMPLE_EVERY);
     loop {
@@ -222,23 +217,6 @@ async fn sample(state: Shared, stop: CancellationToken) {
                 "t": obs.now, "requests": requests, "5xx": errors, "p99": p99, "total": total,
             }));
         }
-        let Ok(mut rates) = state.rates.lock() else {
-            continue;
-        };
-        let mut next = HashMap::with_capacity(table.servers.len());
-        for ((p, b, url), st) in table.servers.iter() {
-            let key = (p.to_string(), b.to_string(), url.to_string());
-            let total = st.total_requests();
-            let prev = rates.get(&key).map_or(total, |r| r.0);
-            next.insert(
-                key,
-                (
-                    total,
-                    total.saturating_sub(prev) as f64 / SAMPLE_EVERY.as_secs_f64(),
-                ),
-            );
-        }
-        *rates = next;
     }
 }
 

@@ -174,6 +174,11 @@ pub(crate) struct Observer {
     pub draining: HashMap<ServerKey, Drained>,
     /// The routed servers of the last sample, to tell which a new table dropped.
     routed: HashMap<ServerKey, (String, Arc<ServerState>)>,
+    /// Each routed server's requests at the last sample and its requests per second since
+    /// the one before.
+    pub rates: HashMap<ServerKey, (u64, f64)>,
+    /// Unix ms of the last sample.
+    last_ms: u64,
     /// Current errors and warnings by (kind, text).
     pub errors: BTreeMap<(&'static str, String), Seen>,
     pub resolved: VecDeque<Seen>,
@@ -191,6 +196,8 @@ impl Observer {
             timelines: HashMap::new(),
             draining: HashMap::new(),
             routed: HashMap::new(),
+            rates: HashMap::new(),
+            last_ms: now * 1000,
             errors: BTreeMap::new(),
             resolved: VecDeque::new(),
             generation: None,
@@ -207,8 +214,10 @@ impl Observer {
     ) {
         let now = now_ms / 1000;
         self.now = now;
+        let elapsed_s = (now_ms.saturating_sub(self.last_ms) as f64 / 1000.0).max(0.001);
+        self.last_ms = now_ms;
         self.traffic(now, table, entry_points);
-        self.servers(now_ms, table);
+        self.servers(now_ms, elapsed_s, table);
         self.catch_up(now_ms, table);
     }
 
@@ -251,8 +260,9 @@ impl Observer {
         record_all(&mut self.backends, backends, now);
     }
 
-    fn servers(&mut self, now_ms: u64, table: &RoutingTable) {
+    fn servers(&mut self, now_ms: u64, elapsed_s: f64, table: &RoutingTable) {
         let mut routed: HashMap<ServerKey, (String, Arc<ServerState>)> = HashMap::new();
+        let mut rates: HashMap<ServerKey, (u64, f64)> = HashMap::new();
         let mut seen: HashSet<ServerKey> = HashSet::new();
         for (p, cfg) in &table.providers {
             for (b, backend) in cfg.backends.iter() {
@@ -270,6 +280,10 @@ impl Observer {
                     );
                     self.draining.remove(&key);
                     seen.insert(key.clone());
+                    let total = state.total_requests();
+                    let before = self.rates.get(&key).map_or(total, |r| r.0);
+                    let rate = total.saturating_sub(before) as f64 / elapsed_s;
+                    rates.insert(key.clone(), (total, rate));
                     routed.insert(key, (server.url.clone(), Arc::clone(state)));
                 }
                 for (s, held) in &backend.held {
@@ -309,6 +323,7 @@ impl Observer {
         }
         self.timelines.retain(|k, _| seen.contains(k));
         self.routed = routed;
+        self.rates = rates;
     }
 
     fn errors_of(&mut self, now_ms: u64, table: &RoutingTable) {
