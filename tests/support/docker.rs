@@ -239,6 +239,27 @@ pub async fn eventually<T>(
     }
 }
 
+/// Waits until container `id` accepts TCP connections on `port` at its address on its first
+/// network (containers are reachable from the host on Linux bridge networks). For tests where a
+/// refused first request would change what they measure (a circuit breaker counts it).
+pub async fn listening(id: &str, port: u16) {
+    let ip = docker(&[
+        "inspect",
+        "-f",
+        "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}",
+        id,
+    ]);
+    let ip = ip.split_whitespace().next().unwrap_or_default().to_string();
+    assert!(!ip.is_empty(), "container {id} has no address");
+    let addr = format!("{ip}:{port}");
+    eventually(
+        Duration::from_secs(10),
+        &format!("{addr} accepts connections"),
+        async || tokio::net::TcpStream::connect(&addr).await.ok().map(|_| ()),
+    )
+    .await;
+}
+
 /// The `Hostname:` line of a whoami answer.
 pub fn hostname(text: &str) -> Option<String> {
     text.lines()
