@@ -65,6 +65,10 @@ fn main() {
         max_conns_per_server: 1024,
         redirect_targets: Default::default(),
         keep_trailing_slash: false,
+        default_rule_syntax: model::rules::Syntax::V3,
+        router_entry_points: Vec::new(),
+        acme: false,
+        api: false,
     };
     let med = |v: &mut Vec<u128>| {
         v.sort_unstable();

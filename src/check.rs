@@ -2,6 +2,7 @@
 //! at start (TLS material, file-provider frontends, running containers' labels) without
 //! starting anything.
 
+use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::path::Path;
 use std::sync::Arc;
@@ -32,12 +33,17 @@ pub fn run(config: &Config, inline: &DynamicToml, text: &str, source: &Path) -> 
         ..Report::default()
     };
     // Certificates of TLS entrypoints are loaded too, so a bad one fails the check.
-    if let Err(e) = crate::tls_configs(config, None) {
+    if let Err(e) = crate::tls_configs(config, None, None) {
         r.errors.push(e.to_string());
     }
+    // Every provider's snapshot, compiled together: a router may name another provider's
+    // middleware or service (`auth@file`).
+    let mut snapshots: BTreeMap<String, Arc<ProviderConfig>> = BTreeMap::new();
     if let Some(d) = &config.docker {
         match docker_snapshot(d) {
-            Ok(pc) => r.add(describe_dynamic("docker", &pc, config)),
+            Ok(pc) => {
+                snapshots.insert("docker".into(), Arc::new(pc));
+            }
             Err(e) => r.warnings.push(format!("docker labels not checked: {e}")),
         }
     }
@@ -55,9 +61,14 @@ pub fn run(config: &Config, inline: &DynamicToml, text: &str, source: &Path) -> 
         }
     };
     match file {
-        Some(Ok(pc)) => r.add(describe_dynamic("file", &pc, config)),
+        Some(Ok(pc)) => {
+            snapshots.insert("file".into(), Arc::new(pc));
+        }
         Some(Err(e)) => r.errors.push(e.to_string()),
         None => {}
+    }
+    for name in snapshots.keys() {
+        r.add(describe_dynamic(name, &snapshots, config));
     }
     r
 }
@@ -228,11 +239,24 @@ struct DynamicReport {
     warnings: Vec<String>,
 }
 
-fn describe_dynamic(provider: &str, pc: &ProviderConfig, c: &Config) -> DynamicReport {
+fn describe_dynamic(
+    provider: &str,
+    providers: &BTreeMap<String, Arc<ProviderConfig>>,
+    c: &Config,
+) -> DynamicReport {
     // Nothing is bound by check: redirects name the configured ports.
     let settings = CompileSettings::new(c, &Default::default());
-    let providers = [(provider.to_string(), Arc::new(pc.clone()))].into();
-    let table = compile(&providers, &settings, &mut Registry::new(), 0);
+    let table = compile(providers, &settings, &mut Registry::new(), 0);
+    // The snapshot as compiled: 2.x/3.x routers and services lowered into frontends and
+    // backends.
+    let Some(pc) = table.providers.get(provider).cloned() else {
+        return DynamicReport {
+            text: String::new(),
+            errors: Vec::new(),
+            warnings: Vec::new(),
+        };
+    };
+    let pc = &*pc;
     // What the table holds: a frontend or server an error left out is shown as such.
     let routed: std::collections::HashSet<&str> = table
         .entry_points
@@ -286,7 +310,18 @@ fn describe_dynamic(provider: &str, pc: &ProviderConfig, c: &Config) -> DynamicR
     }
     DynamicReport {
         text: s,
-        errors: table.errors.iter().map(ToString::to_string).collect(),
+        // This provider's: its own and those found lowering or compiling it.
+        errors: table
+            .errors
+            .iter()
+            .filter(|e| pc.errors.contains(e) || e.is_compile_error_of(provider))
+            .map(ToString::to_string)
+            .fold(Vec::new(), |mut v, e| {
+                if !v.contains(&e) {
+                    v.push(e);
+                }
+                v
+            }),
         warnings: pc.warnings.iter().map(ToString::to_string).collect(),
     }
 }

@@ -11,7 +11,14 @@ use clap::{Args, Parser, Subcommand};
 use config::Loaded;
 
 /// Where Traefik 1.x looks for its file when `-c` is not given.
-const CONFIG_SEARCH: [&str; 2] = ["/etc/traefik/traefik.toml", "traefik.toml"];
+const CONFIG_SEARCH: [&str; 6] = [
+    "/etc/traefik/traefik.toml",
+    "/etc/traefik/traefik.yml",
+    "/etc/traefik/traefik.yaml",
+    "traefik.toml",
+    "traefik.yml",
+    "traefik.yaml",
+];
 /// Without a configuration file, the Docker provider is on when this socket exists.
 const DOCKER_SOCKET: &str = "/var/run/docker.sock";
 
@@ -70,6 +77,19 @@ enum Command {
         #[command(flatten)]
         flags: Flags,
     },
+    /// Print the Traefik 3 equivalent of a Traefik 1.x configuration: the static file as a
+    /// traefik.yml, or (with --labels) a container's 1.x labels, read as KEY=VALUE lines on
+    /// standard input: docker inspect -f '{{range $k,$v := .Config.Labels}}{{$k}}={{$v}}{{"\n"}}{{end}}' web | portier migrate --labels --name web
+    Migrate {
+        #[command(flatten)]
+        flags: Flags,
+        /// Migrate labels read from standard input instead of the static configuration.
+        #[arg(long)]
+        labels: bool,
+        /// The router's and service's name when `traefik.backend` does not give one.
+        #[arg(long, default_value = "app")]
+        name: String,
+    },
     /// Print the version, the commit and the build date.
     Version,
     /// Print a shell completion script: `source <(portier completion bash)`.
@@ -97,12 +117,15 @@ struct Flags {
 }
 
 /// Words that name a subcommand (never a flag's value).
-const SUBCOMMANDS: [&str; 4] = ["check", "healthcheck", "version", "completion"];
+const SUBCOMMANDS: [&str; 5] = ["check", "healthcheck", "migrate", "version", "completion"];
 /// clap's long flags, by their lowercase spelling (Traefik's parser ignores case).
-const CLAP_LONG: [(&str, &str, bool); 5] = [
+const CLAP_LONG: [(&str, &str, bool); 7] = [
     ("configfile", "configFile", true),
     ("ready-file", "ready-file", true),
     ("show-origin", "show-origin", false),
+    // `portier migrate --labels --name web`.
+    ("labels", "labels", false),
+    ("name", "name", true),
     ("help", "help", false),
     ("version", "version", false),
 ];
@@ -163,6 +186,11 @@ fn main() -> ExitCode {
             check(&merge(&cli.flags, &flags), &traefik, show_origin)
         }
         Some(Command::Healthcheck { flags }) => healthcheck(&merge(&cli.flags, &flags), &traefik),
+        Some(Command::Migrate {
+            flags,
+            labels,
+            name,
+        }) => migrate(&merge(&cli.flags, &flags), &traefik, labels, &name),
         Some(Command::Version) => {
             println!("portier {VERSION}");
             ExitCode::SUCCESS
@@ -180,6 +208,34 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+    }
+}
+
+fn migrate(flags: &Flags, traefik: &[config::flags::Flag], labels: bool, name: &str) -> ExitCode {
+    if labels {
+        let mut map = std::collections::BTreeMap::new();
+        for line in std::io::stdin().lines().map_while(Result::ok) {
+            if let Some((k, v)) = line.split_once('=') {
+                map.insert(k.trim().to_string(), v.to_string());
+            }
+        }
+        print!("{}", portier::migrate::labels(name, &map));
+        return ExitCode::SUCCESS;
+    }
+    let resolved = load(flags, traefik).and_then(|(loaded, _, _)| config::resolve(&loaded));
+    match resolved {
+        Ok((config, _, _)) if config.generation.labels_v2 => {
+            eprintln!("error: this configuration is already written for Traefik 2.x/3.x");
+            ExitCode::from(2)
+        }
+        Ok((config, _, _)) => {
+            print!("{}", portier::migrate::static_yaml(&config));
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
     }
 }
 
@@ -201,6 +257,10 @@ fn load(
         .config_file
         .clone()
         .or_else(|| CONFIG_SEARCH.iter().map(PathBuf::from).find(|p| p.exists()));
+    // A file or flags written for Traefik 2.x/3.x: no 1.x flags or assumed defaults apply.
+    if let Some(loaded) = config::traefik_v2::try_load(path.as_deref(), traefik)? {
+        return Ok((loaded, Vec::new(), Vec::new()));
+    }
     let mut loaded = match path {
         Some(p) => config::load(&p)?,
         None => Loaded::default(),

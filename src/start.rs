@@ -100,6 +100,7 @@ pub async fn bind(config: &Config) -> Result<Listeners, RunError> {
 pub fn tls_configs(
     config: &Config,
     acme: Option<&Arc<acme::AcmeCerts>>,
+    dynamic: Option<&tls::DynamicCerts>,
 ) -> Result<HashMap<String, Arc<rustls::ServerConfig>>, tls::TlsError> {
     let mut out = HashMap::new();
     for ep in &config.entry_points {
@@ -109,7 +110,10 @@ pub fn tls_configs(
             .as_ref()
             .is_some_and(|a| a.entry_point == ep.name);
         let acme = acme.filter(|_| on_acme).cloned();
-        out.insert(ep.name.clone(), tls::server_config(&ep.name, t, acme)?);
+        out.insert(
+            ep.name.clone(),
+            tls::server_config(&ep.name, t, acme, dynamic.cloned())?,
+        );
     }
     Ok(out)
 }
@@ -202,7 +206,9 @@ impl Portier {
             .acme
             .as_ref()
             .map(|_| Arc::new(acme::AcmeCerts::default()));
-        let tls = tls_configs(&config, acme_certs.as_ref())?;
+        // Certificates from dynamic configuration, kept current by `follow_certs`.
+        let dynamic_certs: tls::DynamicCerts = Arc::default();
+        let tls = tls_configs(&config, acme_certs.as_ref(), Some(&dynamic_certs))?;
         let access_log = open_access_log(&config)?;
         reopen_on_sigusr1(access_log.clone(), options.reopen_log.clone());
         // Redirects name the target's real port (it may have been bound to port 0).
@@ -214,6 +220,7 @@ impl Portier {
 
         let ready = Ready::from_listeners(&listeners);
         let (cp, updates) = start_control(&config, &bound, &upstream_tls);
+        tokio::spawn(follow_certs(cp.tables.clone(), dynamic_certs));
         if let Some(path) = options.ready_file {
             let has_provider = config.file.is_some() || config.docker.is_some();
             tokio::spawn(announce_ready(path, ready, cp.tables.clone(), has_provider));
@@ -250,10 +257,19 @@ impl Portier {
         state.config_warnings = options.config_warnings;
         let state = Arc::new(state);
         let mut web = None;
-        if config.web.is_some() || config.ping_entry_point.is_some() {
+        if config.web.is_some()
+            || config.ping_entry_point.is_some()
+            || config.generation.api.is_some()
+        {
             dashboard::start_sampling(&state, web_stop.clone());
             let app = dashboard::app(&state);
             mount_web(&config, &app, &internal);
+            // Routes to `api@internal` (2.x/3.x) call it too.
+            let _ = proxy.internal_api.set(proxy::Internal {
+                prefixes: Vec::new(),
+                root: false,
+                handler: internal_handler(app.clone()),
+            });
             web = listeners
                 .web
                 .map(|listener| start_web(listener, app, web_stop.clone()));
@@ -407,6 +423,19 @@ fn reopen_on_sigusr1(
 }
 
 /// The aggregator (with the compiler) and the health checker.
+/// Hands each table's dynamic certificates to the TLS entrypoints when they change.
+async fn follow_certs(mut tables: watch::Receiver<Arc<RoutingTable>>, certs: tls::DynamicCerts) {
+    loop {
+        let current = Arc::clone(&tables.borrow_and_update().certs);
+        if !Arc::ptr_eq(&certs.load(), &current) {
+            certs.store(current);
+        }
+        if tables.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
 fn start_control(
     config: &Config,
     bound: &HashMap<String, u16>,
@@ -622,6 +651,11 @@ fn web_state(
         control: Arc::clone(&cp.control),
         entry_points,
         default_entry_points: config.default_entry_points.clone(),
+        entry_point_addresses: config
+            .entry_points
+            .iter()
+            .map(|e| (e.name.clone(), e.address.text.clone()))
+            .collect(),
         users: config
             .web
             .as_ref()
@@ -631,7 +665,10 @@ fn web_state(
         traffic: tokio::sync::watch::channel(serde_json::Value::Null).0,
         draining,
         config_warnings: Vec::new(),
-        dashboard: config.web.as_ref().is_none_or(|w| w.dashboard),
+        dashboard: match &config.web {
+            Some(w) => w.dashboard,
+            None => config.generation.api.unwrap_or(true),
+        },
         prefix: config
             .web
             .as_ref()

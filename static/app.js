@@ -72,10 +72,13 @@ function coalesce(fn) {
 // The configuration and every state: on each new table or health change, and every 10 s
 // while traffic moves (server rates, ejections).
 const refresh = coalesce(async () => {
-  const [providers, overview, errors, traffic] = await Promise.all([
+  const [providers, overview, errors, traffic, mws] = await Promise.all([
     getJSON("../api"), getJSON("../api/overview"), getJSON("../api/errors"), getJSON("../api/traffic"),
+    getJSON("../api/http/middlewares").catch(() => []),
   ]);
-  Object.assign(state, { providers, overview, errors, traffic, configAt: Date.now() });
+  // 2.x/3.x middlewares by name@provider, for the routes' chips and their own panel.
+  const middlewaresByName = Object.fromEntries(mws.map((m) => [m.name, m]));
+  Object.assign(state, { providers, overview, errors, traffic, middlewaresByName, configAt: Date.now() });
   state.lastTotal = traffic.proxy?.total ?? state.lastTotal;
   if (state.detail && !state.detail.backendTraffic) refreshDetail(0);
   if (document.hidden) return;
@@ -114,6 +117,7 @@ function render() {
   renderErrors();
   renderRoutes();
   renderBackends();
+  renderMiddlewares();
   renderProxyCharts();
   if (state.detail) renderDetail();
 }
@@ -216,7 +220,7 @@ function buildRow(provider, name, f, b) {
     el("td", { "data-label": "Rule" }, el("code", {}, rules)),
     el("td", { "data-label": "Backend" }, el("code", {}, f.backend), " ",
       el("span", { class: `badge ${!b || b.up === 0 ? "down" : b.up < b.total ? "warn" : "up"}`, "data-up": b ? `${b.up}/${b.total}` : "" }, upText)),
-    el("td", { "data-label": "Middlewares", "data-middlewares": "" }, ...middlewares(f)),
+    el("td", { "data-label": "Middlewares", "data-middlewares": "" }, ...middlewares(f, provider)),
     el("td", { "data-label": "Req/s", class: "num", "data-rate": "" }),
     el("td", { "data-label": "Total", class: "num", "data-total": "" }),
     el("td", { "data-label": "5xx", class: "num", "data-5xx": "" }),
@@ -298,11 +302,34 @@ function middlewareDetail(f) {
     basicAuth: f.auth, digestAuth: f.auth, forwardAuth: f.auth, jwtAuth: f.auth, rateLimit: f.rateLimit };
 }
 
-function middlewares(f) {
+// A 2.x/3.x middleware's settings: what the API shows of it without its bookkeeping.
+function declared(m) {
+  const { status, usedBy, name, provider, type, error, ...settings } = m;
+  return settings;
+}
+
+function middlewares(f, provider) {
   const names = f.middlewares || [];
   if (names.length === 0) return [el("span", { class: "muted" }, "none")];
   const detail = middlewareDetail(f);
-  return names.flatMap((n) => [el("span", { class: "chip", title: JSON.stringify(detail[n] ?? {}) }, n), " "]);
+  const named = state.middlewaresByName || {};
+  return names.flatMap((n) => {
+    const m = named[n.includes("@") ? n : `${n}@${provider}`];
+    return [el("span", { class: "chip", title: JSON.stringify(m ? declared(m) : detail[n] ?? {}) }, n), " "];
+  });
+}
+
+function renderMiddlewares() {
+  const list = Object.values(state.middlewaresByName || {});
+  $("#middlewares").hidden = list.length === 0;
+  $("#middleware-rows").replaceChildren(...list.map((m) =>
+    el("tr", { "data-middleware": m.name },
+      el("td", { "data-label": "Middleware" }, el("code", {}, m.name), " ",
+        el("span", { class: `badge ${m.status === "enabled" ? "up" : "down"}` }, m.status)),
+      el("td", { "data-label": "Type" }, m.type),
+      el("td", { "data-label": "Settings" }, el("code", {}, JSON.stringify(declared(m)))),
+      el("td", { "data-label": "Used by" }, (m.usedBy || []).join(", ") || el("span", { class: "muted" }, "no router")),
+      el("td", { "data-label": "Provider" }, m.provider))));
 }
 
 // Rule zero: a route whose protection portier cannot enforce answers 503; say so where it is.
@@ -509,12 +536,18 @@ function renderDetail() {
     ...fact("Backend", el("code", {}, f.backend), b ? ` · ${b.up} of ${b.total} up · ${b.loadBalancer?.method || "wrr"}` : " · not defined"),
     ...fact("Entrypoints", (f.entryPoints || []).join(", ")),
     ...fact("Priority", `${f.effectivePriority ?? f.priority}${f.priority ? "" : " (from the rule's length)"}`),
+    ...(f.ruleSyntax ? fact("Rule syntax", `Traefik ${f.ruleSyntax}`) : []),
     ...fact("Provider", d.provider),
     ...fact("Pass Host header", f.passHostHeader ? "yes" : "no"));
   // Middlewares in order, then what the backend adds.
   const detail = middlewareDetail(f);
+  const named = state.middlewaresByName || {};
+  const settingsOf = (n) => {
+    const m = named[n.includes("@") ? n : `${n}@${d.provider}`];
+    return m ? declared(m) : detail[n] ?? {};
+  };
   const steps = (f.middlewares || []).map((n) => el("li", { "data-step": n },
-    el("details", {}, el("summary", {}, n), el("pre", {}, JSON.stringify(detail[n] ?? {}, null, 2)))));
+    el("details", {}, el("summary", {}, n), el("pre", {}, JSON.stringify(settingsOf(n), null, 2)))));
   if (f.redirect) steps.push(el("li", { "data-step": "redirect" }, el("details", {}, el("summary", {}, "redirect"), el("pre", {}, JSON.stringify(f.redirect, null, 2)))));
   if (b?.maxConn) steps.push(el("li", { "data-step": "maxConn" }, `maxConn: ${b.maxConn.amount} per ${b.maxConn.extractorFunc}`));
   if (b?.circuitBreaker) steps.push(el("li", { "data-step": "circuitBreaker" }, `circuit breaker: ${b.circuitBreaker.expression} (${b.circuitBreaker.state || "standby"})`));

@@ -1307,3 +1307,94 @@ async fn server_request_rates_follow_the_traffic() {
         "{rates:?} for 40 requests/s"
     );
 }
+
+/// A Traefik 3 dynamic file on the page: its routers among the routes (rule, syntax, their
+/// middlewares by name with their settings), its middlewares in their own panel with who uses
+/// them, and a router refused for a missing middleware flagged failing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_shows_traefik_v3_routers_and_middlewares() {
+    let a = Backend::spawn("one").await;
+    let dynamic = format!(
+        "\
+http:
+  routers:
+    shop:
+      rule: Host(`shop.local`) && PathPrefix(`/api`)
+      service: shop
+      middlewares: [strip, secure]
+    broken:
+      rule: Host(`broken.local`)
+      service: shop
+      middlewares: [missing]
+  middlewares:
+    strip:
+      stripPrefix:
+        prefixes: [/api]
+    secure:
+      headers:
+        frameDeny: true
+  services:
+    shop:
+      loadBalancer:
+        servers:
+          - url: {}
+",
+        a.url()
+    );
+    let p = Portier::start_with(
+        "[entryPoints.http]\naddress = \"127.0.0.1:0\"\n[web]\naddress = \"127.0.0.1:0\"\n[file]\nfilename = \"dynamic.yml\"\n",
+        &[("dynamic.yml", &dynamic)],
+        &[],
+    );
+    let driver = Driver::start().await;
+    let url = format!("http://{}/dashboard/", p.web.expect("web"));
+    driver
+        .session_call("POST", "/url", Some(json!({"url": url})))
+        .await;
+    let text = driver
+        .wait_text("the routers and the middlewares panel", |t| {
+            t.contains("Host(`shop.local`) && PathPrefix(`/api`)")
+                && t.contains("Middlewares")
+                && t.contains("strip@file")
+        })
+        .await;
+    assert!(text.contains("broken"), "{text}");
+    let used_by = driver
+        .script("return document.querySelector('[data-middleware=\"strip@file\"]').textContent")
+        .await;
+    let used_by = used_by.as_str().unwrap_or_default();
+    assert!(used_by.contains("stripprefix"), "{used_by}");
+    assert!(used_by.contains("shop@file"), "{used_by}");
+    let chip = driver
+        .script(
+            "return document.querySelector('[data-frontend=\"shop\"] [data-middlewares] .chip').title",
+        )
+        .await;
+    assert!(
+        chip.as_str().unwrap_or_default().contains("/api"),
+        "the chip shows the middleware's settings: {chip}"
+    );
+    let level = driver
+        .script("return document.querySelector('[data-frontend=\"broken\"]').textContent")
+        .await;
+    assert!(
+        level.as_str().unwrap_or_default().contains("failing"),
+        "the router without its middleware is failing: {level}"
+    );
+    let tile = driver
+        .script("return document.querySelector('[data-tile=\"Middlewares\"] b').textContent")
+        .await;
+    assert_eq!(
+        tile,
+        json!("2"),
+        "the overview counts the declared middlewares"
+    );
+    let failing = driver.text().await;
+    assert!(
+        failing.contains("missing@file"),
+        "the failing route says why: {failing}"
+    );
+    driver.resize(1440, 1500).await;
+    let shot = driver.screenshot("dashboard-traefik-v3.png").await;
+    eprintln!("screenshot: {}", shot.display());
+}

@@ -315,6 +315,28 @@ async fn hop_by_hop_headers_are_removed_both_ways() {
     assert_eq!(r.headers["x-kept"], "yes");
 }
 
+/// A watched file nobody writes is read once: reading it (an access event) is not a change.
+/// (It used to be read again every 50 ms, forever.)
+#[tokio::test]
+async fn a_watched_file_that_does_not_change_is_read_once() {
+    let a = Backend::spawn("a").await;
+    let rules = Toml::default()
+        .backend("ba", &[(&a, 1)])
+        .frontend("f", "ba", "Host:web.local")
+        .build();
+    let cfg = "[entryPoints.http]\naddress = \"127.0.0.1:0\"\n[file]\nfilename = \"rules.toml\"\nwatch = true\n";
+    let p = Portier::start_with(cfg, &[("rules.toml", &rules)], &[]);
+    assert_eq!(get(p.http(), "web.local", "/").await.echo().name, "a");
+    // Ten debounce periods with nothing written.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        p.count_log("frontends, 1 backends from"),
+        1,
+        "{}",
+        p.log_lines().join("\n")
+    );
+}
+
 #[tokio::test]
 async fn file_provider_watches_and_keeps_the_last_good_config() {
     let a = Backend::spawn("a").await;

@@ -93,6 +93,15 @@ async fn swarm_services_route_scale_and_update_without_failed_requests() {
         ],
         &[],
     );
+    // Traefik 3 labels on a service, beside the 1.x ones, in the same portier.
+    s.service(
+        "web3",
+        &[
+            "traefik.http.routers.web3.rule=Host(`web3.swarm`)",
+            "traefik.http.services.web3.loadbalancer.server.port=80",
+        ],
+        &["--replicas", "2"],
+    );
     let network = s.network.clone();
     let (http, web_api) = s.portier(
         binary(),
@@ -109,6 +118,8 @@ async fn swarm_services_route_scale_and_update_without_failed_requests() {
     let log = s.portier_log();
     let three = until_served_by(http, "web.swarm", 3).await;
     assert_eq!(three.len(), 3, "{log}");
+    let two = until_served_by(http, "web3.swarm", 2).await;
+    assert_eq!(two.len(), 2, "the 3.x-labelled service's two tasks: {log}");
 
     // A service without traefik.port: an error naming it, on the API; the others are served.
     let docker_api = eventually(

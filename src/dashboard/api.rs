@@ -22,10 +22,10 @@ const MIN_ANSWERS: u64 = 10;
 /// What one API answer reads, gathered once: the sampled state, and each
 /// frontend's compiled route (so 1,000 frontends cost 1,000 lookups, not 1,000 scans).
 pub(super) struct View<'a> {
-    state: &'a WebState,
-    table: &'a RoutingTable,
+    pub(super) state: &'a WebState,
+    pub(super) table: &'a RoutingTable,
     obs: Option<MutexGuard<'a, Observer>>,
-    compiled: HashMap<(&'a str, &'a str), &'a Arc<CompiledRoute>>,
+    pub(super) compiled: HashMap<(&'a str, &'a str), &'a Arc<CompiledRoute>>,
 }
 
 impl<'a> View<'a> {
@@ -76,9 +76,11 @@ pub(super) fn provider(view: &View<'_>, name: &str, p: &ProviderConfig) -> Value
         .iter()
         .map(|(f, fe)| (f.clone(), frontend(view, name, f, fe)))
         .collect();
+    // The table holds the compile errors, lowering's included (they are in `p` too).
     let errors: Vec<Value> = p
         .errors
         .iter()
+        .filter(|e| !e.is_compile_error_of(name))
         .chain(
             view.table
                 .errors
@@ -125,12 +127,16 @@ fn breaker_state(view: &View<'_>, provider: &str, name: &str) -> Option<&'static
 
 /// A backend's health for the overview: failing without a usable server or with its breaker
 /// tripped, a warning when some servers are out.
-fn backend_health(
+pub(super) fn backend_health(
     view: &View<'_>,
     provider: &str,
     name: &str,
     b: &Backend,
 ) -> (Level, Vec<String>) {
+    // `api@internal`: portier itself answers.
+    if name.ends_with("@internal") {
+        return (Level::Ok, Vec::new());
+    }
     let c = count(view, provider, name, b);
     let mut problems = Vec::new();
     let mut level = Level::Ok;
@@ -164,14 +170,14 @@ fn backend_health(
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Level {
+pub(super) enum Level {
     Ok,
     Warning,
     Failing,
 }
 
 impl Level {
-    fn as_str(self) -> &'static str {
+    pub(super) fn as_str(self) -> &'static str {
         match self {
             Level::Ok => "ok",
             Level::Warning => "warning",
@@ -327,7 +333,8 @@ fn refusal_reasons(table: &RoutingTable, provider: &str, name: &str) -> Vec<Stri
 }
 
 fn compile_errors(table: &RoutingTable, provider: &str, name: &str) -> Vec<String> {
-    let item = format!("frontend {name}");
+    // A lowered 2.x/3.x router's errors name it as a router.
+    let items = [format!("frontend {name}"), format!("router {name}")];
     table
         .errors
         .iter()
@@ -337,7 +344,7 @@ fn compile_errors(table: &RoutingTable, provider: &str, name: &str) -> Vec<Strin
                 item: i,
                 message,
                 ..
-            } if p == provider && *i == item => Some(message.clone()),
+            } if p == provider && items.contains(i) => Some(message.clone()),
             _ => None,
         })
         .collect()
@@ -345,7 +352,7 @@ fn compile_errors(table: &RoutingTable, provider: &str, name: &str) -> Vec<Strin
 
 /// A frontend's health: failing when it cannot answer but 503 (or is not routed at all), a
 /// warning when some servers are out or more than 5% of the last minute's answers were 5xx.
-fn frontend_health(
+pub(super) fn frontend_health(
     view: &View<'_>,
     provider: &str,
     name: &str,
@@ -366,7 +373,11 @@ fn frontend_health(
         }
         Some(r) if r.unenforced => {
             level = Level::Failing;
-            problems.push("503: protection not enforced".to_string());
+            problems.push(if f.unenforced.is_empty() {
+                "503: protection not enforced".to_string()
+            } else {
+                format!("503: protection not enforced ({})", f.unenforced.join("; "))
+            });
         }
         Some(_) => {}
     }
@@ -436,7 +447,15 @@ pub(super) fn frontend(view: &View<'_>, provider: &str, name: &str, f: &Frontend
         if let Value::Object(m) = json!(f.middlewares) {
             obj.extend(m);
         }
-        obj.insert("middlewares".into(), json!(f.middlewares.names()));
+        // A 2.x/3.x router's middlewares as it names them; a 1.x frontend's by kind.
+        let declared = (view.table.providers.get(provider)).and_then(|p| p.http.routers.get(name));
+        obj.insert(
+            "middlewares".into(),
+            declared.map_or_else(|| json!(f.middlewares.names()), |r| json!(r.middlewares)),
+        );
+        if f.rule_syntax != model::rules::Syntax::V1 {
+            obj.insert("ruleSyntax".into(), json!(f.rule_syntax.as_str()));
+        }
         // Rule zero: the protections it asked for and portier refuses it over (it answers 503),
         // as its provider found them or, failing that, as compiling it did.
         let refused = compiled.is_some_and(|r| r.unenforced);
@@ -488,6 +507,10 @@ pub(super) fn overview(state: &WebState, table: &RoutingTable) -> Value {
             if level == Level::Failing {
                 failing.push(json!({"provider": p, "frontend": name, "problems": problems}));
             }
+            // A lowered 2.x/3.x router's middlewares are counted as declared, below.
+            if cfg.http.routers.contains_key(name) {
+                continue;
+            }
             let refused = !f.unenforced.is_empty();
             for _ in f.middlewares.names() {
                 middlewares.add(if refused { Level::Failing } else { Level::Ok });
@@ -495,6 +518,9 @@ pub(super) fn overview(state: &WebState, table: &RoutingTable) -> Value {
         }
         for (name, b) in cfg.backends.iter() {
             services.add(backend_health(&view, p, name, b).0);
+        }
+        for _ in cfg.http.middlewares.iter() {
+            middlewares.add(Level::Ok);
         }
     }
     let (errors, warnings) = view.obs.as_ref().map_or((0, 0), |o| {

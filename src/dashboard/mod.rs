@@ -9,6 +9,7 @@
 
 mod api;
 mod history;
+mod http_api;
 mod metrics_text;
 mod observe;
 
@@ -49,6 +50,8 @@ pub(crate) struct WebState {
     pub control: Arc<ControlMetrics>,
     pub entry_points: Vec<(String, Arc<TrafficMetrics>)>,
     pub default_entry_points: Vec<String>,
+    /// Each entrypoint's name and address as configured, for `/api/entrypoints`.
+    pub entry_point_addresses: Vec<(String, String)>,
     pub users: ::middleware::users::Users,
     /// What loading traefik.toml and the flags warned about (unknown keys and the like).
     pub config_warnings: Vec<String>,
@@ -125,6 +128,11 @@ pub(crate) fn app(state: &Shared) -> Router {
         )
         .route("/api/events", get(events))
         .route("/api/overview", get(overview))
+        .route("/api/entrypoints", get(entry_points))
+        .route("/api/entrypoints/{name}", get(entry_point))
+        .route("/api/rawdata", get(rawdata))
+        .route("/api/http/{kind}", get(http_list))
+        .route("/api/http/{kind}/{name}", get(http_one))
         .route("/api/errors", get(errors))
         .route("/api/traffic", get(traffic))
         .route("/api/traffic/{kind}/{p}/{name}", get(traffic_of))
@@ -309,6 +317,42 @@ fn item_path(s: &WebState, p: &str, path: &[&str]) -> Response {
 async fn overview(State(s): State<Shared>) -> Response {
     let table = s.table.load_full();
     json_response(api::overview(&s, &table))
+}
+
+async fn entry_points(State(s): State<Shared>) -> Response {
+    json_response(http_api::entry_points(&s))
+}
+
+async fn entry_point(State(s): State<Shared>, Path(name): Path<String>) -> Response {
+    let all = http_api::entry_points(&s);
+    let found = (all.as_array().into_iter().flatten()).find(|e| e["name"] == name.as_str());
+    match found {
+        Some(e) => json_response(e.clone()),
+        None => not_found(),
+    }
+}
+
+async fn rawdata(State(s): State<Shared>) -> Response {
+    let table = s.table.load_full();
+    json_response(http_api::rawdata(&s, &table))
+}
+
+/// `/api/http/routers`, `/api/http/services`, `/api/http/middlewares`.
+async fn http_list(State(s): State<Shared>, Path(kind): Path<String>) -> Response {
+    let table = s.table.load_full();
+    match http_api::list(&s, &table, &kind) {
+        Some(v) => json_response(v),
+        None => not_found(),
+    }
+}
+
+/// One router, service or middleware by `name@provider`.
+async fn http_one(State(s): State<Shared>, Path((kind, name)): Path<(String, String)>) -> Response {
+    let table = s.table.load_full();
+    match http_api::one(&s, &table, &kind, &name) {
+        Some(v) => json_response(v),
+        None => not_found(),
+    }
 }
 
 async fn errors(State(s): State<Shared>) -> Response {

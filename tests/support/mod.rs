@@ -393,6 +393,20 @@ impl Portier {
         Portier::spawn(dir, config, &all_args, env)
     }
 
+    /// Starts portier with the configuration file `name` (`traefik.yml`), extra files beside it
+    /// and extra flags.
+    pub fn start_named(name: &str, text: &str, files: &[(&str, &str)], args: &[&str]) -> Portier {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = dir.path().join(name);
+        std::fs::write(&config, text).expect("write config");
+        for (file, body) in files {
+            std::fs::write(dir.path().join(file), body).expect("write file");
+        }
+        let mut all_args = vec!["-c".to_string(), config.display().to_string()];
+        all_args.extend(args.iter().map(|a| a.to_string()));
+        Portier::spawn(dir, config, &all_args, &[])
+    }
+
     /// Starts portier with no configuration file (its working directory is an empty temp dir),
     /// so it runs on the defaults it assumes; `args` and `env` as given.
     pub fn start_without_config(args: &[&str], env: &[(&str, &str)]) -> Portier {
@@ -484,6 +498,11 @@ impl Portier {
             );
             std::thread::sleep(Duration::from_millis(5));
         }
+    }
+
+    /// The address entrypoint `name` was bound to.
+    pub fn entry_point(&self, name: &str) -> SocketAddr {
+        self.entry_points[name]
     }
 
     pub fn http(&self) -> SocketAddr {

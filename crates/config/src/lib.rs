@@ -7,6 +7,7 @@
 mod address;
 mod assumed;
 mod cipher_suites;
+pub mod document;
 mod error;
 pub mod flags;
 mod keys;
@@ -19,6 +20,8 @@ mod resolved;
 pub mod schema;
 mod suggest;
 mod traefik_only;
+pub mod traefik_v2;
+pub mod tree;
 
 pub use address::ListenAddress;
 pub use assumed::{ASSUMED_DOCKER_DOMAIN, HTTP_PORT_ENV, assumed_defaults};

@@ -251,6 +251,7 @@ pub fn resolve(loaded: &Loaded) -> Result<(Config, DynamicToml, Vec<String>), Co
             .unwrap_or(DEFAULT_RETRY_ATTEMPTS)
             .max(1),
         acme,
+        generation: f.generation.clone(),
     };
     Ok((config, inline, warnings))
 }
@@ -962,6 +963,15 @@ fn resolve_docker(
                 .unwrap_or(DEFAULT_SWARM_REFRESH_SECONDS)
                 .max(1),
         ),
+        labels_v2: f.generation.labels_v2,
+        default_rule: f.generation.default_rule.clone(),
+        label_constraint: match &f.generation.docker_constraints {
+            None => None,
+            Some(text) => Some(
+                model::rules::LabelConstraint::parse(text)
+                    .map_err(|e| invalid(path, "providers.docker.constraints", e))?,
+            ),
+        },
     }))
 }
 

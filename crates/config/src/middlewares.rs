@@ -51,6 +51,7 @@ pub fn frontend_middlewares(f: &FrontendToml) -> FrontendRead {
             .map(|source_range| WhiteList {
                 source_range,
                 use_x_forwarded_for: false,
+                ip_strategy: None,
             }),
     };
     m.headers = f
@@ -162,6 +163,7 @@ pub fn entry_point_white_list(
             .map(|source_range| WhiteList {
                 source_range,
                 use_x_forwarded_for: false,
+                ip_strategy: None,
             }),
     };
     if let Some(w) = &w {
@@ -332,6 +334,7 @@ impl Reader {
         (!ranges.is_empty()).then_some(WhiteList {
             source_range: ranges,
             use_x_forwarded_for: xff,
+            ip_strategy: None,
         })
     }
 
@@ -598,6 +601,7 @@ impl Reader {
             public_key: text(self, "publicKey"),
             referrer_policy: text(self, "referrerPolicy"),
             is_development: self.flag(t, "isDevelopment"),
+            cors: None,
         };
         (!h.is_empty()).then_some(h)
     }

@@ -62,6 +62,7 @@ impl Overlay for FileConfig {
             traefik_logs_file,
             metrics,
             providers_throttle_duration,
+            generation: _,
         } = from;
         take!(self; default_entry_points, port, log_level, debug, access_logs_file,
             max_idle_conns_per_host, max_conns_per_host, insecure_skip_verify, root_cas,

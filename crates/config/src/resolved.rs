@@ -83,6 +83,9 @@ pub struct Config {
     pub acme: Option<AcmeSettings>,
     /// Tries per request (first included), capped by the backend's server count.
     pub retry_attempts: u32,
+    /// What a Traefik 2.x/3.x static configuration changes in reading dynamic configuration.
+    #[serde(skip)]
+    pub generation: crate::traefik_v2::Generation,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -295,6 +298,13 @@ pub struct DockerConfig {
     pub swarm_mode: bool,
     /// `swarmModeRefreshSeconds`: the full re-read of the swarm between events.
     pub swarm_refresh: Duration,
+    /// Read containers as 2.x/3.x ones unless their labels are 1.x's (a 2.x/3.x static
+    /// configuration), and the default rule template of that generation.
+    pub labels_v2: bool,
+    pub default_rule: Option<String>,
+    /// `providers.docker.constraints` (2.x/3.x): which containers are routed, by label.
+    #[serde(skip)]
+    pub label_constraint: Option<model::rules::LabelConstraint>,
 }
 
 /// `tag==web*` (some tag matches) or `tag!=internal` (no tag matches); `*` is a wildcard.

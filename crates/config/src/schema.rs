@@ -85,6 +85,9 @@ pub struct FileConfig {
     /// Least time between two applied configurations.
     #[serde(alias = "providersthrottleduration")]
     pub providers_throttle_duration: Option<GoDuration>,
+    /// Set when the file or flags were written for Traefik 2.x/3.x (`crate::traefik_v2`).
+    #[serde(skip)]
+    pub generation: crate::traefik_v2::Generation,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -133,6 +133,10 @@ mod tests {
             max_conns_per_server: 0,
             redirect_targets: Default::default(),
             keep_trailing_slash: false,
+            default_rule_syntax: model::rules::Syntax::V3,
+            router_entry_points: Vec::new(),
+            acme: false,
+            api: false,
         };
         let table = Arc::new(ArcSwap::from_pointee(RoutingTable::default()));
         let h = spawn(

@@ -39,6 +39,15 @@ pub struct CompileSettings {
     pub redirect_targets: HashMap<String, (bool, u16)>,
     /// `keepTrailingSlash` (default false: `Path` rules answer 301 to their own spelling).
     pub keep_trailing_slash: bool,
+    /// The rule syntax of 2.x/3.x routers that do not say (`core.defaultRuleSyntax`; v3).
+    pub default_rule_syntax: model::rules::Syntax,
+    /// Where a 2.x/3.x router without entrypoints is served: every entrypoint, or those
+    /// marked `asDefault` under a 2.x/3.x static configuration.
+    pub router_entry_points: Vec<String>,
+    /// Whether ACME is configured (a router's `tls.certResolver` and `tls.domains` use it).
+    pub acme: bool,
+    /// Whether the API is on, so routers may name the `api@internal` service.
+    pub api: bool,
 }
 
 impl CompileSettings {
@@ -50,6 +59,17 @@ impl CompileSettings {
             default_entry_points: config.default_entry_points.clone(),
             max_conns_per_server: config.max_conns_per_host,
             keep_trailing_slash: config.keep_trailing_slash,
+            default_rule_syntax: config
+                .generation
+                .default_rule_syntax
+                .unwrap_or(model::rules::Syntax::V3),
+            acme: config.acme.is_some(),
+            api: config.web.is_some() || config.generation.api.is_some(),
+            router_entry_points: if config.generation.labels_v2 {
+                config.default_entry_points.clone()
+            } else {
+                config.entry_points.iter().map(|e| e.name.clone()).collect()
+            },
             redirect_targets: config
                 .entry_points
                 .iter()
@@ -78,6 +98,12 @@ pub struct Registry {
     servers: ServerIndex,
     /// The servers as the last table published them; republished only when a backend changed.
     published: Arc<ServerIndex>,
+    /// The dynamic certificates as last built, with what they were built from and their errors.
+    certs: (
+        crate::certs::CertInputs,
+        Arc<crate::certs::CertStore>,
+        Vec<ProviderError>,
+    ),
 }
 
 /// One provider's part of the registry.
@@ -121,13 +147,17 @@ impl Registry {
 /// generation is compiled: each snapshot is diffed against the previous one (persistent maps,
 /// so the diff skips what they share), each changed backend is rebuilt with the frontends
 /// that use it, each changed frontend is rebuilt, and their routes are patched into the
-/// entrypoints' indexes. Bad frontends are left out and recorded in `errors`.
+/// entrypoints' indexes. Bad frontends are left out and recorded in `errors`. Routers of the
+/// 2.x/3.x model are lowered into frontends and backends first (`crate::lower`).
 pub fn compile(
     providers: &BTreeMap<String, Arc<ProviderConfig>>,
     settings: &CompileSettings,
     registry: &mut Registry,
     generation: u64,
 ) -> RoutingTable {
+    // 2.x/3.x routers and services become frontends and backends first.
+    let lowered = crate::lower::lower(providers, settings);
+    let providers = &lowered;
     if registry.entry_points.len() != settings.entry_points.len() {
         registry.entry_points = vec![EntryPointRoutes::default(); settings.entry_points.len()];
     }
@@ -146,7 +176,12 @@ pub fn compile(
     if backends_changed {
         registry.published = Arc::new(registry.servers.clone());
     }
-    let mut errors = Vec::new();
+    let cert_inputs = crate::certs::inputs(providers);
+    if cert_inputs != registry.certs.0 {
+        let (store, errors) = crate::certs::build(&cert_inputs);
+        registry.certs = (cert_inputs, Arc::new(store), errors);
+    }
+    let mut errors = registry.certs.2.clone();
     for (pname, config) in providers {
         errors.extend(config.errors.iter().cloned());
         if let Some(state) = registry.providers.get(pname) {
@@ -164,6 +199,7 @@ pub fn compile(
         errors,
         generation,
         strict_slash: !settings.keep_trailing_slash,
+        certs: Arc::clone(&registry.certs.1),
     }
 }
 
@@ -362,10 +398,16 @@ fn compile_route(
         metrics,
         guards,
     } = inputs;
+    // A lowered 2.x/3.x router is named as one.
+    let kind = if f.rule_syntax == rules::Syntax::V1 {
+        "frontend"
+    } else {
+        "router"
+    };
     let fail = |message: String| ProviderError::Compile {
         provider: pname.to_string(),
         at: f.source.clone(),
-        item: format!("frontend {fname}"),
+        item: format!("{kind} {fname}"),
         message,
     };
     let Some(backend) = backend else {
@@ -379,10 +421,23 @@ fn compile_route(
     let mut rule = rules::Rule::default();
     let mut bad = false;
     for (rname, route) in &f.routes {
-        match rules::parse(&route.rule) {
+        match rules::parse_rule(&route.rule, f.rule_syntax) {
             Ok(r) => rule.merge(r),
             Err(e) => {
-                errors.push(fail(format!("route {rname}: rule {:?}: {e}", route.rule)));
+                errors.push(fail(if kind == "router" {
+                    format!("rule {:?}: {e}", route.rule)
+                } else {
+                    format!("route {rname}: rule {:?}: {e}", route.rule)
+                }));
+                bad = true;
+            }
+        }
+    }
+    for step in &f.path_rewrites {
+        match step.compile() {
+            Ok(s) => rule.modifiers.steps.push(s),
+            Err(e) => {
+                errors.push(fail(e));
                 bad = true;
             }
         }
@@ -409,6 +464,10 @@ fn compile_route(
     let texts: Vec<&str> = f.routes.values().map(|r| r.rule.as_str()).collect();
     let route = Arc::new(CompiledRoute {
         error_pages,
+        tls_domains: f.tls_domains.clone(),
+        internal: f.internal,
+        compress: f.compress,
+        retry_attempts: f.retry_attempts.map(|n| n as usize),
         redirect,
         metrics: Arc::clone(metrics),
         frontend: fname.to_string(),
@@ -697,6 +756,10 @@ mod tests {
             max_conns_per_server: 0,
             redirect_targets: HashMap::new(),
             keep_trailing_slash: false,
+            default_rule_syntax: model::rules::Syntax::V3,
+            router_entry_points: Vec::new(),
+            acme: false,
+            api: false,
         }
     }
 
@@ -712,6 +775,8 @@ mod tests {
             middlewares: Default::default(),
             errors: Default::default(),
             unenforced: vec![],
+            // The 2.x/3.x-only settings (lowered routers set them).
+            ..Frontend::default()
         }
     }
 
@@ -969,6 +1034,7 @@ mod tests {
         f.middlewares.white_list = Some(WhiteList {
             source_range: vec!["10.0.0.0/8".into()],
             use_x_forwarded_for: false,
+            ip_strategy: None,
         });
         config.frontends.insert("f".into(), Arc::new(f.clone()));
         let mut registry = Registry::new();
@@ -1003,6 +1069,7 @@ mod tests {
         f.middlewares.white_list = Some(WhiteList {
             source_range: vec!["10.0.0.0/33".into()],
             use_x_forwarded_for: false,
+            ip_strategy: None,
         });
         config.frontends.insert("f".into(), Arc::new(f));
         let providers = [("docker".to_string(), Arc::new(config))].into();
@@ -1050,6 +1117,7 @@ mod tests {
                         query: None,
                         method: &http::Method::GET,
                         headers: &headers,
+                        client_ip: None,
                     };
                     let got = routes.route(&req).map(|r| r.frontend.clone());
                     // The definition: the first route in order whose rule matches.

@@ -29,6 +29,8 @@ pub struct RoutingTable {
     /// `keepTrailingSlash = false` (Traefik's default): a `Path` rule meets the other
     /// spelling of its path too, answered 301 ([`RouteMatch::slash`]).
     pub strict_slash: bool,
+    /// Certificates from dynamic configuration, rebuilt only when they change.
+    pub certs: Arc<crate::certs::CertStore>,
 }
 
 /// The route a request meets, and the path to redirect it to when it meets the route only
@@ -318,6 +320,15 @@ pub struct CompiledRoute {
     pub guards: Option<Arc<crate::guards::RouteGuards>>,
     /// `errors.NAME`, in name order; empty for most routes.
     pub error_pages: Vec<ErrorPageRuntime>,
+    /// A 2.x/3.x `compress` middleware: answers compressed as on a `compress` entrypoint.
+    pub compress: bool,
+    /// A 2.x/3.x `retry.attempts`, instead of `[retry] attempts`.
+    pub retry_attempts: Option<usize>,
+    /// A 2.x/3.x router's `tls.domains`, ordered by ACME beside its rule's hosts.
+    pub tls_domains: Vec<String>,
+    /// The route's service is portier's own (`api@internal`: the API and dashboard;
+    /// `noop@internal`: 418), answered after its middlewares.
+    pub internal: Option<model::dynamic::InternalService>,
 }
 
 impl CompiledRoute {
@@ -443,6 +454,10 @@ mod tests {
             unenforced: false,
             guards: None,
             error_pages: Vec::new(),
+            compress: false,
+            retry_attempts: None,
+            tls_domains: Vec::new(),
+            internal: None,
         })
     }
 
@@ -454,6 +469,7 @@ mod tests {
             query: None,
             method: &Method::GET,
             headers: &headers,
+            client_ip: None,
         };
         t.route(&req).map(|r| r.frontend.as_str())
     }

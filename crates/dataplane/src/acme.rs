@@ -61,8 +61,13 @@ pub fn spawn(
             if let Some(ep) = table.entry_points.get(&settings.entry_point) {
                 let hosts: BTreeSet<String> = ep
                     .routes()
-                    .filter_map(|r| r.rule.hosts())
-                    .flatten()
+                    .flat_map(|r| {
+                        r.rule
+                            .hosts()
+                            .unwrap_or_default()
+                            .iter()
+                            .chain(&r.tls_domains)
+                    })
                     .cloned()
                     .collect();
                 for host in hosts {

@@ -36,16 +36,27 @@ pub enum TlsError {
 pub struct SniResolver {
     /// ACME certificates (and TLS-ALPN-01 challenges) come first when `[acme]` is on.
     acme: Option<Arc<crate::acme::AcmeCerts>>,
+    /// Certificates from dynamic configuration (2.x/3.x `tls.certificates`), by name before
+    /// the static ones; their default before the static default.
+    dynamic: Option<DynamicCerts>,
     exact: HashMap<String, Arc<CertifiedKey>>,
     wildcard: HashMap<String, Arc<CertifiedKey>>,
     default: Option<Arc<CertifiedKey>>,
 }
 
+/// The current dynamic certificates, swapped in as tables change.
+pub type DynamicCerts = Arc<arc_swap::ArcSwap<control::certs::CertStore>>;
+
 impl SniResolver {
     pub fn pick(&self, server_name: Option<&str>) -> Option<Arc<CertifiedKey>> {
+        let dynamic = self.dynamic.as_ref().map(|d| d.load());
         let Some(name) = server_name.map(|n| n.trim_end_matches('.').to_ascii_lowercase()) else {
-            return self.default.clone();
+            return (dynamic.as_ref().and_then(|d| d.default_certificate()))
+                .or_else(|| self.default.clone());
         };
+        if let Some(k) = dynamic.as_ref().and_then(|d| d.pick(&name)) {
+            return Some(k);
+        }
         if let Some(k) = self.exact.get(&name) {
             return Some(Arc::clone(k));
         }
@@ -54,7 +65,7 @@ impl SniResolver {
                 return Some(Arc::clone(k));
             }
         }
-        self.default.clone()
+        (dynamic.as_ref().and_then(|d| d.default_certificate())).or_else(|| self.default.clone())
     }
 }
 
@@ -97,6 +108,7 @@ pub fn server_config(
     entry_point: &str,
     tls: &TlsConfig,
     acme: Option<Arc<crate::acme::AcmeCerts>>,
+    dynamic: Option<DynamicCerts>,
 ) -> Result<Arc<ServerConfig>, TlsError> {
     let provider = Arc::new(provider(tls));
     let mut exact = HashMap::new();
@@ -137,6 +149,7 @@ pub fn server_config(
     };
     let mut config = builder.with_cert_resolver(Arc::new(SniResolver {
         acme: acme.clone(),
+        dynamic,
         exact,
         wildcard,
         default,
@@ -204,40 +217,14 @@ fn load(
     };
     let cert_pem = read(&source.cert_file)?;
     let key_pem = read(&source.key_file)?;
-    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(cert_pem.as_bytes())
-        .collect::<Result<_, _>>()
-        .map_err(|e| {
-            fail(
-                &describe(&source.cert_file),
-                format!("not a PEM certificate: {e}"),
-            )
-        })?;
-    if certs.is_empty() {
-        return Err(fail(
-            &describe(&source.cert_file),
-            "holds no certificate".into(),
-        ));
-    }
-    let key = PrivateKeyDer::from_pem_slice(key_pem.as_bytes()).map_err(|e| {
-        fail(
-            &describe(&source.key_file),
-            format!("not a PEM private key: {e}"),
-        )
-    })?;
-    let names: Vec<String> = webpki::EndEntityCert::try_from(&certs[0])
-        .map(|c| {
-            c.valid_dns_names()
-                .map(|n| n.to_ascii_lowercase())
-                .collect()
-        })
-        .unwrap_or_default();
-    let ck = CertifiedKey::from_der(certs, key, provider).map_err(|e| {
-        fail(
-            &describe(&source.cert_file),
-            format!("does not match its key: {e}"),
-        )
-    })?;
-    Ok((Arc::new(ck), names))
+    control::certs::certified_key(&cert_pem, &key_pem, provider).map_err(|e| {
+        let file = if e.in_key() {
+            &source.key_file
+        } else {
+            &source.cert_file
+        };
+        fail(&describe(file), e.to_string())
+    })
 }
 
 /// Traefik's rule: a value holding `-----BEGIN` is PEM itself, anything else a file path.
@@ -303,6 +290,7 @@ mod tests {
         let (w, _) = load("https", &cert(&["*.wild.test"]), &provider).expect("w");
         let r = SniResolver {
             acme: None,
+            dynamic: None,
             exact: [("a.test".to_string(), a)].into(),
             wildcard: [("wild.test".to_string(), w)].into(),
             default: None,
@@ -339,7 +327,7 @@ mod tests {
             cipher_suites: None,
             client_ca: None,
         };
-        let err = server_config("https", &tls, None).expect_err("fails");
+        let err = server_config("https", &tls, None, None).expect_err("fails");
         assert!(
             err.to_string()
                 .starts_with("entrypoint https: certificate /nonexistent/c.pem: cannot read"),

@@ -4,7 +4,7 @@ use std::net::IpAddr;
 
 use http::HeaderMap;
 use ipnet::IpNet;
-use model::middleware::WhiteList;
+use model::middleware::{IpStrategy, WhiteList};
 
 use crate::error::MiddlewareError;
 
@@ -25,6 +25,48 @@ pub fn parse_ranges(ranges: &[String]) -> Result<Vec<IpNet>, MiddlewareError> {
 pub struct AllowList {
     nets: Vec<IpNet>,
     use_x_forwarded_for: bool,
+    strategy: Option<Strategy>,
+}
+
+/// `ipStrategy` compiled: the client's address out of `X-Forwarded-For`.
+#[derive(Debug, Clone)]
+pub(crate) struct Strategy {
+    depth: usize,
+    excluded: Vec<IpNet>,
+}
+
+impl Strategy {
+    pub(crate) fn compile(s: &IpStrategy) -> Result<Strategy, MiddlewareError> {
+        Ok(Strategy {
+            depth: s.depth as usize,
+            excluded: parse_ranges(&s.excluded_ips)?,
+        })
+    }
+
+    /// The client's address as Traefik's strategies pick it (`None`: there is none).
+    pub(crate) fn client(&self, peer: IpAddr, headers: &HeaderMap) -> Option<IpAddr> {
+        if self.depth == 0 && self.excluded.is_empty() {
+            return Some(peer);
+        }
+        let xff: Vec<&str> = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .collect();
+        if self.depth > 0 {
+            let i = xff.len().checked_sub(self.depth)?;
+            return xff[i].parse().ok();
+        }
+        xff.iter()
+            .rev()
+            .filter_map(|ip| ip.parse::<IpAddr>().ok())
+            .find(|ip| {
+                let ip = ip.to_canonical();
+                !self.excluded.iter().any(|n| n.contains(&ip))
+            })
+    }
 }
 
 impl AllowList {
@@ -32,6 +74,11 @@ impl AllowList {
         Ok(AllowList {
             nets: parse_ranges(&spec.source_range)?,
             use_x_forwarded_for: spec.use_x_forwarded_for,
+            strategy: spec
+                .ip_strategy
+                .as_ref()
+                .map(Strategy::compile)
+                .transpose()?,
         })
     }
 
@@ -43,6 +90,9 @@ impl AllowList {
     /// Whether the client may pass: its address is in a range, or, with
     /// `useXForwardedFor`, any address of `X-Forwarded-For` is (as Traefik 1.7 checks).
     pub fn allows(&self, peer: IpAddr, headers: &HeaderMap) -> bool {
+        if let Some(s) = &self.strategy {
+            return s.client(peer, headers).is_some_and(|ip| self.contains(ip));
+        }
         if self.contains(peer) {
             return true;
         }
@@ -65,6 +115,7 @@ mod tests {
         AllowList::compile(&WhiteList {
             source_range: ranges.iter().map(|s| s.to_string()).collect(),
             use_x_forwarded_for: xff,
+            ip_strategy: None,
         })
         .expect("valid ranges")
     }
@@ -92,6 +143,45 @@ mod tests {
         h.insert("x-forwarded-for", "1.2.3.4, 10.99.0.5".parse().expect("v"));
         assert!(!list(&["10.99.0.0/16"], false).allows(ip("127.0.0.1"), &h));
         assert!(list(&["10.99.0.0/16"], true).allows(ip("127.0.0.1"), &h));
+    }
+
+    #[test]
+    fn ip_strategies_pick_the_client_from_x_forwarded_for() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            "x-forwarded-for",
+            "10.0.0.1, 1.2.3.4, 172.16.0.9".parse().expect("v"),
+        );
+        let s = |depth, excluded: &[&str]| {
+            Strategy::compile(&IpStrategy {
+                depth,
+                excluded_ips: excluded.iter().map(|s| s.to_string()).collect(),
+            })
+            .expect("compiles")
+        };
+        let peer = ip("127.0.0.1");
+        assert_eq!(s(1, &[]).client(peer, &h), Some(ip("172.16.0.9")));
+        assert_eq!(s(2, &[]).client(peer, &h), Some(ip("1.2.3.4")));
+        assert_eq!(s(4, &[]).client(peer, &h), None, "deeper than the header");
+        assert_eq!(
+            s(0, &["172.16.0.0/12"]).client(peer, &h),
+            Some(ip("1.2.3.4"))
+        );
+        assert_eq!(s(0, &[]).client(peer, &h), Some(peer));
+        let l = AllowList::compile(&WhiteList {
+            source_range: vec!["1.2.3.0/24".into()],
+            use_x_forwarded_for: false,
+            ip_strategy: Some(IpStrategy {
+                depth: 2,
+                excluded_ips: vec![],
+            }),
+        })
+        .expect("valid");
+        assert!(l.allows(peer, &h));
+        assert!(
+            !l.allows(peer, &HeaderMap::new()),
+            "no header: no client address"
+        );
     }
 
     #[test]

@@ -25,6 +25,76 @@ pub struct HeaderRules {
     ssl_host: String,
     ssl_force_host: bool,
     ssl_proxy_headers: Vec<(HeaderName, String)>,
+    cors: Option<CorsRules>,
+}
+
+/// CORS compiled: the header values built once.
+#[derive(Debug)]
+struct CorsRules {
+    credentials: bool,
+    allow_headers: Option<HeaderValue>,
+    allow_methods: Option<HeaderValue>,
+    any_origin: bool,
+    origins: Vec<String>,
+    origin_regex: Vec<regex::Regex>,
+    expose_headers: Option<HeaderValue>,
+    max_age: Option<HeaderValue>,
+    vary: bool,
+}
+
+impl CorsRules {
+    fn compile(c: &model::middleware::Cors) -> Result<CorsRules, MiddlewareError> {
+        let joined = |n: &str, list: &[String]| -> Result<Option<HeaderValue>, MiddlewareError> {
+            if list.is_empty() {
+                return Ok(None);
+            }
+            value(n, &list.join(",")).map(Some)
+        };
+        Ok(CorsRules {
+            credentials: c.access_control_allow_credentials,
+            allow_headers: joined(
+                "Access-Control-Allow-Headers",
+                &c.access_control_allow_headers,
+            )?,
+            allow_methods: joined(
+                "Access-Control-Allow-Methods",
+                &c.access_control_allow_methods,
+            )?,
+            any_origin: c.access_control_allow_origin_list.iter().any(|o| o == "*"),
+            origins: c.access_control_allow_origin_list.clone(),
+            origin_regex: c
+                .access_control_allow_origin_list_regex
+                .iter()
+                .map(|r| {
+                    regex::Regex::new(r).map_err(|e| MiddlewareError::HeaderValue {
+                        name: "accessControlAllowOriginListRegex".into(),
+                        value: format!("{r}: {e}"),
+                    })
+                })
+                .collect::<Result<_, _>>()?,
+            expose_headers: joined(
+                "Access-Control-Expose-Headers",
+                &c.access_control_expose_headers,
+            )?,
+            max_age: c
+                .access_control_max_age
+                .map(|s| value("Access-Control-Max-Age", &s.to_string()))
+                .transpose()?,
+            vary: c.add_vary_header,
+        })
+    }
+
+    /// The `Access-Control-Allow-Origin` for a request's `Origin`, when it is allowed.
+    fn allowed(&self, headers: &HeaderMap) -> Option<HeaderValue> {
+        let origin = headers.get(header::ORIGIN)?;
+        if self.any_origin {
+            return Some(HeaderValue::from_static("*"));
+        }
+        let text = origin.to_str().ok()?;
+        (self.origins.iter().any(|o| o == text)
+            || self.origin_regex.iter().any(|r| r.is_match(text)))
+        .then(|| origin.clone())
+    }
 }
 
 /// What the request-side rules decided.
@@ -32,6 +102,8 @@ pub struct HeaderRules {
 pub struct RequestFacts {
     /// Whether the request counts as TLS (for STS on the response).
     pub secure: bool,
+    /// The `Access-Control-Allow-Origin` the response gets (CORS), if any.
+    pub cors_origin: Option<HeaderValue>,
 }
 
 fn name(n: &str) -> Result<HeaderName, MiddlewareError> {
@@ -143,7 +215,42 @@ impl HeaderRules {
                 .iter()
                 .map(|(n, v)| Ok((name(n)?, v.clone())))
                 .collect::<Result<_, MiddlewareError>>()?,
+            cors: h.cors.as_ref().map(CorsRules::compile).transpose()?,
         })
+    }
+
+    /// A CORS preflight (`OPTIONS` with `Origin` and `Access-Control-Request-Method`) is
+    /// answered here, 200 with what is allowed, as Traefik does; `None` for any other request.
+    pub fn preflight(&self, method: &http::Method, headers: &HeaderMap) -> Option<Refusal> {
+        let cors = self.cors.as_ref()?;
+        let asks = method == http::Method::OPTIONS
+            && headers.contains_key(header::ORIGIN)
+            && headers.contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
+        if !asks {
+            return None;
+        }
+        let mut answer = Refusal {
+            status: StatusCode::OK,
+            headers: Vec::new(),
+            body: bytes::Bytes::new(),
+        };
+        if cors.credentials {
+            answer.headers.push((
+                header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+                HeaderValue::from_static("true"),
+            ));
+        }
+        for (n, v) in [
+            (header::ACCESS_CONTROL_ALLOW_HEADERS, &cors.allow_headers),
+            (header::ACCESS_CONTROL_ALLOW_METHODS, &cors.allow_methods),
+            (header::ACCESS_CONTROL_ALLOW_ORIGIN, &cors.allowed(headers)),
+            (header::ACCESS_CONTROL_MAX_AGE, &cors.max_age),
+        ] {
+            if let Some(v) = v {
+                answer.headers.push((n, v.clone()));
+            }
+        }
+        Some(answer)
     }
 
     /// Custom request headers, then the host check and the SSL redirect. `tls` says whether
@@ -197,12 +304,33 @@ impl HeaderRules {
                 return Err(r);
             }
         }
-        Ok(RequestFacts { secure })
+        let cors_origin = self.cors.as_ref().and_then(|c| c.allowed(headers));
+        Ok(RequestFacts {
+            secure,
+            cors_origin,
+        })
     }
 
     /// Custom response headers, then the secure headers.
     pub fn on_response(&self, headers: &mut HeaderMap, facts: &RequestFacts) {
         apply(&self.response, headers);
+        if let Some(cors) = &self.cors {
+            if let Some(origin) = &facts.cors_origin {
+                headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
+                if cors.credentials {
+                    headers.insert(
+                        header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+                        HeaderValue::from_static("true"),
+                    );
+                }
+                if let Some(v) = &cors.expose_headers {
+                    headers.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, v.clone());
+                }
+            }
+            if cors.vary {
+                headers.append(header::VARY, HeaderValue::from_static("Origin"));
+            }
+        }
         for (n, v) in &self.secure_response {
             headers.insert(n.clone(), v.clone());
         }
@@ -298,6 +426,7 @@ mod tests {
         assert!(r.on_request(&mut proxied, false, "/").is_ok());
         let dev = rules(Headers {
             is_development: true,
+            cors: None,
             ..h
         });
         assert!(dev.on_request(&mut host("bad.test"), false, "/").is_ok());
@@ -317,7 +446,13 @@ mod tests {
             ..Headers::default()
         });
         let mut plain = HeaderMap::new();
-        r.on_response(&mut plain, &RequestFacts { secure: false });
+        r.on_response(
+            &mut plain,
+            &RequestFacts {
+                secure: false,
+                cors_origin: None,
+            },
+        );
         assert!(plain.get("strict-transport-security").is_none());
         assert_eq!(plain["x-frame-options"], "DENY");
         assert_eq!(plain["x-content-type-options"], "nosniff");
@@ -325,7 +460,13 @@ mod tests {
         assert_eq!(plain["content-security-policy"], "default-src 'self'");
         assert_eq!(plain["referrer-policy"], "no-referrer");
         let mut tls = HeaderMap::new();
-        r.on_response(&mut tls, &RequestFacts { secure: true });
+        r.on_response(
+            &mut tls,
+            &RequestFacts {
+                secure: true,
+                cors_origin: None,
+            },
+        );
         assert_eq!(
             tls["strict-transport-security"],
             "max-age=315360000; includeSubdomains; preload"

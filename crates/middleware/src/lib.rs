@@ -124,8 +124,16 @@ impl Guards {
             }
         }
         match &self.headers {
-            Some(h) => h.on_request(req.headers, req.tls, req.uri),
-            None => Ok(RequestFacts { secure: req.tls }),
+            Some(h) => {
+                if let Some(answer) = h.preflight(req.method, req.headers) {
+                    return Err(answer);
+                }
+                h.on_request(req.headers, req.tls, req.uri)
+            }
+            None => Ok(RequestFacts {
+                secure: req.tls,
+                cors_origin: None,
+            }),
         }
     }
 

@@ -20,6 +20,29 @@ use crate::refusal::Refusal;
 
 /// The key a request is counted under: the client's address, the Host header, or a header's
 /// value (empty when absent, so requests without it share one key, as in Traefik).
+/// The key of a request for a limiter: by its compiled `ipStrategy` when it has one.
+fn keyed(
+    extractor: &Extractor,
+    strategy: Option<&crate::allowlist::Strategy>,
+    peer: IpAddr,
+    headers: &HeaderMap,
+) -> String {
+    match strategy {
+        Some(s) => s
+            .client(peer, headers)
+            .map(|ip| ip.to_canonical().to_string())
+            .unwrap_or_default(),
+        None => key(extractor, peer, headers),
+    }
+}
+
+fn strategy_of(e: &Extractor) -> Result<Option<crate::allowlist::Strategy>, MiddlewareError> {
+    match e {
+        Extractor::ClientIpBy(s) => crate::allowlist::Strategy::compile(s).map(Some),
+        _ => Ok(None),
+    }
+}
+
 pub fn key(extractor: &Extractor, peer: IpAddr, headers: &HeaderMap) -> String {
     let text = |name: &str| {
         headers
@@ -30,6 +53,12 @@ pub fn key(extractor: &Extractor, peer: IpAddr, headers: &HeaderMap) -> String {
     };
     match extractor {
         Extractor::ClientIp => peer.to_canonical().to_string(),
+        // The limiters compile the strategy once (`keyed`); this parses it on each call.
+        Extractor::ClientIpBy(s) => crate::allowlist::Strategy::compile(s)
+            .ok()
+            .and_then(|s| s.client(peer, headers))
+            .map(|ip| ip.to_canonical().to_string())
+            .unwrap_or_default(),
         Extractor::RequestHost => text("host"),
         Extractor::RequestHeader(name) => text(name),
     }
@@ -43,6 +72,7 @@ const SWEEP_EVERY: u64 = 1 << 14;
 #[derive(Debug)]
 pub struct RateLimiter {
     extractor: Extractor,
+    strategy: Option<crate::allowlist::Strategy>,
     rates: Vec<Keyed>,
     checks: AtomicU64,
     /// Made once: creating a clock per request costs more than the check itself.
@@ -83,6 +113,7 @@ impl RateLimiter {
             .collect::<Result<_, MiddlewareError>>()?;
         Ok(RateLimiter {
             extractor: spec.extractor_func.clone(),
+            strategy: strategy_of(&spec.extractor_func)?,
             rates,
             checks: AtomicU64::new(0),
             clock: DefaultClock::default(),
@@ -95,7 +126,7 @@ impl RateLimiter {
         if self.checks.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == SWEEP_EVERY - 1 {
             self.sweep();
         }
-        let key = key(&self.extractor, peer, headers);
+        let key = keyed(&self.extractor, self.strategy.as_ref(), peer, headers);
         let wait = self
             .rates
             .iter()
@@ -139,6 +170,7 @@ fn too_many(wait: Duration) -> Refusal {
 pub struct ConnLimiter {
     amount: u64,
     extractor: Extractor,
+    strategy: Option<crate::allowlist::Strategy>,
     open: Mutex<HashMap<String, u64>>,
 }
 
@@ -157,6 +189,7 @@ impl ConnLimiter {
         Ok(ConnLimiter {
             amount: spec.amount,
             extractor: spec.extractor_func.clone(),
+            strategy: strategy_of(&spec.extractor_func)?,
             open: Mutex::default(),
         })
     }
@@ -167,7 +200,7 @@ impl ConnLimiter {
         peer: IpAddr,
         headers: &HeaderMap,
     ) -> Result<ConnSlot, Refusal> {
-        let key = key(&self.extractor, peer, headers);
+        let key = keyed(&self.extractor, self.strategy.as_ref(), peer, headers);
         let mut open = self
             .open
             .lock()

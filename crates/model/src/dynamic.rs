@@ -20,6 +20,14 @@ pub type Items<T> = imbl::OrdMap<String, Arc<T>>;
 pub struct ProviderConfig {
     pub frontends: Items<Frontend>,
     pub backends: Items<Backend>,
+    /// Traefik 2.x/3.x routers, services and middlewares, lowered into frontends and backends
+    /// by the aggregator.
+    #[serde(skip_serializing_if = "crate::http::HttpConfig::is_empty")]
+    pub http: crate::http::HttpConfig,
+    /// Certificates a 2.x/3.x dynamic file declares (`tls.certificates`, the default store's
+    /// `defaultCertificate`), served by every TLS entrypoint by SNI.
+    #[serde(skip_serializing_if = "TlsSection::is_empty")]
+    pub tls: TlsSection,
     /// Problems found in the provider's input (a bad label, an unknown key, a bad URL).
     /// The affected frontend or server is left out; everything else is kept.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -31,8 +39,35 @@ pub struct ProviderConfig {
     pub warnings: Vec<ProviderError>,
 }
 
+/// `tls` of a dynamic configuration: certificates as PEM text, read by the provider.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TlsSection {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub certificates: Vec<TlsCertificate>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default_certificate: Option<TlsCertificate>,
+}
+
+impl TlsSection {
+    pub fn is_empty(&self) -> bool {
+        self.certificates.is_empty() && self.default_certificate.is_none()
+    }
+}
+
+/// One certificate and its key, and where it was declared (`dynamic.yml:4:7`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TlsCertificate {
+    pub source: String,
+    #[serde(skip)]
+    pub cert_pem: String,
+    /// Never shown.
+    #[serde(skip)]
+    pub key_pem: String,
+}
+
 /// A routing entry: rules that select requests and the backend that serves them.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Frontend {
     /// Where it is defined (`rules.toml:12:1`), for errors found when compiling it; `None`
@@ -57,11 +92,60 @@ pub struct Frontend {
     /// fetched from another backend.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub errors: BTreeMap<String, ErrorPage>,
+    /// The grammar of its routes' rules: 1.x for frontends, 2.x or 3.x for lowered routers.
+    #[serde(skip_serializing_if = "is_v1")]
+    pub rule_syntax: crate::rules::Syntax,
+    /// A lowered router's path middlewares, in its order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub path_rewrites: Vec<crate::rules::PathRewrite>,
+    /// A lowered router's `compress` middleware: gzip or brotli for clients that accept it.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub compress: bool,
+    /// A lowered router's `retry.attempts`, instead of `[retry] attempts`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_attempts: Option<u32>,
+    /// A lowered router's `tls.domains` for ACME to order, beside its rule's hosts.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tls_domains: Vec<String>,
+    /// A lowered router whose service is portier's own (`api@internal`, `noop@internal`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub internal: Option<InternalService>,
     /// Protections asked for that portier does not enforce yet, each naming where it was asked
     /// (`label traefik.frontend.auth.basic.users`). Non-empty: the frontend answers 503 to
     /// every request, so it is never served without them (and no lower route takes its traffic).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unenforced: Vec<String>,
+}
+
+fn is_v1(s: &crate::rules::Syntax) -> bool {
+    *s == crate::rules::Syntax::V1
+}
+
+/// A service portier provides itself, as Traefik's `@internal` ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InternalService {
+    /// `api@internal`: the API and dashboard.
+    Api,
+    /// `noop@internal`: 418, for routers whose middlewares answer (redirects).
+    Noop,
+    /// `ping@internal`: `OK` (503 while draining), as `/ping`.
+    Ping,
+    /// `prometheus@internal`: the metrics, as `/metrics`.
+    Prometheus,
+}
+
+impl InternalService {
+    /// `api@internal` → `Api`.
+    pub fn parse(reference: &str) -> Option<InternalService> {
+        match reference {
+            "api@internal" => Some(InternalService::Api),
+            "noop@internal" => Some(InternalService::Noop),
+            "ping@internal" => Some(InternalService::Ping),
+            "prometheus@internal" => Some(InternalService::Prometheus),
+            _ => None,
+        }
+    }
 }
 
 /// A custom error page: for an answer whose status is in `status` (`500-599`, `404`), the body

@@ -74,6 +74,20 @@ impl FrontendMiddlewares {
 pub struct WhiteList {
     pub source_range: Vec<String>,
     pub use_x_forwarded_for: bool,
+    /// 2.x/3.x `ipStrategy`: which `X-Forwarded-For` address is the client's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ip_strategy: Option<IpStrategy>,
+}
+
+/// `ipStrategy`: the client is the `depth`-th address of `X-Forwarded-For` from the right
+/// (`depth` > 0), else the first from the right not in `excludedIPs` (when set), else the
+/// connection's peer. No such address: no client address (an allowlist refuses it).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IpStrategy {
+    pub depth: u32,
+    #[serde(rename = "excludedIPs", skip_serializing_if = "Vec::is_empty")]
+    pub excluded_ips: Vec<String>,
 }
 
 /// One authentication kind (Traefik builds only one: basic, else digest, else forward) and
@@ -231,6 +245,8 @@ pub struct Buffering {
 #[serde(into = "String")]
 pub enum Extractor {
     ClientIp,
+    /// The client's address by an `ipStrategy` (2.x/3.x `sourceCriterion.ipStrategy`).
+    ClientIpBy(IpStrategy),
     RequestHost,
     RequestHeader(String),
 }
@@ -257,6 +273,15 @@ impl From<Extractor> for String {
     fn from(e: Extractor) -> String {
         match e {
             Extractor::ClientIp => "client.ip".into(),
+            Extractor::ClientIpBy(s) => format!(
+                "client.ip (ipStrategy depth {}{})",
+                s.depth,
+                if s.excluded_ips.is_empty() {
+                    String::new()
+                } else {
+                    format!(", excluding {}", s.excluded_ips.join(" "))
+                }
+            ),
             Extractor::RequestHost => "request.host".into(),
             Extractor::RequestHeader(h) => format!("request.header.{h}"),
         }
@@ -409,6 +434,30 @@ pub struct Headers {
     pub referrer_policy: String,
     #[serde(rename = "isDevelopment")]
     pub is_development: bool,
+    /// Traefik 2.x/3.x's CORS options (`accessControl*`, `addVaryHeader`).
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub cors: Option<Cors>,
+}
+
+/// CORS: preflight requests answered, and the allowed origin echoed on responses.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Cors {
+    pub access_control_allow_credentials: bool,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub access_control_allow_headers: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub access_control_allow_methods: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub access_control_allow_origin_list: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub access_control_allow_origin_list_regex: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub access_control_expose_headers: Vec<String>,
+    /// Seconds; `None`: no `Access-Control-Max-Age`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access_control_max_age: Option<u64>,
+    pub add_vary_header: bool,
 }
 
 impl Headers {
@@ -471,6 +520,7 @@ mod tests {
             white_list: Some(WhiteList {
                 source_range: vec!["10.0.0.0/8".into()],
                 use_x_forwarded_for: false,
+                ip_strategy: None,
             }),
             headers: Some(Headers {
                 frame_deny: true,

@@ -1,5 +1,6 @@
 //! The `[file]` provider: frontends and backends written in TOML, inline in traefik.toml or in
-//! a separate file or directory that is watched. A file that fails to parse keeps the last good
+//! a separate file or directory that is watched; files written for Traefik 2.x/3.x (YAML, or
+//! TOML with `[http]`) are read by `crate::http::file` into routers, services and middlewares. A file that fails to parse keeps the last good
 //! configuration and logs file:line:column.
 
 use std::collections::BTreeMap;
@@ -241,6 +242,8 @@ fn translate_frontend(
         middlewares: read.middlewares,
         errors: error_pages(fname, f, src, errors),
         unenforced,
+        // The 2.x/3.x-only settings (lowered routers set them).
+        ..Frontend::default()
     })
 }
 
@@ -420,12 +423,16 @@ fn load_balancer(lb: Option<&LoadBalancerToml>) -> LoadBalancer {
     }
 }
 
-/// Reads and parses a dynamic TOML file; unknown keys are logged by name.
+/// Reads and parses a dynamic file: Traefik 1.x TOML (unknown keys are warnings by name), or
+/// a 2.x/3.x file in YAML (`.yml`, `.yaml`) or TOML (one with `[http]`).
 pub fn load_file(path: &Path) -> Result<ProviderConfig, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
         path: path.to_path_buf(),
         source,
     })?;
+    if is_yaml(path) || crate::http::file::is_v2_toml(&text) {
+        return crate::http::file::read(path, &text, is_yaml(path));
+    }
     let (d, unknown) = parse_dynamic(path, &text)?;
     let mut config = translate(&d, Source { path, text: &text });
     crate::users_files::load(&mut config);
@@ -455,7 +462,8 @@ fn parse_dynamic(path: &Path, text: &str) -> Result<(DynamicToml, Vec<String>), 
     config::parse_toml(path, text)
 }
 
-/// Every `*.toml` of a directory, in name order, merged into one snapshot.
+/// Every `*.toml`, `*.yml` and `*.yaml` of a directory, in name order, merged into one
+/// snapshot.
 pub fn load_directory(dir: &Path) -> Result<ProviderConfig, ConfigError> {
     let read = |source| ConfigError::Read {
         path: dir.to_path_buf(),
@@ -464,7 +472,7 @@ pub fn load_directory(dir: &Path) -> Result<ProviderConfig, ConfigError> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(read)?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml") || is_yaml(p))
         .collect();
     files.sort();
     let mut out = ProviderConfig::default();
@@ -492,10 +500,41 @@ pub fn load_directory(dir: &Path) -> Result<ProviderConfig, ConfigError> {
                 });
             }
         }
+        let twice = |kind: &str, name: &str| ProviderError::File {
+            path: f.clone(),
+            item: String::new(),
+            message: format!("{kind} {name} is defined in several files; the last one wins"),
+        };
+        for (name, r) in one.http.routers {
+            if out.http.routers.insert(name.clone(), r).is_some() {
+                out.errors.push(twice("router", &name));
+            }
+        }
+        for (name, sv) in one.http.services {
+            if out.http.services.insert(name.clone(), sv).is_some() {
+                out.errors.push(twice("service", &name));
+            }
+        }
+        for (name, m) in one.http.middlewares {
+            if out.http.middlewares.insert(name.clone(), m).is_some() {
+                out.errors.push(twice("middleware", &name));
+            }
+        }
+        out.tls.certificates.extend(one.tls.certificates);
+        if let Some(d) = one.tls.default_certificate {
+            if out.tls.default_certificate.replace(d).is_some() {
+                out.errors
+                    .push(twice("the default certificate", "(tls.stores.default)"));
+            }
+        }
         out.errors.extend(one.errors);
         out.warnings.extend(one.warnings);
     }
     Ok(out)
+}
+
+fn is_yaml(path: &Path) -> bool {
+    path.extension().is_some_and(|x| x == "yml" || x == "yaml")
 }
 
 /// Starts the provider. `inline` and `config_text` are the traefik.toml's own dynamic part.
@@ -644,6 +683,11 @@ fn start_watcher(
     let name = path.file_name().map(|n| n.to_os_string());
     let handler = move |res: notify::Result<notify::Event>| {
         let Ok(ev) = res else { return };
+        // Reading the file (ours included) is no change: reacting to it would re-read the
+        // file forever.
+        if matches!(ev.kind, notify::EventKind::Access(_)) {
+            return;
+        }
         let relevant = is_dir
             || ev
                 .paths

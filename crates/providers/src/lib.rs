@@ -4,4 +4,5 @@
 
 pub mod docker;
 pub mod file;
+mod http;
 pub mod users_files;

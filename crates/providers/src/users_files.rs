@@ -91,6 +91,8 @@ mod tests {
                     ..Default::default()
                 },
                 unenforced: vec![],
+                // The 2.x/3.x-only settings (lowered routers set them).
+                ..Frontend::default()
             }),
         );
         c

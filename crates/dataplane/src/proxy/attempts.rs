@@ -68,9 +68,9 @@ pub(super) async fn send(
         }
         None => false,
     };
-    let attempts = ep
-        .proxy
+    let attempts = route
         .retry_attempts
+        .unwrap_or(ep.proxy.retry_attempts)
         .min(backend.servers.len())
         .clamp(1, MAX_ATTEMPTS);
     let idempotent = matches!(

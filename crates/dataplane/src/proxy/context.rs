@@ -45,6 +45,9 @@ pub struct Proxy {
     pub(super) server_name: HeaderValue,
     pub(super) access_log: Option<AccessLog>,
     pub stats: Arc<crate::stats::Stats>,
+    /// The API and dashboard as a service (`api@internal`) for the routes that name it; set
+    /// by the binary once the web application exists.
+    pub internal_api: std::sync::OnceLock<Internal>,
 }
 
 impl Proxy {
@@ -84,6 +87,7 @@ impl Proxy {
         let rht = config.forwarding_timeouts.response_header_timeout.0;
         Proxy {
             table,
+            internal_api: std::sync::OnceLock::new(),
             client,
             h2c_client,
             https_client,

@@ -40,6 +40,7 @@ pub(super) async fn handle(
         .then(|| compress::negotiate(req.headers()))
         .flatten()
         .map(|e| (e, req.method().clone()));
+
     let arrival = ep
         .proxy
         .access_log
@@ -53,6 +54,8 @@ pub(super) async fn handle(
             e.response()
         }
     };
+    // A route may compress on an entrypoint that does not (a 2.x/3.x `compress` middleware).
+    let encoding = encoding.or(routed.compress.take());
     if let Some((encoding, method)) = encoding {
         compress::apply(encoding, &method, &mut resp);
     }
@@ -92,6 +95,8 @@ struct Routed {
     user: Option<String>,
     /// The request's `maxconn` slot, held until the response body ends.
     slot: Option<middleware::ConnSlot>,
+    /// What its route's `compress` middleware negotiated (only on such routes).
+    compress: Option<(compress::Encoding, Method)>,
 }
 
 /// How the request was answered, for its access-log line.
@@ -190,7 +195,7 @@ async fn forward(
         return Ok(resp.map(ProxyBody::internal));
     }
     normalize_path(&mut req)?;
-    let (route, slash) = find_route(ep, &req).ok_or(ProxyError::NoRoute)?;
+    let (route, slash) = find_route(ep, peer, &req).ok_or(ProxyError::NoRoute)?;
     // Counted open until the response body ends (see `Completion`).
     route.metrics.open.fetch_add(1, Ordering::Relaxed);
     routed.route = Some(Arc::clone(&route));
@@ -219,11 +224,17 @@ async fn serve_route(
     route: &Arc<CompiledRoute>,
     routed: &mut Routed,
 ) -> Result<Response<ProxyBody>, ProxyError> {
+    if route.compress && !ep.compress {
+        routed.compress = compress::negotiate(req.headers()).map(|e| (e, req.method().clone()));
+    }
     let Some(guards) = route.guards.clone() else {
         if let Some(resp) = route_redirect(ep, &req, route) {
             return Ok(resp);
         }
         routed.slot = guard::limit_connections(route, peer, req.headers())?;
+        if let Some(service) = route.internal {
+            return internal(ep, service, req).await;
+        }
         let head = prepare(ep, peer, req, route)?;
         return through_breaker(ep, route, head, routed).await;
     };
@@ -375,8 +386,41 @@ async fn guarded(
     routed.slot = guard::limit_connections(route, peer, &parts.headers)?;
     guard::limit_rate(ep, guards, peer, &mut parts)?;
     let req = Request::from_parts(parts, body);
+    if let Some(service) = route.internal {
+        return internal(ep, service, req).await;
+    }
     let head = prepare(ep, peer, req, route)?;
     through_breaker(ep, route, head, routed).await
+}
+
+/// A route to portier's own service, once its middlewares passed: `api@internal` (the API and
+/// dashboard), `ping@internal`, `prometheus@internal`, or `noop@internal` (418, as Traefik).
+async fn internal(
+    ep: &EntryPointContext,
+    service: model::dynamic::InternalService,
+    req: Request<Incoming>,
+) -> Result<Response<ProxyBody>, ProxyError> {
+    use model::dynamic::InternalService as S;
+    // `ping@internal` and `prometheus@internal` are the web application's `/ping` and
+    // `/metrics`, whatever the path the router matched.
+    let path = match service {
+        S::Noop => {
+            let mut resp = Response::new(ProxyBody::empty());
+            *resp.status_mut() = http::StatusCode::IM_A_TEAPOT;
+            return Ok(resp);
+        }
+        S::Api => None,
+        S::Ping => Some("/ping"),
+        S::Prometheus => Some("/metrics"),
+    };
+    let Some(api) = ep.proxy.internal_api.get() else {
+        return Err(ProxyError::NoRoute);
+    };
+    let mut req = req;
+    if let Some(p) = path {
+        *req.uri_mut() = http::Uri::from_static(p);
+    }
+    Ok((api.handler)(req).await.map(ProxyBody::internal))
 }
 
 /// Routes and forwards the normalised path (see `model::path`); 400 above the root. An
@@ -456,6 +500,7 @@ fn redirect(
 /// path is set when the request meets its route only with its trailing slash toggled.
 fn find_route(
     ep: &EntryPointContext,
+    peer: SocketAddr,
     req: &Request<Incoming>,
 ) -> Option<(Arc<CompiledRoute>, Option<String>)> {
     let raw_host = req
@@ -476,6 +521,7 @@ fn find_route(
         query: req.uri().query(),
         method: req.method(),
         headers: req.headers(),
+        client_ip: Some(peer.ip()),
     };
     let table = ep.proxy.table.load();
     table

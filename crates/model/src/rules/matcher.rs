@@ -3,7 +3,7 @@
 
 use http::{HeaderMap, Method};
 
-use super::rule::{Matcher, Modifiers, PathPattern, QueryValue, Rule};
+use super::rule::{Matcher, Modifiers, PathPattern, PathStep, QueryValue, Rule};
 
 /// The parts of a request that rules look at.
 #[derive(Debug, Clone, Copy)]
@@ -14,6 +14,8 @@ pub struct RequestView<'a> {
     pub query: Option<&'a str>,
     pub method: &'a Method,
     pub headers: &'a HeaderMap,
+    /// The connection's peer, for `ClientIP` (`None`: no rule with `ClientIP` matches).
+    pub client_ip: Option<std::net::IpAddr>,
 }
 
 /// The result of applying modifiers: the path the backend sees and the headers that say so.
@@ -85,7 +87,8 @@ impl Rule {
 impl Rule {
     /// Whether the rule has a `Path` (or `PathStrip`) matcher: the rules strict slash applies to.
     pub fn has_path(&self) -> bool {
-        self.matchers.iter().any(|m| matches!(m, Matcher::Path(_)))
+        self.syntax == super::rule::Syntax::V1
+            && self.matchers.iter().any(|m| matches!(m, Matcher::Path(_)))
     }
 }
 
@@ -130,6 +133,14 @@ impl Matcher {
                     QueryValue::Template(re) => re.is_match(&got),
                 })
             }),
+            Matcher::PathRegexp(re) => re.is_match(req.path),
+            Matcher::ClientIp(nets) => req.client_ip.is_some_and(|ip| {
+                let ip = ip.to_canonical();
+                nets.iter().any(|n| n.contains(&ip))
+            }),
+            Matcher::Any(ms) => ms.iter().any(|m| m.matches(req)),
+            Matcher::All(ms) => ms.iter().all(|m| m.matches(req)),
+            Matcher::Not(m) => !m.matches(req),
         }
     }
 }
@@ -205,7 +216,54 @@ impl Modifiers {
         if let Some(new) = &self.replace_path {
             out.replaced_path = Some(std::mem::replace(&mut out.path, new.clone()));
         }
+        for step in &self.steps {
+            step.apply(&mut out);
+        }
         Some(out)
+    }
+}
+
+impl PathStep {
+    /// One 2.x/3.x path middleware, as Traefik 3 runs it.
+    fn apply(&self, out: &mut Rewrite) {
+        match self {
+            PathStep::StripPrefix(prefixes) => {
+                if let Some(p) = prefixes.iter().find(|p| out.path.starts_with(p.as_str())) {
+                    out.path = ensure_slash(&out.path[p.len()..]);
+                    out.forwarded_prefix = Some(p.clone());
+                }
+            }
+            PathStep::StripPrefixRegex(res) => {
+                let found = res
+                    .iter()
+                    .filter_map(|re| re.find(&out.path))
+                    .find(|m| m.start() == 0 && !m.is_empty());
+                if let Some(m) = found {
+                    let prefix = m.as_str().to_string();
+                    out.path = ensure_slash(&out.path[m.end()..]);
+                    out.forwarded_prefix = Some(prefix);
+                }
+            }
+            PathStep::AddPrefix(p) => out.path = format!("{p}{}", out.path),
+            PathStep::ReplacePath(p) => {
+                out.replaced_path = Some(std::mem::replace(&mut out.path, p.clone()));
+            }
+            PathStep::ReplacePathRegex(re, with) => {
+                if re.is_match(&out.path) {
+                    let new = re.replace_all(&out.path, with.as_str()).into_owned();
+                    out.replaced_path = Some(std::mem::replace(&mut out.path, new));
+                }
+            }
+        }
+    }
+}
+
+/// Traefik 3's `ensureLeadingSlash`, with an empty path made `/`.
+fn ensure_slash(rest: &str) -> String {
+    if rest.starts_with('/') {
+        rest.to_string()
+    } else {
+        format!("/{rest}")
     }
 }
 
@@ -235,6 +293,7 @@ mod tests {
             query,
             method,
             headers,
+            client_ip: None,
         }
     }
 

@@ -14,9 +14,9 @@ PathPrefixStrip, PathPrefixStripRegex, AddPrefix, ReplacePath, ReplacePathRegex,
 Headers, HeadersRegexp, Query";
 
 /// One argument and its byte offset in the rule text.
-struct Arg<'a> {
-    text: &'a str,
-    offset: usize,
+pub(super) struct Arg<'a> {
+    pub(super) text: &'a str,
+    pub(super) offset: usize,
 }
 
 /// Parses Traefik 1.x rule text.
@@ -188,7 +188,7 @@ fn replace_path_regex(arg: &Arg, text: &str) -> Result<(Regex, String), RuleErro
 }
 
 /// `Headers: K,V[,K2,V2…]` (exact) or `HeadersRegexp` (the values are regular expressions).
-fn headers(name: &str, args: &[Arg], text: &str) -> Result<Matcher, RuleError> {
+pub(super) fn headers(name: &str, args: &[Arg], text: &str) -> Result<Matcher, RuleError> {
     if args.len() % 2 != 0 {
         let a = last(args);
         return Err(err(
@@ -231,7 +231,7 @@ fn headers(name: &str, args: &[Arg], text: &str) -> Result<Matcher, RuleError> {
 }
 
 /// `Query: k=v[,k2=v2…]`; a value may be a `{name:regex}` template.
-fn query(args: &[Arg], text: &str) -> Result<Matcher, RuleError> {
+pub(super) fn query(args: &[Arg], text: &str) -> Result<Matcher, RuleError> {
     let mut pairs = Vec::new();
     for a in args {
         let Some((k, v)) = a.text.split_once('=') else {
@@ -270,7 +270,7 @@ fn unknown(text: &str, offset: usize, name: &str) -> RuleError {
     )
 }
 
-fn err(text: &str, offset: usize, message: String) -> RuleError {
+pub(super) fn err(text: &str, offset: usize, message: String) -> RuleError {
     let column = text
         .get(..offset.min(text.len()))
         .map_or(1, |s| s.chars().count() + 1);
@@ -297,7 +297,11 @@ fn path_arg(arg: &Arg, text: &str) -> Result<String, RuleError> {
     Ok(arg.text.to_string())
 }
 
-fn paths(args: &[Arg], anchor: Anchor, text: &str) -> Result<Vec<PathPattern>, RuleError> {
+pub(super) fn paths(
+    args: &[Arg],
+    anchor: Anchor,
+    text: &str,
+) -> Result<Vec<PathPattern>, RuleError> {
     args.iter()
         .map(|a| {
             path_arg(a, text)?;
@@ -312,7 +316,7 @@ fn paths(args: &[Arg], anchor: Anchor, text: &str) -> Result<Vec<PathPattern>, R
         .collect()
 }
 
-fn templates(
+pub(super) fn templates(
     args: &[Arg],
     kind: Kind,
     anchor: Anchor,
@@ -332,7 +336,7 @@ fn go_replacement(r: &str) -> String {
 }
 
 /// Splits on `sep` outside `{…}`, returning each piece with its byte offset (plus `base`).
-fn split_outside_braces(text: &str, sep: char, base: usize) -> Vec<(&str, usize)> {
+pub(super) fn split_outside_braces(text: &str, sep: char, base: usize) -> Vec<(&str, usize)> {
     let mut out = Vec::new();
     let mut depth = 0usize;
     let mut start = 0;

@@ -17,6 +17,8 @@ pub(super) const LABEL_PROTOCOL: &str = "traefik.protocol";
 pub(super) const LABEL_WEIGHT: &str = "traefik.weight";
 pub(super) const LABEL_DOMAIN: &str = "traefik.domain";
 pub(super) const LABEL_NETWORK: &str = "traefik.docker.network";
+/// Traefik 3's swarm provider spells `traefik.docker.network` so.
+pub(super) const LABEL_SWARM_NETWORK: &str = "traefik.swarm.network";
 pub(super) const LABEL_TAGS: &str = "traefik.tags";
 pub(super) const LABEL_RULE: &str = "traefik.frontend.rule";
 pub(super) const LABEL_PRIORITY: &str = "traefik.frontend.priority";

@@ -328,6 +328,7 @@ impl Reader<'_> {
         Some(WhiteList {
             source_range: ranges,
             use_x_forwarded_for: xff,
+            ip_strategy: None,
         })
     }
 
@@ -594,6 +595,7 @@ impl Reader<'_> {
             public_key: text(self, "publicKey"),
             referrer_policy: text(self, "referrerPolicy"),
             is_development: self.bool(&format!("{HEADERS}isDevelopment")),
+            cors: None,
         };
         if h.is_empty() {
             return None;

@@ -20,6 +20,7 @@ mod swarm;
 mod swarm_api;
 mod translate;
 mod translator;
+mod v2;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -541,6 +542,9 @@ fn defaults(cfg: &DockerConfig) -> DockerDefaults {
         network: cfg.network.clone(),
         constraints: cfg.constraints.clone(),
         use_bind_port_ip: cfg.use_bind_port_ip,
+        labels_v2: cfg.labels_v2,
+        default_rule: cfg.default_rule.clone(),
+        label_constraint: cfg.label_constraint.clone(),
     }
 }
 

@@ -16,6 +16,36 @@ use model::dynamic::ProviderError;
 /// The label that makes a service's virtual IP its one server.
 const LABEL_LB_SWARM: &str = "traefik.backend.loadbalancer.swarm";
 const LABEL_PORT: &str = "traefik.port";
+/// Traefik 3's spelling of `traefik.backend.loadbalancer.swarm`.
+const LABEL_LB_SWARM_V3: &str = "traefik.swarm.lbswarm";
+
+/// The port label a service lacks, if it lacks one: `traefik.port` (1.x labels), or the
+/// 2.x/3.x `traefik.http.services.NAME.loadbalancer.server.port` (one per declared service).
+fn missing_port(labels: &BTreeMap<String, String>) -> Option<String> {
+    let lower: Vec<String> = labels.keys().map(|k| k.to_ascii_lowercase()).collect();
+    if !lower.iter().any(|k| k.starts_with("traefik.http.")) {
+        return (!labels.contains_key(LABEL_PORT)).then(|| LABEL_PORT.to_string());
+    }
+    let services: std::collections::BTreeSet<&str> = lower
+        .iter()
+        .filter_map(|k| k.strip_prefix("traefik.http.services."))
+        .filter_map(|r| r.split('.').next())
+        .collect();
+    let has = |name: &str| {
+        lower
+            .iter()
+            .any(|k| *k == format!("traefik.http.services.{name}.loadbalancer.server.port"))
+    };
+    match services.iter().find(|s| !has(s)) {
+        Some(s) => Some(format!(
+            "traefik.http.services.{s}.loadbalancer.server.port"
+        )),
+        None if services.is_empty() => {
+            Some("traefik.http.services.NAME.loadbalancer.server.port".to_string())
+        }
+        None => None,
+    }
+}
 
 /// A service as `GET /services` reports it (the fields portier reads).
 #[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
@@ -154,12 +184,12 @@ pub fn containers(look: &SwarmLook) -> SwarmContainers {
     }
     for service in services {
         let spec = &service.spec;
-        if !spec.labels.contains_key(LABEL_PORT) {
+        if let Some(missing) = missing_port(&spec.labels) {
             // One answer per service, not one per task from the container translator.
             if has_traefik_labels(&spec.labels) {
                 out.errors.push(ProviderError::ServiceLabel {
                     service: spec.name.clone(),
-                    label: LABEL_PORT.into(),
+                    label: missing,
                     message: "required in swarm mode (a task publishes no port portier can \
                               read); service left out"
                         .into(),
@@ -172,7 +202,9 @@ pub fn containers(look: &SwarmLook) -> SwarmContainers {
             }
             continue;
         }
-        let lb_swarm = spec.labels.get(LABEL_LB_SWARM).is_some_and(|v| v == "true");
+        let lb_swarm = [LABEL_LB_SWARM, LABEL_LB_SWARM_V3]
+            .iter()
+            .any(|l| spec.labels.get(*l).is_some_and(|v| v == "true"));
         if lb_swarm && spec.endpoint_spec.mode == "dnsrr" {
             out.warnings.push(ProviderError::ServiceLabel {
                 service: spec.name.clone(),
@@ -467,5 +499,38 @@ mod tests {
             ]
         );
         assert!(s.errors.is_empty(), "{:?}", s.errors);
+    }
+
+    #[test]
+    fn a_port_label_is_required_in_either_generation() {
+        let labels = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        assert_eq!(missing_port(&labels(&[("traefik.port", "80")])), None);
+        assert_eq!(
+            missing_port(&labels(&[("traefik.frontend.rule", "Host:a")])).as_deref(),
+            Some("traefik.port")
+        );
+        assert_eq!(
+            missing_port(&labels(&[(
+                "traefik.http.services.web.loadbalancer.server.port",
+                "80"
+            )])),
+            None
+        );
+        assert_eq!(
+            missing_port(&labels(&[
+                ("traefik.http.routers.r.rule", "Host(`a`)"),
+                (
+                    "traefik.http.services.web.loadbalancer.passhostheader",
+                    "true"
+                ),
+            ]))
+            .as_deref(),
+            Some("traefik.http.services.web.loadbalancer.server.port")
+        );
     }
 }

@@ -35,6 +35,13 @@ pub struct DockerDefaults {
     pub constraints: Vec<Constraint>,
     /// `useBindPortIP`: servers are the host IP and port a container port is published on.
     pub use_bind_port_ip: bool,
+    /// A 2.x/3.x static configuration: containers without 1.x labels are read as 2.x/3.x
+    /// ones (with only `traefik.enable`, or none when exposed by default).
+    pub labels_v2: bool,
+    /// `providers.docker.defaultRule`; `None`: Traefik's ``Host(`{{ normalize .Name }}`)``.
+    pub default_rule: Option<String>,
+    /// `providers.docker.constraints`: containers it does not allow are not routed.
+    pub label_constraint: Option<model::rules::LabelConstraint>,
 }
 
 /// One container's part of the snapshot, read once from its labels and kept by the
@@ -192,23 +199,13 @@ fn container_route(
         return Ok(None);
     };
     let port = server_port(c, &labels)?;
-    let (server, held) = match hold_reason(c) {
-        None => (build_server(c, &labels, d, port, segment, notes)?, None),
-        Some((state, reason)) => {
-            // Its address, if one can be told, without the notes a served container gets.
-            let url = build_server(&running(c), &labels, d, port, segment, &mut Vec::new())
-                .ok()
-                .flatten();
-            let name = server_name(c, segment);
-            let held = HeldServer {
-                origin: url.as_ref().and_then(|(_, s)| s.origin.clone()),
-                url: url.map(|(_, s)| s.url),
-                state,
-                reason: reason.to_string(),
-            };
-            (None, Some((name, held)))
-        }
+    let to = Upstream {
+        port,
+        protocol: labels.text(LABEL_PROTOCOL).unwrap_or("http"),
+        weight: i64::from(labels.weight(LABEL_WEIGHT).unwrap_or(1)),
+        name: server_name(c, segment),
     };
+    let (server, held) = server_or_held(c, d, &to, notes)?;
     let asked = middlewares::read(c);
     errors.extend(asked.errors);
     let mut frontend = build_frontend(&labels, &backend, &rule);
@@ -239,7 +236,7 @@ fn container_route(
 }
 
 /// `traefik.enable` (else `exposedByDefault`) and the constraints on `traefik.tags`.
-fn keep_container(c: &ContainerInfo, d: &DockerDefaults) -> Result<bool, ProviderError> {
+pub(super) fn keep_container(c: &ContainerInfo, d: &DockerDefaults) -> Result<bool, ProviderError> {
     let enabled = match c.labels.get(LABEL_ENABLE).filter(|v| !v.is_empty()) {
         Some(v) => parse_bool(v)
             .ok_or_else(|| bad_value(c, LABEL_ENABLE, "not a boolean (true or false)"))?,
@@ -255,7 +252,11 @@ fn keep_container(c: &ContainerInfo, d: &DockerDefaults) -> Result<bool, Provide
                 .collect()
         })
         .unwrap_or_default();
-    Ok(enabled && d.constraints.iter().all(|k| k.allows(&tags)))
+    Ok(enabled
+        && d.constraints.iter().all(|k| k.allows(&tags))
+        && d.label_constraint
+            .as_ref()
+            .is_none_or(|k| k.allows(&c.labels)))
 }
 
 /// The protections the container's labels ask for (frontend, backend) that portier does not
@@ -383,6 +384,8 @@ fn build_frontend(labels: &Labels, backend: &str, rule: &str) -> Frontend {
         middlewares: Default::default(),
         errors: BTreeMap::new(),
         unenforced: Vec::new(),
+        // The 2.x/3.x-only settings (lowered routers set them).
+        ..Frontend::default()
     }
 }
 
@@ -591,6 +594,43 @@ fn hold_reason(c: &ContainerInfo) -> Option<(HoldState, &'static str)> {
     }
 }
 
+/// How a container is reached as a server: its port, protocol (scheme) and weight, and the
+/// server's name in its backend.
+pub(super) struct Upstream<'a> {
+    pub(super) port: u16,
+    pub(super) protocol: &'a str,
+    pub(super) weight: i64,
+    pub(super) name: String,
+}
+
+/// The container as a server when it can take traffic now, else as a held server with why
+/// (its address when one can be told).
+pub(super) type ServerOrHeld = (Option<(String, Server)>, Option<(String, HeldServer)>);
+
+pub(super) fn server_or_held(
+    c: &ContainerInfo,
+    d: &DockerDefaults,
+    to: &Upstream,
+    notes: &mut Vec<String>,
+) -> Result<ServerOrHeld, ProviderError> {
+    Ok(match hold_reason(c) {
+        None => (build_server(c, d, to, notes)?, None),
+        Some((state, reason)) => {
+            // Its address, if one can be told, without the notes a served container gets.
+            let url = build_server(&running(c), d, to, &mut Vec::new())
+                .ok()
+                .flatten();
+            let held = HeldServer {
+                origin: url.as_ref().and_then(|(_, s)| s.origin.clone()),
+                url: url.map(|(_, s)| s.url),
+                state,
+                reason: reason.to_string(),
+            };
+            (None, Some((to.name.clone(), held)))
+        }
+    })
+}
+
 /// The container as if it were running and healthy (to tell a held server's address).
 fn running(c: &ContainerInfo) -> ContainerInfo {
     ContainerInfo {
@@ -600,7 +640,7 @@ fn running(c: &ContainerInfo) -> ContainerInfo {
     }
 }
 
-fn server_name(c: &ContainerInfo, segment: Option<&str>) -> String {
+pub(super) fn server_name(c: &ContainerInfo, segment: Option<&str>) -> String {
     match segment {
         None => format!("server-{}", normalize(&c.name)),
         Some(seg) => format!("server-{}", normalize(&format!("{}-{seg}", c.name))),
@@ -610,12 +650,11 @@ fn server_name(c: &ContainerInfo, segment: Option<&str>) -> String {
 /// The container as a server of its backend, when it can take traffic now.
 fn build_server(
     c: &ContainerInfo,
-    labels: &Labels,
     d: &DockerDefaults,
-    port: u16,
-    segment: Option<&str>,
+    to: &Upstream,
     notes: &mut Vec<String>,
 ) -> Result<Option<(String, Server)>, ProviderError> {
+    let port = to.port;
     let usable = c.state == RunState::Running && matches!(c.health, None | Some(Health::Healthy));
     if !usable {
         return Ok(None);
@@ -629,12 +668,12 @@ fn build_server(
     } else {
         ip
     };
-    let protocol = labels.text(LABEL_PROTOCOL).unwrap_or("http");
+    let protocol = to.protocol;
     Ok(Some((
-        server_name(c, segment),
+        to.name.clone(),
         Server {
             url: format!("{protocol}://{host}:{port}"),
-            weight: i64::from(labels.weight(LABEL_WEIGHT).unwrap_or(1)),
+            weight: to.weight,
             origin: Some(ServerOrigin {
                 kind: match &c.service {
                     None => OriginKind::Container,
@@ -666,6 +705,7 @@ fn ip_address(
     let wanted = c
         .labels
         .get(LABEL_NETWORK)
+        .or_else(|| c.labels.get(LABEL_SWARM_NETWORK))
         .filter(|v| !v.is_empty())
         .map(|v| (v.as_str(), true))
         .or_else(|| (!d.network.is_empty()).then_some((d.network.as_str(), false)));
@@ -712,10 +752,7 @@ fn ip_address(
 
 /// Traefik's `Normalize`: runs of characters other than letters and digits become one `-`.
 pub fn normalize(s: &str) -> String {
-    s.split(|c: char| !c.is_alphanumeric())
-        .filter(|p| !p.is_empty())
-        .collect::<Vec<_>>()
-        .join("-")
+    model::rules::default_rule::normalize(s)
 }
 
 /// A container or service name as a host label: `/` and `_` become `-`.

@@ -58,6 +58,11 @@ pub struct Translator {
     named: HashMap<String, Vec<String>>,
     /// Containers that may have errors or warnings (their own or their backend's).
     noisy: BTreeSet<Key>,
+    /// Containers with 2.x/3.x labels and what they declare; merged again on each change
+    /// that touches one of them.
+    v2: BTreeMap<Key, super::v2::Declared>,
+    /// Conflicts found merging them.
+    v2_errors: Vec<ProviderError>,
     config: ProviderConfig,
 }
 
@@ -103,11 +108,23 @@ impl Translator {
     ) -> Vec<String> {
         let mut notes = Vec::new();
         let mut touched: BTreeSet<String> = BTreeSet::new();
+        let mut v2_touched = false;
         for (id, info) in changes {
-            self.forget(&id, &mut touched);
+            v2_touched |= self.forget(&id, &mut touched);
             let Some(c) = info else {
                 continue;
             };
+            if super::v2::is_v2(c, &self.defaults) {
+                let Some(declared) = super::v2::declared(c, &self.defaults) else {
+                    continue;
+                };
+                let key = (c.name.clone(), c.id.clone());
+                notes.extend(declared.notes.iter().cloned());
+                self.keys.insert(id, key.clone());
+                self.v2.insert(key, declared);
+                v2_touched = true;
+                continue;
+            }
             let Some(contribution) = contribution(c, &self.defaults) else {
                 continue;
             };
@@ -133,15 +150,25 @@ impl Translator {
         for base in &bases {
             self.rename(base);
         }
+        if v2_touched {
+            let (http, errors) =
+                super::v2::merge(self.v2.iter().map(|((name, _), d)| (name.as_str(), d)));
+            self.config.http = http;
+            self.v2_errors = errors;
+        }
         self.collect_errors();
         notes
     }
 
-    /// Takes a container out (before it is read again, or for good).
-    fn forget(&mut self, id: &str, touched: &mut BTreeSet<String>) {
+    /// Takes a container out (before it is read again, or for good); `true` when it had
+    /// 2.x/3.x labels.
+    fn forget(&mut self, id: &str, touched: &mut BTreeSet<String>) -> bool {
         let Some(key) = self.keys.remove(id) else {
-            return;
+            return false;
         };
+        if self.v2.remove(&key).is_some() {
+            return true;
+        }
         if let Some(old) = self.containers.remove(&key) {
             for (i, p) in old.parsed.iter().enumerate() {
                 if let Some(m) = self.members.get_mut(&p.backend) {
@@ -153,6 +180,7 @@ impl Translator {
                 touched.insert(p.backend.clone());
             }
         }
+        false
     }
 
     /// Builds backend `name` again from its declarations; the base names of the frontends
@@ -240,6 +268,11 @@ impl Translator {
             }
             errors.len() + warnings.len() > before
         });
+        for d in self.v2.values() {
+            errors.extend(d.errors.iter().cloned());
+            warnings.extend(d.warnings.iter().cloned());
+        }
+        errors.extend(self.v2_errors.iter().cloned());
         self.config.errors = errors;
         self.config.warnings = warnings;
     }
@@ -422,6 +455,9 @@ mod tests {
             network: String::new(),
             constraints: vec![],
             use_bind_port_ip: false,
+            labels_v2: false,
+            default_rule: None,
+            label_constraint: None,
         }
     }
 

@@ -1,0 +1,1065 @@
+//! Traefik 2.x/3.x routers → the frontends and backends the compiler builds (pure, run by the
+//! aggregator before each compile). Each load-balancer service becomes a backend of its
+//! provider; each router a frontend, with the middlewares it names (`name` in its own
+//! provider, `name@provider` in another; chains unfolded) folded into the frontend's
+//! middlewares, path rewrites (in the router's order), redirect and error pages. A router
+//! whose middlewares cannot all be run (missing, unknown, or a combination portier does not
+//! run yet) keeps its route answering 503 with the error (rule zero): it never forwards
+//! without them, and no lower router takes its traffic.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use model::dynamic::{Backend, Frontend, FrontendRedirect, ProviderConfig, ProviderError, Route};
+use model::http::{HttpConfig, Middleware, Router, Service};
+use model::middleware::Headers;
+use model::rules::PathRewrite;
+
+use crate::compile::CompileSettings;
+
+/// How deep chains may nest (Traefik refuses recursion; this bounds it).
+const MAX_CHAIN_DEPTH: usize = 16;
+
+/// Every provider's snapshot with its routers and services lowered into frontends and
+/// backends; providers without a 2.x/3.x section are passed through as they are.
+pub(crate) fn lower(
+    providers: &BTreeMap<String, Arc<ProviderConfig>>,
+    settings: &CompileSettings,
+) -> BTreeMap<String, Arc<ProviderConfig>> {
+    providers
+        .iter()
+        .map(|(name, config)| {
+            if config.http.is_empty() {
+                return (name.clone(), Arc::clone(config));
+            }
+            let mut lowered = (**config).clone();
+            lower_provider(name, &mut lowered, providers, settings);
+            (name.clone(), Arc::new(lowered))
+        })
+        .collect()
+}
+
+fn lower_provider(
+    pname: &str,
+    out: &mut ProviderConfig,
+    all: &BTreeMap<String, Arc<ProviderConfig>>,
+    settings: &CompileSettings,
+) {
+    let http = out.http.clone();
+    for (name, _) in &http.services {
+        if out.backends.contains_key(name) {
+            out.errors.push(error(
+                pname,
+                &format!("service {name}"),
+                "a 1.x backend has the same name; service left out".into(),
+            ));
+            continue;
+        }
+        match flatten(pname, name, (pname, &http), all, 0) {
+            Ok((backend, _)) => {
+                out.backends.insert(name.clone(), Arc::new(backend));
+            }
+            Err(m) => out.errors.push(error(
+                pname,
+                &format!("service {name}"),
+                format!("{m}; service left out"),
+            )),
+        }
+    }
+    for (name, router) in &http.routers {
+        if out.frontends.contains_key(name) {
+            out.errors.push(error(
+                pname,
+                &format!("router {name}"),
+                "a 1.x frontend has the same name; router left out".into(),
+            ));
+            continue;
+        }
+        let mut lowering = Lowering {
+            pname,
+            all,
+            out,
+            router: name,
+            source: router.source.clone(),
+            on_backend: OnBackend::default(),
+        };
+        if let Some(f) = lowering.frontend(router, settings) {
+            out.frontends.insert(name.clone(), Arc::new(f));
+        }
+    }
+}
+
+/// `name` or `name@provider` → (provider, name), `default` when none is named.
+fn split_ref<'n>(reference: &'n str, default: &str) -> (String, &'n str) {
+    match reference.rsplit_once('@') {
+        Some((name, provider)) => (provider.to_string(), name),
+        None => (default.to_string(), reference),
+    }
+}
+
+/// Service `name` of `provider` as one backend, with its `passHostHeader`: a load balancer as
+/// it is; a weighted service as its children's servers, each weighted so that its child gets
+/// the child's share of requests (server weight × child weight × L / the child's total, L the
+/// least common multiple of the totals). `own` is the provider being lowered, as it is now.
+fn flatten(
+    provider: &str,
+    name: &str,
+    own: (&str, &HttpConfig),
+    all: &BTreeMap<String, Arc<ProviderConfig>>,
+    depth: usize,
+) -> Result<(Backend, bool), String> {
+    let http = if provider == own.0 {
+        Some(own.1)
+    } else {
+        all.get(provider).map(|c| &c.http)
+    };
+    let service = http
+        .and_then(|h| h.services.get(name))
+        .ok_or_else(|| format!("service \"{name}@{provider}\" is not defined"))?;
+    let w = match &**service {
+        Service::LoadBalancer(lb) => return Ok((lb.backend.clone(), lb.pass_host_header)),
+        Service::Weighted(w) => w,
+    };
+    if depth >= MAX_CHAIN_DEPTH {
+        return Err(format!(
+            "weighted service \"{name}@{provider}\" nests deeper than {MAX_CHAIN_DEPTH} (a loop?)"
+        ));
+    }
+    let mut children = Vec::new();
+    for child in w.services.iter().filter(|c| c.weight > 0) {
+        let (cp, cn) = split_ref(&child.name, provider);
+        let (b, phh) = flatten(&cp, cn, own, all, depth + 1)?;
+        let total: u64 = b.servers.values().map(|s| s.weight.max(0) as u64).sum();
+        children.push((child, b, phh, total));
+    }
+    let Some((_, first, pass_host_header, _)) = children.first() else {
+        return Ok((Backend::default(), true));
+    };
+    let (health_check, pass_host_header) = (first.health_check.clone(), *pass_host_header);
+    let lcm = children
+        .iter()
+        .filter(|c| c.3 > 0)
+        .try_fold(1u64, |acc, c| acc.checked_mul(c.3 / gcd(acc, c.3)))
+        .filter(|l| *l <= 1_000_000)
+        .ok_or("the weights of its services' servers are too varied to combine")?;
+    let mut out = Backend {
+        health_check,
+        load_balancer: model::dynamic::LoadBalancer {
+            stickiness: w.sticky.clone(),
+            ..Default::default()
+        },
+        ..Backend::default()
+    };
+    for (child, b, phh, total) in &children {
+        if *phh != pass_host_header {
+            return Err(format!(
+                "its services disagree on passHostHeader ({} and {})",
+                w.services[0].name, child.name
+            ));
+        }
+        if b.health_check != out.health_check {
+            return Err(format!(
+                "its services have different health checks ({} and {}); portier checks one set per weighted service",
+                w.services[0].name, child.name
+            ));
+        }
+        for (sname, server) in &b.servers {
+            let mut server = server.clone();
+            let weight = (server.weight.max(0) as u64)
+                .saturating_mul(u64::from(child.weight))
+                .saturating_mul(lcm / (*total).max(1));
+            server.weight = i64::try_from(weight).unwrap_or(i64::MAX);
+            out.servers
+                .insert(format!("{}-{sname}", child.name), server);
+        }
+        for (sname, held) in &b.held {
+            out.held
+                .insert(format!("{}-{sname}", child.name), held.clone());
+        }
+    }
+    Ok((out, pass_host_header))
+}
+
+fn gcd(a: u64, b: u64) -> u64 {
+    if b == 0 { a } else { gcd(b, a % b) }
+}
+
+fn error(provider: &str, item: &str, message: String) -> ProviderError {
+    ProviderError::Compile {
+        provider: provider.to_string(),
+        at: None,
+        item: item.to_string(),
+        message,
+    }
+}
+
+struct Lowering<'a> {
+    pname: &'a str,
+    all: &'a BTreeMap<String, Arc<ProviderConfig>>,
+    out: &'a mut ProviderConfig,
+    router: &'a str,
+    /// Where the router is declared (`container web-1`, `dynamic.yml:4:5`).
+    source: Option<String>,
+    /// Middlewares that run on the backend (buffering, circuitBreaker, inFlightReq): the
+    /// router gets its own copy of its service's backend with them.
+    on_backend: OnBackend,
+}
+
+#[derive(Default)]
+struct OnBackend {
+    buffering: Option<model::middleware::Buffering>,
+    circuit_breaker: Option<model::dynamic::CircuitBreaker>,
+    max_conn: Option<model::middleware::MaxConn>,
+}
+
+impl OnBackend {
+    fn is_empty(&self) -> bool {
+        self.buffering.is_none() && self.circuit_breaker.is_none() && self.max_conn.is_none()
+    }
+}
+
+impl Lowering<'_> {
+    fn fail(&mut self, message: String) {
+        let item = format!("router {}", self.router);
+        let mut e = error(self.pname, &item, message);
+        if let ProviderError::Compile { at, .. } = &mut e {
+            *at = self.source.clone();
+        }
+        self.out.errors.push(e);
+    }
+
+    /// `name` or `name@provider` → (provider, name).
+    fn split<'n>(&self, reference: &'n str) -> (String, &'n str) {
+        split_ref(reference, self.pname)
+    }
+
+    fn http_of(&self, provider: &str) -> Option<&HttpConfig> {
+        if provider == self.pname {
+            return Some(&self.out.http);
+        }
+        self.all.get(provider).map(|c| &c.http)
+    }
+
+    /// The backend name a service reference has in this provider (a service of another
+    /// provider is copied in under its qualified name), and its `passHostHeader`.
+    fn service(&mut self, reference: &str) -> Option<(String, bool)> {
+        let (provider, name) = self.split(reference);
+        let (backend, pass_host_header) =
+            flatten(&provider, name, (self.pname, &self.out.http), self.all, 0).ok()?;
+        if provider == self.pname {
+            return Some((name.to_string(), pass_host_header));
+        }
+        let qualified = format!("{name}@{provider}");
+        self.out
+            .backends
+            .insert(qualified.clone(), Arc::new(backend));
+        Some((qualified, pass_host_header))
+    }
+
+    fn frontend(&mut self, r: &Router, settings: &CompileSettings) -> Option<Frontend> {
+        let internal = model::dynamic::InternalService::parse(&r.service);
+        // The services the web application answers need it on.
+        let web = !matches!(internal, None | Some(model::dynamic::InternalService::Noop));
+        if web && !settings.api {
+            self.fail(format!(
+                "service {:?} needs the API on (api in the static configuration); router left out",
+                r.service
+            ));
+            return None;
+        }
+        if internal.is_some() {
+            self.out
+                .backends
+                .insert(r.service.clone(), Arc::new(Backend::default()));
+        }
+        let found = if internal.is_some() {
+            Some((r.service.clone(), true))
+        } else {
+            self.service(&r.service)
+        };
+        let Some((backend, pass_host_header)) = found else {
+            self.fail(format!(
+                "service {:?} is not defined; router left out",
+                r.service
+            ));
+            return None;
+        };
+        let entry_points = self.entry_points(r, settings)?;
+        let mut f = Frontend {
+            source: r.source.clone(),
+            entry_points,
+            backend,
+            routes: [(
+                "rule".to_string(),
+                Route {
+                    rule: r.rule.clone(),
+                },
+            )]
+            .into(),
+            pass_host_header,
+            priority: r.priority,
+            redirect: None,
+            middlewares: Default::default(),
+            errors: BTreeMap::new(),
+            rule_syntax: r.rule_syntax.unwrap_or(settings.default_rule_syntax),
+            path_rewrites: Vec::new(),
+            compress: false,
+            retry_attempts: None,
+            tls_domains: Vec::new(),
+            internal,
+            unenforced: Vec::new(),
+        };
+        for reference in &r.middlewares {
+            self.apply(&mut f, reference, 0);
+        }
+        self.own_backend(&mut f);
+        if let Some(tls) = &r.tls {
+            self.router_tls(&mut f, tls, settings);
+        }
+        Some(f)
+    }
+
+    /// `tls.certResolver` is the configured ACME resolver (portier runs one): the router's
+    /// hosts get its certificates; `tls.domains` (names without a wildcard) are ordered too.
+    /// What cannot be honoured is a warning (Traefik serves the router with the default
+    /// certificate then).
+    fn router_tls(
+        &mut self,
+        f: &mut Frontend,
+        tls: &model::http::RouterTls,
+        settings: &CompileSettings,
+    ) {
+        let mut warn = |m: String| {
+            let mut e = error(self.pname, &format!("router {}", self.router), m);
+            if let ProviderError::Compile { at, .. } = &mut e {
+                *at = self.source.clone();
+            }
+            self.out.warnings.push(e);
+        };
+        if !tls.cert_resolver.is_empty() && !settings.acme {
+            warn(format!(
+                "tls.certResolver {:?}: no certificate resolver is configured; the router gets the entrypoint's certificates",
+                tls.cert_resolver
+            ));
+        }
+        for d in &tls.domains {
+            for name in std::iter::once(&d.main)
+                .chain(&d.sans)
+                .filter(|n| !n.is_empty())
+            {
+                if name.starts_with("*.") {
+                    warn(format!(
+                        "tls.domains {name:?}: a wildcard certificate needs the DNS challenge, which portier does not run"
+                    ));
+                } else if settings.acme {
+                    f.tls_domains.push(name.to_ascii_lowercase());
+                }
+            }
+        }
+        if !tls.domains.is_empty() && !settings.acme {
+            warn("tls.domains: no certificate resolver is configured to order them".into());
+        }
+        if !tls.options.is_empty() {
+            warn(format!(
+                "tls.options {:?}: TLS options sets are not supported by portier yet; the entrypoint's TLS settings apply",
+                tls.options
+            ));
+        }
+    }
+
+    /// A router with backend middlewares gets its own copy of its service's backend, named
+    /// `SERVICE~ROUTER`, with them (its servers' health and in-flight counts are its own).
+    fn own_backend(&mut self, f: &mut Frontend) {
+        let on = std::mem::take(&mut self.on_backend);
+        if on.is_empty() {
+            return;
+        }
+        let Some(base) = self.out.backends.get(&f.backend).cloned() else {
+            return;
+        };
+        let mut b = (*base).clone();
+        b.buffering = on.buffering.or(b.buffering);
+        b.circuit_breaker = on.circuit_breaker.or(b.circuit_breaker);
+        b.max_conn = on.max_conn.or(b.max_conn);
+        let name = format!("{}~{}", f.backend, self.router);
+        self.out.backends.insert(name.clone(), Arc::new(b));
+        f.backend = name;
+    }
+
+    /// Its entrypoints (all when it names none), those with TLS when it has `tls`, those
+    /// without otherwise, as Traefik 2/3 serves routers.
+    fn entry_points(&mut self, r: &Router, settings: &CompileSettings) -> Option<Vec<String>> {
+        let named: Vec<String> = if r.entry_points.is_empty() {
+            if settings.router_entry_points.is_empty() {
+                settings.entry_points.clone()
+            } else {
+                settings.router_entry_points.clone()
+            }
+        } else {
+            r.entry_points.clone()
+        };
+        let tls_of = |ep: &str| settings.redirect_targets.get(ep).map(|(tls, _)| *tls);
+        let mut kept = Vec::new();
+        for ep in &named {
+            match tls_of(ep) {
+                None => {
+                    self.fail(format!("entrypoint {ep:?} is not defined; router left out"));
+                    return None;
+                }
+                Some(tls) if tls == r.tls.is_some() => kept.push(ep.clone()),
+                Some(_) => {}
+            }
+        }
+        if kept.is_empty() {
+            self.fail(if r.tls.is_some() {
+                format!(
+                    "router has tls but none of its entrypoints ({}) serves TLS; router left out",
+                    named.join(", ")
+                )
+            } else {
+                format!(
+                    "all of its entrypoints ({}) serve TLS, and a router without tls only takes plain HTTP (set tls=true); router left out",
+                    named.join(", ")
+                )
+            });
+            return None;
+        }
+        Some(kept)
+    }
+
+    /// Folds middleware `reference` (a chain unfolded) into `f`; what cannot be folded makes
+    /// the frontend answer 503 with the reason.
+    fn apply(&mut self, f: &mut Frontend, reference: &str, depth: usize) {
+        let (provider, name) = self.split(reference);
+        let qualified = format!("{name}@{provider}");
+        let found = self
+            .http_of(&provider)
+            .and_then(|h| h.middlewares.get(name))
+            .cloned();
+        let Some(m) = found else {
+            self.refuse(
+                f,
+                format!("middleware {qualified:?} is not defined (or was refused: see its error)"),
+            );
+            return;
+        };
+        match &*m {
+            Middleware::Chain { middlewares } => {
+                if depth >= MAX_CHAIN_DEPTH {
+                    self.refuse(
+                        f,
+                        format!(
+                            "chain {qualified:?} nests deeper than {MAX_CHAIN_DEPTH} (a loop?)"
+                        ),
+                    );
+                    return;
+                }
+                // A chain's members are named in the chain's provider.
+                for member in middlewares {
+                    let member = if member.contains('@') {
+                        member.clone()
+                    } else {
+                        format!("{member}@{provider}")
+                    };
+                    self.apply(f, &member, depth + 1);
+                }
+            }
+            other => {
+                if let Err(reason) = self.fold(f, other, &qualified) {
+                    self.refuse(f, format!("middleware {qualified:?}: {reason}"));
+                }
+            }
+        }
+    }
+
+    fn refuse(&mut self, f: &mut Frontend, reason: String) {
+        self.fail(format!(
+            "{reason}; the router answers 503 until it is fixed"
+        ));
+        f.unenforced.push(reason);
+    }
+
+    fn fold(&mut self, f: &mut Frontend, m: &Middleware, name: &str) -> Result<(), String> {
+        let m_ = &mut f.middlewares;
+        let twice = |what: &str| {
+            Err(format!(
+                "a second {what} middleware on one router is not supported by portier yet"
+            ))
+        };
+        match m {
+            Middleware::AddPrefix { prefix } => {
+                f.path_rewrites.push(PathRewrite::AddPrefix(prefix.clone()))
+            }
+            Middleware::StripPrefix { prefixes } => f
+                .path_rewrites
+                .push(PathRewrite::StripPrefix(prefixes.clone())),
+            Middleware::StripPrefixRegex { regex } => f
+                .path_rewrites
+                .push(PathRewrite::StripPrefixRegex(regex.clone())),
+            Middleware::ReplacePath { path } => {
+                f.path_rewrites.push(PathRewrite::ReplacePath(path.clone()))
+            }
+            Middleware::ReplacePathRegex { regex, replacement } => f.path_rewrites.push(
+                PathRewrite::ReplacePathRegex(regex.clone(), replacement.clone()),
+            ),
+            Middleware::Auth(a) => {
+                if m_.auth.is_some() {
+                    return twice("authentication");
+                }
+                m_.auth = Some(a.0.clone());
+            }
+            Middleware::IpAllowList(w) => {
+                if m_.white_list.is_some() {
+                    return twice("ipAllowList");
+                }
+                m_.white_list = Some(w.clone());
+            }
+            Middleware::Headers(h) => {
+                m_.headers = Some(match &m_.headers {
+                    None => (**h).clone(),
+                    Some(before) => merge_headers(before, h)?,
+                });
+            }
+            Middleware::RateLimit(r) => {
+                if r.rate_set.is_empty() {
+                    return Ok(());
+                }
+                if m_.rate_limit.is_some() {
+                    return twice("rateLimit");
+                }
+                m_.rate_limit = Some(r.clone());
+            }
+            Middleware::RedirectScheme {
+                scheme,
+                port,
+                permanent,
+            } => {
+                if f.redirect.is_some() {
+                    return twice("redirect");
+                }
+                let default_port = matches!(
+                    (scheme.as_str(), port.as_str()),
+                    ("http", "80") | ("https", "443")
+                );
+                let port = if port.is_empty() || default_port {
+                    String::new()
+                } else {
+                    format!(":{port}")
+                };
+                f.redirect = Some(FrontendRedirect {
+                    entry_point: String::new(),
+                    regex: r"^(https?://)?(\[[\w:.]+\]|[\w\._-]+)?(:\d+)?(.*)$".into(),
+                    replacement: format!("{scheme}://${{2}}{port}${{4}}"),
+                    permanent: *permanent,
+                });
+            }
+            Middleware::RedirectRegex {
+                regex,
+                replacement,
+                permanent,
+            } => {
+                if f.redirect.is_some() {
+                    return twice("redirect");
+                }
+                f.redirect = Some(FrontendRedirect {
+                    entry_point: String::new(),
+                    regex: regex.clone(),
+                    replacement: replacement.clone(),
+                    permanent: *permanent,
+                });
+            }
+            Middleware::PassTlsClientCert(p) => {
+                if m_.pass_tls_client_cert.is_some() {
+                    return twice("passTLSClientCert");
+                }
+                m_.pass_tls_client_cert = Some(p.clone());
+            }
+            Middleware::Errors {
+                status,
+                service,
+                query,
+            } => {
+                let Some((backend, _)) = self.service(service) else {
+                    return Err(format!("service {service:?} is not defined"));
+                };
+                f.errors.insert(
+                    name.to_string(),
+                    model::dynamic::ErrorPage {
+                        status: status.clone(),
+                        backend,
+                        query: query.clone(),
+                    },
+                );
+            }
+            Middleware::Buffering(b) => {
+                if self.on_backend.buffering.is_some() {
+                    return twice("buffering");
+                }
+                self.on_backend.buffering = Some(b.clone());
+            }
+            Middleware::CircuitBreaker(c) => {
+                if self.on_backend.circuit_breaker.is_some() {
+                    return twice("circuitBreaker");
+                }
+                self.on_backend.circuit_breaker = Some(c.clone());
+            }
+            Middleware::InFlightReq(m) => {
+                if self.on_backend.max_conn.is_some() {
+                    return twice("inFlightReq");
+                }
+                self.on_backend.max_conn = Some(m.clone());
+            }
+            Middleware::Compress {} => f.compress = true,
+            Middleware::Retry { attempts } => {
+                if f.retry_attempts.is_some() {
+                    return twice("retry");
+                }
+                f.retry_attempts = Some(*attempts);
+            }
+            Middleware::Chain { .. } => {}
+        }
+        Ok(())
+    }
+}
+
+/// Two `headers` middlewares as one, as Traefik runs them in turn: a request header the
+/// second sets wins, a response header the first sets wins (it writes last); any other option
+/// set by both to different values is refused rather than guessed.
+fn merge_headers(a: &Headers, b: &Headers) -> Result<Headers, String> {
+    let unset = Headers::default();
+    let mut out = a.clone();
+    for (k, v) in &b.custom_request_headers {
+        out.custom_request_headers.insert(k.clone(), v.clone());
+    }
+    for (k, v) in &b.custom_response_headers {
+        out.custom_response_headers
+            .entry(k.clone())
+            .or_insert_with(|| v.clone());
+    }
+    macro_rules! options {
+        ($($field:ident),*) => {$(
+            if b.$field != unset.$field {
+                if a.$field != unset.$field && a.$field != b.$field {
+                    return Err(format!(
+                        "two headers middlewares set {} differently; portier does not guess which wins",
+                        stringify!($field)
+                    ));
+                }
+                out.$field = b.$field.clone();
+            }
+        )*};
+    }
+    options!(
+        allowed_hosts,
+        hosts_proxy_headers,
+        ssl_redirect,
+        ssl_temporary_redirect,
+        ssl_host,
+        ssl_force_host,
+        ssl_proxy_headers,
+        sts_seconds,
+        sts_include_subdomains,
+        sts_preload,
+        force_sts_header,
+        frame_deny,
+        custom_frame_options_value,
+        content_type_nosniff,
+        browser_xss_filter,
+        custom_browser_xss_value,
+        content_security_policy,
+        public_key,
+        referrer_policy,
+        is_development,
+        cors
+    );
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use model::http::{LoadBalancerService, RouterTls};
+    use model::middleware::{Auth, AuthKind, UsersAuth};
+    use model::rules::Syntax;
+
+    fn settings() -> CompileSettings {
+        CompileSettings {
+            entry_points: vec!["web".into(), "websecure".into()],
+            default_entry_points: vec!["web".into()],
+            max_conns_per_server: 0,
+            redirect_targets: [
+                ("web".to_string(), (false, 80)),
+                ("websecure".to_string(), (true, 443)),
+            ]
+            .into(),
+            keep_trailing_slash: false,
+            default_rule_syntax: model::rules::Syntax::V3,
+            router_entry_points: Vec::new(),
+            acme: false,
+            api: false,
+        }
+    }
+
+    fn lb() -> Arc<Service> {
+        Arc::new(Service::LoadBalancer(Box::new(LoadBalancerService {
+            backend: Backend::default(),
+            pass_host_header: false,
+        })))
+    }
+
+    fn router(service: &str, middlewares: &[&str]) -> Arc<Router> {
+        Arc::new(Router {
+            service: service.into(),
+            rule: "Host(`a.com`)".into(),
+            middlewares: middlewares.iter().map(|s| s.to_string()).collect(),
+            ..Router::default()
+        })
+    }
+
+    fn basic() -> Arc<Middleware> {
+        Arc::new(Middleware::Auth(model::http::AuthMiddleware(Auth {
+            header_field: None,
+            kind: AuthKind::Basic(UsersAuth {
+                users: vec!["u:x".into()],
+                users_file: None,
+                remove_header: false,
+            }),
+        })))
+    }
+
+    fn providers(docker: HttpConfig, file: HttpConfig) -> BTreeMap<String, Arc<ProviderConfig>> {
+        let with = |http| {
+            Arc::new(ProviderConfig {
+                http,
+                ..ProviderConfig::default()
+            })
+        };
+        [
+            ("docker".to_string(), with(docker)),
+            ("file".to_string(), with(file)),
+        ]
+        .into()
+    }
+
+    #[test]
+    fn routers_become_frontends_with_their_middlewares_in_order() {
+        let mut d = HttpConfig::default();
+        d.services.insert("web".into(), lb());
+        d.routers
+            .insert("r".into(), router("web", &["strip", "add", "auth@file"]));
+        d.middlewares.insert(
+            "strip".into(),
+            Arc::new(Middleware::StripPrefix {
+                prefixes: vec!["/api".into()],
+            }),
+        );
+        d.middlewares.insert(
+            "add".into(),
+            Arc::new(Middleware::AddPrefix {
+                prefix: "/v2".into(),
+            }),
+        );
+        let mut f = HttpConfig::default();
+        f.middlewares.insert("auth".into(), basic());
+        let out = lower(&providers(d, f), &settings());
+        let docker = &out["docker"];
+        assert!(docker.errors.is_empty(), "{:?}", docker.errors);
+        let fr = &docker.frontends["r"];
+        assert_eq!(fr.backend, "web");
+        assert!(!fr.pass_host_header, "the service's passHostHeader");
+        assert_eq!(
+            fr.entry_points,
+            ["web"],
+            "plain routers on plain entrypoints"
+        );
+        assert_eq!(fr.rule_syntax, Syntax::V3);
+        assert_eq!(
+            fr.path_rewrites,
+            [
+                PathRewrite::StripPrefix(vec!["/api".into()]),
+                PathRewrite::AddPrefix("/v2".into())
+            ]
+        );
+        assert!(
+            fr.middlewares.auth.is_some(),
+            "auth@file from another provider"
+        );
+        assert!(fr.unenforced.is_empty());
+        assert!(docker.backends.contains_key("web"));
+    }
+
+    #[test]
+    fn a_missing_or_doubled_middleware_keeps_the_route_answering_503() {
+        let mut d = HttpConfig::default();
+        d.services.insert("web".into(), lb());
+        d.routers.insert("missing".into(), router("web", &["nope"]));
+        d.routers
+            .insert("twice".into(), router("web", &["a1", "a2"]));
+        d.routers.insert("chained".into(), router("web", &["loop"]));
+        d.middlewares.insert("a1".into(), basic());
+        d.middlewares.insert("a2".into(), basic());
+        d.middlewares.insert(
+            "loop".into(),
+            Arc::new(Middleware::Chain {
+                middlewares: vec!["loop".into()],
+            }),
+        );
+        let out = lower(&providers(d, HttpConfig::default()), &settings());
+        let docker = &out["docker"];
+        for (router, says) in [
+            ("missing", "\"nope@docker\" is not defined"),
+            ("twice", "a second authentication middleware"),
+            ("chained", "nests deeper"),
+        ] {
+            let f = &docker.frontends[router];
+            assert!(
+                f.unenforced.iter().any(|u| u.contains(says)),
+                "{router}: {:?}",
+                f.unenforced
+            );
+            assert!(
+                docker
+                    .errors
+                    .iter()
+                    .any(|e| e.to_string().contains(&format!("router {router}: "))),
+                "{router}: {:?}",
+                docker.errors
+            );
+        }
+    }
+
+    #[test]
+    fn tls_routers_take_the_tls_entrypoints_and_services_must_exist() {
+        let mut d = HttpConfig::default();
+        d.services.insert("web".into(), lb());
+        let mut secure = (*router("web", &[])).clone();
+        secure.tls = Some(RouterTls::default());
+        d.routers.insert("secure".into(), Arc::new(secure));
+        d.routers.insert("nosvc".into(), router("gone", &[]));
+        let mut only_tls = (*router("web@file", &[])).clone();
+        only_tls.entry_points = vec!["websecure".into()];
+        d.routers.insert("plain-on-tls".into(), Arc::new(only_tls));
+        let mut f = HttpConfig::default();
+        f.services.insert("web".into(), lb());
+        let out = lower(&providers(d, f), &settings());
+        let docker = &out["docker"];
+        assert_eq!(docker.frontends["secure"].entry_points, ["websecure"]);
+        assert!(!docker.frontends.contains_key("nosvc"));
+        assert!(!docker.frontends.contains_key("plain-on-tls"));
+        let text: Vec<String> = docker.errors.iter().map(ToString::to_string).collect();
+        assert!(
+            text.iter()
+                .any(|t| t.contains("service \"gone\" is not defined")),
+            "{text:?}"
+        );
+        assert!(text.iter().any(|t| t.contains("set tls=true")), "{text:?}");
+    }
+
+    #[test]
+    fn redirect_scheme_is_a_regex_redirect_that_leaves_https_alone() {
+        let mut d = HttpConfig::default();
+        d.services.insert("web".into(), lb());
+        d.routers.insert("r".into(), router("web", &["https"]));
+        d.middlewares.insert(
+            "https".into(),
+            Arc::new(Middleware::RedirectScheme {
+                scheme: "https".into(),
+                port: "443".into(),
+                permanent: true,
+            }),
+        );
+        let out = lower(&providers(d, HttpConfig::default()), &settings());
+        let r = out["docker"].frontends["r"]
+            .redirect
+            .clone()
+            .expect("redirect");
+        let compiled =
+            model::redirect::Redirect::regex(&r.regex, &r.replacement, r.permanent).expect("ok");
+        assert_eq!(
+            compiled.location(false, "a.com:8080", "/x?y=1").as_deref(),
+            Some("https://a.com/x?y=1")
+        );
+        assert_eq!(
+            compiled.location(true, "a.com", "/x"),
+            None,
+            "already https"
+        );
+    }
+
+    #[test]
+    fn two_headers_middlewares_merge_as_traefik_runs_them() {
+        let a = Headers {
+            frame_deny: true,
+            custom_request_headers: [("X-A".to_string(), "1".to_string())].into(),
+            custom_response_headers: [("X-R".to_string(), "first".to_string())].into(),
+            ..Headers::default()
+        };
+        let b = Headers {
+            sts_seconds: 60,
+            custom_request_headers: [("X-A".to_string(), "2".to_string())].into(),
+            custom_response_headers: [("X-R".to_string(), "second".to_string())].into(),
+            ..Headers::default()
+        };
+        let m = merge_headers(&a, &b).expect("merges");
+        assert!(m.frame_deny);
+        assert_eq!(m.sts_seconds, 60);
+        assert_eq!(
+            m.custom_request_headers["X-A"], "2",
+            "the later request header"
+        );
+        assert_eq!(
+            m.custom_response_headers["X-R"], "first",
+            "the earlier response header"
+        );
+        let c = Headers {
+            sts_seconds: 30,
+            ..Headers::default()
+        };
+        let e = merge_headers(&b, &c).expect_err("conflict");
+        assert!(e.contains("sts_seconds"), "{e}");
+    }
+
+    #[test]
+    fn a_weighted_service_shares_requests_by_its_weights() {
+        let lb_of = |urls: &[(&str, i64)]| {
+            Arc::new(Service::LoadBalancer(Box::new(LoadBalancerService {
+                backend: Backend {
+                    servers: urls
+                        .iter()
+                        .enumerate()
+                        .map(|(i, (u, w))| {
+                            (
+                                format!("s{i}"),
+                                model::dynamic::Server {
+                                    url: u.to_string(),
+                                    weight: *w,
+                                    origin: None,
+                                },
+                            )
+                        })
+                        .collect(),
+                    ..Backend::default()
+                },
+                pass_host_header: true,
+            })))
+        };
+        let mut f = HttpConfig::default();
+        f.services
+            .insert("v1".into(), lb_of(&[("http://a:1", 1), ("http://b:1", 1)]));
+        f.services.insert("v2".into(), lb_of(&[("http://c:1", 1)]));
+        f.services.insert(
+            "canary".into(),
+            Arc::new(Service::Weighted(model::http::WeightedService {
+                services: vec![
+                    model::http::WeightedChild {
+                        name: "v1".into(),
+                        weight: 3,
+                    },
+                    model::http::WeightedChild {
+                        name: "v2".into(),
+                        weight: 1,
+                    },
+                ],
+                sticky: None,
+            })),
+        );
+        f.routers.insert("r".into(), router("canary", &[]));
+        let out = lower(&providers(HttpConfig::default(), f), &settings());
+        let b = &out["file"].backends["canary"];
+        let weights: Vec<(String, i64)> = b
+            .servers
+            .values()
+            .map(|s| (s.url.clone(), s.weight))
+            .collect();
+        // v1's two servers share 3 parts, v2's one server has 1: 3:3:2 (×2 for whole numbers).
+        assert_eq!(
+            weights,
+            [
+                ("http://a:1".to_string(), 3),
+                ("http://b:1".to_string(), 3),
+                ("http://c:1".to_string(), 2)
+            ]
+        );
+        assert_eq!(out["file"].frontends["r"].backend, "canary");
+    }
+
+    #[test]
+    fn backend_middlewares_give_the_router_its_own_backend() {
+        let mut d = HttpConfig::default();
+        d.services.insert("web".into(), lb());
+        d.routers.insert("r".into(), router("web", &["buf", "one"]));
+        d.routers.insert("plain".into(), router("web", &[]));
+        d.middlewares.insert(
+            "buf".into(),
+            Arc::new(Middleware::Buffering(model::middleware::Buffering {
+                max_request_body_bytes: 10,
+                ..Default::default()
+            })),
+        );
+        d.middlewares.insert(
+            "one".into(),
+            Arc::new(Middleware::InFlightReq(model::middleware::MaxConn {
+                amount: 1,
+                extractor_func: model::middleware::Extractor::ClientIp,
+            })),
+        );
+        let out = lower(&providers(d, HttpConfig::default()), &settings());
+        let docker = &out["docker"];
+        assert_eq!(docker.frontends["r"].backend, "web~r");
+        assert_eq!(docker.frontends["plain"].backend, "web");
+        let own = &docker.backends["web~r"];
+        assert_eq!(
+            own.buffering.as_ref().map(|b| b.max_request_body_bytes),
+            Some(10)
+        );
+        assert_eq!(own.max_conn.as_ref().map(|m| m.amount), Some(1));
+        assert!(docker.backends["web"].buffering.is_none());
+    }
+
+    #[test]
+    fn router_tls_domains_go_to_acme_and_what_cannot_be_honoured_warns() {
+        let mut d = HttpConfig::default();
+        d.services.insert("web".into(), lb());
+        let mut r = (*router("web", &[])).clone();
+        r.tls = Some(RouterTls {
+            cert_resolver: "le".into(),
+            options: String::new(),
+            domains: vec![model::http::TlsDomain {
+                main: "a.com".into(),
+                sans: vec!["www.a.com".into(), "*.a.com".into()],
+            }],
+        });
+        d.routers.insert("r".into(), Arc::new(r));
+        let with_acme = CompileSettings {
+            acme: true,
+            ..settings()
+        };
+        let out = lower(&providers(d.clone(), HttpConfig::default()), &with_acme);
+        assert_eq!(
+            out["docker"].frontends["r"].tls_domains,
+            ["a.com", "www.a.com"]
+        );
+        let warned: Vec<String> = out["docker"]
+            .warnings
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert!(
+            warned.iter().any(|w| w.contains("\"*.a.com\": a wildcard")),
+            "{warned:?}"
+        );
+        let out = lower(&providers(d, HttpConfig::default()), &settings());
+        let warned: Vec<String> = out["docker"]
+            .warnings
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert!(
+            warned
+                .iter()
+                .any(|w| w.contains("no certificate resolver is configured")),
+            "{warned:?}"
+        );
+        assert!(out["docker"].frontends["r"].tls_domains.is_empty());
+    }
+}

@@ -1,0 +1,491 @@
+//! A 2.x/3.x dynamic configuration file, YAML or TOML (read by `config::document` into an
+//! option tree whose keys know their `file:line:col`) → the provider's `http` section, through
+//! the builders labels use.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use config::ConfigError;
+use config::document::Document;
+use model::dynamic::{
+    Backend, LoadBalancer, ProviderConfig, ProviderError, Server, TlsCertificate, TlsSection,
+};
+use model::http::{LoadBalancerService, Service, WeightedChild, WeightedService};
+
+use config::tree::{Entry, Node, OptionError, Tree};
+
+/// Whether a TOML dynamic file is written for Traefik 2.x/3.x: it has `[http]` (or `[tcp]`,
+/// `[udp]`), or a `[tls]` table where 1.x has `[[tls]]`.
+pub(crate) fn is_v2_toml(text: &str) -> bool {
+    config::document::is_v2_dynamic_toml(text)
+}
+
+/// Reads a 2.x/3.x dynamic file; a syntax error is the whole file's error with its position.
+pub(crate) fn read(path: &Path, text: &str, yaml: bool) -> Result<ProviderConfig, ConfigError> {
+    let doc = if yaml {
+        config::document::read_yaml(path, text)?
+    } else {
+        config::document::read_toml(path, text)?
+    };
+    Ok(translate(path, &doc))
+}
+
+/// The file's routers, services and middlewares; what cannot be read is an error at its key.
+fn translate(path: &Path, doc: &Document) -> ProviderConfig {
+    let mut out = ProviderConfig::default();
+    let err = |e: OptionError| {
+        let (line, column) = doc.positions.get(&e.at).copied().unwrap_or((1, 1));
+        ProviderError::FileAt {
+            path: path.to_path_buf(),
+            line,
+            column,
+            item: format!("key {}", e.at),
+            message: e.message,
+        }
+    };
+    let source = |at: &str| {
+        let (line, column) = doc.positions.get(at).copied().unwrap_or((1, 1));
+        format!("{}:{line}:{column}", path.display())
+    };
+    for e in doc.root.entries() {
+        match e.name.to_ascii_lowercase().as_str() {
+            "http" => {}
+            "tcp" | "udp" => out.errors.push(err(OptionError::new(
+                &e.at,
+                "TCP and UDP routers are not supported by portier yet; section not applied",
+            ))),
+            "tls" => match &e.node {
+                Node::Tree(t) => match tls(t, &source) {
+                    Ok(section) => out.tls = section,
+                    Err(e) => out.errors.push(err(e)),
+                },
+                _ => out
+                    .errors
+                    .push(err(OptionError::new(&e.at, "tls takes options"))),
+            },
+            _ => out.errors.push(err(OptionError::new(
+                &e.at,
+                format!(
+                    "unknown section {:?}; expected http, tcp, udp or tls",
+                    e.name
+                ),
+            ))),
+        }
+    }
+    let http = match doc.root.tree("http") {
+        Ok(Some(h)) => h,
+        Ok(None) => return out,
+        Err(e) => {
+            out.errors.push(err(e));
+            return out;
+        }
+    };
+    if let Err(e) = http.only(
+        &["routers", "services", "middlewares", "serversTransports"],
+        "http",
+    ) {
+        out.errors.push(err(e));
+    }
+    if let Some(e) = http.get("serversTransports") {
+        out.errors.push(err(OptionError::new(
+            &e.at,
+            "serversTransports are not supported by portier yet",
+        )));
+    }
+    for (name, t) in section(http, "routers", &mut out, &err) {
+        match super::router(t, &format!("http.routers.{name}")) {
+            Ok(mut r) => {
+                r.source = Some(source(&format!("http.routers.{name}")));
+                if r.service.is_empty() {
+                    out.errors.push(err(OptionError::new(
+                        &format!("http.routers.{name}"),
+                        "service is required; router left out",
+                    )));
+                    continue;
+                }
+                if r.rule.is_empty() {
+                    out.errors.push(err(OptionError::new(
+                        &format!("http.routers.{name}"),
+                        "rule is required; router left out",
+                    )));
+                    continue;
+                }
+                out.http.routers.insert(name.clone(), Arc::new(r));
+            }
+            Err(e) => out.errors.push(err(e)),
+        }
+    }
+    for (name, t) in section(http, "middlewares", &mut out, &err) {
+        let mut types = t.entries();
+        let m = match (types.next(), types.next()) {
+            (Some(first), None) => super::middleware(first),
+            _ => Err(OptionError::new(
+                &format!("http.middlewares.{name}"),
+                "a middleware has exactly one type (stripPrefix:, basicAuth:, …)",
+            )),
+        };
+        match m {
+            Ok(m) => {
+                out.http.middlewares.insert(name.clone(), Arc::new(m));
+            }
+            Err(e) => out.errors.push(err(e)),
+        }
+    }
+    for (name, t) in section(http, "services", &mut out, &err) {
+        match service(t, &format!("http.services.{name}")) {
+            Ok(s) => {
+                out.http.services.insert(name.clone(), Arc::new(s));
+            }
+            Err(e) => out.errors.push(err(e)),
+        }
+    }
+    out
+}
+
+/// `tls`: `certificates` (`certFile`, `keyFile`: a path or the PEM itself; `stores`) and the
+/// default store's `defaultCertificate`; `options` and other stores are refused for now.
+fn tls(t: &Tree, source: &impl Fn(&str) -> String) -> Result<TlsSection, OptionError> {
+    if let Some(e) = t.get("options") {
+        return Err(OptionError::new(
+            &e.at,
+            "tls.options are not supported by portier yet (the static configuration's TLS settings apply)",
+        ));
+    }
+    let (certs, rest) = t.split_indexed("certificates");
+    rest.only(&["certificates", "stores", "options"], "tls")?;
+    if let Some(e) = rest.get("certificates") {
+        return Err(OptionError::new(
+            &e.at,
+            "certificates is a list (certificates: - certFile: …)",
+        ));
+    }
+    let mut out = TlsSection::default();
+    for (i, c) in certs {
+        let at = format!("tls.certificates[{i}]");
+        c.only(&["certFile", "keyFile", "stores"], "a certificate")?;
+        if c.list("stores")?.iter().any(|s| s != "default") {
+            let at = c.get("stores").map_or(at.as_str(), |e| e.at.as_str());
+            return Err(OptionError::new(at, "portier has the default store only"));
+        }
+        out.certificates.push(certificate(c, &at, source)?);
+    }
+    if let Some(stores) = t.tree("stores")? {
+        for e in stores.entries() {
+            let Node::Tree(store) = &e.node else {
+                return Err(OptionError::new(&e.at, "a store takes options"));
+            };
+            if !e.name.eq_ignore_ascii_case("default") {
+                return Err(OptionError::new(
+                    &e.at,
+                    "portier has the default store only",
+                ));
+            }
+            store.only(&["defaultCertificate", "defaultGeneratedCert"], "a store")?;
+            if let Some(g) = store.get("defaultGeneratedCert") {
+                return Err(OptionError::new(
+                    &g.at,
+                    "defaultGeneratedCert is not supported by portier yet",
+                ));
+            }
+            if let Some(d) = store.tree("defaultCertificate")? {
+                d.only(&["certFile", "keyFile"], "defaultCertificate")?;
+                let at = format!("{}.defaultCertificate", e.at);
+                out.default_certificate = Some(certificate(d, &at, source)?);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// `certFile` and `keyFile` read now: each is the PEM itself or a file holding it.
+fn certificate(
+    c: &Tree,
+    at: &str,
+    source: &impl Fn(&str) -> String,
+) -> Result<TlsCertificate, OptionError> {
+    let read = |key: &str| -> Result<String, OptionError> {
+        let value = c.required(key, at)?;
+        if value.contains("-----BEGIN") {
+            return Ok(value.to_string());
+        }
+        std::fs::read_to_string(value).map_err(|e| {
+            let at = c.get(key).map_or(at, |e| e.at.as_str());
+            OptionError::new(at, format!("cannot read {value}: {e}"))
+        })
+    };
+    Ok(TlsCertificate {
+        source: source(at),
+        cert_pem: read("certFile")?,
+        key_pem: read("keyFile")?,
+    })
+}
+
+/// The named tables of `http.KEY`.
+fn section<'t>(
+    http: &'t Tree,
+    key: &str,
+    out: &mut ProviderConfig,
+    err: &impl Fn(OptionError) -> ProviderError,
+) -> Vec<(String, &'t Tree)> {
+    let t = match http.tree(key) {
+        Ok(Some(t)) => t,
+        Ok(None) => return Vec::new(),
+        Err(e) => {
+            out.errors.push(err(e));
+            return Vec::new();
+        }
+    };
+    let mut items = Vec::new();
+    for e in t.entries() {
+        match &e.node {
+            Node::Tree(inner) => items.push((e.name.clone(), inner)),
+            _ => out.errors.push(err(OptionError::new(
+                &e.at,
+                format!("{key}.{} takes options", e.name),
+            ))),
+        }
+    }
+    items
+}
+
+/// `services.NAME`: a `loadBalancer` with its `servers`; the other kinds are refused for now.
+fn service(t: &Tree, at: &str) -> Result<Service, OptionError> {
+    let mut kinds = t.entries();
+    let (Some(kind), None) = (kinds.next(), kinds.next()) else {
+        return Err(OptionError::new(
+            at,
+            "a service has exactly one kind (loadBalancer, weighted, mirroring, failover)",
+        ));
+    };
+    let Entry {
+        node: Node::Tree(lb),
+        ..
+    } = kind
+    else {
+        return Err(OptionError::new(
+            &kind.at,
+            format!("{} takes options", kind.name),
+        ));
+    };
+    match kind.name.to_ascii_lowercase().as_str() {
+        "loadbalancer" => load_balancer(lb, &kind.at),
+        "weighted" => weighted(lb, &kind.at),
+        "mirroring" | "failover" => Err(OptionError::new(
+            &kind.at,
+            format!("{} services are not supported by portier yet", kind.name),
+        )),
+        _ => Err(OptionError::new(
+            &kind.at,
+            format!(
+                "unknown service kind {:?}; expected loadBalancer, weighted, mirroring or failover",
+                kind.name
+            ),
+        )),
+    }
+}
+
+/// `weighted`: `services` (name, weight) and an optional sticky cookie.
+fn weighted(t: &Tree, at: &str) -> Result<Service, OptionError> {
+    let (children, rest) = t.split_indexed("services");
+    rest.only(&["sticky", "healthCheck"], "weighted")?;
+    if let Some(e) = rest.tree("healthCheck")?.and_then(|h| h.entries().next()) {
+        return Err(OptionError::new(
+            &e.at,
+            "weighted.healthCheck options are not supported by portier yet (an empty healthCheck is: the children's health decides)",
+        ));
+    }
+    if children.is_empty() {
+        return Err(OptionError::new(
+            at,
+            "services is required (services: - name: … weight: …)",
+        ));
+    }
+    let mut services = Vec::new();
+    for (i, c) in children {
+        c.only(&["name", "weight"], "a weighted service")?;
+        let weight = c.u64("weight")?.unwrap_or(1);
+        services.push(WeightedChild {
+            name: c
+                .required("name", &format!("{at}.services[{i}]"))?
+                .to_string(),
+            weight: u32::try_from(weight).map_err(|_| {
+                let at = c.get("weight").map_or(at, |e| e.at.as_str());
+                OptionError::new(at, format!("value {weight}: too large"))
+            })?,
+        });
+    }
+    Ok(Service::Weighted(WeightedService {
+        services,
+        sticky: super::sticky(&rest)?,
+    }))
+}
+
+fn load_balancer(t: &Tree, at: &str) -> Result<Service, OptionError> {
+    let (servers, rest) = t.split_indexed("servers");
+    if let Some(e) = rest.get("server") {
+        return Err(OptionError::new(
+            &e.at,
+            "a file's loadBalancer lists servers (servers: - url: …), not server",
+        ));
+    }
+    let options = super::load_balancer(&rest, at)?;
+    if servers.is_empty() {
+        return Err(OptionError::new(
+            at,
+            "servers is required (servers: - url: …)",
+        ));
+    }
+    let mut backend = Backend {
+        load_balancer: LoadBalancer {
+            stickiness: options.stickiness.clone(),
+            ..LoadBalancer::default()
+        },
+        health_check: options.health_check.clone(),
+        flush_interval: options.flush_interval,
+        ..Backend::default()
+    };
+    for (i, s) in servers {
+        s.only(&["url", "weight", "preservePath"], "a server")?;
+        if let Some(e) = s.get("preservePath") {
+            return Err(OptionError::new(
+                &e.at,
+                "servers[N].preservePath is not supported by portier yet",
+            ));
+        }
+        let url = s.required("url", &format!("{at}.servers[{i}]"))?;
+        if let Err(e) = model::update::parse_server_url(url) {
+            let at = s.get("url").map_or(at, |e| e.at.as_str());
+            return Err(OptionError::new(at, e.to_string()));
+        }
+        backend.servers.insert(
+            format!("server-{i}"),
+            Server {
+                url: url.trim_end_matches('/').to_string(),
+                weight: s.i64("weight")?.unwrap_or(1),
+                origin: None,
+            },
+        );
+    }
+    Ok(Service::LoadBalancer(Box::new(LoadBalancerService {
+        backend,
+        pass_host_header: options.pass_host_header,
+    })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const YAML: &str = "\
+http:
+  routers:
+    canary:
+      rule: Host(`a.com`) && PathPrefix(`/api`)
+      entryPoints: [web]
+      middlewares:
+        - strip
+        - auth@docker
+      service: app
+  middlewares:
+    strip:
+      stripPrefix:
+        prefixes:
+          - /api
+  services:
+    app:
+      loadBalancer:
+        passHostHeader: false
+        healthCheck:
+          path: /health
+          interval: 5s
+        servers:
+          - url: http://10.0.0.2:8080/
+          - url: http://10.0.0.3:8080
+            weight: 3
+";
+
+    const TOML: &str = r#"
+[http.routers.canary]
+rule = "Host(`a.com`) && PathPrefix(`/api`)"
+entryPoints = ["web"]
+middlewares = ["strip", "auth@docker"]
+service = "app"
+
+[http.middlewares.strip.stripPrefix]
+prefixes = ["/api"]
+
+[http.services.app.loadBalancer]
+passHostHeader = false
+[http.services.app.loadBalancer.healthCheck]
+path = "/health"
+interval = "5s"
+[[http.services.app.loadBalancer.servers]]
+url = "http://10.0.0.2:8080/"
+[[http.services.app.loadBalancer.servers]]
+url = "http://10.0.0.3:8080"
+weight = 3
+"#;
+
+    #[test]
+    fn yaml_and_toml_read_the_same() {
+        let p = Path::new("dyn");
+        let y = read(p, YAML, true).expect("yaml");
+        let t = read(p, TOML, false).expect("toml");
+        assert!(y.errors.is_empty(), "{:?}", y.errors);
+        assert!(t.errors.is_empty(), "{:?}", t.errors);
+        let strip = |c: &ProviderConfig| {
+            let mut h = c.http.clone();
+            for (name, r) in c.http.routers.iter() {
+                let mut r = (**r).clone();
+                r.source = None;
+                h.routers.insert(name.clone(), Arc::new(r));
+            }
+            h
+        };
+        assert_eq!(strip(&y), strip(&t));
+        let r = &y.http.routers["canary"];
+        assert_eq!(r.middlewares, ["strip", "auth@docker"]);
+        assert_eq!(r.source.as_deref(), Some("dyn:3:5"));
+        let Service::LoadBalancer(lb) = &*y.http.services["app"] else {
+            panic!("a load balancer")
+        };
+        assert!(!lb.pass_host_header);
+        assert_eq!(lb.backend.servers["server-0"].url, "http://10.0.0.2:8080");
+        assert_eq!(lb.backend.servers["server-1"].weight, 3);
+        assert!(is_v2_toml(TOML));
+        assert!(!is_v2_toml("[frontends.f]\nbackend = \"b\"\n[[tls]]\n"));
+    }
+
+    #[test]
+    fn errors_point_at_the_key() {
+        let bad = "\
+http:
+  middlewares:
+    strip:
+      stripPrefix:
+        prefixs: [/api]
+  services:
+    app:
+      mirroring:
+        service: x
+";
+        let c = read(Path::new("d.yml"), bad, true).expect("parses");
+        let text: Vec<String> = c.errors.iter().map(ToString::to_string).collect();
+        assert!(
+            text.iter().any(|t| t.starts_with(
+                "file d.yml:5:9 key http.middlewares.strip.stripPrefix.prefixs: unknown option"
+            )),
+            "{text:#?}"
+        );
+        assert!(
+            text.iter().any(|t| t.starts_with(
+                "file d.yml:8:7 key http.services.app.mirroring: mirroring services are not supported"
+            )),
+            "{text:#?}"
+        );
+        let e = read(Path::new("d.yml"), "http:\n  routers: [\n", true).expect_err("syntax");
+        assert!(e.to_string().starts_with("d.yml:"), "{e}");
+        let e = read(Path::new("d.toml"), "[http\n", false).expect_err("syntax");
+        assert!(e.to_string().starts_with("d.toml:1:"), "{e}");
+    }
+}
