@@ -90,6 +90,7 @@ fn main() {
         router_entry_points: Vec::new(),
         acme: false,
         api: false,
+        entry_point_http: Default::default(),
     };
     let med = |v: &mut Vec<u128>| {
         v.sort_unstable();

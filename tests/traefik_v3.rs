@@ -423,6 +423,118 @@ url = "{}"
 }
 
 #[tokio::test]
+async fn failover_and_mirroring_services_in_a_yaml_dynamic_file() {
+    let main = support::Backend::spawn("main").await;
+    let backup = support::Backend::spawn("backup").await;
+    let live = support::Backend::spawn("live").await;
+    let copy = support::Backend::spawn("copy").await;
+    let dynamic = format!(
+        "\
+http:
+  routers:
+    shop:
+      rule: Host(`shop.local`)
+      service: shop
+    mirrored:
+      rule: Host(`mirror.local`)
+      service: mirrored
+  services:
+    shop:
+      failover:
+        service: main
+        fallback: backup
+    main:
+      loadBalancer:
+        healthCheck:
+          path: /health
+          interval: 100ms
+        servers:
+          - url: {}
+    backup:
+      loadBalancer:
+        servers:
+          - url: {}
+    mirrored:
+      mirroring:
+        service: live
+        mirrors:
+          - name: copy
+            percent: 50
+    live:
+      loadBalancer:
+        servers:
+          - url: {}
+    copy:
+      loadBalancer:
+        servers:
+          - url: {}
+",
+        main.url(),
+        backup.url(),
+        live.url(),
+        copy.url()
+    );
+    let toml = format!("{HTTP}[file]\nfilename = \"dynamic.yml\"\n");
+    let p = Portier::start_with(&toml, &[("dynamic.yml", &dynamic)], &[]);
+    let answered_by = async |host: &str| {
+        let r = get(p.http(), host, "/").await;
+        (r.status == 200).then(|| r.echo().name)
+    };
+    eventually(
+        WAIT,
+        "the failover answers from its main service",
+        async || (answered_by("shop.local").await.as_deref() == Some("main")).then_some(()),
+    )
+    .await;
+    // The main service's health check fails: the fallback takes over, and gives back.
+    main.set_healthy(false);
+    eventually(WAIT, "the fallback answers", async || {
+        (answered_by("shop.local").await.as_deref() == Some("backup")).then_some(())
+    })
+    .await;
+    main.set_healthy(true);
+    eventually(WAIT, "the main service answers again", async || {
+        (answered_by("shop.local").await.as_deref() == Some("main")).then_some(())
+    })
+    .await;
+
+    // Mirroring: every request is answered by `live`; every second one is copied, with its
+    // body, to `copy`, whose answers never reach the client.
+    for _ in 0..10 {
+        let r = send(
+            p.http(),
+            "POST",
+            "mirror.local",
+            "/upload",
+            &[],
+            TestBody::text("x".repeat(100)),
+        )
+        .await;
+        assert_eq!((r.status.as_u16(), r.text()), (200, "100".to_string()));
+    }
+    let uploads = |b: &support::Backend| b.seen().iter().filter(|s| *s == "upload 100").count();
+    assert_eq!(uploads(&live), 10, "{:?}", live.seen());
+    eventually(WAIT, "five copies reach the mirror", async || {
+        (uploads(&copy) == 5).then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        uploads(&copy),
+        5,
+        "no more than its share: {:?}",
+        copy.seen()
+    );
+    assert!(
+        copy.seen()
+            .iter()
+            .all(|s| s == "POST /upload" || s == "upload 100"),
+        "{:?}",
+        copy.seen()
+    );
+}
+
+#[tokio::test]
 async fn backend_middlewares_from_a_file_run_on_the_router() {
     let api = support::Backend::spawn("api").await;
     let dynamic = format!(
@@ -648,6 +760,89 @@ http:
     assert_eq!(r.status, 200, "default retries: {}", r.text());
 }
 
+/// `entryPoints.NAME.http.middlewares` run on every router served there (before its own), and
+/// `contentType` types answers that came without a `Content-Type`.
+#[tokio::test]
+async fn entrypoint_middlewares_and_content_type_sniffing() {
+    let api = support::Backend::spawn("api").await;
+    let yml = "\
+entryPoints:
+  web:
+    address: 127.0.0.1:0
+  guarded:
+    address: 127.0.0.1:0
+    http:
+      middlewares:
+        - auth@file
+providers:
+  file:
+    filename: dynamic.yml
+";
+    let dynamic = format!(
+        "\
+http:
+  routers:
+    app:
+      rule: Host(`app.local`)
+      service: app
+    typed:
+      rule: Host(`typed.local`)
+      service: app
+      middlewares: [sniff]
+  middlewares:
+    auth:
+      basicAuth:
+        users:
+          - \"{APR1_TEST}\"
+    sniff:
+      contentType: {{}}
+  services:
+    app:
+      loadBalancer:
+        servers:
+          - url: {}
+",
+        api.url()
+    );
+    let p = Portier::start_named("traefik.yml", yml, &[("dynamic.yml", &dynamic)], &[]);
+    let web = p.entry_point("web");
+    let guarded = p.entry_point("guarded");
+    eventually(WAIT, "the router on web", async || {
+        (get(web, "app.local", "/").await.status == 200).then_some(())
+    })
+    .await;
+    // The same router on `guarded` runs the entrypoint's auth first.
+    assert_eq!(get(guarded, "app.local", "/").await.status, 401);
+    let r = send(
+        guarded,
+        "GET",
+        "app.local",
+        "/",
+        &[("authorization", BASIC_TEST)],
+        TestBody::empty(),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+
+    let content_type = |r: &support::Reply| {
+        (r.headers.get("content-type")).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+    };
+    // `/status/200` answers `status 200` without a Content-Type.
+    let r = get(web, "app.local", "/status/200").await;
+    assert_eq!((r.status.as_u16(), content_type(&r)), (200, None));
+    let r = get(web, "typed.local", "/status/200").await;
+    assert_eq!(r.text(), "status 200");
+    assert_eq!(
+        content_type(&r).as_deref(),
+        Some("text/plain; charset=utf-8"),
+        "sniffed as Go's DetectContentType does"
+    );
+    // A type the server sent is left alone.
+    let r = get(web, "typed.local", "/typed").await;
+    assert_eq!(r.text(), "<html>typed");
+    assert_eq!(content_type(&r).as_deref(), Some("application/x-test"));
+}
+
 fn pem(names: &[&str]) -> (String, String) {
     let c =
         rcgen::generate_simple_self_signed(names.iter().map(|s| s.to_string()).collect::<Vec<_>>())
@@ -692,6 +887,9 @@ http:
       rule: Host(`shop.test`)
       service: api
       tls: {{}}
+    inherited:
+      rule: Host(`shop.test`) && Path(`/inherited`)
+      service: api
   services:
     api:
       loadBalancer:
@@ -739,6 +937,13 @@ http:
         sender.send_request(req).await.expect("response").status(),
         200
     );
+    // A router without tls on an entrypoint with http.tls takes the entrypoint's (Traefik).
+    let req = http::Request::get("/inherited")
+        .header("host", "shop.test")
+        .body(http_body_util::Empty::<bytes::Bytes>::new())
+        .expect("request");
+    let resp = sender.send_request(req).await.expect("response");
+    assert_eq!(resp.status(), 200);
 
     // A certificate added to the file is served without a restart.
     p.write(

@@ -210,10 +210,12 @@ fn service(
             obj.insert("sticky".into(), json!({"cookie": s}));
         }
     }
-    // A weighted service as declared; its servers (its children's, weighted) are the ones
-    // `serverStatus` reports.
+    // A weighted, failover or mirroring service as declared; its servers (its children's:
+    // weighted, `fallback-…`, `mirrorN-…`) are the ones `serverStatus` reports.
     let (kind, shape) = match declared {
         Some(Service::Weighted(w)) => ("weighted", json!(w)),
+        Some(Service::Failover(f)) => ("failover", json!(f)),
+        Some(Service::Mirroring(m)) => ("mirroring", json!(m)),
         _ => ("loadBalancer", lb),
     };
     let mut v = json!({

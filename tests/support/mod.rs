@@ -122,7 +122,8 @@ impl Echo {
 /// `/upload` answers the number of body bytes it read; `/hop` answers with hop-by-hop headers;
 /// `/auth` is a forward-auth server (see `forward_auth`); `/jwks` answers what `set_jwks` set; `/status/<code>` answers that status
 /// with the body `status <code>` and `X-From: backend`; `/encoded` and `/partial` answer 2000
-/// bytes already `Content-Encoding: gzip`, or as a 206 with `Content-Range`; anything else echoes method, path and
+/// bytes already `Content-Encoding: gzip`, or as a 206 with `Content-Range`; `/typed` answers
+/// `<html>typed` as `application/x-test`; anything else echoes method, path and
 /// headers as JSON.
 pub struct Backend {
     pub name: String,
@@ -130,6 +131,8 @@ pub struct Backend {
     healthy: Arc<std::sync::atomic::AtomicBool>,
     /// What `GET /jwks` answers.
     jwks: Arc<Mutex<String>>,
+    /// `METHOD PATH` of each request but health probes, and `upload N` for each upload.
+    seen: Arc<Mutex<Vec<String>>>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -144,15 +147,23 @@ impl Backend {
         let h = Arc::clone(&healthy);
         let jwks = Arc::new(Mutex::new(String::from("{\"keys\":[]}")));
         let j = Arc::clone(&jwks);
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let s = Arc::clone(&seen);
         let task = tokio::spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
                     continue;
                 };
-                let (n, h, j) = (n.clone(), Arc::clone(&h), Arc::clone(&j));
+                let (n, h, j, s) = (n.clone(), Arc::clone(&h), Arc::clone(&j), Arc::clone(&s));
                 tokio::spawn(async move {
                     let svc = service_fn(move |req| {
-                        answer(n.clone(), Arc::clone(&h), Arc::clone(&j), req)
+                        answer(
+                            n.clone(),
+                            Arc::clone(&h),
+                            Arc::clone(&j),
+                            Arc::clone(&s),
+                            req,
+                        )
                     });
                     let _ = hyper::server::conn::http1::Builder::new()
                         .serve_connection(TokioIo::new(stream), svc)
@@ -165,8 +176,15 @@ impl Backend {
             addr,
             healthy,
             jwks,
+            seen,
             task,
         }
+    }
+
+    /// What the backend was asked so far: `METHOD PATH` per request (health probes left
+    /// out), and `upload N` once an upload's N body bytes are read.
+    pub fn seen(&self) -> Vec<String> {
+        self.seen.lock().map(|s| s.clone()).unwrap_or_default()
     }
 
     /// What `GET /jwks` answers from now on.
@@ -197,9 +215,15 @@ async fn answer(
     name: String,
     healthy: Arc<std::sync::atomic::AtomicBool>,
     jwks: Arc<Mutex<String>>,
+    seen: Arc<Mutex<Vec<String>>>,
     req: Request<Incoming>,
 ) -> Result<Response<TestBody>, Infallible> {
     let path = req.uri().path().to_string();
+    if path != "/health" {
+        if let Ok(mut s) = seen.lock() {
+            s.push(format!("{} {path}", req.method()));
+        }
+    }
     if path == "/jwks" {
         let body = jwks.lock().map(|j| j.clone()).unwrap_or_default();
         return Ok(Response::new(TestBody::text(body)));
@@ -244,6 +268,9 @@ async fn answer(
                 Err(_) => break,
             }
         }
+        if let Ok(mut s) = seen.lock() {
+            s.push(format!("upload {total}"));
+        }
         return Ok(Response::new(TestBody::text(total.to_string())));
     }
     if let Some(code) = path
@@ -255,6 +282,12 @@ async fn answer(
         *r.status_mut() = code;
         r.headers_mut()
             .insert("x-from", "backend".parse().expect("v"));
+        return Ok(r);
+    }
+    if path == "/typed" {
+        let mut r = Response::new(TestBody::text("<html>typed"));
+        r.headers_mut()
+            .insert("content-type", "application/x-test".parse().expect("v"));
         return Ok(r);
     }
     if path == "/encoded" || path == "/partial" {

@@ -4,6 +4,7 @@
 //! `core.defaultRuleSyntax`). Every key is read or refused at its `file:line:col` (or flag):
 //! nothing is silently dropped.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use model::rules::Syntax;
@@ -28,6 +29,21 @@ pub struct Generation {
     pub docker_constraints: Option<String>,
     /// `api` is on: `Some(dashboard)`; routers may name `api@internal`.
     pub api: Option<bool>,
+    /// `entryPoints.NAME.http`: what every router on the entrypoint gets, by entrypoint name.
+    pub entry_point_http: BTreeMap<String, EntryPointHttp>,
+}
+
+/// `entryPoints.NAME.http.middlewares` and `http.tls`, applied to each router served there
+/// (as Traefik's entrypoint models: the middlewares run before the router's own, and a router
+/// without `tls` takes the entrypoint's).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct EntryPointHttp {
+    /// Middleware references (`name@provider`; a bare name is the router's provider's).
+    pub middlewares: Vec<String>,
+    /// `http.tls` is set: routers here serve HTTPS with or without their own `tls`.
+    pub tls: bool,
+    /// `http.tls.certResolver`, for routers without their own `tls`.
+    pub cert_resolver: Option<String>,
 }
 
 /// First segments of flags only the later generation has.
@@ -188,7 +204,12 @@ fn translate(root: &Tree) -> Result<(Table, Generation), OptionError> {
         }
     }
     let mut resolvers = resolvers(root)?;
-    let acme_entry = entry_points(root, &mut out, resolvers.as_ref().map(|r| r.0.as_str()))?;
+    let acme_entry = entry_points(
+        root,
+        &mut out,
+        resolvers.as_ref().map(|r| r.0.as_str()),
+        &mut generation.entry_point_http,
+    )?;
     if let (Some((_, acme)), Some(ep)) = (resolvers.as_mut(), acme_entry) {
         acme.insert("entryPoint".into(), Value::String(ep));
     }
@@ -345,6 +366,7 @@ fn entry_points(
     root: &Tree,
     out: &mut Table,
     resolver: Option<&str>,
+    models: &mut BTreeMap<String, EntryPointHttp>,
 ) -> Result<Option<String>, OptionError> {
     let mut eps = Table::new();
     let mut defaults = Vec::new();
@@ -402,18 +424,16 @@ fn entry_points(
             )?;
             refuse(
                 h,
-                &[
-                    "middlewares",
-                    "encodeQuerySemicolons",
-                    "sanitizePath",
-                    "maxHeaderBytes",
-                ],
+                &["encodeQuerySemicolons", "sanitizePath", "maxHeaderBytes"],
             )?;
             if let Some(r) = h.tree("redirections")? {
                 ep.insert("redirect".into(), Value::Table(redirection(r)?));
             }
+            let ep_http = models.entry(e.name.clone()).or_default();
+            ep_http.middlewares = h.list("middlewares")?;
             if let Some(tls_opts) = h.get("tls") {
                 tls = true;
+                ep_http.tls = true;
                 if let Node::Tree(tt) = &tls_opts.node {
                     tt.only(
                         &["certResolver", "domains", "options"],
@@ -431,6 +451,7 @@ fn entry_points(
                             ));
                         }
                         acme_entry.get_or_insert_with(|| e.name.clone());
+                        ep_http.cert_resolver = Some(r.to_string());
                     }
                 }
             }
@@ -950,6 +971,9 @@ entryPoints:
   websecure:
     address: \":443\"
     http:
+      middlewares:
+        - secure-headers@file
+        - auth@file
       tls:
         certResolver: le
 providers:
@@ -988,6 +1012,12 @@ certificatesResolvers:
         assert_eq!(redirect.permanent, Some(true));
         assert!(eps["websecure"].tls.is_some());
         assert!(web.tls.is_none());
+        let models = &f.generation.entry_point_http;
+        let secure = &models["websecure"];
+        assert_eq!(secure.middlewares, ["secure-headers@file", "auth@file"]);
+        assert!(secure.tls);
+        assert_eq!(secure.cert_resolver.as_deref(), Some("le"));
+        assert!(models["web"].middlewares.is_empty() && !models["web"].tls);
         let d = f.docker.as_ref().expect("docker");
         assert_eq!(d.exposed_by_default, Some(false));
         assert_eq!(d.network.as_deref(), Some("proxy"));

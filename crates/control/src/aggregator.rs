@@ -137,6 +137,7 @@ mod tests {
             router_entry_points: Vec::new(),
             acme: false,
             api: false,
+            entry_point_http: Default::default(),
         };
         let table = Arc::new(ArcSwap::from_pointee(RoutingTable::default()));
         let h = spawn(

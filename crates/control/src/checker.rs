@@ -81,10 +81,14 @@ fn desired(table: &RoutingTable) -> HashMap<Key, (HealthCheck, String, Arc<Serve
     let mut out = HashMap::new();
     for (provider, config) in &table.providers {
         for (bname, backend) in &config.backends {
-            let Some(check) = &backend.health_check else {
+            if backend.health_check.is_none() && backend.roles.is_none() {
                 continue;
-            };
-            for server in backend.servers.values() {
+            }
+            for (sname, server) in &backend.servers {
+                // A failover's fallback and a mirror have their own service's check.
+                let Some(check) = backend.health_check_of(sname) else {
+                    continue;
+                };
                 let key = (provider.clone(), bname.clone(), server.url.clone());
                 if let Some(state) = table.servers.get(&key) {
                     out.insert(key, (check.clone(), server.url.clone(), Arc::clone(state)));

@@ -48,6 +48,8 @@ pub struct CompileSettings {
     pub acme: bool,
     /// Whether the API is on, so routers may name the `api@internal` service.
     pub api: bool,
+    /// `entryPoints.NAME.http` middlewares and TLS, given to each 2.x/3.x router served there.
+    pub entry_point_http: BTreeMap<String, config::traefik_v2::EntryPointHttp>,
 }
 
 impl CompileSettings {
@@ -65,6 +67,7 @@ impl CompileSettings {
                 .unwrap_or(model::rules::Syntax::V3),
             acme: config.acme.is_some(),
             api: config.web.is_some() || config.generation.api.is_some(),
+            entry_point_http: config.generation.entry_point_http.clone(),
             router_entry_points: if config.generation.labels_v2 {
                 config.default_entry_points.clone()
             } else {
@@ -467,6 +470,7 @@ fn compile_route(
         tls_domains: f.tls_domains.clone(),
         internal: f.internal,
         compress: f.compress,
+        content_type: f.content_type,
         retry_attempts: f.retry_attempts.map(|n| n as usize),
         redirect,
         metrics: Arc::clone(metrics),
@@ -625,7 +629,7 @@ fn backend_runtime(
             None => {
                 // Under an active check a new server waits for its first passing probe.
                 let s = ServerState::with_limit(max_conns);
-                if backend.health_check.is_some() {
+                if backend.health_check_of(sname).is_some() {
                     s.set_healthy(false);
                 }
                 Arc::new(s)
@@ -645,7 +649,8 @@ fn backend_runtime(
             state,
         });
     }
-    let mut runtime = BackendRuntime::new(bname.to_string(), servers);
+    let mut runtime =
+        BackendRuntime::with_roles(bname.to_string(), servers, backend.roles.as_deref());
     runtime.sticky = backend
         .load_balancer
         .stickiness
@@ -758,6 +763,7 @@ mod tests {
             keep_trailing_slash: false,
             default_rule_syntax: model::rules::Syntax::V3,
             router_entry_points: Vec::new(),
+            entry_point_http: BTreeMap::new(),
             acme: false,
             api: false,
         }

@@ -66,7 +66,10 @@ fn lower_provider(
             )),
         }
     }
-    for (name, router) in &http.routers {
+    let expanded: Vec<(String, Router)> = (http.routers.iter())
+        .flat_map(|(name, router)| with_entry_point_models(name, router, settings))
+        .collect();
+    for (name, router) in &expanded {
         if out.frontends.contains_key(name) {
             out.errors.push(error(
                 pname,
@@ -87,6 +90,65 @@ fn lower_provider(
             out.frontends.insert(name.clone(), Arc::new(f));
         }
     }
+}
+
+/// Router `name` as it is served: on each of its entrypoints that has `http.middlewares` or
+/// `http.tls` in the static configuration, a copy (`EP-NAME` when the router has several
+/// entrypoints) with the entrypoint's middlewares before its own and, without its own `tls`,
+/// the entrypoint's; on its other entrypoints, the router as declared (Traefik's entrypoint
+/// models).
+fn with_entry_point_models(
+    name: &str,
+    router: &Router,
+    settings: &CompileSettings,
+) -> Vec<(String, Router)> {
+    let named = if router.entry_points.is_empty() {
+        if settings.router_entry_points.is_empty() {
+            &settings.entry_points
+        } else {
+            &settings.router_entry_points
+        }
+    } else {
+        &router.entry_points
+    };
+    let modelled = |ep: &String| {
+        (settings.entry_point_http.get(ep)).filter(|m| m.tls || !m.middlewares.is_empty())
+    };
+    if named.iter().all(|ep| modelled(ep).is_none()) {
+        return vec![(name.to_string(), router.clone())];
+    }
+    let mut out = Vec::new();
+    let mut plain = Vec::new();
+    for ep in named {
+        let Some(m) = modelled(ep) else {
+            plain.push(ep.clone());
+            continue;
+        };
+        let mut copy = router.clone();
+        copy.entry_points = vec![ep.clone()];
+        copy.middlewares = (m.middlewares.iter())
+            .chain(&router.middlewares)
+            .cloned()
+            .collect();
+        if copy.tls.is_none() && m.tls {
+            copy.tls = Some(model::http::RouterTls {
+                cert_resolver: m.cert_resolver.clone().unwrap_or_default(),
+                ..Default::default()
+            });
+        }
+        let copy_name = if named.len() > 1 {
+            format!("{ep}-{name}")
+        } else {
+            name.to_string()
+        };
+        out.push((copy_name, copy));
+    }
+    if !plain.is_empty() {
+        let mut rest = router.clone();
+        rest.entry_points = plain;
+        out.push((name.to_string(), rest));
+    }
+    out
 }
 
 /// `name` or `name@provider` → (provider, name), `default` when none is named.
@@ -116,19 +178,30 @@ fn flatten(
     let service = http
         .and_then(|h| h.services.get(name))
         .ok_or_else(|| format!("service \"{name}@{provider}\" is not defined"))?;
-    let w = match &**service {
-        Service::LoadBalancer(lb) => return Ok((lb.backend.clone(), lb.pass_host_header)),
-        Service::Weighted(w) => w,
-    };
+    if let Service::LoadBalancer(lb) = &**service {
+        return Ok((lb.backend.clone(), lb.pass_host_header));
+    }
     if depth >= MAX_CHAIN_DEPTH {
         return Err(format!(
-            "weighted service \"{name}@{provider}\" nests deeper than {MAX_CHAIN_DEPTH} (a loop?)"
+            "service \"{name}@{provider}\" nests deeper than {MAX_CHAIN_DEPTH} (a loop?)"
         ));
     }
+    let w = match &**service {
+        Service::Weighted(w) => w,
+        Service::Failover(f) => return failover(provider, f, own, all, depth),
+        Service::Mirroring(m) => return mirroring(provider, m, own, all, depth),
+        Service::LoadBalancer(_) => unreachable!("returned above"),
+    };
     let mut children = Vec::new();
     for child in w.services.iter().filter(|c| c.weight > 0) {
         let (cp, cn) = split_ref(&child.name, provider);
         let (b, phh) = flatten(&cp, cn, own, all, depth + 1)?;
+        if b.roles.is_some() {
+            return Err(format!(
+                "its service {:?} is a failover or mirroring service, which portier does not run inside a weighted one yet",
+                child.name
+            ));
+        }
         let total: u64 = b.servers.values().map(|s| s.weight.max(0) as u64).sum();
         children.push((child, b, phh, total));
     }
@@ -177,6 +250,97 @@ fn flatten(
                 .insert(format!("{}-{sname}", child.name), held.clone());
         }
     }
+    Ok((out, pass_host_header))
+}
+
+/// A `failover` as one backend: the main service's servers, and the fallback's under
+/// `fallback-NAME` with the fallback role (and the fallback's health check).
+fn failover(
+    provider: &str,
+    f: &model::http::FailoverService,
+    own: (&str, &HttpConfig),
+    all: &BTreeMap<String, Arc<ProviderConfig>>,
+    depth: usize,
+) -> Result<(Backend, bool), String> {
+    let (mp, mn) = split_ref(&f.service, provider);
+    let (mut out, pass_host_header) = flatten(&mp, mn, own, all, depth + 1)?;
+    let (fp, fname) = split_ref(&f.fallback, provider);
+    let (fallback, fphh) = flatten(&fp, fname, own, all, depth + 1)?;
+    if out.roles.is_some() || fallback.roles.is_some() {
+        return Err(
+            "a failover of failover or mirroring services is not run by portier yet".into(),
+        );
+    }
+    if fphh != pass_host_header {
+        return Err(format!(
+            "its services disagree on passHostHeader ({} and {})",
+            f.service, f.fallback
+        ));
+    }
+    let mut roles = model::dynamic::ServerRoles {
+        fallback_health_check: fallback.health_check.clone(),
+        ..Default::default()
+    };
+    for (sname, server) in fallback.servers {
+        let name = format!("fallback-{sname}");
+        roles
+            .of
+            .insert(name.clone(), model::dynamic::ServerRole::Fallback);
+        out.servers.insert(name, server);
+    }
+    for (sname, held) in fallback.held {
+        out.held.insert(format!("fallback-{sname}"), held);
+    }
+    out.roles = Some(Box::new(roles));
+    Ok((out, pass_host_header))
+}
+
+/// A `mirroring` as one backend: the main service's servers (a failover's too), and each
+/// mirror's under `mirrorN-NAME` with its role and health check.
+fn mirroring(
+    provider: &str,
+    m: &model::http::MirroringService,
+    own: (&str, &HttpConfig),
+    all: &BTreeMap<String, Arc<ProviderConfig>>,
+    depth: usize,
+) -> Result<(Backend, bool), String> {
+    let (mp, mn) = split_ref(&m.service, provider);
+    let (mut out, pass_host_header) = flatten(&mp, mn, own, all, depth + 1)?;
+    let mut roles = match out.roles.take() {
+        Some(r) if !r.mirrors.is_empty() => {
+            return Err(format!(
+                "its service {:?} is a mirroring service; portier does not mirror a mirroring service yet",
+                m.service
+            ));
+        }
+        Some(r) => *r,
+        None => model::dynamic::ServerRoles::default(),
+    };
+    roles.mirror_body = m.mirror_body;
+    roles.max_body_size = m.max_body_size;
+    for (i, child) in m.mirrors.iter().enumerate() {
+        let (cp, cn) = split_ref(&child.name, provider);
+        let (mirror, _) = flatten(&cp, cn, own, all, depth + 1)?;
+        if mirror.roles.is_some() {
+            return Err(format!(
+                "its mirror {:?} is a failover or mirroring service, which portier does not mirror to yet",
+                child.name
+            ));
+        }
+        for (sname, server) in mirror.servers {
+            let name = format!("mirror{i}-{sname}");
+            roles
+                .of
+                .insert(name.clone(), model::dynamic::ServerRole::Mirror(i));
+            out.servers.insert(name, server);
+        }
+        roles.mirrors.push(model::dynamic::Mirror {
+            service: child.name.clone(),
+            percent: child.percent,
+            health_check: mirror.health_check,
+        });
+    }
+    out.roles = Some(Box::new(roles));
     Ok((out, pass_host_header))
 }
 
@@ -304,6 +468,7 @@ impl Lowering<'_> {
             rule_syntax: r.rule_syntax.unwrap_or(settings.default_rule_syntax),
             path_rewrites: Vec::new(),
             compress: false,
+            content_type: false,
             retry_attempts: None,
             tls_domains: Vec::new(),
             internal,
@@ -610,6 +775,7 @@ impl Lowering<'_> {
                 self.on_backend.max_conn = Some(m.clone());
             }
             Middleware::Compress {} => f.compress = true,
+            Middleware::ContentType {} => f.content_type = true,
             Middleware::Retry { attempts } => {
                 if f.retry_attempts.is_some() {
                     return twice("retry");
@@ -697,6 +863,7 @@ mod tests {
             router_entry_points: Vec::new(),
             acme: false,
             api: false,
+            entry_point_http: Default::default(),
         }
     }
 
@@ -853,6 +1020,149 @@ mod tests {
             "{text:?}"
         );
         assert!(text.iter().any(|t| t.contains("set tls=true")), "{text:?}");
+    }
+
+    #[test]
+    fn entrypoint_middlewares_and_tls_apply_to_each_router_served_there() {
+        let mut d = HttpConfig::default();
+        d.services.insert("web".into(), lb());
+        d.middlewares.insert(
+            "strip".into(),
+            Arc::new(Middleware::StripPrefix {
+                prefixes: vec!["/api".into()],
+            }),
+        );
+        let mut both = (*router("web", &["strip"])).clone();
+        both.entry_points = vec!["web".into(), "websecure".into()];
+        d.routers.insert("both".into(), Arc::new(both));
+        let mut secure_only = (*router("web", &[])).clone();
+        secure_only.entry_points = vec!["websecure".into()];
+        d.routers
+            .insert("secure-only".into(), Arc::new(secure_only));
+        let mut f = HttpConfig::default();
+        f.middlewares.insert("auth".into(), basic());
+        let mut s = settings();
+        s.entry_point_http.insert(
+            "websecure".into(),
+            config::traefik_v2::EntryPointHttp {
+                middlewares: vec!["auth@file".into()],
+                tls: true,
+                cert_resolver: None,
+            },
+        );
+        let out = lower(&providers(d, f), &s);
+        let docker = &out["docker"];
+        assert!(docker.errors.is_empty(), "{:?}", docker.errors);
+        // On `web` as declared; on `websecure` a copy with TLS and the entrypoint's auth first.
+        let plain = &docker.frontends["both"];
+        assert_eq!(plain.entry_points, ["web"]);
+        assert!(plain.middlewares.auth.is_none());
+        let copy = &docker.frontends["websecure-both"];
+        assert_eq!(copy.entry_points, ["websecure"]);
+        assert!(copy.middlewares.auth.is_some());
+        assert_eq!(
+            copy.path_rewrites,
+            [PathRewrite::StripPrefix(vec!["/api".into()])]
+        );
+        // A router without tls on an entrypoint with http.tls serves HTTPS there (Traefik).
+        let secure = &docker.frontends["secure-only"];
+        assert_eq!(secure.entry_points, ["websecure"]);
+        assert!(secure.middlewares.auth.is_some());
+        // Without the entrypoint's tls, the same router is refused with the reason.
+        s.entry_point_http.clear();
+        let out = lower(
+            &providers(
+                {
+                    let mut d = HttpConfig::default();
+                    d.services.insert("web".into(), lb());
+                    let mut r = (*router("web", &[])).clone();
+                    r.entry_points = vec!["websecure".into()];
+                    d.routers.insert("secure-only".into(), Arc::new(r));
+                    d
+                },
+                HttpConfig::default(),
+            ),
+            &s,
+        );
+        assert!(!out["docker"].frontends.contains_key("secure-only"));
+    }
+
+    #[test]
+    fn failover_and_mirroring_services_become_one_backend_with_server_roles() {
+        use model::dynamic::{Server, ServerRole};
+        use model::http::{FailoverService, MirrorChild, MirroringService};
+        let lb_of = |url: &str| {
+            let mut backend = Backend::default();
+            backend.servers.insert(
+                "s0".into(),
+                Server {
+                    url: url.into(),
+                    weight: 1,
+                    origin: None,
+                },
+            );
+            Arc::new(Service::LoadBalancer(Box::new(LoadBalancerService {
+                backend,
+                pass_host_header: true,
+            })))
+        };
+        let mut d = HttpConfig::default();
+        d.services.insert("main".into(), lb_of("http://m:80"));
+        d.services.insert("spare".into(), lb_of("http://f:80"));
+        d.services.insert("copy".into(), lb_of("http://c:80"));
+        d.services.insert(
+            "shop".into(),
+            Arc::new(Service::Failover(FailoverService {
+                service: "main".into(),
+                fallback: "spare".into(),
+            })),
+        );
+        d.services.insert(
+            "mirrored".into(),
+            Arc::new(Service::Mirroring(MirroringService {
+                service: "shop".into(),
+                mirrors: vec![MirrorChild {
+                    name: "copy".into(),
+                    percent: 10,
+                }],
+                mirror_body: true,
+                max_body_size: Some(1024),
+            })),
+        );
+        d.services.insert(
+            "loop".into(),
+            Arc::new(Service::Failover(FailoverService {
+                service: "shop".into(),
+                fallback: "main".into(),
+            })),
+        );
+        let out = lower(&providers(d, HttpConfig::default()), &settings());
+        let docker = &out["docker"];
+        let shop = &docker.backends["shop"];
+        let roles = shop.roles.as_ref().expect("roles");
+        assert_eq!(roles.of["fallback-s0"], ServerRole::Fallback);
+        assert_eq!(shop.servers["fallback-s0"].url, "http://f:80");
+        assert_eq!(shop.servers["s0"].url, "http://m:80");
+        // A mirroring of a failover keeps the fallback and adds the mirror.
+        let m = &docker.backends["mirrored"];
+        let roles = m.roles.as_ref().expect("roles");
+        assert_eq!(roles.of["fallback-s0"], ServerRole::Fallback);
+        assert_eq!(roles.of["mirror0-s0"], ServerRole::Mirror(0));
+        assert_eq!(
+            (roles.mirrors[0].percent, roles.max_body_size),
+            (10, Some(1024))
+        );
+        // A failover of a failover is refused by name.
+        assert!(!docker.backends.contains_key("loop"));
+        assert!(
+            docker
+                .errors
+                .iter()
+                .any(|e| e.to_string().contains("service loop")
+                    && e.to_string().contains("failover of failover")),
+            "{:?}",
+            docker.errors
+        );
     }
 
     #[test]

@@ -322,6 +322,9 @@ pub struct CompiledRoute {
     pub error_pages: Vec<ErrorPageRuntime>,
     /// A 2.x/3.x `compress` middleware: answers compressed as on a `compress` entrypoint.
     pub compress: bool,
+    /// A 2.x/3.x `contentType` middleware: answers without a `Content-Type` get one sniffed
+    /// from their first bytes.
+    pub content_type: bool,
     /// A 2.x/3.x `retry.attempts`, instead of `[retry] attempts`.
     pub retry_attempts: Option<usize>,
     /// A 2.x/3.x router's `tls.domains`, ordered by ACME beside its rule's hosts.
@@ -371,7 +374,85 @@ pub struct BackendRuntime {
     pub buffering: Option<model::middleware::Buffering>,
     /// `buffering.retryExpression`: when to send a buffered request again.
     pub retry: Option<Arc<middleware::RetryCondition>>,
+    /// A 2.x/3.x mirroring service's mirrors: copies of a share of requests go there.
+    pub mirroring: Option<MirroringRuntime>,
+    /// The main servers (all of them, unless some have another role).
+    main: Group,
+    /// A 2.x/3.x failover's fallback servers: used while no main server is usable.
+    fallback: Option<Group>,
+}
+
+/// Some of a backend's servers (indexes into `servers`) with their own balancer.
+#[derive(Debug)]
+struct Group {
+    members: Box<[usize]>,
     wrr: Wrr,
+}
+
+impl Group {
+    fn new(members: Vec<usize>, servers: &[ServerRuntime]) -> Group {
+        let weights: Vec<u32> = members.iter().map(|&i| servers[i].weight).collect();
+        Group {
+            wrr: Wrr::new(&weights),
+            members: members.into_boxed_slice(),
+        }
+    }
+
+    fn pick(&self, usable: impl Fn(usize) -> bool) -> Option<usize> {
+        (self.wrr.pick(|k| usable(self.members[k]))).map(|k| self.members[k])
+    }
+
+    /// A usable server that is not cooling down, else a usable one that is.
+    fn pick_fresh(
+        &self,
+        servers: &[ServerRuntime],
+        usable: impl Fn(usize) -> bool,
+    ) -> Option<usize> {
+        self.pick(|i| usable(i) && !servers[i].state.is_ejected())
+            .or_else(|| self.pick(usable))
+    }
+}
+
+/// The mirrors of a mirroring service, and how many requests each was sent (Traefik's
+/// count: mirror `m` gets request n when `m.sent × 100 < n × m.percent`).
+#[derive(Debug)]
+pub struct MirroringRuntime {
+    mirrors: Vec<MirrorRuntime>,
+    total: std::sync::atomic::AtomicU64,
+    /// `mirrorBody`: copies carry the body (read whole first).
+    pub mirror_body: bool,
+    /// `maxBodySize`: a longer body is not mirrored.
+    pub max_body_size: Option<u64>,
+}
+
+#[derive(Debug)]
+struct MirrorRuntime {
+    group: Group,
+    percent: u64,
+    sent: std::sync::atomic::AtomicU64,
+}
+
+impl MirroringRuntime {
+    /// For one request: a server of each mirror whose turn it is (a mirror with no usable
+    /// server is skipped); empty for most requests of a low percentage.
+    pub fn targets(&self, servers: &[ServerRuntime]) -> Vec<usize> {
+        use std::sync::atomic::Ordering;
+        let total = self.total.fetch_add(1, Ordering::Relaxed) + 1;
+        let mut out = Vec::new();
+        for m in &self.mirrors {
+            let due = m
+                .sent
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |sent| {
+                    (sent * 100 < total * m.percent).then_some(sent + 1)
+                })
+                .is_ok();
+            if due {
+                let healthy = |i: usize| servers[i].state.is_healthy();
+                out.extend(m.group.pick_fresh(servers, healthy));
+            }
+        }
+        out
+    }
 }
 
 /// A compiled circuit breaker and the expression it was compiled from (reused while equal).
@@ -390,10 +471,45 @@ pub struct MaxConnRuntime {
 
 impl BackendRuntime {
     pub fn new(name: String, servers: Vec<ServerRuntime>) -> BackendRuntime {
-        let weights: Vec<u32> = servers.iter().map(|s| s.weight).collect();
+        BackendRuntime::with_roles(name, servers, None)
+    }
+
+    /// A backend whose servers may have roles (`ServerRoles::of`, by server name): fallback
+    /// servers form their own group, mirrors theirs; the rest are the main servers.
+    pub fn with_roles(
+        name: String,
+        servers: Vec<ServerRuntime>,
+        roles: Option<&model::dynamic::ServerRoles>,
+    ) -> BackendRuntime {
+        use model::dynamic::ServerRole;
+        let role = |s: &ServerRuntime| roles.and_then(|r| r.of.get(&s.name)).copied();
+        let members = |want: Option<ServerRole>| -> Vec<usize> {
+            (0..servers.len())
+                .filter(|&i| role(&servers[i]) == want)
+                .collect()
+        };
+        let main = Group::new(members(None), &servers);
+        let fallback = (roles.is_some_and(|r| r.of.values().any(|v| *v == ServerRole::Fallback)))
+            .then(|| Group::new(members(Some(ServerRole::Fallback)), &servers));
+        let mirroring = roles
+            .filter(|r| !r.mirrors.is_empty())
+            .map(|r| MirroringRuntime {
+                mirrors: (r.mirrors.iter().enumerate())
+                    .map(|(i, m)| MirrorRuntime {
+                        group: Group::new(members(Some(ServerRole::Mirror(i))), &servers),
+                        percent: u64::from(m.percent.min(100)),
+                        sent: Default::default(),
+                    })
+                    .collect(),
+                total: Default::default(),
+                mirror_body: r.mirror_body,
+                max_body_size: r.max_body_size,
+            });
         BackendRuntime {
             name,
-            wrr: Wrr::new(&weights),
+            main,
+            fallback,
+            mirroring,
             servers,
             max_conn: None,
             refused: false,
@@ -404,22 +520,35 @@ impl BackendRuntime {
         }
     }
 
-    /// The next healthy server by weighted round robin, skipping `tried` and servers in a
-    /// cool-down; when every untried healthy server is cooling down, one of those is used
-    /// rather than failing the request.
+    /// The next healthy main server by weighted round robin, skipping `tried` and servers
+    /// in a cool-down; when every untried healthy server is cooling down, one of those is used
+    /// rather than failing the request. Without a usable main server, a fallback server.
     pub fn pick_index(&self, tried: &[usize]) -> Option<usize> {
         let healthy = |i: usize| !tried.contains(&i) && self.servers[i].state.is_healthy();
-        self.wrr
-            .pick(|i| healthy(i) && !self.servers[i].state.is_ejected())
-            .or_else(|| self.wrr.pick(healthy))
+        (self.main.pick_fresh(&self.servers, healthy))
+            .or_else(|| (self.fallback.as_ref()).and_then(|g| g.pick_fresh(&self.servers, healthy)))
+    }
+
+    /// The number of servers requests may go to (mirrors are not among them).
+    pub fn serving(&self) -> usize {
+        self.main.members.len() + self.fallback.as_ref().map_or(0, |g| g.members.len())
     }
 
     /// The server a sticky cookie in `headers` names, while it is healthy and not cooling
-    /// down; else `None` (the caller picks by round robin and sets a new cookie).
+    /// down (and, for a fallback server, while no main server is up); else `None` (the caller
+    /// picks by round robin and sets a new cookie).
     pub fn sticky_index(&self, headers: &http::HeaderMap) -> Option<usize> {
         let i = self.sticky.as_ref()?.server(headers)?;
         let s = &self.servers[i].state;
-        (s.is_healthy() && !s.is_ejected()).then_some(i)
+        let usable = s.is_healthy() && !s.is_ejected();
+        let main = self.main.members.contains(&i);
+        let fallback_due = !main
+            && self
+                .fallback
+                .as_ref()
+                .is_some_and(|g| g.members.contains(&i))
+            && !(self.main.members.iter()).any(|&m| self.servers[m].state.is_healthy());
+        (usable && (main || fallback_due)).then_some(i)
     }
 }
 
@@ -455,6 +584,7 @@ mod tests {
             guards: None,
             error_pages: Vec::new(),
             compress: false,
+            content_type: false,
             retry_attempts: None,
             tls_domains: Vec::new(),
             internal: None,
@@ -506,5 +636,64 @@ mod tests {
             route("b", "PathPrefix:/", 5),
         ]);
         assert_eq!(pick(&t, "h", "/"), Some("a"));
+    }
+
+    fn server(name: &str) -> ServerRuntime {
+        ServerRuntime {
+            name: name.into(),
+            url: format!("http://{name}:80"),
+            scheme: Scheme::HTTP,
+            protocol: Protocol::Http1,
+            authority: format!("{name}:80").parse().expect("authority"),
+            weight: 1,
+            state: Arc::new(ServerState::with_limit(0)),
+        }
+    }
+
+    #[test]
+    fn fallback_servers_serve_only_while_no_main_server_is_up_and_mirrors_take_their_share() {
+        use model::dynamic::{Mirror, ServerRole, ServerRoles};
+        let roles = ServerRoles {
+            of: [
+                ("fb".to_string(), ServerRole::Fallback),
+                ("copy".to_string(), ServerRole::Mirror(0)),
+            ]
+            .into(),
+            mirrors: vec![Mirror {
+                service: "copy".into(),
+                percent: 25,
+                health_check: None,
+            }],
+            ..Default::default()
+        };
+        let b = BackendRuntime::with_roles(
+            "b".into(),
+            vec![server("a"), server("fb"), server("copy")],
+            Some(&roles),
+        );
+        let name = |i: Option<usize>| i.map(|i| b.servers[i].name.as_str());
+        assert_eq!(b.serving(), 2, "mirrors are not served");
+        for _ in 0..4 {
+            assert_eq!(name(b.pick_index(&[])), Some("a"));
+        }
+        // Tried (a failed connect) or down: the fallback takes the request.
+        assert_eq!(name(b.pick_index(&[0])), Some("fb"));
+        b.servers[0].state.set_healthy(false);
+        assert_eq!(name(b.pick_index(&[])), Some("fb"));
+        b.servers[1].state.set_healthy(false);
+        assert_eq!(b.pick_index(&[]), None);
+        b.servers[0].state.set_healthy(true);
+        assert_eq!(name(b.pick_index(&[])), Some("a"));
+        // 25%: requests 1, 5, 9, … are copied (Traefik's count).
+        let m = b.mirroring.as_ref().expect("mirroring");
+        let copied: Vec<usize> = (1..=12)
+            .filter(|_| !m.targets(&b.servers).is_empty())
+            .collect();
+        assert_eq!(copied, [1, 5, 9]);
+        assert_eq!(
+            m.targets(&b.servers),
+            [2],
+            "the 13th, to the mirror's server"
+        );
     }
 }

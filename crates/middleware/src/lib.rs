@@ -1,5 +1,6 @@
 //! The middlewares between routing and forwarding: allowlists, header rules, basic, digest and
-//! forward authentication, rate limits, connection limits and circuit breakers. `model::middleware` says what was
+//! forward authentication, rate limits, connection limits, circuit breakers and content-type
+//! sniffing. `model::middleware` says what was
 //! asked; this crate compiles it once per routing table ([`Guards::compile`]) and decides per
 //! request. No I/O: forward authentication's HTTP call is made by the data plane.
 
@@ -13,6 +14,7 @@ mod headers;
 mod jwt;
 mod limits;
 mod refusal;
+mod sniff;
 mod tls_headers;
 pub mod users;
 
@@ -32,6 +34,7 @@ pub use headers::{HeaderRules, RequestFacts};
 pub use jwt::JwtAuth;
 pub use limits::{ConnLimiter, ConnSlot, RateLimiter, key, quota};
 pub use refusal::Refusal;
+pub use sniff::{SNIFF_LEN, detect_content_type};
 pub use tls_headers::TlsClientHeaders;
 
 /// Basic or digest authentication, and where to put the user's name.

@@ -101,6 +101,10 @@ pub struct Frontend {
     /// A lowered router's `compress` middleware: gzip or brotli for clients that accept it.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub compress: bool,
+    /// A lowered router's `contentType` middleware: a `Content-Type` sniffed from the body
+    /// of answers that have none.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub content_type: bool,
     /// A lowered router's `retry.attempts`, instead of `[retry] attempts`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retry_attempts: Option<u32>,
@@ -255,6 +259,60 @@ pub struct Backend {
     /// Traefik's shape; the API lists them beside `servers`.
     #[serde(skip)]
     pub held: BTreeMap<String, HeldServer>,
+    /// Servers that do not take requests in turn with the others (a 2.x/3.x failover's
+    /// fallback, a mirroring's mirrors); `None` for most backends.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub roles: Option<Box<ServerRoles>>,
+}
+
+impl Backend {
+    /// The health check that probes server `name`: its role's, else the backend's.
+    pub fn health_check_of(&self, name: &str) -> Option<&HealthCheck> {
+        let Some(roles) = &self.roles else {
+            return self.health_check.as_ref();
+        };
+        match roles.of.get(name) {
+            None => self.health_check.as_ref(),
+            Some(ServerRole::Fallback) => roles.fallback_health_check.as_ref(),
+            Some(ServerRole::Mirror(i)) => roles.mirrors.get(*i)?.health_check.as_ref(),
+        }
+    }
+}
+
+/// What the servers of a 2.x/3.x `failover` or `mirroring` service are for; a server not
+/// named in `of` is a main one (balanced as usual).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServerRoles {
+    pub of: BTreeMap<String, ServerRole>,
+    /// The fallback service's health check (the main servers use the backend's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fallback_health_check: Option<HealthCheck>,
+    /// `ServerRole::Mirror(i)` is `mirrors[i]`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub mirrors: Vec<Mirror>,
+    pub mirror_body: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_body_size: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ServerRole {
+    /// Takes requests only while no main server is up.
+    Fallback,
+    /// Gets copies of a share of requests (the mirror's index).
+    Mirror(usize),
+}
+
+/// One mirror: the service it was, the share of requests it is sent, its health check.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Mirror {
+    pub service: String,
+    pub percent: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub health_check: Option<HealthCheck>,
 }
 
 /// A server out of rotation by its provider's word, and why.

@@ -79,6 +79,38 @@ pub enum Service {
     LoadBalancer(Box<LoadBalancerService>),
     /// `weighted`: requests shared between services by weight (canaries, blue/green).
     Weighted(WeightedService),
+    /// `failover`: requests go to `service` while it has a server up, else to `fallback`.
+    Failover(FailoverService),
+    /// `mirroring`: requests go to `service`; a share of them is copied to each mirror,
+    /// whose answers are dropped.
+    Mirroring(MirroringService),
+}
+
+/// `failover.service` and `failover.fallback` (service names; `name@provider` too).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FailoverService {
+    pub service: String,
+    pub fallback: String,
+}
+
+/// `mirroring`: the main `service`, the `mirrors` with the percentage of requests each gets,
+/// `mirrorBody` (default true: the body is copied too) and `maxBodySize` (bytes; `None`:
+/// no limit; a longer body is not mirrored at all).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MirroringService {
+    pub service: String,
+    pub mirrors: Vec<MirrorChild>,
+    pub mirror_body: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_body_size: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MirrorChild {
+    pub name: String,
+    pub percent: u32,
 }
 
 /// `weighted.services` (name, weight) and an optional sticky cookie.
@@ -154,6 +186,8 @@ pub enum Middleware {
     InFlightReq(crate::middleware::MaxConn),
     /// `compress` (no options): gzip or brotli for clients that accept it.
     Compress {},
+    /// `contentType`: a `Content-Type` sniffed from the body when the server sends none.
+    ContentType {},
     Retry {
         attempts: u32,
     },
@@ -212,6 +246,7 @@ impl Middleware {
             Middleware::CircuitBreaker(_) => "circuitBreaker",
             Middleware::InFlightReq(_) => "inFlightReq",
             Middleware::Compress {} => "compress",
+            Middleware::ContentType {} => "contentType",
             Middleware::Retry { .. } => "retry",
             Middleware::Errors { .. } => "errors",
         }

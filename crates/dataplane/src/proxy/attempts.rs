@@ -71,7 +71,7 @@ pub(super) async fn send(
     let attempts = route
         .retry_attempts
         .unwrap_or(ep.proxy.retry_attempts)
-        .min(backend.servers.len())
+        .min(backend.serving())
         .clamp(1, MAX_ATTEMPTS);
     let idempotent = matches!(
         parts.method,
@@ -114,7 +114,7 @@ pub(super) async fn send(
             body.body(),
         )?;
         let in_flight = server.state.start_request().await;
-        match exchange(ep, server, request).await? {
+        match exchange(&ep.proxy, server, request).await? {
             Ok(mut resp) => {
                 if let Err(reason) = super::framing::response(resp.headers_mut()) {
                     // Dropped unread: the connection closes instead of going back to the pool.
@@ -158,7 +158,7 @@ pub(super) async fn send(
                     return Err(e);
                 }
                 let cool = server.state.eject();
-                if n_tried >= attempts || n_tried >= backend.servers.len() {
+                if n_tried >= attempts || n_tried >= backend.serving() {
                     return Err(e);
                 }
                 route.metrics.retries.fetch_add(1, Ordering::Relaxed);
@@ -178,16 +178,16 @@ pub(super) async fn send(
 /// One attempt: sends `request` to `server` and waits for the response head, at most
 /// `responseHeaderTimeout` (a timeout is final: the request may have reached the server).
 pub(super) async fn exchange(
-    ep: &EntryPointContext,
+    proxy: &super::context::Proxy,
     server: &ServerRuntime,
     request: Request<UpstreamBody>,
 ) -> Result<Result<Response<Incoming>, hyper_util::client::legacy::Error>, ProxyError> {
     let pending = match server.protocol {
-        Protocol::Http1 => ep.proxy.client.request(request),
-        Protocol::H2c => ep.proxy.h2c_client.request(request),
-        Protocol::Https => ep.proxy.https_client.request(request),
+        Protocol::Http1 => proxy.client.request(request),
+        Protocol::H2c => proxy.h2c_client.request(request),
+        Protocol::Https => proxy.https_client.request(request),
     };
-    match ep.proxy.response_header_timeout {
+    match proxy.response_header_timeout {
         None => Ok(pending.await),
         Some(t) => tokio::time::timeout(t, pending).await.map_err(|_| {
             let e = ProxyError::Timeout {

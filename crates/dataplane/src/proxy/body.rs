@@ -63,6 +63,8 @@ pub(super) struct ProxyBody {
     done: Option<Completion>,
     /// Entrypoint compression: every data frame goes through it; its tail ends the body.
     encoder: Option<Encoder>,
+    /// The first frame, read early to sniff its type (`contentType`); sent first.
+    peeked: Option<Option<Result<Frame<Bytes>, hyper::Error>>>,
 }
 
 #[derive(Debug)]
@@ -111,6 +113,21 @@ impl ProxyBody {
             slot: None,
             done: None,
             encoder: None,
+            peeked: None,
+        }
+    }
+
+    /// The body's first data, read now and kept to be sent first (`None`: no data before the
+    /// end, or trailers first).
+    pub(super) async fn first_data(&mut self) -> Option<&Bytes> {
+        if self.peeked.is_none() {
+            let inner = &mut self.inner;
+            let frame = std::future::poll_fn(|cx| poll_inner(inner, cx)).await;
+            self.peeked = Some(frame);
+        }
+        match &self.peeked {
+            Some(Some(Ok(frame))) => frame.data_ref(),
+            _ => None,
         }
     }
 
@@ -154,19 +171,9 @@ impl Body for ProxyBody {
     ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
         let this = &mut *self;
         loop {
-            let polled = match &mut this.inner {
-                Inner::Full(data) => Poll::Ready(data.take().map(|d| Ok(Frame::data(d)))),
-                Inner::Upstream(body) => Pin::new(body).poll_frame(cx),
-                Inner::Replay(r) => Poll::Ready(r.next_chunk().map(|c| Ok(Frame::data(c)))),
-                Inner::Internal(b) => match Pin::new(b).poll_frame(cx) {
-                    Poll::Ready(Some(Err(e))) => {
-                        tracing::debug!("dashboard answer ended early: {e}");
-                        Poll::Ready(None)
-                    }
-                    Poll::Ready(Some(Ok(frame))) => Poll::Ready(Some(Ok(frame))),
-                    Poll::Ready(None) => Poll::Ready(None),
-                    Poll::Pending => Poll::Pending,
-                },
+            let polled = match this.peeked.take() {
+                Some(first) => Poll::Ready(first),
+                None => poll_inner(&mut this.inner, cx),
             };
             let polled = match (polled, this.encoder.as_mut()) {
                 (Poll::Ready(Some(Ok(frame))), Some(encoder)) => match frame.into_data() {
@@ -206,6 +213,9 @@ impl Body for ProxyBody {
         if self.encoder.is_some() {
             return false;
         }
+        if let Some(first) = &self.peeked {
+            return first.is_none();
+        }
         match &self.inner {
             Inner::Full(d) => d.is_none(),
             Inner::Upstream(b) => b.is_end_stream(),
@@ -218,6 +228,23 @@ impl Body for ProxyBody {
         if self.encoder.is_some() {
             return SizeHint::default();
         }
+        let first = match &self.peeked {
+            None => 0,
+            Some(Some(Ok(f))) => f.data_ref().map_or(0, |d| d.len() as u64),
+            Some(_) => return SizeHint::with_exact(0),
+        };
+        let rest = self.rest_hint();
+        let mut hint = SizeHint::new();
+        hint.set_lower(rest.lower() + first);
+        if let Some(upper) = rest.upper() {
+            hint.set_upper(upper + first);
+        }
+        hint
+    }
+}
+
+impl ProxyBody {
+    fn rest_hint(&self) -> SizeHint {
         match &self.inner {
             Inner::Full(Some(d)) => SizeHint::with_exact(d.len() as u64),
             Inner::Full(None) => SizeHint::with_exact(0),
@@ -225,6 +252,27 @@ impl Body for ProxyBody {
             Inner::Replay(r) => SizeHint::with_exact(r.remaining()),
             Inner::Internal(b) => b.size_hint(),
         }
+    }
+}
+
+/// The next frame of the body's source (a dashboard answer that fails just ends).
+fn poll_inner(
+    inner: &mut Inner,
+    cx: &mut Context<'_>,
+) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+    match inner {
+        Inner::Full(data) => Poll::Ready(data.take().map(|d| Ok(Frame::data(d)))),
+        Inner::Upstream(body) => Pin::new(body).poll_frame(cx),
+        Inner::Replay(r) => Poll::Ready(r.next_chunk().map(|c| Ok(Frame::data(c)))),
+        Inner::Internal(b) => match Pin::new(b).poll_frame(cx) {
+            Poll::Ready(Some(Err(e))) => {
+                tracing::debug!("dashboard answer ended early: {e}");
+                Poll::Ready(None)
+            }
+            Poll::Ready(Some(Ok(frame))) => Poll::Ready(Some(Ok(frame))),
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        },
     }
 }
 

@@ -59,7 +59,7 @@ async fn fetch(
     )
     .ok()?;
     let in_flight = server.state.start_request().await;
-    let answer = match attempts::exchange(ep, server, req).await {
+    let answer = match attempts::exchange(&ep.proxy, server, req).await {
         Ok(Ok(a)) => a,
         Ok(Err(e)) => return failed(server, &e),
         Err(e) => return failed(server, &e),

@@ -14,6 +14,7 @@ mod head_wait;
 mod headers;
 mod host;
 mod listener;
+mod mirror;
 mod prepare;
 mod proxy_protocol;
 mod service;

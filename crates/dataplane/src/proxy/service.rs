@@ -54,6 +54,9 @@ pub(super) async fn handle(
             e.response()
         }
     };
+    if routed.route.as_ref().is_some_and(|r| r.content_type) {
+        sniff_content_type(&mut resp).await;
+    }
     // A route may compress on an entrypoint that does not (a 2.x/3.x `compress` middleware).
     let encoding = encoding.or(routed.compress.take());
     if let Some((encoding, method)) = encoding {
@@ -84,6 +87,28 @@ pub(super) async fn handle(
         log,
     });
     resp
+}
+
+/// A 2.x/3.x `contentType` middleware: an answer with a body and no `Content-Type` gets the
+/// type of its first bytes (Go's `DetectContentType`, as Traefik); the bytes still go first.
+async fn sniff_content_type(resp: &mut Response<ProxyBody>) {
+    let status = resp.status();
+    if resp.headers().contains_key(header::CONTENT_TYPE)
+        || status.is_informational()
+        || status == StatusCode::NO_CONTENT
+        || status == StatusCode::NOT_MODIFIED
+    {
+        return;
+    }
+    let Some(first) = resp.body_mut().first_data().await else {
+        return;
+    };
+    if first.is_empty() {
+        return;
+    }
+    let ct = middleware::detect_content_type(first);
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
 }
 
 /// Which route and server a request went to, for the metrics and the access log.
@@ -256,7 +281,7 @@ async fn through_breaker(
     routed: &mut Routed,
 ) -> Result<Response<ProxyBody>, ProxyError> {
     let Some(b) = &route.backend.breaker else {
-        return buffered(ep, route, head, routed).await;
+        return mirrored(ep, route, head, routed).await;
     };
     let started = Instant::now();
     if !b.breaker.allow(started) {
@@ -264,7 +289,7 @@ async fn through_breaker(
             StatusCode::SERVICE_UNAVAILABLE,
         )));
     }
-    let answer = buffered(ep, route, head, routed).await;
+    let answer = mirrored(ep, route, head, routed).await;
     let status = match &answer {
         Ok(r) => r.status(),
         Err(e) => e.status(),
@@ -272,6 +297,30 @@ async fn through_breaker(
     let now = Instant::now();
     b.breaker
         .record(status.as_u16(), now.duration_since(started), now);
+    answer
+}
+
+/// A mirroring service's backend: the request is answered as usual, then copied to the
+/// mirrors whose turn it is (`super::mirror`).
+async fn mirrored(
+    ep: &EntryPointContext,
+    route: &CompiledRoute,
+    mut head: super::prepare::Prepared,
+    routed: &mut Routed,
+) -> Result<Response<ProxyBody>, ProxyError> {
+    if route.backend.mirroring.is_none() {
+        return buffered(ep, route, head, routed).await;
+    }
+    let copies = super::mirror::prepare(&route.backend, &mut head).await?;
+    let answer = buffered(ep, route, head, routed).await;
+    if let Some(c) = copies {
+        super::mirror::send(
+            Arc::clone(&ep.proxy),
+            Arc::clone(&route.backend),
+            route.pass_host_header,
+            c,
+        );
+    }
     answer
 }
 

@@ -15,7 +15,7 @@ use config::tree::{Entry, Node, OptionError, Tree};
 
 /// Middleware types of Traefik 3 that portier does not run yet: refused by name, so a router
 /// that names one answers 503 rather than run without it.
-const NOT_YET: &[&str] = &["contentType", "grpcWeb", "plugin"];
+const NOT_YET: &[&str] = &["grpcWeb", "plugin"];
 
 /// The options of `headers` portier runs (Traefik's names).
 const HEADERS: &[&str] = &[
@@ -209,6 +209,16 @@ pub(crate) fn middleware(entry: &Entry) -> Result<Middleware, OptionError> {
             t.only(&later, kind)?;
             not_yet(t, &later, kind)?;
             Middleware::Compress {}
+        }
+        "contenttype" => {
+            // `autoDetect` is deprecated in Traefik 3: `false` turns the middleware off.
+            t.only(&["autoDetect"], kind)?;
+            match t.bool("autoDetect")? {
+                Some(false) => Middleware::Chain {
+                    middlewares: Vec::new(),
+                },
+                _ => Middleware::ContentType {},
+            }
         }
         "retry" => {
             t.only(&["attempts", "initialInterval"], kind)?;

@@ -10,7 +10,10 @@ use config::document::Document;
 use model::dynamic::{
     Backend, LoadBalancer, ProviderConfig, ProviderError, Server, TlsCertificate, TlsSection,
 };
-use model::http::{LoadBalancerService, Service, WeightedChild, WeightedService};
+use model::http::{
+    FailoverService, LoadBalancerService, MirrorChild, MirroringService, Service, WeightedChild,
+    WeightedService,
+};
 
 use config::tree::{Entry, Node, OptionError, Tree};
 
@@ -270,10 +273,8 @@ fn service(t: &Tree, at: &str) -> Result<Service, OptionError> {
     match kind.name.to_ascii_lowercase().as_str() {
         "loadbalancer" => load_balancer(lb, &kind.at),
         "weighted" => weighted(lb, &kind.at),
-        "mirroring" | "failover" => Err(OptionError::new(
-            &kind.at,
-            format!("{} services are not supported by portier yet", kind.name),
-        )),
+        "failover" => failover(lb, &kind.at),
+        "mirroring" => mirroring(lb, &kind.at),
         _ => Err(OptionError::new(
             &kind.at,
             format!(
@@ -288,12 +289,7 @@ fn service(t: &Tree, at: &str) -> Result<Service, OptionError> {
 fn weighted(t: &Tree, at: &str) -> Result<Service, OptionError> {
     let (children, rest) = t.split_indexed("services");
     rest.only(&["sticky", "healthCheck"], "weighted")?;
-    if let Some(e) = rest.tree("healthCheck")?.and_then(|h| h.entries().next()) {
-        return Err(OptionError::new(
-            &e.at,
-            "weighted.healthCheck options are not supported by portier yet (an empty healthCheck is: the children's health decides)",
-        ));
-    }
+    empty_health_check(&rest, "weighted")?;
     if children.is_empty() {
         return Err(OptionError::new(
             at,
@@ -318,6 +314,82 @@ fn weighted(t: &Tree, at: &str) -> Result<Service, OptionError> {
         services,
         sticky: super::sticky(&rest)?,
     }))
+}
+
+/// `failover`: `service` while it has a server up, else `fallback`. An empty `healthCheck`
+/// (Traefik's switch to report the failover's own state to a parent) is accepted; `errors`
+/// (fall back on some answers, not only when down) is refused for now.
+fn failover(t: &Tree, at: &str) -> Result<Service, OptionError> {
+    t.only(
+        &["service", "fallback", "healthCheck", "errors"],
+        "failover",
+    )?;
+    empty_health_check(t, "failover")?;
+    if let Some(e) = t.get("errors") {
+        return Err(OptionError::new(
+            &e.at,
+            "failover.errors (falling back on some answers) is not supported by portier yet; the fallback takes requests while the service has no server up",
+        ));
+    }
+    Ok(Service::Failover(FailoverService {
+        service: t.required("service", at)?.to_string(),
+        fallback: t.required("fallback", at)?.to_string(),
+    }))
+}
+
+/// `mirroring`: `service`, `mirrors` (name, percent 0–100), `mirrorBody` (default true),
+/// `maxBodySize` (bytes; -1 or absent: no limit).
+fn mirroring(t: &Tree, at: &str) -> Result<Service, OptionError> {
+    let (children, rest) = t.split_indexed("mirrors");
+    rest.only(
+        &["service", "mirrorBody", "maxBodySize", "healthCheck"],
+        "mirroring",
+    )?;
+    empty_health_check(&rest, "mirroring")?;
+    let mut mirrors = Vec::new();
+    for (i, c) in children {
+        c.only(&["name", "percent"], "a mirror")?;
+        let percent = c.u64("percent")?.unwrap_or(0);
+        if percent > 100 {
+            let at = c.get("percent").map_or(at, |e| e.at.as_str());
+            return Err(OptionError::new(
+                at,
+                format!("value {percent}: percent is between 0 and 100"),
+            ));
+        }
+        mirrors.push(MirrorChild {
+            name: c
+                .required("name", &format!("{at}.mirrors[{i}]"))?
+                .to_string(),
+            percent: percent as u32,
+        });
+    }
+    let max_body_size = match rest.i64("maxBodySize")? {
+        None => None,
+        Some(n) if n < 0 => None,
+        Some(n) => Some(n as u64),
+    };
+    Ok(Service::Mirroring(MirroringService {
+        service: rest.required("service", at)?.to_string(),
+        mirrors,
+        mirror_body: rest.bool("mirrorBody")?.unwrap_or(true),
+        max_body_size,
+    }))
+}
+
+/// `healthCheck: {}` on a weighted, failover or mirroring service: the switch that makes it
+/// report its state to a parent, which portier's flattened services do anyway. Options in it
+/// are refused.
+fn empty_health_check(t: &Tree, kind: &str) -> Result<(), OptionError> {
+    if let Some(e) = t.tree("healthCheck")?.and_then(|h| h.entries().next()) {
+        return Err(OptionError::new(
+            &e.at,
+            format!(
+                "{kind}.healthCheck takes no options (an empty healthCheck: the children's health decides)"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn load_balancer(t: &Tree, at: &str) -> Result<Service, OptionError> {
@@ -466,8 +538,11 @@ http:
         prefixs: [/api]
   services:
     app:
-      mirroring:
+      failover:
         service: x
+        fallback: y
+        errors:
+          status: [\"500\"]
 ";
         let c = read(Path::new("d.yml"), bad, true).expect("parses");
         let text: Vec<String> = c.errors.iter().map(ToString::to_string).collect();
@@ -479,7 +554,7 @@ http:
         );
         assert!(
             text.iter().any(|t| t.starts_with(
-                "file d.yml:8:7 key http.services.app.mirroring: mirroring services are not supported"
+                "file d.yml:11:9 key http.services.app.failover.errors: failover.errors (falling back on some answers) is not supported"
             )),
             "{text:#?}"
         );
