@@ -792,8 +792,8 @@ http:
   middlewares:
     auth:
       basicAuth:
-        users:
-          - \"{APR1_TEST}\"
+        usersFile: users.htpasswd
+        realm: portier-test
     sniff:
       contentType: {{}}
   services:
@@ -804,15 +804,27 @@ http:
 ",
         api.url()
     );
-    let p = Portier::start_named("traefik.yml", yml, &[("dynamic.yml", &dynamic)], &[]);
+    let users = format!("# htpasswd\n{APR1_TEST}\n");
+    let p = Portier::start_named(
+        "traefik.yml",
+        yml,
+        &[("dynamic.yml", &dynamic), ("users.htpasswd", &users)],
+        &[],
+    );
     let web = p.entry_point("web");
     let guarded = p.entry_point("guarded");
     eventually(WAIT, "the router on web", async || {
         (get(web, "app.local", "/").await.status == 200).then_some(())
     })
     .await;
-    // The same router on `guarded` runs the entrypoint's auth first.
-    assert_eq!(get(guarded, "app.local", "/").await.status, 401);
+    // The same router on `guarded` runs the entrypoint's auth first (users from its
+    // usersFile, challenged in its realm).
+    let r = get(guarded, "app.local", "/").await;
+    assert_eq!(r.status, 401, "{}: {:?}", r.text(), p.log_lines());
+    assert_eq!(
+        r.headers.get("www-authenticate").map(|v| v.as_bytes()),
+        Some(&b"Basic realm=\"portier-test\""[..])
+    );
     let r = send(
         guarded,
         "GET",

@@ -71,6 +71,7 @@ pub fn frontend_middlewares(f: &FrontendToml) -> FrontendRead {
                 users,
                 users_file: None,
                 remove_header: false,
+                realm: None,
             }),
         }),
         (None, None) => None,
@@ -356,6 +357,7 @@ impl Reader {
             users,
             users_file,
             remove_header,
+            realm: None,
         })
     }
 
@@ -601,6 +603,7 @@ impl Reader {
             public_key: text(self, "publicKey"),
             referrer_policy: text(self, "referrerPolicy"),
             is_development: self.flag(t, "isDevelopment"),
+            policies: Default::default(),
             cors: None,
         };
         (!h.is_empty()).then_some(h)

@@ -836,6 +836,7 @@ fn merge_headers(a: &Headers, b: &Headers) -> Result<Headers, String> {
         public_key,
         referrer_policy,
         is_development,
+        policies,
         cors
     );
     Ok(out)
@@ -890,6 +891,7 @@ mod tests {
                 users: vec!["u:x".into()],
                 users_file: None,
                 remove_header: false,
+                realm: None,
             }),
         })))
     }

@@ -20,6 +20,8 @@ const CACHE_LIMIT: usize = 4096;
 pub struct BasicAuth {
     users: Users,
     remove_header: bool,
+    /// `WWW-Authenticate` of the 401: `Basic realm="…"`.
+    challenge: HeaderValue,
     verified: RwLock<HashSet<[u8; 32]>>,
 }
 
@@ -29,8 +31,11 @@ impl BasicAuth {
         if users.is_empty() {
             return Err(MiddlewareError::NoUsers);
         }
+        let realm = spec.realm.as_deref().unwrap_or("traefik");
+        let challenge = realm_value("Basic", realm)?;
         Ok(BasicAuth {
             users,
+            challenge,
             remove_header: spec.remove_header,
             verified: RwLock::default(),
         })
@@ -42,13 +47,13 @@ impl BasicAuth {
         let value = headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .ok_or_else(challenge)?;
-        let (user, password) = credentials(value).ok_or_else(challenge)?;
+            .ok_or_else(|| self.challenge())?;
+        let (user, password) = credentials(value).ok_or_else(|| self.challenge())?;
         let key = fingerprint(value);
         let known = self.verified.read().is_ok_and(|set| set.contains(&key));
         if !known {
             if !self.users.verify(&user, &password) {
-                return Err(challenge());
+                return Err(self.challenge());
             }
             if let Ok(mut set) = self.verified.write() {
                 if set.len() >= CACHE_LIMIT {
@@ -71,11 +76,20 @@ fn fingerprint(value: &str) -> [u8; 32] {
     out
 }
 
-fn challenge() -> Refusal {
-    Refusal::status(StatusCode::UNAUTHORIZED).with_header(
-        header::WWW_AUTHENTICATE,
-        HeaderValue::from_static("Basic realm=\"traefik\""),
-    )
+impl BasicAuth {
+    fn challenge(&self) -> Refusal {
+        Refusal::status(StatusCode::UNAUTHORIZED)
+            .with_header(header::WWW_AUTHENTICATE, self.challenge.clone())
+    }
+}
+
+/// `SCHEME realm="REALM"`; a realm that cannot be quoted is an error.
+pub(crate) fn realm_value(scheme: &str, realm: &str) -> Result<HeaderValue, MiddlewareError> {
+    if realm.contains('"') || realm.contains('\\') || realm.chars().any(char::is_control) {
+        return Err(MiddlewareError::Realm(realm.to_string()));
+    }
+    HeaderValue::from_str(&format!("{scheme} realm=\"{realm}\""))
+        .map_err(|_| MiddlewareError::Realm(realm.to_string()))
 }
 
 #[cfg(test)]
@@ -89,6 +103,7 @@ mod tests {
             users: users.iter().map(|s| s.to_string()).collect(),
             users_file: None,
             remove_header: remove,
+            realm: None,
         })
         .expect("valid")
     }
@@ -134,6 +149,7 @@ mod tests {
             users: vec!["admin:plaintext".into()],
             users_file: None,
             remove_header: false,
+            realm: None,
         });
         assert!(bad.is_err());
     }

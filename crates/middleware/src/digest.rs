@@ -27,6 +27,8 @@ pub struct DigestAuth {
     users: HashMap<(String, String), String>,
     remove_header: bool,
     key: hmac::Key,
+    /// The challenge's realm (`traefik` unless `realm` says).
+    realm: String,
 }
 
 impl DigestAuth {
@@ -54,10 +56,13 @@ impl DigestAuth {
         let rng = ring::rand::SystemRandom::new();
         let key =
             hmac::Key::generate(hmac::HMAC_SHA256, &rng).map_err(|_| MiddlewareError::NoUsers)?;
+        let realm = spec.realm.clone().unwrap_or_else(|| REALM.to_string());
+        crate::basic::realm_value("Digest", &realm)?;
         Ok(DigestAuth {
             users,
             remove_header: spec.remove_header,
             key,
+            realm,
         })
     }
 
@@ -141,9 +146,10 @@ impl DigestAuth {
     fn challenge(&self, now: SystemTime, stale: bool) -> Refusal {
         let stale = if stale { ", stale=true" } else { "" };
         let value = format!(
-            "Digest realm=\"{REALM}\", nonce=\"{}\", opaque=\"{}\", algorithm=MD5, qop=\"auth\"{stale}",
+            "Digest realm=\"{}\", nonce=\"{}\", opaque=\"{}\", algorithm=MD5, qop=\"auth\"{stale}",
+            self.realm,
             self.nonce(now),
-            md5_hex(REALM)
+            md5_hex(&self.realm)
         );
         let refusal = Refusal::status(StatusCode::UNAUTHORIZED);
         match HeaderValue::from_str(&value) {
@@ -204,6 +210,7 @@ mod tests {
             users: vec![format!("test:traefik:{ha1}")],
             users_file: None,
             remove_header: false,
+            realm: None,
         })
         .expect("valid")
     }
@@ -301,6 +308,7 @@ mod tests {
             users: vec!["test:$apr1$x".into()],
             users_file: None,
             remove_header: false,
+            realm: None,
         });
         assert!(bad.is_err());
     }

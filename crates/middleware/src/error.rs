@@ -13,6 +13,10 @@ pub enum MiddlewareError {
     DigestEntry(String),
     #[error("no users")]
     NoUsers,
+    #[error(
+        "realm {0:?} cannot be sent in a challenge (no quotes, backslashes or control characters)"
+    )]
+    Realm(String),
     #[error("{0:?} is not an IP address or CIDR range (10.0.0.0/8, 2001:db8::/32)")]
     IpRange(String),
     #[error("{0:?} is not client.ip, request.host or request.header.NAME")]

@@ -174,6 +174,19 @@ impl HeaderRules {
         if !h.referrer_policy.is_empty() {
             add(header::REFERRER_POLICY, &h.referrer_policy)?;
         }
+        let p = &h.policies;
+        for (n, v) in [
+            ("feature-policy", &p.feature_policy),
+            ("permissions-policy", &p.permissions_policy),
+            (
+                "content-security-policy-report-only",
+                &p.content_security_policy_report_only,
+            ),
+        ] {
+            if !v.is_empty() {
+                add(HeaderName::from_static(n), v)?;
+            }
+        }
         let sts = (h.sts_seconds > 0 && !dev)
             .then(|| {
                 let mut v = format!("max-age={}", h.sts_seconds);
@@ -443,6 +456,11 @@ mod tests {
             browser_xss_filter: true,
             content_security_policy: "default-src 'self'".into(),
             referrer_policy: "no-referrer".into(),
+            policies: model::middleware::HeaderPolicies {
+                permissions_policy: "camera=()".into(),
+                feature_policy: "vibrate 'none'".into(),
+                content_security_policy_report_only: "default-src https:".into(),
+            },
             ..Headers::default()
         });
         let mut plain = HeaderMap::new();
@@ -459,6 +477,12 @@ mod tests {
         assert_eq!(plain["x-xss-protection"], "1; mode=block");
         assert_eq!(plain["content-security-policy"], "default-src 'self'");
         assert_eq!(plain["referrer-policy"], "no-referrer");
+        assert_eq!(plain["permissions-policy"], "camera=()");
+        assert_eq!(plain["feature-policy"], "vibrate 'none'");
+        assert_eq!(
+            plain["content-security-policy-report-only"],
+            "default-src https:"
+        );
         let mut tls = HeaderMap::new();
         r.on_response(
             &mut tls,

@@ -156,6 +156,9 @@ pub struct UsersAuth {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub users_file: Option<String>,
     pub remove_header: bool,
+    /// The realm of the challenge (`None`: `traefik`, Traefik's default).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub realm: Option<String>,
 }
 
 fn user_names<S: Serializer>(users: &[String], s: S) -> Result<S::Ok, S::Error> {
@@ -434,9 +437,25 @@ pub struct Headers {
     pub referrer_policy: String,
     #[serde(rename = "isDevelopment")]
     pub is_development: bool,
+    /// Traefik 2.x/3.x's newer policy headers.
+    #[serde(flatten)]
+    pub policies: HeaderPolicies,
     /// Traefik 2.x/3.x's CORS options (`accessControl*`, `addVaryHeader`).
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     pub cors: Option<Cors>,
+}
+
+/// `permissionsPolicy`, `featurePolicy` (deprecated in Traefik, still sent) and
+/// `contentSecurityPolicyReportOnly`: response headers of the same names.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HeaderPolicies {
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub permissions_policy: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub feature_policy: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub content_security_policy_report_only: String,
 }
 
 /// CORS: preflight requests answered, and the allowed origin echoed on responses.
@@ -508,6 +527,7 @@ mod tests {
                 users: vec!["test:$apr1$H6uskkkW$IgXLP6ewTrSuBkTrqE8wj/".into()],
                 users_file: None,
                 remove_header: false,
+                realm: None,
             }),
         };
         let json = serde_json::to_string(&a).expect("serialises");

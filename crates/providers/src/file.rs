@@ -431,7 +431,9 @@ pub fn load_file(path: &Path) -> Result<ProviderConfig, ConfigError> {
         source,
     })?;
     if is_yaml(path) || crate::http::file::is_v2_toml(&text) {
-        return crate::http::file::read(path, &text, is_yaml(path));
+        let mut config = crate::http::file::read(path, &text, is_yaml(path))?;
+        crate::users_files::load(&mut config);
+        return Ok(config);
     }
     let (d, unknown) = parse_dynamic(path, &text)?;
     let mut config = translate(&d, Source { path, text: &text });

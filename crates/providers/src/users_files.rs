@@ -11,6 +11,7 @@ pub fn load(config: &mut ProviderConfig) {
 }
 
 fn load_with(config: &mut ProviderConfig, read: impl Fn(&str) -> std::io::Result<String>) {
+    load_middlewares(config, &read);
     let named: Vec<String> = (config.frontends.iter())
         .filter(|(_, f)| {
             f.middlewares.auth.as_ref().is_some_and(|a| {
@@ -34,18 +35,7 @@ fn load_with(config: &mut ProviderConfig, read: impl Fn(&str) -> std::io::Result
             continue;
         };
         match read(&path) {
-            Ok(text) => {
-                let from_file: Vec<String> = text
-                    .lines()
-                    .map(str::trim)
-                    .filter(|l| !l.is_empty() && !l.starts_with('#'))
-                    .map(String::from)
-                    .collect();
-                let user = |l: &str| l.split(':').next().unwrap_or_default().to_string();
-                let in_file: Vec<String> = from_file.iter().map(|l| user(l)).collect();
-                u.users.retain(|l| !in_file.contains(&user(l)));
-                u.users.extend(from_file);
-            }
+            Ok(text) => merge(&mut u.users, &text),
             Err(e) => {
                 config.errors.push(ProviderError::File {
                     path: path.clone().into(),
@@ -56,6 +46,63 @@ fn load_with(config: &mut ProviderConfig, read: impl Fn(&str) -> std::io::Result
                 });
                 f.unenforced.push(format!("usersFile {path}"));
             }
+        }
+    }
+}
+
+/// The users of a file (blank lines and `#` comments left out) added to `users`, replacing
+/// the entries of the same users (the file wins, as in Traefik).
+fn merge(users: &mut Vec<String>, text: &str) {
+    let from_file: Vec<String> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(String::from)
+        .collect();
+    let user = |l: &str| l.split(':').next().unwrap_or_default().to_string();
+    let in_file: Vec<String> = from_file.iter().map(|l| user(l)).collect();
+    users.retain(|l| !in_file.contains(&user(l)));
+    users.extend(from_file);
+}
+
+/// The same for 2.x/3.x `basicAuth`/`digestAuth` middlewares; one whose file cannot be read
+/// is taken out with the error, so the routers that name it answer 503.
+fn load_middlewares(config: &mut ProviderConfig, read: &impl Fn(&str) -> std::io::Result<String>) {
+    use model::http::Middleware;
+    let named: Vec<(String, String)> = (config.http.middlewares.iter())
+        .filter_map(|(name, m)| match &**m {
+            Middleware::Auth(a) => match &a.0.kind {
+                AuthKind::Basic(u) | AuthKind::Digest(u) => {
+                    u.users_file.clone().map(|f| (name.clone(), f))
+                }
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect();
+    for (name, path) in named {
+        let Some(m) = config.http.middlewares.get(&name) else {
+            continue;
+        };
+        let mut m = (**m).clone();
+        match (read(&path), &mut m) {
+            (Ok(text), Middleware::Auth(a)) => {
+                if let AuthKind::Basic(u) | AuthKind::Digest(u) = &mut a.0.kind {
+                    merge(&mut u.users, &text);
+                }
+                config.http.middlewares.insert(name, std::sync::Arc::new(m));
+            }
+            (Err(e), _) => {
+                config.errors.push(ProviderError::File {
+                    path: path.clone().into(),
+                    item: format!("(usersFile of middleware {name})"),
+                    message: format!(
+                        "cannot read: {e}; the routers that use it answer 503 to every request rather than serve without it"
+                    ),
+                });
+                config.http.middlewares.remove(&name);
+            }
+            _ => {}
         }
     }
 }
@@ -86,6 +133,7 @@ mod tests {
                             users: users.iter().map(|s| s.to_string()).collect(),
                             users_file: Some(file.into()),
                             remove_header: false,
+                            realm: None,
                         }),
                     }),
                     ..Default::default()
@@ -107,6 +155,44 @@ mod tests {
             panic!("basic auth");
         };
         assert_eq!(u.users, ["a:{SHA}x", "b:{SHA}z", "c:{SHA}w"]);
+    }
+
+    #[test]
+    fn middlewares_read_their_files_and_an_unreadable_one_is_taken_out() {
+        use model::http::{AuthMiddleware, Middleware};
+        let auth = |file: &str| {
+            std::sync::Arc::new(Middleware::Auth(AuthMiddleware(Auth {
+                header_field: None,
+                kind: AuthKind::Basic(UsersAuth {
+                    users: vec!["a:{SHA}x".into()],
+                    users_file: Some(file.into()),
+                    remove_header: false,
+                    realm: None,
+                }),
+            })))
+        };
+        let mut c = ProviderConfig::default();
+        c.http.middlewares.insert("ok".into(), auth("/users"));
+        c.http.middlewares.insert("gone".into(), auth("/missing"));
+        load_with(&mut c, |p| match p {
+            "/users" => Ok("a:{SHA}y\nb:{SHA}z\n".into()),
+            _ => Err(std::io::Error::other("no such file")),
+        });
+        let Middleware::Auth(a) = &*c.http.middlewares["ok"] else {
+            panic!("auth");
+        };
+        let AuthKind::Basic(u) = &a.0.kind else {
+            panic!("basic");
+        };
+        assert_eq!(u.users, ["a:{SHA}y", "b:{SHA}z"]);
+        assert!(!c.http.middlewares.contains_key("gone"));
+        assert!(
+            c.errors[0]
+                .to_string()
+                .contains("(usersFile of middleware gone): cannot read"),
+            "{:?}",
+            c.errors
+        );
     }
 
     #[test]

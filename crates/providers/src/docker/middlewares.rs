@@ -340,6 +340,7 @@ impl Reader<'_> {
             users,
             users_file: file,
             remove_header: remove,
+            realm: None,
         })
     }
 
@@ -460,6 +461,7 @@ impl Reader<'_> {
                 users: old,
                 users_file: self.get(AUTH_BASIC_FILE).map(String::from),
                 remove_header: self.bool(AUTH_BASIC_REMOVE),
+                realm: None,
             }),
             _ => self.users(AUTH_BASIC_USERS, AUTH_BASIC_FILE, AUTH_BASIC_REMOVE),
         };
@@ -595,6 +597,7 @@ impl Reader<'_> {
             public_key: text(self, "publicKey"),
             referrer_policy: text(self, "referrerPolicy"),
             is_development: self.bool(&format!("{HEADERS}isDevelopment")),
+            policies: Default::default(),
             cors: None,
         };
         if h.is_empty() {

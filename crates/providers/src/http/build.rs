@@ -55,8 +55,8 @@ const HEADERS_CORS: &[&str] = &[
     "addVaryHeader",
 ];
 
-/// `headers` options of Traefik 3 not run yet (the newer policies).
-const HEADERS_NOT_YET: &[&str] = &[
+/// `headers`' newer policy options.
+const HEADERS_POLICIES: &[&str] = &[
     "contentSecurityPolicyReportOnly",
     "featurePolicy",
     "permissionsPolicy",
@@ -313,11 +313,17 @@ fn users_auth(t: &Tree, kind: &str, at: &str, basic: bool) -> Result<Middleware,
         &["users", "usersFile", "realm", "removeHeader", "headerField"],
         kind,
     )?;
-    not_yet(t, &["usersFile", "realm"], kind)?;
+    let users_file = t.text("usersFile")?.map(str::to_string);
+    let listed = t.list("users")?;
     let users = UsersAuth {
-        users: non_empty(t.list("users")?, "users", at)?,
-        users_file: None,
+        users: if users_file.is_some() {
+            listed
+        } else {
+            non_empty(listed, "users", at)?
+        },
+        users_file,
         remove_header: t.bool("removeHeader")?.unwrap_or(false),
+        realm: t.text("realm")?.map(str::to_string),
     };
     Ok(Middleware::Auth(AuthMiddleware(Auth {
         header_field: t.text("headerField")?.map(str::to_string),
@@ -379,9 +385,8 @@ fn forward_auth(t: &Tree, kind: &str, at: &str) -> Result<Middleware, OptionErro
 fn headers(t: &Tree, kind: &str) -> Result<Headers, OptionError> {
     let mut known = HEADERS.to_vec();
     known.extend(HEADERS_CORS);
-    known.extend(HEADERS_NOT_YET);
+    known.extend(HEADERS_POLICIES);
     t.only(&known, kind)?;
-    not_yet(t, HEADERS_NOT_YET, kind)?;
     let flag = |k: &str| t.bool(k).map(|b| b.unwrap_or(false));
     let text = |k: &str| t.text(k).map(|s| s.unwrap_or_default().to_string());
     Ok(Headers {
@@ -407,6 +412,11 @@ fn headers(t: &Tree, kind: &str) -> Result<Headers, OptionError> {
         public_key: text("publicKey")?,
         referrer_policy: text("referrerPolicy")?,
         is_development: flag("isDevelopment")?,
+        policies: model::middleware::HeaderPolicies {
+            permissions_policy: text("permissionsPolicy")?,
+            feature_policy: text("featurePolicy")?,
+            content_security_policy_report_only: text("contentSecurityPolicyReportOnly")?,
+        },
         cors: cors(t)?,
     })
 }
@@ -851,9 +861,9 @@ mod tests {
                 "did you mean stripPrefix?",
             ),
             (
-                "basicauth",
-                &[("users", "u:x"), ("realm", "r")],
-                "m.basicauth.realm",
+                "forwardauth",
+                &[("address", "http://a"), ("forwardBody", "true")],
+                "m.forwardauth.forwardBody",
                 "not supported",
             ),
             (
@@ -872,9 +882,13 @@ mod tests {
                 "not a whole number",
             ),
             (
-                "headers",
-                &[("permissionsPolicy", "x")],
-                "m.headers.permissionsPolicy",
+                "errors",
+                &[
+                    ("status", "500"),
+                    ("service", "s"),
+                    ("statusRewrites.500", "503"),
+                ],
+                "m.errors.statusRewrites.500",
                 "not supported",
             ),
         ];
