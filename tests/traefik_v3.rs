@@ -855,6 +855,71 @@ http:
     assert_eq!(content_type(&r).as_deref(), Some("application/x-test"));
 }
 
+/// Traefik 3's forwardAuth options on a real auth server: the request's headers filtered, the
+/// client's method kept, answer headers copied by regex, a 401 sent to the sign-in page.
+#[tokio::test]
+async fn forward_auth_with_traefik_3_options() {
+    let api = support::Backend::spawn("api").await;
+    let dynamic = format!(
+        "\
+http:
+  routers:
+    app:
+      rule: Host(`app.local`)
+      service: app
+      middlewares: [sso]
+  middlewares:
+    sso:
+      forwardAuth:
+        address: {}/auth
+        authRequestHeaders: [X-Token]
+        authResponseHeadersRegex: ^X-Auth-
+        preserveRequestMethod: true
+        authSigninURL: https://sso.test/login
+  services:
+    app:
+      loadBalancer:
+        servers:
+          - url: {}
+",
+        api.url(),
+        api.url()
+    );
+    let toml = format!("{HTTP}[file]\nfilename = \"dynamic.yml\"\n");
+    let p = Portier::start_with(&toml, &[("dynamic.yml", &dynamic)], &[]);
+    let r = eventually(WAIT, "the sign-in redirect", async || {
+        let r = get(p.http(), "app.local", "/").await;
+        (r.status == 302).then_some(r)
+    })
+    .await;
+    assert_eq!(
+        r.headers.get("location").map(|v| v.as_bytes()),
+        Some(&b"https://sso.test/login"[..])
+    );
+    let r = send(
+        p.http(),
+        "POST",
+        "app.local",
+        "/x",
+        &[("x-token", "good"), ("x-auth-user", "mallory")],
+        TestBody::empty(),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let echo = r.echo();
+    assert_eq!(echo.header("x-auth-user"), Some("alice"));
+    assert_eq!(
+        echo.header("x-auth-server"),
+        Some("yes"),
+        "matched by the regex"
+    );
+    let seen = echo.header("x-auth-seen").unwrap_or_default();
+    assert!(
+        seen.starts_with("POST method=POST uri=/x host=app.local"),
+        "{seen}"
+    );
+}
+
 fn pem(names: &[&str]) -> (String, String) {
     let c =
         rcgen::generate_simple_self_signed(names.iter().map(|s| s.to_string()).collect::<Vec<_>>())

@@ -476,6 +476,7 @@ impl Reader {
             trust_forward_header: self.flag(f, "trustForwardHeader"),
             auth_response_headers,
             tls,
+            options: Default::default(),
         };
         if let Err(e) = middleware::ForwardAuthCheck::compile(&forward) {
             self.issue("forward", e);

@@ -194,6 +194,7 @@ mod tests {
                     trust_forward_header: false,
                     auth_response_headers: vec![],
                     tls,
+                    options: Default::default(),
                 }),
             }),
             ..FrontendMiddlewares::default()

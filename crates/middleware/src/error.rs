@@ -33,6 +33,8 @@ pub enum MiddlewareError {
     Jwt(String),
     #[error("forward auth address {0:?} is not an http:// or https:// URL")]
     ForwardAddress(String),
+    #[error("forward auth {0}")]
+    ForwardOption(String),
     #[error("header name {0:?} is not a valid HTTP header name")]
     HeaderName(String),
     #[error("header {name}: value {value:?} is not a valid HTTP header value")]

@@ -30,12 +30,80 @@ const X_FORWARDED_PORT: HeaderName = HeaderName::from_static("x-forwarded-port")
 const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
 const X_FORWARDED_URI: HeaderName = HeaderName::from_static("x-forwarded-uri");
 
-/// A compiled `auth.forward`.
+/// A compiled `auth.forward` (and 2.x/3.x `forwardAuth`).
 #[derive(Debug)]
 pub struct ForwardAuthCheck {
     address: Uri,
     trust_forward_header: bool,
     response_headers: Vec<HeaderName>,
+    /// `authRequestHeaders`: only these go to the auth server (all when empty).
+    request_headers: Vec<HeaderName>,
+    /// `authResponseHeadersRegex`, matched against Go's canonical header names.
+    response_regex: Option<regex::Regex>,
+    /// `addAuthCookiesToResponse`.
+    cookies: Vec<String>,
+    /// `maxResponseBodySize`.
+    max_answer: Option<u64>,
+    preserve_location: bool,
+    preserve_method: bool,
+    /// `authSigninURL`: where a 401 of the auth server sends the client.
+    signin: Option<HeaderValue>,
+}
+
+/// What the auth server's answer lets through: nothing more, or cookies for the client's
+/// answer (`addAuthCookiesToResponse`).
+#[derive(Debug, Default, PartialEq)]
+pub struct Admitted {
+    /// `Set-Cookie` values of the auth answer to set on the client's answer, by cookie name.
+    pub cookies: Vec<(String, HeaderValue)>,
+}
+
+impl Admitted {
+    /// Puts the auth server's cookies on the client's answer, replacing its own of the same
+    /// names (Traefik's order: the answer's other cookies, then the auth server's).
+    pub fn apply(&self, response: &mut HeaderMap) {
+        if self.cookies.is_empty() {
+            return;
+        }
+        let kept: Vec<HeaderValue> = (response.get_all(header::SET_COOKIE).iter())
+            .filter(|v| {
+                let name = cookie_name(v);
+                !self.cookies.iter().any(|(n, _)| Some(n.as_str()) == name)
+            })
+            .cloned()
+            .collect();
+        response.remove(header::SET_COOKIE);
+        for v in kept
+            .into_iter()
+            .chain(self.cookies.iter().map(|(_, v)| v.clone()))
+        {
+            response.append(header::SET_COOKIE, v);
+        }
+    }
+}
+
+/// The name of a `Set-Cookie` value (`name=value; …`).
+fn cookie_name(v: &HeaderValue) -> Option<&str> {
+    let s = v.to_str().ok()?;
+    let name = s.split(';').next()?.split('=').next()?.trim();
+    (!name.is_empty()).then_some(name)
+}
+
+/// Go's canonical form of a header name (`x-auth-user` → `X-Auth-User`), which Traefik's
+/// regex sees.
+fn canonical(name: &str) -> String {
+    let mut upper = true;
+    name.chars()
+        .map(|c| {
+            let out = if upper {
+                c.to_ascii_uppercase()
+            } else {
+                c.to_ascii_lowercase()
+            };
+            upper = c == '-';
+            out
+        })
+        .collect()
 }
 
 impl ForwardAuthCheck {
@@ -55,11 +123,42 @@ impl ForwardAuthCheck {
                     .map_err(|_| MiddlewareError::HeaderName(h.clone()))
             })
             .collect::<Result<_, _>>()?;
+        let o = &spec.options;
+        let request_headers = (o.auth_request_headers.iter())
+            .map(|h| {
+                HeaderName::from_bytes(h.trim().as_bytes())
+                    .map_err(|_| MiddlewareError::HeaderName(h.clone()))
+            })
+            .collect::<Result<_, _>>()?;
+        let response_regex = match o.auth_response_headers_regex.trim() {
+            "" => None,
+            re => Some(regex::Regex::new(re).map_err(|e| {
+                MiddlewareError::ForwardOption(format!("authResponseHeadersRegex {re:?}: {e}"))
+            })?),
+        };
+        let signin = match o.auth_signin_url.trim() {
+            "" => None,
+            url => Some(HeaderValue::from_str(url).map_err(|_| {
+                MiddlewareError::ForwardOption(format!("authSigninURL {url:?} is not a URL"))
+            })?),
+        };
         Ok(ForwardAuthCheck {
             address,
             trust_forward_header: spec.trust_forward_header,
             response_headers,
+            request_headers,
+            response_regex,
+            cookies: o.add_auth_cookies_to_response.clone(),
+            max_answer: o.max_response_body_size,
+            preserve_location: o.preserve_location_header,
+            preserve_method: o.preserve_request_method,
+            signin,
         })
+    }
+
+    /// `maxResponseBodySize`, when set: a longer answer from the auth server is a 401.
+    pub fn max_answer(&self) -> Option<u64> {
+        self.max_answer
     }
 
     /// The auth server's URL.
@@ -77,8 +176,23 @@ impl ForwardAuthCheck {
         for h in [header::HOST, header::CONTENT_LENGTH] {
             headers.remove(h);
         }
+        let allowed = |name: &HeaderName| {
+            self.request_headers.is_empty() || self.request_headers.contains(name)
+        };
+        if !self.request_headers.is_empty() {
+            let all = std::mem::take(&mut headers);
+            let mut last = None;
+            for (name, value) in all {
+                if let Some(n) = name {
+                    last = Some(n);
+                }
+                if let Some(n) = last.as_ref().filter(|n| allowed(n)) {
+                    headers.append(n.clone(), value);
+                }
+            }
+        }
         let trusted = |name: &HeaderName| {
-            self.trust_forward_header
+            (self.trust_forward_header && allowed(name))
                 .then(|| req.headers.get(name).filter(|v| !v.is_empty()))
                 .flatten()
                 .cloned()
@@ -116,7 +230,11 @@ impl ForwardAuthCheck {
             HeaderValue::from_str(req.uri).ok(),
         );
         let mut out = Request::new(());
-        *out.method_mut() = Method::GET;
+        *out.method_mut() = if self.preserve_method {
+            req.method.clone()
+        } else {
+            Method::GET
+        };
         *out.uri_mut() = self.address.clone();
         *out.headers_mut() = headers;
         out
@@ -125,7 +243,9 @@ impl ForwardAuthCheck {
     /// The peer, after the client's own `X-Forwarded-For` when it is trusted.
     fn forwarded_for(&self, req: &RequestHead<'_>) -> Option<HeaderValue> {
         let peer = req.peer.to_string();
-        let prior: Vec<&str> = if self.trust_forward_header {
+        let prior: Vec<&str> = if self.trust_forward_header
+            && (self.request_headers.is_empty() || self.request_headers.contains(&X_FORWARDED_FOR))
+        {
             req.headers
                 .get_all(&X_FORWARDED_FOR)
                 .iter()
@@ -143,16 +263,23 @@ impl ForwardAuthCheck {
     }
 
     /// The auth server answered `status` with `headers` and `body`: 2xx lets the request
-    /// through with the `authResponseHeaders` copied in (replacing what the client sent);
-    /// anything else is the client's answer, as the auth server sent it.
+    /// through with the `authResponseHeaders` (and those `authResponseHeadersRegex` matches)
+    /// copied in, replacing what the client sent; a 401 with `authSigninURL` is a 302 there;
+    /// anything else is the client's answer, as the auth server sent it (a relative
+    /// `Location` made absolute against the auth address unless `preserveLocationHeader`).
     pub fn outcome(
         &self,
         status: StatusCode,
         headers: &HeaderMap,
         body: Bytes,
         request: &mut HeaderMap,
-    ) -> Result<(), Refusal> {
+    ) -> Result<Admitted, Refusal> {
         if !status.is_success() {
+            if let (StatusCode::UNAUTHORIZED, Some(url)) = (status, &self.signin) {
+                return Err(
+                    Refusal::status(StatusCode::FOUND).with_header(header::LOCATION, url.clone())
+                );
+            }
             let mut r = Refusal::status(status);
             r.body = body;
             r.headers = headers
@@ -160,6 +287,15 @@ impl ForwardAuthCheck {
                 .filter(|(n, _)| !HOP_BY_HOP.contains(n) && *n != header::CONTENT_LENGTH)
                 .map(|(n, v)| (n.clone(), v.clone()))
                 .collect();
+            if !self.preserve_location {
+                for (n, v) in &mut r.headers {
+                    if *n == header::LOCATION {
+                        if let Some(abs) = self.absolute(v) {
+                            *v = abs;
+                        }
+                    }
+                }
+            }
             return Err(r);
         }
         for name in &self.response_headers {
@@ -168,7 +304,37 @@ impl ForwardAuthCheck {
                 request.append(name.clone(), v.clone());
             }
         }
-        Ok(())
+        if let Some(re) = &self.response_regex {
+            let matches = |n: &HeaderName| re.is_match(&canonical(n.as_str()));
+            let stale: Vec<HeaderName> = request.keys().filter(|n| matches(n)).cloned().collect();
+            for n in stale {
+                request.remove(&n);
+            }
+            for (n, v) in headers.iter().filter(|(n, _)| matches(n)) {
+                request.append(n.clone(), v.clone());
+            }
+        }
+        let cookies = if self.cookies.is_empty() {
+            Vec::new()
+        } else {
+            (headers.get_all(header::SET_COOKIE).iter())
+                .filter_map(|v| {
+                    let name = cookie_name(v)?;
+                    self.cookies
+                        .iter()
+                        .any(|c| c == name)
+                        .then(|| (name.to_string(), v.clone()))
+                })
+                .collect()
+        };
+        Ok(Admitted { cookies })
+    }
+
+    /// A `Location` resolved against the auth address (Go's `Response.Location`).
+    fn absolute(&self, location: &HeaderValue) -> Option<HeaderValue> {
+        let base = url::Url::parse(&self.address.to_string()).ok()?;
+        let joined = base.join(location.to_str().ok()?).ok()?;
+        HeaderValue::from_str(joined.as_str()).ok()
     }
 }
 
@@ -182,6 +348,7 @@ mod tests {
             trust_forward_header: trust,
             auth_response_headers: copy.iter().map(|s| s.to_string()).collect(),
             tls: None,
+            options: Default::default(),
         })
         .expect("compiles")
     }
@@ -262,6 +429,98 @@ mod tests {
     }
 
     #[test]
+    fn traefik_3_options_filter_copy_redirect_and_pass_cookies() {
+        let c = ForwardAuthCheck::compile(&ForwardAuth {
+            address: "http://auth.test:9000/verify/".into(),
+            trust_forward_header: true,
+            auth_response_headers: vec![],
+            tls: None,
+            options: model::middleware::ForwardAuthOptions {
+                auth_request_headers: vec!["Cookie".into()],
+                auth_response_headers_regex: "^X-Auth-".into(),
+                add_auth_cookies_to_response: vec!["sso".into()],
+                preserve_request_method: true,
+                ..Default::default()
+            },
+        })
+        .expect("compiles");
+        let mut h = client_headers();
+        let head = RequestHead {
+            peer: "10.0.0.7".parse().expect("ip"),
+            method: &Method::POST,
+            uri: "/p",
+            tls: false,
+            headers: &mut h,
+        };
+        let r = c.request(&head);
+        assert_eq!(r.method(), Method::POST, "preserveRequestMethod");
+        let sent = r.headers();
+        assert_eq!(sent["cookie"], "session=1");
+        // Only Cookie of the client's headers, then portier's own X-Forwarded-* (the client's
+        // are not among the allowed ones, so not trusted either).
+        assert_eq!(sent["x-forwarded-for"], "10.0.0.7");
+        assert_eq!(sent["x-forwarded-host"], "app.test");
+        assert!(sent.get("x-forwarded-port").is_none());
+
+        let mut answer = HeaderMap::new();
+        answer.insert("x-auth-user", "alice".parse().expect("v"));
+        answer.insert("x-other", "no".parse().expect("v"));
+        answer.append("set-cookie", "sso=t; Path=/".parse().expect("v"));
+        answer.append("set-cookie", "tracking=1".parse().expect("v"));
+        let mut req = HeaderMap::new();
+        req.insert("x-auth-roles", "spoofed".parse().expect("v"));
+        let admitted = c
+            .outcome(StatusCode::OK, &answer, Bytes::new(), &mut req)
+            .expect("allowed");
+        assert_eq!(req["x-auth-user"], "alice");
+        assert!(req.get("x-auth-roles").is_none(), "matching, so replaced");
+        assert!(req.get("x-other").is_none());
+        let mut resp = HeaderMap::new();
+        resp.append("set-cookie", "sso=old".parse().expect("v"));
+        resp.append("set-cookie", "app=1".parse().expect("v"));
+        admitted.apply(&mut resp);
+        let cookies: Vec<&str> = (resp.get_all("set-cookie").iter())
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        assert_eq!(cookies, ["app=1", "sso=t; Path=/"]);
+
+        // A relative Location is made absolute against the address (Go's Location()).
+        let mut answer = HeaderMap::new();
+        answer.insert("location", "../login?next=1".parse().expect("v"));
+        let e = c
+            .outcome(StatusCode::FOUND, &answer, Bytes::new(), &mut req)
+            .expect_err("refused");
+        assert_eq!(e.headers[0].1, "http://auth.test:9000/login?next=1");
+        // authSigninURL: a 401 becomes a 302 there.
+        let c = ForwardAuthCheck::compile(&ForwardAuth {
+            address: "http://auth.test/".into(),
+            trust_forward_header: false,
+            auth_response_headers: vec![],
+            tls: None,
+            options: model::middleware::ForwardAuthOptions {
+                auth_signin_url: "https://sso.test/login".into(),
+                preserve_location_header: true,
+                ..Default::default()
+            },
+        })
+        .expect("compiles");
+        let e = c
+            .outcome(
+                StatusCode::UNAUTHORIZED,
+                &HeaderMap::new(),
+                Bytes::new(),
+                &mut req,
+            )
+            .expect_err("redirect");
+        assert_eq!(e.status, 302);
+        assert_eq!(e.headers[0].1, "https://sso.test/login");
+        let e = c
+            .outcome(StatusCode::FOUND, &answer, Bytes::new(), &mut req)
+            .expect_err("refused");
+        assert_eq!(e.headers[0].1, "../login?next=1", "preserveLocationHeader");
+    }
+
+    #[test]
     fn anything_else_is_the_clients_answer() {
         let c = check(false, &[]);
         let mut answer = HeaderMap::new();
@@ -292,6 +551,7 @@ mod tests {
                 trust_forward_header: false,
                 auth_response_headers: vec![],
                 tls: None,
+                options: Default::default(),
             };
             assert_eq!(
                 ForwardAuthCheck::compile(&spec).map(|_| ()),

@@ -29,7 +29,7 @@ pub use basic::BasicAuth;
 pub use breaker::{Breaker, BreakerState, MAX_RETRY_ATTEMPTS, RetryCondition};
 pub use digest::DigestAuth;
 pub use error::MiddlewareError;
-pub use forward::ForwardAuthCheck;
+pub use forward::{Admitted, ForwardAuthCheck};
 pub use headers::{HeaderRules, RequestFacts};
 pub use jwt::JwtAuth;
 pub use limits::{ConnLimiter, ConnSlot, RateLimiter, key, quota};

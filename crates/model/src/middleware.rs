@@ -179,6 +179,39 @@ pub struct ForwardAuth {
     pub auth_response_headers: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tls: Option<ClientTls>,
+    /// Traefik 2.x/3.x's further options.
+    #[serde(flatten)]
+    pub options: ForwardAuthOptions,
+}
+
+/// `forwardAuth`'s options beyond Traefik 1.7's.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ForwardAuthOptions {
+    /// Only these of the client's headers go to the auth server (all when empty).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub auth_request_headers: Vec<String>,
+    /// The auth server's headers whose (canonical) names match are copied into the request.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub auth_response_headers_regex: String,
+    /// Cookies the auth server sets that are set on the client's answer too.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub add_auth_cookies_to_response: Vec<String>,
+    /// The longest auth answer read (a longer one: 401); `None`: portier's 1 MiB.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "maxResponseBodySize")]
+    pub max_response_body_size: Option<u64>,
+    /// Keep the auth server's `Location` as sent (else a relative one is made absolute
+    /// against the auth address, as Go's `Response.Location`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub preserve_location_header: bool,
+    /// Ask the auth server with the client's method instead of GET.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub preserve_request_method: bool,
+    /// A 401 from the auth server becomes a 302 to this URL.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    #[serde(rename = "authSigninURL")]
+    pub auth_signin_url: String,
 }
 
 /// TLS towards the forward-auth server: a CA (file path or PEM), a client certificate and

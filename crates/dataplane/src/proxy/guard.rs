@@ -74,9 +74,9 @@ pub(super) async fn forward_auth(
     guards: &RouteGuards,
     peer: SocketAddr,
     parts: &mut Parts,
-) -> Result<(), ProxyError> {
+) -> Result<middleware::Admitted, ProxyError> {
     let (Some(check), Some(client)) = (&guards.forward, &guards.auth_client) else {
-        return Ok(());
+        return Ok(middleware::Admitted::default());
     };
     let ask = check.request(&head(ep, peer, parts)).map(|()| Empty::new());
     let failed = |what: &str, e: &dyn std::fmt::Display| {
@@ -92,11 +92,20 @@ pub(super) async fn forward_auth(
     }
     .map_err(|e| failed("call failed", &e))?;
     let (head, body) = answer.into_parts();
-    let body = Limited::new(body, MAX_AUTH_ANSWER)
-        .collect()
-        .await
-        .map_err(|e| failed("reading the answer", &e))?
-        .to_bytes();
+    let limit = check.max_answer().map_or(MAX_AUTH_ANSWER, |m| {
+        usize::try_from(m).unwrap_or(usize::MAX)
+    });
+    let body = match Limited::new(body, limit).collect().await {
+        Ok(b) => b.to_bytes(),
+        // `maxResponseBodySize`: a longer answer is a 401, as Traefik answers it.
+        Err(e) if check.max_answer().is_some() && e.is::<http_body_util::LengthLimitError>() => {
+            tracing::debug!(address = %check.address(), "forward auth: answer over maxResponseBodySize; answering 401");
+            return Err(ProxyError::Refused(Refusal::status(
+                StatusCode::UNAUTHORIZED,
+            )));
+        }
+        Err(e) => return Err(failed("reading the answer", &e)),
+    };
     check
         .outcome(head.status, &head.headers, body, &mut parts.headers)
         .map_err(ProxyError::Refused)
@@ -116,6 +125,7 @@ pub(super) async fn entry_point(
     let user = guards
         .authenticate(&mut head(ep, peer, parts))
         .map_err(ProxyError::Refused)?;
+    // The 1.x entrypoint's forward auth has no cookies to pass on.
     forward_auth(ep, guards, peer, parts).await?;
     guards
         .admit(&mut head(ep, peer, parts))

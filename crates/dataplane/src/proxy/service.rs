@@ -431,15 +431,22 @@ async fn guarded(
     if let Some(user) = guard::authenticate(ep, guards, peer, &mut parts)? {
         routed.user = Some(user);
     }
-    guard::forward_auth(ep, guards, peer, &mut parts).await?;
+    let admitted = guard::forward_auth(ep, guards, peer, &mut parts).await?;
     routed.slot = guard::limit_connections(route, peer, &parts.headers)?;
     guard::limit_rate(ep, guards, peer, &mut parts)?;
     let req = Request::from_parts(parts, body);
-    if let Some(service) = route.internal {
-        return internal(ep, service, req).await;
-    }
-    let head = prepare(ep, peer, req, route)?;
-    through_breaker(ep, route, head, routed).await
+    let answer = match route.internal {
+        Some(service) => internal(ep, service, req).await,
+        None => {
+            let head = prepare(ep, peer, req, route)?;
+            through_breaker(ep, route, head, routed).await
+        }
+    };
+    // `addAuthCookiesToResponse`: the auth server's cookies on the backend's answer.
+    answer.map(|mut resp| {
+        admitted.apply(resp.headers_mut());
+        resp
+    })
 }
 
 /// A route to portier's own service, once its middlewares passed: `api@internal` (the API and

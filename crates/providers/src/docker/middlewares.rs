@@ -442,6 +442,7 @@ impl Reader<'_> {
             trust_forward_header: self.bool(AUTH_FORWARD_TRUST),
             auth_response_headers: self.list(AUTH_FORWARD_HEADERS),
             tls,
+            options: Default::default(),
         };
         if let Err(e) = middleware::ForwardAuthCheck::compile(&f) {
             let key = match e {

@@ -336,21 +336,20 @@ fn users_auth(t: &Tree, kind: &str, at: &str, basic: bool) -> Result<Middleware,
 }
 
 fn forward_auth(t: &Tree, kind: &str, at: &str) -> Result<Middleware, OptionError> {
-    let later = [
-        "authResponseHeadersRegex",
-        "authRequestHeaders",
-        "addAuthCookiesToResponse",
-        "forwardBody",
-        "maxBodySize",
-        "preserveLocationHeader",
-        "preserveRequestMethod",
-    ];
+    let later = ["forwardBody", "maxBodySize"];
     let mut known = vec![
         "address",
         "trustForwardHeader",
         "authResponseHeaders",
         "tls",
         "headerField",
+        "authResponseHeadersRegex",
+        "authRequestHeaders",
+        "addAuthCookiesToResponse",
+        "maxResponseBodySize",
+        "preserveLocationHeader",
+        "preserveRequestMethod",
+        "authSigninURL",
     ];
     known.extend(later);
     t.only(&known, kind)?;
@@ -378,6 +377,21 @@ fn forward_auth(t: &Tree, kind: &str, at: &str) -> Result<Middleware, OptionErro
             trust_forward_header: t.bool("trustForwardHeader")?.unwrap_or(false),
             auth_response_headers: t.list("authResponseHeaders")?,
             tls,
+            options: model::middleware::ForwardAuthOptions {
+                auth_request_headers: t.list("authRequestHeaders")?,
+                auth_response_headers_regex: t
+                    .text("authResponseHeadersRegex")?
+                    .unwrap_or_default()
+                    .to_string(),
+                add_auth_cookies_to_response: t.list("addAuthCookiesToResponse")?,
+                // Traefik's -1 (and any negative) is no limit: portier keeps its 1 MiB then.
+                max_response_body_size: t
+                    .i64("maxResponseBodySize")?
+                    .and_then(|n| u64::try_from(n).ok()),
+                preserve_location_header: t.bool("preserveLocationHeader")?.unwrap_or(false),
+                preserve_request_method: t.bool("preserveRequestMethod")?.unwrap_or(false),
+                auth_signin_url: t.text("authSigninURL")?.unwrap_or_default().to_string(),
+            },
         }),
     })))
 }
