@@ -885,15 +885,17 @@ mod tests {
     }
 
     fn basic() -> Arc<Middleware> {
-        Arc::new(Middleware::Auth(model::http::AuthMiddleware(Auth {
-            header_field: None,
-            kind: AuthKind::Basic(UsersAuth {
-                users: vec!["u:x".into()],
-                users_file: None,
-                remove_header: false,
-                realm: None,
-            }),
-        })))
+        Arc::new(Middleware::Auth(Box::new(model::http::AuthMiddleware(
+            Auth {
+                header_field: None,
+                kind: AuthKind::Basic(UsersAuth {
+                    users: vec!["u:x".into()],
+                    users_file: None,
+                    remove_header: false,
+                    realm: None,
+                }),
+            },
+        ))))
     }
 
     fn providers(docker: HttpConfig, file: HttpConfig) -> BTreeMap<String, Arc<ProviderConfig>> {

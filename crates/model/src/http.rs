@@ -198,7 +198,7 @@ pub enum Middleware {
     },
     /// `basicAuth`, `digestAuth`, `forwardAuth` (`kind` says which).
     #[serde(untagged)]
-    Auth(AuthMiddleware),
+    Auth(Box<AuthMiddleware>),
 }
 
 /// An authentication middleware: the v1 model's `Auth`, shown under its 2.x type name.

@@ -161,7 +161,7 @@ mod tests {
     fn middlewares_read_their_files_and_an_unreadable_one_is_taken_out() {
         use model::http::{AuthMiddleware, Middleware};
         let auth = |file: &str| {
-            std::sync::Arc::new(Middleware::Auth(AuthMiddleware(Auth {
+            std::sync::Arc::new(Middleware::Auth(Box::new(AuthMiddleware(Auth {
                 header_field: None,
                 kind: AuthKind::Basic(UsersAuth {
                     users: vec!["a:{SHA}x".into()],
@@ -169,7 +169,7 @@ mod tests {
                     remove_header: false,
                     realm: None,
                 }),
-            })))
+            }))))
         };
         let mut c = ProviderConfig::default();
         c.http.middlewares.insert("ok".into(), auth("/users"));

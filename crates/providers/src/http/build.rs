@@ -325,14 +325,14 @@ fn users_auth(t: &Tree, kind: &str, at: &str, basic: bool) -> Result<Middleware,
         remove_header: t.bool("removeHeader")?.unwrap_or(false),
         realm: t.text("realm")?.map(str::to_string),
     };
-    Ok(Middleware::Auth(AuthMiddleware(Auth {
+    Ok(Middleware::Auth(Box::new(AuthMiddleware(Auth {
         header_field: t.text("headerField")?.map(str::to_string),
         kind: if basic {
             AuthKind::Basic(users)
         } else {
             AuthKind::Digest(users)
         },
-    })))
+    }))))
 }
 
 fn forward_auth(t: &Tree, kind: &str, at: &str) -> Result<Middleware, OptionError> {
@@ -370,7 +370,7 @@ fn forward_auth(t: &Tree, kind: &str, at: &str) -> Result<Middleware, OptionErro
             })
         }
     };
-    Ok(Middleware::Auth(AuthMiddleware(Auth {
+    Ok(Middleware::Auth(Box::new(AuthMiddleware(Auth {
         header_field: t.text("headerField")?.map(str::to_string),
         kind: AuthKind::Forward(ForwardAuth {
             address: t.required("address", at)?.to_string(),
@@ -393,7 +393,7 @@ fn forward_auth(t: &Tree, kind: &str, at: &str) -> Result<Middleware, OptionErro
                 auth_signin_url: t.text("authSigninURL")?.unwrap_or_default().to_string(),
             },
         }),
-    })))
+    }))))
 }
 
 fn headers(t: &Tree, kind: &str) -> Result<Headers, OptionError> {
