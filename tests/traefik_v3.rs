@@ -688,6 +688,10 @@ http:
       rule: Host(`zipped.local`)
       service: plain
       middlewares: [zip]
+    gzip-only:
+      rule: Host(`gzip-only.local`)
+      service: plain
+      middlewares: [gzip-only]
     plain:
       rule: Host(`plain.local`)
       service: plain
@@ -701,9 +705,15 @@ http:
   middlewares:
     zip:
       compress: {{}}
+    gzip-only:
+      compress:
+        encodings: [gzip]
+        defaultEncoding: gzip
+        minResponseBodyBytes: 6000
     once:
       retry:
         attempts: 1
+        initialInterval: 50ms
   services:
     plain:
       loadBalancer:
@@ -752,6 +762,34 @@ http:
         None,
         "the same service without it"
     );
+    // Options: gzip only (brotli asked for, gzip given), the default for clients naming none,
+    // and a larger threshold.
+    let encoding = async |path: &str, headers: &[(&str, &str)]| {
+        let r = send(
+            p.http(),
+            "GET",
+            "gzip-only.local",
+            path,
+            headers,
+            TestBody::empty(),
+        )
+        .await;
+        (r.headers.get("content-encoding"))
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+    };
+    let br = [("accept-encoding", "br")];
+    let both = [("accept-encoding", "br, gzip;q=0.5")];
+    assert_eq!(
+        encoding("/download/7000", &both).await.as_deref(),
+        Some("gzip")
+    );
+    assert_eq!(encoding("/download/7000", &br).await, None);
+    assert_eq!(
+        encoding("/download/7000", &[]).await.as_deref(),
+        Some("gzip")
+    );
+    // A body of known length under the threshold is sent as it is (the echo, ~300 bytes).
+    assert_eq!(encoding("/", &both).await, None, "under 6000 bytes");
     // The first server is down: with one attempt the answer is the failure; with portier's
     // default retries, the next server answers.
     let r = get(p.http(), "once.local", "/").await;
@@ -918,6 +956,53 @@ http:
         seen.starts_with("POST method=POST uri=/x host=app.local"),
         "{seen}"
     );
+}
+
+/// Health check options of Traefik 3: the status that means healthy, the method, the timeout.
+#[tokio::test]
+async fn health_check_status_method_and_timeout() {
+    let api = support::Backend::spawn("api").await;
+    let dynamic = format!(
+        "\
+http:
+  routers:
+    teapot:
+      rule: Host(`teapot.local`)
+      service: teapot
+    plain:
+      rule: Host(`plain.local`)
+      service: plain
+  services:
+    teapot:
+      loadBalancer:
+        healthCheck:
+          path: /status/418
+          status: 418
+          method: HEAD
+          timeout: 2s
+          interval: 100ms
+        servers:
+          - url: {url}
+    plain:
+      loadBalancer:
+        healthCheck:
+          path: /status/418
+          interval: 100ms
+        servers:
+          - url: {url}
+",
+        url = api.url()
+    );
+    let toml = format!("{HTTP}[file]\nfilename = \"dynamic.yml\"\n");
+    let p = Portier::start_with(&toml, &[("dynamic.yml", &dynamic)], &[]);
+    eventually(WAIT, "418 is healthy where the check says so", async || {
+        (get(p.http(), "teapot.local", "/").await.status == 200).then_some(())
+    })
+    .await;
+    // The same answer without `status` is a failing check: no server, 503.
+    assert_eq!(get(p.http(), "plain.local", "/").await.status, 503);
+    let seen = api.seen();
+    assert!(seen.iter().any(|s| s == "HEAD /status/418"), "{seen:?}");
 }
 
 fn pem(names: &[&str]) -> (String, String) {

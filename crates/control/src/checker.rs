@@ -107,9 +107,12 @@ async fn probe_loop(
     state: Arc<ServerState>,
     changed: Arc<watch::Sender<u64>>,
 ) {
-    let timeout = PROBE_TIMEOUT
-        .min(check.interval)
-        .max(Duration::from_millis(100));
+    let timeout = match check.options.timeout {
+        Some(t) => t.max(Duration::from_millis(10)),
+        None => PROBE_TIMEOUT
+            .min(check.interval)
+            .max(Duration::from_millis(100)),
+    };
     // A new server starts out of rotation until its first check passes; a first check that
     // fails is still a change worth one WARN.
     let mut first = true;
@@ -140,19 +143,79 @@ async fn probe_loop(
             }
         }
         first = false;
-        tokio::time::sleep(check.interval).await;
+        let wait = match check.options.unhealthy_interval {
+            Some(i) if !state.is_healthy() => i,
+            _ => check.interval,
+        };
+        tokio::time::sleep(wait).await;
     }
 }
 
-/// One probe: healthy when the answer's status is in [200, 400).
+/// Most redirects a probe follows (Go's client: 10).
+const MAX_REDIRECTS: usize = 10;
+
+/// One probe: healthy when the answer's status is in [200, 400), or is `status` when the check
+/// names one; redirects are followed unless `followRedirects` is off (Traefik's defaults).
 async fn probe(
     client: &ProbeClient,
     check: &HealthCheck,
     server_url: &str,
     timeout: Duration,
 ) -> Result<(), String> {
-    let target = probe_uri(server_url, check).map_err(|e| e.to_string())?;
-    let mut req = Request::get(target)
+    let mut target = probe_uri(server_url, check).map_err(|e| e.to_string())?;
+    let deadline = tokio::time::Instant::now() + timeout;
+    for _ in 0..=MAX_REDIRECTS {
+        let resp =
+            tokio::time::timeout_at(deadline, client.request(probe_request(check, &target)?))
+                .await
+                .map_err(|_| format!("no answer within {timeout:?}"))?
+                .map_err(|e| format!("request failed: {e}"))?;
+        let status = resp.status();
+        let next = (status.is_redirection() && !check.options.no_follow_redirects)
+            .then(|| resp.headers().get(http::header::LOCATION))
+            .flatten()
+            .and_then(|l| l.to_str().ok())
+            .and_then(|l| redirect_target(&target, l));
+        match next {
+            Some(uri) => target = uri,
+            None => {
+                let ok = match check.options.status {
+                    Some(want) => status.as_u16() == want,
+                    None => (200..400).contains(&status.as_u16()),
+                };
+                return if ok {
+                    Ok(())
+                } else {
+                    Err(format!("status {status}"))
+                };
+            }
+        }
+    }
+    Err(format!("more than {MAX_REDIRECTS} redirects"))
+}
+
+/// Where a redirect from `from` to `location` leads (absolute, or a path on the same server).
+fn redirect_target(from: &Uri, location: &str) -> Option<Uri> {
+    if location.starts_with("http://") || location.starts_with("https://") {
+        return location.parse().ok();
+    }
+    let mut parts = from.clone().into_parts();
+    parts.path_and_query = Some(if location.starts_with('/') {
+        location.parse().ok()?
+    } else {
+        let path = from.path();
+        let dir = &path[..path.rfind('/').map_or(0, |i| i + 1)];
+        format!("{dir}{location}").parse().ok()?
+    });
+    Uri::from_parts(parts).ok()
+}
+
+/// The probe's request to `target`: the check's method, Host and headers.
+fn probe_request(check: &HealthCheck, target: &Uri) -> Result<Request<Empty<Bytes>>, String> {
+    let method = check.options.method.as_deref().unwrap_or("GET");
+    let mut req = Request::builder()
+        .method(method)
+        .uri(target.clone())
         .body(Empty::new())
         .map_err(|e| e.to_string())?;
     if let Some(host) = check
@@ -170,12 +233,7 @@ async fn probe(
             req.headers_mut().insert(k, v);
         }
     }
-    match tokio::time::timeout(timeout, client.request(req)).await {
-        Err(_) => Err(format!("no answer within {timeout:?}")),
-        Ok(Err(e)) => Err(format!("request failed: {e}")),
-        Ok(Ok(resp)) if (200..400).contains(&resp.status().as_u16()) => Ok(()),
-        Ok(Ok(resp)) => Err(format!("status {}", resp.status())),
-    }
+    Ok(req)
 }
 
 /// The server URL with the check's path and, if set, its port.
@@ -195,13 +253,19 @@ pub fn probe_uri(server_url: &str, check: &HealthCheck) -> Result<Uri, ProbeUriE
         .parse()
         .map_err(|e: http::uri::InvalidUri| ProbeUriError::ServerUrl(e.to_string()))?;
     let host = base.host().ok_or(ProbeUriError::NoHost)?;
-    let port = check.port.or(base.port_u16()).unwrap_or(80);
+    let scheme = match check.options.scheme.as_deref() {
+        Some(s) => s,
+        None if base.scheme_str() == Some("https") => "https",
+        None => "http",
+    };
+    let default_port = if scheme == "https" { 443 } else { 80 };
+    let port = check.port.or(base.port_u16()).unwrap_or(default_port);
     let host = if host.contains(':') && !host.starts_with('[') {
         format!("[{host}]")
     } else {
         host.to_string()
     };
-    format!("http://{host}:{port}{}", check.path)
+    format!("{scheme}://{host}:{port}{}", check.path)
         .parse()
         .map_err(|e: http::uri::InvalidUri| ProbeUriError::Path {
             path: check.path.clone(),
@@ -221,6 +285,7 @@ mod tests {
             port: None,
             hostname: None,
             headers: Default::default(),
+            options: Default::default(),
         };
         assert_eq!(
             probe_uri("http://10.0.0.2:80", &c).map(|u| u.to_string()),
@@ -231,5 +296,31 @@ mod tests {
             probe_uri("http://10.0.0.2:80", &c).map(|u| u.to_string()),
             Ok("http://10.0.0.2:8081/health".into())
         );
+    }
+
+    #[test]
+    fn https_servers_are_probed_over_https_and_redirects_resolve() {
+        let mut c = HealthCheck {
+            path: "/health".into(),
+            interval: Duration::from_secs(1),
+            port: None,
+            hostname: None,
+            headers: Default::default(),
+            options: Default::default(),
+        };
+        assert_eq!(
+            probe_uri("https://10.0.0.2", &c).map(|u| u.to_string()),
+            Ok("https://10.0.0.2:443/health".into())
+        );
+        c.options.scheme = Some("http".into());
+        assert_eq!(
+            probe_uri("https://10.0.0.2:8443", &c).map(|u| u.to_string()),
+            Ok("http://10.0.0.2:8443/health".into())
+        );
+        let from: Uri = "http://10.0.0.2:80/a/health".parse().expect("uri");
+        let to = |l: &str| redirect_target(&from, l).map(|u| u.to_string());
+        assert_eq!(to("/ok"), Some("http://10.0.0.2:80/ok".into()));
+        assert_eq!(to("ok?x=1"), Some("http://10.0.0.2:80/a/ok?x=1".into()));
+        assert_eq!(to("https://b.test/x"), Some("https://b.test/x".into()));
     }
 }

@@ -467,9 +467,10 @@ impl Lowering<'_> {
             errors: BTreeMap::new(),
             rule_syntax: r.rule_syntax.unwrap_or(settings.default_rule_syntax),
             path_rewrites: Vec::new(),
-            compress: false,
+            compress: None,
             content_type: false,
             retry_attempts: None,
+            retry_interval: None,
             tls_domains: Vec::new(),
             internal,
             unenforced: Vec::new(),
@@ -774,13 +775,22 @@ impl Lowering<'_> {
                 }
                 self.on_backend.max_conn = Some(m.clone());
             }
-            Middleware::Compress {} => f.compress = true,
+            Middleware::Compress(c) => {
+                if f.compress.is_some() {
+                    return twice("compress");
+                }
+                f.compress = Some(c.clone());
+            }
             Middleware::ContentType {} => f.content_type = true,
-            Middleware::Retry { attempts } => {
+            Middleware::Retry {
+                attempts,
+                initial_interval,
+            } => {
                 if f.retry_attempts.is_some() {
                     return twice("retry");
                 }
                 f.retry_attempts = Some(*attempts);
+                f.retry_interval = *initial_interval;
             }
             Middleware::Chain { .. } => {}
         }

@@ -74,9 +74,20 @@ pub fn cookie_name(configured: &str, backend: &str) -> String {
     format!("_{}", &hex[..5])
 }
 
-/// `; Path=/` and the flags, in Go's order (HttpOnly, Secure, SameSite).
+/// `; Path=/` (or the configured path), `Domain`, `Max-Age` and the flags, in Go's order
+/// (`http.Cookie.String`: Path, Domain, Max-Age, HttpOnly, Secure, SameSite).
 fn attributes(spec: &Stickiness) -> String {
-    let mut a = String::from("; Path=/");
+    let mut a = format!("; Path={}", spec.path.as_deref().unwrap_or("/"));
+    if let Some(d) = spec.domain.as_deref().map(|d| d.trim_start_matches('.')) {
+        if !d.is_empty() {
+            a.push_str(&format!("; Domain={d}"));
+        }
+    }
+    match spec.max_age {
+        0 => {}
+        n if n < 0 => a.push_str("; Max-Age=0"),
+        n => a.push_str(&format!("; Max-Age={n}")),
+    }
     if spec.http_only {
         a.push_str("; HttpOnly");
     }
@@ -144,11 +155,23 @@ mod tests {
             secure: true,
             http_only: true,
             same_site: "Lax".into(),
+            ..Stickiness::default()
         };
         let c = StickyCookie::new(&spec, "backend-web", &servers);
         assert_eq!(
             c.set_cookie(1).expect("value"),
             "sticky=http://10.0.0.2:80; Path=/; HttpOnly; Secure; SameSite=Lax"
+        );
+        let spec = Stickiness {
+            path: Some("/app".into()),
+            domain: Some(".example.com".into()),
+            max_age: 3600,
+            ..spec.clone()
+        };
+        let c = StickyCookie::new(&spec, "backend-web", &servers);
+        assert_eq!(
+            c.set_cookie(0).expect("value"),
+            "sticky=http://10.0.0.1:80; Path=/app; Domain=example.com; Max-Age=3600; HttpOnly; Secure; SameSite=Lax"
         );
         let mut h = HeaderMap::new();
         h.insert(

@@ -321,10 +321,12 @@ pub struct CompiledRoute {
     /// `errors.NAME`, in name order; empty for most routes.
     pub error_pages: Vec<ErrorPageRuntime>,
     /// A 2.x/3.x `compress` middleware: answers compressed as on a `compress` entrypoint.
-    pub compress: bool,
+    pub compress: Option<Arc<model::middleware::Compress>>,
     /// A 2.x/3.x `contentType` middleware: answers without a `Content-Type` get one sniffed
     /// from their first bytes.
     pub content_type: bool,
+    /// A 2.x/3.x `retry.initialInterval`: the first wait before a retry.
+    pub retry_interval: Option<std::time::Duration>,
     /// A 2.x/3.x `retry.attempts`, instead of `[retry] attempts`.
     pub retry_attempts: Option<usize>,
     /// A 2.x/3.x router's `tls.domains`, ordered by ACME beside its rule's hosts.
@@ -583,8 +585,9 @@ mod tests {
             unenforced: false,
             guards: None,
             error_pages: Vec::new(),
-            compress: false,
+            compress: None,
             content_type: false,
+            retry_interval: None,
             retry_attempts: None,
             tls_domains: Vec::new(),
             internal: None,

@@ -99,8 +99,8 @@ pub struct Frontend {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub path_rewrites: Vec<crate::rules::PathRewrite>,
     /// A lowered router's `compress` middleware: gzip or brotli for clients that accept it.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub compress: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compress: Option<crate::middleware::Compress>,
     /// A lowered router's `contentType` middleware: a `Content-Type` sniffed from the body
     /// of answers that have none.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
@@ -108,6 +108,13 @@ pub struct Frontend {
     /// A lowered router's `retry.attempts`, instead of `[retry] attempts`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retry_attempts: Option<u32>,
+    /// A lowered router's `retry.initialInterval`: the first wait between attempts (the
+    /// waits grow to twice it by the last attempt, as Traefik's backoff).
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "serialize_opt_duration"
+    )]
+    pub retry_interval: Option<std::time::Duration>,
     /// A lowered router's `tls.domains` for ACME to order, beside its rule's hosts.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tls_domains: Vec<String>,
@@ -364,6 +371,39 @@ pub struct HealthCheck {
     pub hostname: Option<String>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub headers: BTreeMap<String, String>,
+    /// Traefik 2.x/3.x's further options.
+    #[serde(flatten)]
+    pub options: HealthCheckOptions,
+}
+
+/// A health check's options beyond Traefik 1.7's.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HealthCheckOptions {
+    /// The longest wait for an answer (`None`: 5 s, or the interval when shorter).
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "serialize_opt_duration"
+    )]
+    pub timeout: Option<std::time::Duration>,
+    /// `http` or `https`, instead of the server's scheme.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scheme: Option<String>,
+    /// `GET` (the default) or another method, `HEAD` most often.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    /// The one status that means healthy (`None`: any of 200–399).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// `followRedirects: false`: a redirect is the answer (by default it is followed).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub no_follow_redirects: bool,
+    /// How often an unhealthy server is probed (`None`: the interval).
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "serialize_opt_duration"
+    )]
+    pub unhealthy_interval: Option<std::time::Duration>,
 }
 
 /// `[healthcheck] interval`: how often servers are probed when a backend sets none.
@@ -423,6 +463,14 @@ impl Default for LoadBalancer {
     }
 }
 
+/// [`serialize_opt_duration`] for the model's other modules.
+pub(crate) fn serialize_opt_duration_pub<S: serde::Serializer>(
+    d: &Option<std::time::Duration>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    serialize_opt_duration(d, s)
+}
+
 fn serialize_opt_duration<S: serde::Serializer>(
     d: &Option<std::time::Duration>,
     s: S,
@@ -451,6 +499,18 @@ pub struct Stickiness {
     /// `none`, `lax` or `strict` (any case); anything else sets no `SameSite`.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub same_site: String,
+    /// `Path` (`None`: `/`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub domain: Option<String>,
+    /// `Max-Age` in seconds (0: a session cookie; negative: `Max-Age=0`, as Go writes it).
+    #[serde(skip_serializing_if = "is_zero_i64")]
+    pub max_age: i64,
+}
+
+fn is_zero_i64(n: &i64) -> bool {
+    *n == 0
 }
 
 /// The deprecated `loadBalancer.sticky = true` without a `stickiness` table: Traefik's cookie.

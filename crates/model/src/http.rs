@@ -184,12 +184,18 @@ pub enum Middleware {
     Buffering(crate::middleware::Buffering),
     CircuitBreaker(crate::dynamic::CircuitBreaker),
     InFlightReq(crate::middleware::MaxConn),
-    /// `compress` (no options): gzip or brotli for clients that accept it.
-    Compress {},
+    /// `compress`: gzip or brotli for clients that accept it.
+    Compress(crate::middleware::Compress),
     /// `contentType`: a `Content-Type` sniffed from the body when the server sends none.
     ContentType {},
+    #[serde(rename_all = "camelCase")]
     Retry {
         attempts: u32,
+        #[serde(
+            skip_serializing_if = "Option::is_none",
+            serialize_with = "crate::dynamic::serialize_opt_duration_pub"
+        )]
+        initial_interval: Option<std::time::Duration>,
     },
     Errors {
         status: Vec<String>,
@@ -245,7 +251,7 @@ impl Middleware {
             Middleware::Buffering(_) => "buffering",
             Middleware::CircuitBreaker(_) => "circuitBreaker",
             Middleware::InFlightReq(_) => "inFlightReq",
-            Middleware::Compress {} => "compress",
+            Middleware::Compress(_) => "compress",
             Middleware::ContentType {} => "contentType",
             Middleware::Retry { .. } => "retry",
             Middleware::Errors { .. } => "errors",

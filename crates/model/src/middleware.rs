@@ -491,6 +491,27 @@ pub struct HeaderPolicies {
     pub content_security_policy_report_only: String,
 }
 
+/// A 2.x/3.x `compress` middleware's options.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Compress {
+    /// Media types (`text/event-stream`) never compressed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub excluded_content_types: Vec<String>,
+    /// When set, only these media types are compressed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub included_content_types: Vec<String>,
+    /// Bodies known to be shorter are sent as they are (`None`: Traefik's 1024).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_response_body_bytes: Option<u64>,
+    /// The encoding for requests without `Accept-Encoding` (or with `*` alone).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default_encoding: Option<String>,
+    /// The encodings offered, `gzip` and `br` (empty: both).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub encodings: Vec<String>,
+}
+
 /// CORS: preflight requests answered, and the allowed origin echoed on responses.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]

@@ -163,6 +163,7 @@ fn health_check(h: &HealthCheckToml) -> Option<HealthCheck> {
         port: h.port,
         hostname: h.hostname.clone(),
         headers: h.headers.clone().unwrap_or_default(),
+        options: Default::default(),
     })
 }
 
@@ -410,6 +411,7 @@ fn load_balancer(lb: Option<&LoadBalancerToml>) -> LoadBalancer {
             secure: s.secure.unwrap_or(false),
             http_only: s.http_only.unwrap_or(false),
             same_site: s.same_site.clone().unwrap_or_default(),
+            ..Stickiness::default()
         }),
         (None, Some(true)) => Some(Stickiness {
             cookie_name: model::dynamic::DEPRECATED_STICKY_COOKIE.to_string(),

@@ -162,6 +162,9 @@ pub(super) async fn send(
                     return Err(e);
                 }
                 route.metrics.retries.fetch_add(1, Ordering::Relaxed);
+                if let Some(first) = route.retry_interval {
+                    tokio::time::sleep(backoff(first, attempts, n_tried)).await;
+                }
                 tracing::info!(
                     frontend = %route.frontend,
                     "retrying {} {} on another server (attempt {}/{attempts}): {e}; {} sits out {cool:?}",
@@ -173,6 +176,16 @@ pub(super) async fn send(
             }
         }
     }
+}
+
+/// The wait before retry `n` (1 for the first) of `attempts`: Traefik's exponential backoff
+/// without its jitter, from `first` up to twice it before the last attempt.
+fn backoff(first: std::time::Duration, attempts: usize, n: usize) -> std::time::Duration {
+    if attempts < 2 {
+        return std::time::Duration::ZERO;
+    }
+    let multiplier = 2f64.powf(1.0 / (attempts - 1) as f64);
+    first.mul_f64(multiplier.powi(n.saturating_sub(1) as i32))
 }
 
 /// One attempt: sends `request` to `server` and waits for the response head, at most
@@ -276,4 +289,17 @@ fn switch_protocols(
         }
     });
     Response::from_parts(parts, ProxyBody::empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::backoff;
+    use std::time::Duration;
+
+    #[test]
+    fn retry_waits_grow_from_the_initial_interval_to_twice_it() {
+        let ms = |n| backoff(Duration::from_millis(100), 5, n).as_millis();
+        assert_eq!([ms(1), ms(2), ms(3), ms(4)], [100, 118, 141, 168]);
+        assert_eq!(backoff(Duration::from_millis(100), 1, 1), Duration::ZERO);
+    }
 }

@@ -9,10 +9,14 @@ use std::io::Write;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, Response, StatusCode, header};
 
+use model::middleware::Compress;
+
 use super::body::ProxyBody;
 
 /// Bodies known to be shorter than this are sent as they are.
 const MIN_SIZE: u64 = 1400;
+/// The same for a 2.x/3.x `compress` middleware (`minResponseBodyBytes`' default).
+const TRAEFIK_3_MIN_SIZE: u64 = 1024;
 /// Brotli quality for dynamic content (11 is for static files; 4-6 is what servers use).
 const BROTLI_QUALITY: u32 = 5;
 const BROTLI_WINDOW: u32 = 22;
@@ -32,9 +36,50 @@ impl Encoding {
     }
 }
 
+/// A 2.x/3.x `compress` middleware's negotiation: its `encodings` only, its
+/// `defaultEncoding` for requests that name none (no `Accept-Encoding`, or `*` alone).
+pub(super) fn negotiate_for(headers: &HeaderMap, c: &Compress) -> Option<Encoding> {
+    let allowed =
+        |e: Encoding| c.encodings.is_empty() || c.encodings.iter().any(|n| n == e.token());
+    let named: Vec<&str> = (headers.get_all(header::ACCEPT_ENCODING).iter())
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|t| t.split(','))
+        .map(|i| i.split(';').next().unwrap_or("").trim())
+        .filter(|n| !n.is_empty())
+        .collect();
+    if named.is_empty() || named == ["*"] {
+        if let Some(d) = c.default_encoding.as_deref() {
+            let e = if d == "br" {
+                Encoding::Brotli
+            } else {
+                Encoding::Gzip
+            };
+            return allowed(e).then_some(e);
+        }
+    }
+    let (gzip, br) = weights(headers);
+    let gzip = if allowed(Encoding::Gzip) { gzip } else { 0.0 };
+    let br = if allowed(Encoding::Brotli) { br } else { 0.0 };
+    choose(gzip, br)
+}
+
 /// The encoding to answer `headers` with, by `Accept-Encoding` and its q-values: brotli when
 /// its weight is at least gzip's, gzip otherwise, none when neither is acceptable.
 pub(super) fn negotiate(headers: &HeaderMap) -> Option<Encoding> {
+    let (gzip, br) = weights(headers);
+    choose(gzip, br)
+}
+
+fn choose(gzip: f32, br: f32) -> Option<Encoding> {
+    match (br > 0.0 && br >= gzip, gzip > 0.0) {
+        (true, _) => Some(Encoding::Brotli),
+        (false, true) => Some(Encoding::Gzip),
+        _ => None,
+    }
+}
+
+/// The q-values of gzip and brotli in `Accept-Encoding` (`*` stands for an unnamed one).
+fn weights(headers: &HeaderMap) -> (f32, f32) {
     let (mut gzip, mut br, mut star) = (None::<f32>, None::<f32>, None::<f32>);
     for value in headers.get_all(header::ACCEPT_ENCODING) {
         let Ok(text) = value.to_str() else { continue };
@@ -53,19 +98,28 @@ pub(super) fn negotiate(headers: &HeaderMap) -> Option<Encoding> {
             }
         }
     }
-    let gzip = gzip.or(star).unwrap_or(0.0);
-    let br = br.or(star).unwrap_or(0.0);
-    match (br > 0.0 && br >= gzip, gzip > 0.0) {
-        (true, _) => Some(Encoding::Brotli),
-        (false, true) => Some(Encoding::Gzip),
-        _ => None,
-    }
+    (gzip.or(star).unwrap_or(0.0), br.or(star).unwrap_or(0.0))
 }
 
-/// Encodes `resp` with `encoding` unless it must be left alone (see the module's text).
-pub(super) fn apply(encoding: Encoding, method: &Method, resp: &mut Response<ProxyBody>) {
-    if !worth_it(method, resp.status(), resp.headers()) {
+/// Encodes `resp` with `encoding` unless it must be left alone (see the module's text); a
+/// 2.x/3.x middleware's `policy` sets the size threshold (1024 by default) and the media types.
+pub(super) fn apply(
+    encoding: Encoding,
+    method: &Method,
+    resp: &mut Response<ProxyBody>,
+    policy: Option<&Compress>,
+) {
+    let min = match policy {
+        Some(c) => c.min_response_body_bytes.unwrap_or(TRAEFIK_3_MIN_SIZE),
+        None => MIN_SIZE,
+    };
+    if !worth_it(method, resp.status(), resp.headers(), min) {
         return;
+    }
+    if let Some(c) = policy {
+        if !type_allowed(resp.headers(), c) {
+            return;
+        }
     }
     let h = resp.headers_mut();
     h.remove(header::CONTENT_LENGTH);
@@ -85,7 +139,27 @@ pub(super) fn apply(encoding: Encoding, method: &Method, resp: &mut Response<Pro
     resp.body_mut().encode(Encoder::new(encoding));
 }
 
-fn worth_it(method: &Method, status: StatusCode, headers: &HeaderMap) -> bool {
+/// Whether the answer's media type may be compressed under `c`'s lists (compared without
+/// parameters or case).
+fn type_allowed(headers: &HeaderMap, c: &Compress) -> bool {
+    let media = (headers.get(header::CONTENT_TYPE))
+        .and_then(|v| v.to_str().ok())
+        .map(|t| {
+            t.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .unwrap_or_default();
+    let listed = |list: &[String]| list.iter().any(|t| t.trim().eq_ignore_ascii_case(&media));
+    if !c.included_content_types.is_empty() {
+        return listed(&c.included_content_types);
+    }
+    !listed(&c.excluded_content_types)
+}
+
+fn worth_it(method: &Method, status: StatusCode, headers: &HeaderMap, min: u64) -> bool {
     let no_body = *method == Method::HEAD
         || status.is_informational()
         || matches!(
@@ -96,7 +170,7 @@ fn worth_it(method: &Method, status: StatusCode, headers: &HeaderMap) -> bool {
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok())
-        .is_some_and(|n| n < MIN_SIZE);
+        .is_some_and(|n| n < min);
     let grpc = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -190,16 +264,65 @@ mod tests {
     }
 
     #[test]
+    fn a_middlewares_encodings_default_and_media_types() {
+        let only_gzip = Compress {
+            encodings: vec!["gzip".into()],
+            default_encoding: Some("gzip".into()),
+            ..Compress::default()
+        };
+        assert_eq!(
+            negotiate_for(&accept("br, gzip;q=0.5"), &only_gzip),
+            Some(Encoding::Gzip)
+        );
+        assert_eq!(negotiate_for(&accept("br"), &only_gzip), None);
+        assert_eq!(
+            negotiate_for(&HeaderMap::new(), &only_gzip),
+            Some(Encoding::Gzip)
+        );
+        assert_eq!(negotiate_for(&HeaderMap::new(), &Compress::default()), None);
+        let typed = |t: &str| {
+            let mut h = HeaderMap::new();
+            h.insert(header::CONTENT_TYPE, t.parse().expect("v"));
+            h
+        };
+        let excluded = Compress {
+            excluded_content_types: vec!["text/event-stream".into()],
+            ..Compress::default()
+        };
+        assert!(!type_allowed(
+            &typed("text/event-stream; charset=utf-8"),
+            &excluded
+        ));
+        assert!(type_allowed(&typed("text/html"), &excluded));
+        let included = Compress {
+            included_content_types: vec!["application/json".into()],
+            ..Compress::default()
+        };
+        assert!(type_allowed(&typed("Application/JSON"), &included));
+        assert!(!type_allowed(&typed("text/html"), &included));
+    }
+
+    #[test]
     fn what_is_left_alone() {
         let mut h = HeaderMap::new();
-        assert!(worth_it(&Method::GET, StatusCode::OK, &h));
-        assert!(!worth_it(&Method::HEAD, StatusCode::OK, &h));
-        assert!(!worth_it(&Method::GET, StatusCode::PARTIAL_CONTENT, &h));
-        assert!(!worth_it(&Method::GET, StatusCode::NOT_MODIFIED, &h));
+        assert!(worth_it(&Method::GET, StatusCode::OK, &h, MIN_SIZE));
+        assert!(!worth_it(&Method::HEAD, StatusCode::OK, &h, MIN_SIZE));
+        assert!(!worth_it(
+            &Method::GET,
+            StatusCode::PARTIAL_CONTENT,
+            &h,
+            MIN_SIZE
+        ));
+        assert!(!worth_it(
+            &Method::GET,
+            StatusCode::NOT_MODIFIED,
+            &h,
+            MIN_SIZE
+        ));
         h.insert(header::CONTENT_LENGTH, "1399".parse().expect("v"));
-        assert!(!worth_it(&Method::GET, StatusCode::OK, &h));
+        assert!(!worth_it(&Method::GET, StatusCode::OK, &h, MIN_SIZE));
         h.insert(header::CONTENT_LENGTH, "1400".parse().expect("v"));
-        assert!(worth_it(&Method::GET, StatusCode::OK, &h));
+        assert!(worth_it(&Method::GET, StatusCode::OK, &h, MIN_SIZE));
         for (k, v) in [
             (header::CONTENT_ENCODING, "gzip"),
             (header::CONTENT_RANGE, "bytes 0-9/100"),
@@ -207,7 +330,7 @@ mod tests {
         ] {
             let mut h = HeaderMap::new();
             h.insert(k, v.parse().expect("v"));
-            assert!(!worth_it(&Method::GET, StatusCode::OK, &h), "{v}");
+            assert!(!worth_it(&Method::GET, StatusCode::OK, &h, MIN_SIZE), "{v}");
         }
     }
 

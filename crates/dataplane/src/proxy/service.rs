@@ -58,9 +58,12 @@ pub(super) async fn handle(
         sniff_content_type(&mut resp).await;
     }
     // A route may compress on an entrypoint that does not (a 2.x/3.x `compress` middleware).
-    let encoding = encoding.or(routed.compress.take());
-    if let Some((encoding, method)) = encoding {
-        compress::apply(encoding, &method, &mut resp);
+    match (encoding, routed.compress.take()) {
+        (Some((encoding, method)), _) => compress::apply(encoding, &method, &mut resp, None),
+        (None, Some((encoding, method, policy))) => {
+            compress::apply(encoding, &method, &mut resp, Some(&policy));
+        }
+        (None, None) => {}
     }
     let status = resp.status().as_u16();
     let log = match (&ep.proxy.access_log, arrival) {
@@ -121,7 +124,7 @@ struct Routed {
     /// The request's `maxconn` slot, held until the response body ends.
     slot: Option<middleware::ConnSlot>,
     /// What its route's `compress` middleware negotiated (only on such routes).
-    compress: Option<(compress::Encoding, Method)>,
+    compress: Option<(compress::Encoding, Method, Arc<model::middleware::Compress>)>,
 }
 
 /// How the request was answered, for its access-log line.
@@ -249,8 +252,9 @@ async fn serve_route(
     route: &Arc<CompiledRoute>,
     routed: &mut Routed,
 ) -> Result<Response<ProxyBody>, ProxyError> {
-    if route.compress && !ep.compress {
-        routed.compress = compress::negotiate(req.headers()).map(|e| (e, req.method().clone()));
+    if let (Some(policy), false) = (&route.compress, ep.compress) {
+        routed.compress = compress::negotiate_for(req.headers(), policy)
+            .map(|e| (e, req.method().clone(), Arc::clone(policy)));
     }
     let Some(guards) = route.guards.clone() else {
         if let Some(resp) = route_redirect(ep, &req, route) {

@@ -454,6 +454,7 @@ fn build_load_balancer(labels: &Labels) -> LoadBalancer {
                 .text(LABEL_STICKINESS_SAME_SITE)
                 .unwrap_or_default()
                 .to_string(),
+            ..Stickiness::default()
         })
     } else if labels.bool(LABEL_STICKY) == Some(true) {
         Some(Stickiness {
@@ -504,6 +505,7 @@ fn build_health_check(labels: &Labels) -> Option<HealthCheck> {
         port: labels.port(LABEL_HC_PORT),
         hostname: labels.text(LABEL_HC_HOSTNAME).map(String::from),
         headers: labels.map(LABEL_HC_HEADERS),
+        options: Default::default(),
     })
 }
 

@@ -959,6 +959,7 @@ mod tests {
                 secure: false,
                 http_only: true,
                 same_site: "strict".into(),
+                ..Stickiness::default()
             })
         );
         let old = &t.config.backends["backend-o"].load_balancer;

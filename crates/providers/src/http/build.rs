@@ -198,18 +198,7 @@ pub(crate) fn middleware(entry: &Entry) -> Result<Middleware, OptionError> {
             })
         }
         "passtlsclientcert" => Middleware::PassTlsClientCert(pass_tls_client_cert(t, kind)?),
-        "compress" => {
-            let later = [
-                "excludedContentTypes",
-                "includedContentTypes",
-                "minResponseBodyBytes",
-                "defaultEncoding",
-                "encodings",
-            ];
-            t.only(&later, kind)?;
-            not_yet(t, &later, kind)?;
-            Middleware::Compress {}
-        }
+        "compress" => Middleware::Compress(compress(t, kind)?),
         "contenttype" => {
             // `autoDetect` is deprecated in Traefik 3: `false` turns the middleware off.
             t.only(&["autoDetect"], kind)?;
@@ -222,13 +211,13 @@ pub(crate) fn middleware(entry: &Entry) -> Result<Middleware, OptionError> {
         }
         "retry" => {
             t.only(&["attempts", "initialInterval"], kind)?;
-            not_yet(t, &["initialInterval"], kind)?;
             let attempts = t.u64("attempts")?.unwrap_or(0);
             if attempts == 0 {
                 return Err(OptionError::new(at, "attempts is required (more than 0)"));
             }
             Middleware::Retry {
                 attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+                initial_interval: t.duration("initialInterval")?.filter(|d| !d.is_zero()),
             }
         }
         "errors" => {
@@ -257,6 +246,70 @@ pub(crate) fn middleware(entry: &Entry) -> Result<Middleware, OptionError> {
                 ),
             ));
         }
+    })
+}
+
+/// `compress`'s options; `zstd` (which portier does not encode) may be listed beside the
+/// others, never alone, and is never chosen.
+fn compress(t: &Tree, kind: &str) -> Result<model::middleware::Compress, OptionError> {
+    t.only(
+        &[
+            "excludedContentTypes",
+            "includedContentTypes",
+            "minResponseBodyBytes",
+            "defaultEncoding",
+            "encodings",
+        ],
+        kind,
+    )?;
+    let excluded = t.list("excludedContentTypes")?;
+    let included = t.list("includedContentTypes")?;
+    if !excluded.is_empty() && !included.is_empty() {
+        return Err(at_error(
+            t,
+            "includedContentTypes",
+            "excludedContentTypes and includedContentTypes cannot both be set (as in Traefik)"
+                .into(),
+        ));
+    }
+    let known = |e: &str| matches!(e, "gzip" | "br" | "zstd");
+    let encodings: Vec<String> = (t.list("encodings")?.iter())
+        .map(|e| e.trim().to_ascii_lowercase())
+        .collect();
+    if let Some(bad) = encodings.iter().find(|e| !known(e)) {
+        return Err(at_error(
+            t,
+            "encodings",
+            format!("encoding {bad:?}: expected gzip, br or zstd"),
+        ));
+    }
+    let served: Vec<String> = encodings.into_iter().filter(|e| e != "zstd").collect();
+    if t.get("encodings").is_some() && served.is_empty() {
+        return Err(at_error(
+            t,
+            "encodings",
+            "zstd alone: portier encodes gzip and br only (not zstd yet)".into(),
+        ));
+    }
+    let default_encoding = match t.text("defaultEncoding")? {
+        None => None,
+        Some(e) if matches!(e.to_ascii_lowercase().as_str(), "gzip" | "br") => {
+            Some(e.to_ascii_lowercase())
+        }
+        Some(e) => {
+            return Err(at_error(
+                t,
+                "defaultEncoding",
+                format!("defaultEncoding {e:?}: portier encodes gzip or br"),
+            ));
+        }
+    };
+    Ok(model::middleware::Compress {
+        excluded_content_types: excluded,
+        included_content_types: included,
+        min_response_body_bytes: t.u64("minResponseBodyBytes")?,
+        default_encoding,
+        encodings: served,
     })
 }
 
@@ -724,7 +777,12 @@ pub(crate) fn load_balancer(t: &Tree, at: &str) -> Result<LoadBalancerOptions, O
 }
 
 fn health_check(t: &Tree) -> Result<HealthCheck, OptionError> {
-    let later = [
+    let known = [
+        "path",
+        "interval",
+        "port",
+        "hostname",
+        "headers",
         "timeout",
         "scheme",
         "followRedirects",
@@ -733,11 +791,66 @@ fn health_check(t: &Tree) -> Result<HealthCheck, OptionError> {
         "mode",
         "unhealthyInterval",
     ];
-    let mut known = vec!["path", "interval", "port", "hostname", "headers"];
-    known.extend(later);
     t.only(&known, "healthCheck")?;
-    not_yet(t, &later, "healthCheck")?;
+    if let Some(mode) = t.text("mode")? {
+        if !mode.eq_ignore_ascii_case("http") {
+            return Err(at_error(
+                t,
+                "mode",
+                format!(
+                    "mode {mode:?}: portier runs HTTP health checks only (gRPC checks not yet)"
+                ),
+            ));
+        }
+    }
+    let scheme = match t.text("scheme")? {
+        None => None,
+        Some(s) if s.eq_ignore_ascii_case("http") || s.eq_ignore_ascii_case("https") => {
+            Some(s.to_ascii_lowercase())
+        }
+        Some(s) => {
+            return Err(at_error(
+                t,
+                "scheme",
+                format!("scheme {s:?}: expected http or https"),
+            ));
+        }
+    };
+    let method = match t.text("method")? {
+        None => None,
+        Some(m) => {
+            let m = m.to_ascii_uppercase();
+            if http::Method::from_bytes(m.as_bytes()).is_err() {
+                return Err(at_error(
+                    t,
+                    "method",
+                    format!("method {m:?} is not an HTTP method"),
+                ));
+            }
+            Some(m)
+        }
+    };
+    let status = match t.u64("status")? {
+        None | Some(0) => None,
+        Some(s) if (100..=599).contains(&s) => Some(s as u16),
+        Some(s) => {
+            return Err(at_error(
+                t,
+                "status",
+                format!("status {s}: not an HTTP status"),
+            ));
+        }
+    };
+    let options = model::dynamic::HealthCheckOptions {
+        timeout: t.duration("timeout")?,
+        scheme,
+        method,
+        status,
+        no_follow_redirects: t.bool("followRedirects")? == Some(false),
+        unhealthy_interval: t.duration("unhealthyInterval")?,
+    };
     Ok(HealthCheck {
+        options,
         path: t.text("path")?.unwrap_or("/").to_string(),
         interval: t
             .duration("interval")?
@@ -765,16 +878,31 @@ pub(crate) fn sticky(t: &Tree) -> Result<Option<Stickiness>, OptionError> {
             .map(|_| Stickiness::default())),
         Some(_) => {
             let c = s.tree("cookie")?.unwrap_or(&Tree::default()).clone();
-            let later = ["maxAge", "path", "domain"];
-            let mut known = vec!["name", "secure", "httpOnly", "sameSite"];
-            known.extend(later);
-            c.only(&known, "sticky.cookie")?;
-            not_yet(&c, &later, "sticky.cookie")?;
+            c.only(
+                &[
+                    "name", "secure", "httpOnly", "sameSite", "maxAge", "path", "domain",
+                ],
+                "sticky.cookie",
+            )?;
+            for key in ["path", "domain"] {
+                if let Some(v) = c.text(key)? {
+                    if v.contains(';') || v.chars().any(char::is_control) {
+                        return Err(at_error(
+                            &c,
+                            key,
+                            format!("{key} {v:?} cannot be a cookie attribute"),
+                        ));
+                    }
+                }
+            }
             Ok(Some(Stickiness {
                 cookie_name: c.text("name")?.unwrap_or_default().to_string(),
                 secure: c.bool("secure")?.unwrap_or(false),
                 http_only: c.bool("httpOnly")?.unwrap_or(false),
                 same_site: c.text("sameSite")?.unwrap_or_default().to_string(),
+                path: c.text("path")?.map(str::to_string),
+                domain: c.text("domain")?.map(str::to_string),
+                max_age: c.i64("maxAge")?.unwrap_or(0),
             }))
         }
     }
