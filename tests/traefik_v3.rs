@@ -1233,12 +1233,20 @@ http:
       rule: Host(`api.local`)
       service: api
       middlewares: [office]
+    hidden:
+      rule: Host(`hidden.local`)
+      service: api
+      middlewares: [hide]
   middlewares:
     office:
       ipAllowList:
         sourceRange: [203.0.113.0/24]
         ipStrategy:
           depth: 1
+    hide:
+      ipAllowList:
+        sourceRange: [192.0.2.0/24]
+        rejectStatusCode: 404
   services:
     api:
       loadBalancer:
@@ -1280,6 +1288,8 @@ http:
     );
     let r = get(p.http(), "api.local", "/").await;
     assert_eq!(r.status, 403, "no X-Forwarded-For: no client address");
+    let r = get(p.http(), "hidden.local", "/").await;
+    assert_eq!(r.status, 404, "rejectStatusCode");
 }
 
 /// The secure-dashboard setup of Traefik's docs: the API only through a router to

@@ -52,6 +52,7 @@ pub fn frontend_middlewares(f: &FrontendToml) -> FrontendRead {
                 source_range,
                 use_x_forwarded_for: false,
                 ip_strategy: None,
+                reject_status_code: None,
             }),
     };
     m.headers = f
@@ -165,6 +166,7 @@ pub fn entry_point_white_list(
                 source_range,
                 use_x_forwarded_for: false,
                 ip_strategy: None,
+                reject_status_code: None,
             }),
     };
     if let Some(w) = &w {
@@ -336,6 +338,7 @@ impl Reader {
             source_range: ranges,
             use_x_forwarded_for: xff,
             ip_strategy: None,
+            reject_status_code: None,
         })
     }
 
@@ -508,6 +511,7 @@ impl Reader {
                         organization: r.flag(nt, "organization"),
                         province: r.flag(nt, "province"),
                         serial_number: r.flag(nt, "serialNumber"),
+                        organizational_unit: false,
                     })
                 };
                 let subject = name(self, "subject");
@@ -518,6 +522,8 @@ impl Reader {
                     sans: self.flag(it, "sans"),
                     subject,
                     issuer,
+                    serial_number: false,
+                    quoted: false,
                 })
             }
         };

@@ -729,14 +729,18 @@ fn backend_breaker(
     let spec = backend.circuit_breaker.as_ref()?;
     if let Some(kept) = old
         .and_then(|o| o.breaker.as_ref())
-        .filter(|b| b.expression == spec.expression)
+        .filter(|b| b.spec == *spec)
     {
         return Some(kept.clone());
     }
     match middleware::Breaker::compile(&spec.expression, std::time::Instant::now()) {
         Ok(b) => Some(BreakerRuntime {
-            expression: spec.expression.clone(),
-            breaker: Arc::new(b),
+            spec: spec.clone(),
+            breaker: Arc::new(b.with_periods(
+                spec.options.check_period,
+                spec.options.fallback_duration,
+                spec.options.recovery_duration,
+            )),
         }),
         Err(e) => {
             errors.push(ProviderError::Compile {
@@ -1042,6 +1046,7 @@ mod tests {
             source_range: vec!["10.0.0.0/8".into()],
             use_x_forwarded_for: false,
             ip_strategy: None,
+            reject_status_code: None,
         });
         config.frontends.insert("f".into(), Arc::new(f.clone()));
         let mut registry = Registry::new();
@@ -1077,6 +1082,7 @@ mod tests {
             source_range: vec!["10.0.0.0/33".into()],
             use_x_forwarded_for: false,
             ip_strategy: None,
+            reject_status_code: None,
         });
         config.frontends.insert("f".into(), Arc::new(f));
         let providers = [("docker".to_string(), Arc::new(config))].into();

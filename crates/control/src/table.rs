@@ -460,7 +460,7 @@ impl MirroringRuntime {
 /// A compiled circuit breaker and the expression it was compiled from (reused while equal).
 #[derive(Debug, Clone)]
 pub struct BreakerRuntime {
-    pub expression: String,
+    pub spec: model::dynamic::CircuitBreaker,
     pub breaker: Arc<middleware::Breaker>,
 }
 

@@ -26,6 +26,8 @@ pub struct AllowList {
     nets: Vec<IpNet>,
     use_x_forwarded_for: bool,
     strategy: Option<Strategy>,
+    /// The status of a refusal (403 unless `rejectStatusCode` says).
+    pub reject: http::StatusCode,
 }
 
 /// `ipStrategy` compiled: the client's address out of `X-Forwarded-For`.
@@ -33,6 +35,7 @@ pub struct AllowList {
 pub(crate) struct Strategy {
     depth: usize,
     excluded: Vec<IpNet>,
+    ipv6_subnet: Option<u8>,
 }
 
 impl Strategy {
@@ -40,11 +43,23 @@ impl Strategy {
         Ok(Strategy {
             depth: s.depth as usize,
             excluded: parse_ranges(&s.excluded_ips)?,
+            ipv6_subnet: s.ipv6_subnet,
         })
     }
 
-    /// The client's address as Traefik's strategies pick it (`None`: there is none).
+    /// The client's address as Traefik's strategies pick it (`None`: there is none); an
+    /// IPv6 one as its network's address under `ipv6Subnet`.
     pub(crate) fn client(&self, peer: IpAddr, headers: &HeaderMap) -> Option<IpAddr> {
+        let ip = self.pick(peer, headers)?;
+        match (ip, self.ipv6_subnet) {
+            (IpAddr::V6(v6), Some(bits)) => ipnet::Ipv6Net::new(v6, bits)
+                .ok()
+                .map(|n| IpAddr::V6(n.network())),
+            _ => Some(ip),
+        }
+    }
+
+    fn pick(&self, peer: IpAddr, headers: &HeaderMap) -> Option<IpAddr> {
         if self.depth == 0 && self.excluded.is_empty() {
             return Some(peer);
         }
@@ -79,6 +94,10 @@ impl AllowList {
                 .as_ref()
                 .map(Strategy::compile)
                 .transpose()?,
+            reject: spec
+                .reject_status_code
+                .and_then(|c| http::StatusCode::from_u16(c).ok())
+                .unwrap_or(http::StatusCode::FORBIDDEN),
         })
     }
 
@@ -116,6 +135,7 @@ mod tests {
             source_range: ranges.iter().map(|s| s.to_string()).collect(),
             use_x_forwarded_for: xff,
             ip_strategy: None,
+            reject_status_code: None,
         })
         .expect("valid ranges")
     }
@@ -156,6 +176,7 @@ mod tests {
             Strategy::compile(&IpStrategy {
                 depth,
                 excluded_ips: excluded.iter().map(|s| s.to_string()).collect(),
+                ipv6_subnet: None,
             })
             .expect("compiles")
         };
@@ -168,13 +189,27 @@ mod tests {
             Some(ip("1.2.3.4"))
         );
         assert_eq!(s(0, &[]).client(peer, &h), Some(peer));
+        let v6 = Strategy::compile(&IpStrategy {
+            depth: 0,
+            excluded_ips: vec![],
+            ipv6_subnet: Some(64),
+        })
+        .expect("compiles");
+        assert_eq!(
+            v6.client(ip("2001:db8:1:2:3:4:5:6"), &h),
+            Some(ip("2001:db8:1:2::")),
+            "ipv6Subnet: the /64"
+        );
+        assert_eq!(v6.client(peer, &h), Some(peer), "IPv4 as it is");
         let l = AllowList::compile(&WhiteList {
             source_range: vec!["1.2.3.0/24".into()],
             use_x_forwarded_for: false,
             ip_strategy: Some(IpStrategy {
                 depth: 2,
                 excluded_ips: vec![],
+                ipv6_subnet: None,
             }),
+            reject_status_code: None,
         })
         .expect("valid");
         assert!(l.allows(peer, &h));

@@ -508,6 +508,9 @@ struct Inner {
 #[derive(Debug)]
 pub struct Breaker {
     condition: Condition,
+    check_period: Duration,
+    fallback: Duration,
+    recovery: Duration,
     /// Seconds are counted from here.
     epoch: Instant,
     inner: Mutex<Inner>,
@@ -517,6 +520,9 @@ impl Breaker {
     pub fn compile(expression: &str, now: Instant) -> Result<Breaker, MiddlewareError> {
         Ok(Breaker {
             condition: parse(expression, Language::Breaker)?,
+            check_period: CHECK_PERIOD,
+            fallback: FALLBACK,
+            recovery: RECOVERY,
             epoch: now,
             inner: Mutex::new(Inner {
                 state: BreakerState::Standby,
@@ -530,21 +536,34 @@ impl Breaker {
         })
     }
 
+    /// The breaker with other periods than Traefik's defaults (`None` keeps a default).
+    pub fn with_periods(
+        mut self,
+        check: Option<Duration>,
+        fallback: Option<Duration>,
+        recovery: Option<Duration>,
+    ) -> Breaker {
+        self.check_period = check.unwrap_or(self.check_period);
+        self.fallback = fallback.unwrap_or(self.fallback);
+        self.recovery = recovery.unwrap_or(self.recovery);
+        self
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     pub fn state(&self, now: Instant) -> BreakerState {
         let mut i = self.lock();
-        Self::advance(&mut i, now);
+        self.advance(&mut i, now);
         i.state
     }
 
     /// Moves a tripped breaker to recovering, and a recovered one to standby, by the clock.
-    fn advance(i: &mut Inner, now: Instant) {
+    fn advance(&self, i: &mut Inner, now: Instant) {
         if i.state == BreakerState::Tripped && now >= i.until {
             i.state = BreakerState::Recovering;
-            i.until = now + RECOVERY;
+            i.until = now + self.recovery;
             i.recovery_start = now;
             i.allowed = 0;
             i.denied = 0;
@@ -557,7 +576,7 @@ impl Breaker {
     /// Whether a request may go to the backend now (else it gets 503).
     pub fn allow(&self, now: Instant) -> bool {
         let mut i = self.lock();
-        Self::advance(&mut i, now);
+        self.advance(&mut i, now);
         match i.state {
             BreakerState::Standby => true,
             BreakerState::Tripped => false,
@@ -565,7 +584,7 @@ impl Breaker {
                 // oxy's ratio controller: allowed / all stays under a target that grows
                 // linearly from 0 to 0.5 over the recovery.
                 let elapsed = now.duration_since(i.recovery_start).as_secs_f64();
-                let target = 0.5 * elapsed / RECOVERY.as_secs_f64();
+                let target = 0.5 * elapsed / self.recovery.as_secs_f64().max(f64::MIN_POSITIVE);
                 let would = ratio(i.allowed + 1, i.allowed + 1 + i.denied);
                 if would < target {
                     i.allowed += 1;
@@ -587,10 +606,10 @@ impl Breaker {
         if now < i.last_check || i.state == BreakerState::Tripped {
             return;
         }
-        i.last_check = now + CHECK_PERIOD;
+        i.last_check = now + self.check_period;
         if self.condition.holds(&i.window.at(second)) {
             i.state = BreakerState::Tripped;
-            i.until = now + FALLBACK;
+            i.until = now + self.fallback;
             i.window = Window::default();
         }
     }
@@ -698,5 +717,26 @@ mod tests {
         assert!((10..=50).contains(&allowed), "{allowed}");
         assert_eq!(b.state(start + RECOVERY), BreakerState::Standby);
         assert!(b.allow(start + RECOVERY));
+    }
+
+    #[test]
+    fn periods_of_traefik_3_replace_the_defaults() {
+        let t0 = Instant::now();
+        let b = Breaker::compile("NetworkErrorRatio() > 0.5", t0)
+            .expect("compiles")
+            .with_periods(
+                None,
+                Some(Duration::from_secs(1)),
+                Some(Duration::from_secs(2)),
+            );
+        b.record(502, Duration::ZERO, t0);
+        assert_eq!(b.state(t0), BreakerState::Tripped);
+        let t1 = t0 + Duration::from_secs(1);
+        assert_eq!(b.state(t1), BreakerState::Recovering, "fallbackDuration 1s");
+        assert_eq!(
+            b.state(t1 + Duration::from_secs(2)),
+            BreakerState::Standby,
+            "recoveryDuration 2s"
+        );
     }
 }

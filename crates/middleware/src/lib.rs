@@ -123,7 +123,7 @@ impl Guards {
     pub fn admit(&self, req: &mut RequestHead<'_>) -> Result<RequestFacts, Refusal> {
         if let Some(w) = &self.white_list {
             if !w.allows(req.peer, req.headers) {
-                return Err(Refusal::status(http::StatusCode::FORBIDDEN));
+                return Err(Refusal::status(w.reject));
             }
         }
         match &self.headers {

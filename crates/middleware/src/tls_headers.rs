@@ -65,20 +65,28 @@ fn cert_infos(infos: &CertInfos, cert: &X509Certificate<'_>) -> String {
     if let Some(dn) = name_infos("Issuer", infos.issuer.as_ref(), cert.issuer()) {
         values.push(dn);
     }
+    // 2.x/3.x quote every value; 1.7 quoted only the names.
+    let q = |v: String| if infos.quoted { format!("\"{v}\"") } else { v };
+    if infos.serial_number {
+        values.push(format!("SerialNumber={}", q(cert.serial.to_str_radix(10))));
+    }
     if infos.not_before {
         values.push(format!(
             "NB={}",
-            cert.validity().not_before.timestamp().max(0)
+            q(cert.validity().not_before.timestamp().max(0).to_string())
         ));
     }
     if infos.not_after {
         values.push(format!(
             "NA={}",
-            cert.validity().not_after.timestamp().max(0)
+            q(cert.validity().not_after.timestamp().max(0).to_string())
         ));
     }
     if infos.sans {
-        values.push(format!("SAN={}", sans(cert).join(",")));
+        let sans = sans(cert);
+        if !(infos.quoted && sans.is_empty()) {
+            values.push(format!("SAN={}", q(sans.join(","))));
+        }
     }
     values.join(",")
 }
@@ -119,6 +127,11 @@ fn name_infos(prefix: &str, options: Option<&NameInfos>, name: &X509Name<'_>) ->
         o.organization,
         "O",
         name.iter_organization().filter_map(text).collect(),
+    );
+    add(
+        o.organizational_unit,
+        "OU",
+        name.iter_organizational_unit().filter_map(text).collect(),
     );
     // Go keeps one subject serial number and one common name.
     add(
@@ -201,6 +214,7 @@ mod tests {
         let mut dn = rcgen::DistinguishedName::new();
         dn.push(rcgen::DnType::CountryName, "FR");
         dn.push(rcgen::DnType::OrganizationName, "Portier Co");
+        dn.push(rcgen::DnType::OrganizationalUnitName, "Ops");
         dn.push(rcgen::DnType::CommonName, "alice");
         params.distinguished_name = dn;
         params
@@ -245,6 +259,33 @@ mod tests {
         assert_eq!(
             h[CLIENT_CERT_INFOS],
             query_escape("Subject=\"C=FR,O=Portier Co,CN=alice\",SAN=client.test,10.0.0.1")
+        );
+        // 2.x/3.x: every value quoted, the serial number after the names.
+        let h = headers_for(PassTlsClientCert {
+            pem: false,
+            infos: Some(CertInfos {
+                sans: true,
+                serial_number: true,
+                quoted: true,
+                subject: Some(NameInfos {
+                    common_name: true,
+                    organizational_unit: true,
+                    ..NameInfos::default()
+                }),
+                ..CertInfos::default()
+            }),
+        });
+        let text = h[CLIENT_CERT_INFOS].to_str().expect("ascii").to_string();
+        let prefix = query_escape("Subject=\"OU=Ops,CN=alice\",SerialNumber=\"");
+        let suffix = query_escape("\",SAN=\"client.test,10.0.0.1\"");
+        assert!(
+            text.starts_with(&prefix) && text.ends_with(&suffix),
+            "{text}"
+        );
+        let serial = &text[prefix.len()..text.len() - suffix.len()];
+        assert!(
+            !serial.is_empty() && serial.bytes().all(|b| b.is_ascii_digit()),
+            "{serial}"
         );
     }
 

@@ -485,6 +485,33 @@ fn serialize_opt_duration<S: serde::Serializer>(
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CircuitBreaker {
     pub expression: String,
+    /// Traefik 2.x/3.x's periods and status.
+    #[serde(flatten)]
+    pub options: BreakerOptions,
+}
+
+/// `checkPeriod` (100 ms), `fallbackDuration` (10 s), `recoveryDuration` (10 s) and
+/// `responseCode` (503) of a 2.x/3.x circuit breaker; `None`: Traefik's default.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BreakerOptions {
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "serialize_opt_duration"
+    )]
+    pub check_period: Option<std::time::Duration>,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "serialize_opt_duration"
+    )]
+    pub fallback_duration: Option<std::time::Duration>,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "serialize_opt_duration"
+    )]
+    pub recovery_duration: Option<std::time::Duration>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub response_code: Option<u16>,
 }
 
 /// `loadBalancer.stickiness`: the cookie's name (empty: Traefik's name derived from the

@@ -77,6 +77,9 @@ pub struct WhiteList {
     /// 2.x/3.x `ipStrategy`: which `X-Forwarded-For` address is the client's.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ip_strategy: Option<IpStrategy>,
+    /// 3.x `rejectStatusCode`: the status of a refusal (`None`: 403).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reject_status_code: Option<u16>,
 }
 
 /// `ipStrategy`: the client is the `depth`-th address of `X-Forwarded-For` from the right
@@ -88,6 +91,9 @@ pub struct IpStrategy {
     pub depth: u32,
     #[serde(rename = "excludedIPs", skip_serializing_if = "Vec::is_empty")]
     pub excluded_ips: Vec<String>,
+    /// `ipv6Subnet`: an IPv6 client stands for its whole /N (its network address).
+    #[serde(rename = "ipv6Subnet", skip_serializing_if = "Option::is_none")]
+    pub ipv6_subnet: Option<u8>,
 }
 
 /// One authentication kind (Traefik builds only one: basic, else digest, else forward) and
@@ -248,6 +254,13 @@ pub struct CertInfos {
     pub subject: Option<NameInfos>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub issuer: Option<NameInfos>,
+    /// 2.x/3.x `info.serialNumber`: the certificate's serial, in decimal.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub serial_number: bool,
+    /// 2.x/3.x's format: `NB`, `NA`, `SAN` and `SerialNumber` values in quotes (1.7 wrote
+    /// them bare).
+    #[serde(skip)]
+    pub quoted: bool,
 }
 
 /// Which parts of a distinguished name to pass.
@@ -261,6 +274,9 @@ pub struct NameInfos {
     pub organization: bool,
     pub province: bool,
     pub serial_number: bool,
+    /// 2.x/3.x `organizationalUnit` (`OU`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub organizational_unit: bool,
 }
 
 /// `buffering`: bodies read whole before they move on, in memory up to `mem*` bytes and on
@@ -595,6 +611,7 @@ mod tests {
                 source_range: vec!["10.0.0.0/8".into()],
                 use_x_forwarded_for: false,
                 ip_strategy: None,
+                reject_status_code: None,
             }),
             headers: Some(Headers {
                 frame_deny: true,

@@ -396,6 +396,7 @@ fn circuit_breaker(
     }
     Some(CircuitBreaker {
         expression: e.get_ref().clone(),
+        options: Default::default(),
     })
 }
 

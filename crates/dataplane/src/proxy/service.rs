@@ -289,9 +289,10 @@ async fn through_breaker(
     };
     let started = Instant::now();
     if !b.breaker.allow(started) {
-        return Err(ProxyError::Refused(middleware::Refusal::status(
-            StatusCode::SERVICE_UNAVAILABLE,
-        )));
+        let code = (b.spec.options.response_code)
+            .and_then(|c| StatusCode::from_u16(c).ok())
+            .unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+        return Err(ProxyError::Refused(middleware::Refusal::status(code)));
     }
     let answer = mirrored(ep, route, head, routed).await;
     let status = match &answer {

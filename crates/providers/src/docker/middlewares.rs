@@ -329,6 +329,7 @@ impl Reader<'_> {
             source_range: ranges,
             use_x_forwarded_for: xff,
             ip_strategy: None,
+            reject_status_code: None,
         })
     }
 
@@ -399,6 +400,7 @@ impl Reader<'_> {
                     organization: f("organization"),
                     province: f("province"),
                     serial_number: f("serialNumber"),
+                    organizational_unit: false,
                 }
             })
         };
@@ -412,6 +414,8 @@ impl Reader<'_> {
             sans: flag(self, "infos.sans"),
             subject: name(self, "subject"),
             issuer: name(self, "issuer"),
+            serial_number: false,
+            quoted: false,
         });
         let pem = flag(self, "pem") || self.bool(PASS_TLS_CERT);
         (pem || infos.is_some()).then_some(PassTlsClientCert { pem, infos })

@@ -488,6 +488,7 @@ fn build_circuit_breaker(
     }
     Some(CircuitBreaker {
         expression: expression.to_string(),
+        options: Default::default(),
     })
 }
 

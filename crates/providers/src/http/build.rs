@@ -115,15 +115,22 @@ pub(crate) fn middleware(entry: &Entry) -> Result<Middleware, OptionError> {
         "forwardauth" => forward_auth(t, kind, at)?,
         "ipallowlist" | "ipwhitelist" => {
             t.only(&["sourceRange", "ipStrategy", "rejectStatusCode"], kind)?;
-            if let Some(code) = t.u64("rejectStatusCode")? {
-                if code != 403 {
-                    return Err(not_yet_at(t, "rejectStatusCode", kind));
+            let reject_status_code = match t.u64("rejectStatusCode")? {
+                None => None,
+                Some(c) if (100..=599).contains(&c) => Some(c as u16),
+                Some(c) => {
+                    return Err(at_error(
+                        t,
+                        "rejectStatusCode",
+                        format!("{c} is not an HTTP status"),
+                    ));
                 }
-            }
+            };
             Middleware::IpAllowList(WhiteList {
                 source_range: non_empty(t.list("sourceRange")?, "sourceRange", at)?,
                 use_x_forwarded_for: false,
                 ip_strategy: t.tree("ipStrategy")?.map(ip_strategy).transpose()?,
+                reject_status_code,
             })
         }
         "headers" => Middleware::Headers(Box::new(headers(t, kind)?)),
@@ -168,22 +175,43 @@ pub(crate) fn middleware(entry: &Entry) -> Result<Middleware, OptionError> {
             })
         }
         "circuitbreaker" => {
-            let later = [
-                "checkPeriod",
-                "fallbackDuration",
-                "recoveryDuration",
-                "responseCode",
-            ];
-            let mut known = vec!["expression"];
-            known.extend(later);
-            t.only(&known, kind)?;
-            not_yet(t, &later, kind)?;
+            t.only(
+                &[
+                    "expression",
+                    "checkPeriod",
+                    "fallbackDuration",
+                    "recoveryDuration",
+                    "responseCode",
+                ],
+                kind,
+            )?;
+            let response_code = match t.u64("responseCode")? {
+                None => None,
+                Some(c) if (200..=599).contains(&c) => Some(c as u16),
+                Some(c) => {
+                    return Err(at_error(
+                        t,
+                        "responseCode",
+                        format!("{c} is not an HTTP status"),
+                    ));
+                }
+            };
+            let nonzero = |k: &str| -> Result<Option<std::time::Duration>, OptionError> {
+                Ok(t.duration(k)?.filter(|d| !d.is_zero()))
+            };
+            let options = model::dynamic::BreakerOptions {
+                check_period: nonzero("checkPeriod")?,
+                fallback_duration: nonzero("fallbackDuration")?,
+                recovery_duration: nonzero("recoveryDuration")?,
+                response_code,
+            };
             let expression = t.required("expression", at)?;
             if let Err(e) = middleware::Breaker::compile(expression, std::time::Instant::now()) {
                 return Err(at_error(t, "expression", e.to_string()));
             }
             Middleware::CircuitBreaker(model::dynamic::CircuitBreaker {
                 expression: expression.to_string(),
+                options,
             })
         }
         "inflightreq" => {
@@ -533,10 +561,20 @@ fn source_criterion(t: &Tree) -> Result<Extractor, OptionError> {
     })
 }
 
-/// `ipStrategy`: `depth`, or `excludedIPs` (checked now); `ipv6Subnet` refused for now.
+/// `ipStrategy`: `depth`, or `excludedIPs` (checked now), and `ipv6Subnet` (0–128).
 fn ip_strategy(t: &Tree) -> Result<model::middleware::IpStrategy, OptionError> {
     t.only(&["depth", "excludedIPs", "ipv6Subnet"], "ipStrategy")?;
-    not_yet(t, &["ipv6Subnet"], "ipStrategy")?;
+    let ipv6_subnet = match t.u64("ipv6Subnet")? {
+        None => None,
+        Some(n) if n <= 128 => Some(n as u8),
+        Some(n) => {
+            return Err(at_error(
+                t,
+                "ipv6Subnet",
+                format!("{n}: a prefix length is 0 to 128"),
+            ));
+        }
+    };
     let excluded = t.list("excludedIPs")?;
     if let Err(e) = middleware::parse_ranges(&excluded) {
         return Err(at_error(t, "excludedIPs", e.to_string()));
@@ -545,6 +583,7 @@ fn ip_strategy(t: &Tree) -> Result<model::middleware::IpStrategy, OptionError> {
         depth: u32::try_from(t.u64("depth")?.unwrap_or(0))
             .map_err(|_| at_error(t, "depth", "too large".into()))?,
         excluded_ips: excluded,
+        ipv6_subnet,
     })
 }
 
@@ -558,20 +597,24 @@ fn pass_tls_client_cert(
     let infos = match t.tree("info")? {
         None => None,
         Some(i) => {
-            let later = ["serialNumber"];
-            let mut known = vec!["notAfter", "notBefore", "sans", "subject", "issuer"];
-            known.extend(later);
-            i.only(&known, "passTLSClientCert.info")?;
-            not_yet(i, &later, "passTLSClientCert.info")?;
+            i.only(
+                &[
+                    "notAfter",
+                    "notBefore",
+                    "sans",
+                    "subject",
+                    "issuer",
+                    "serialNumber",
+                ],
+                "passTLSClientCert.info",
+            )?;
             let name = |key: &str| -> Result<Option<NameInfos>, OptionError> {
                 let Some(n) = i.tree(key)? else {
                     return Ok(None);
                 };
-                let later = ["organizationalUnit"];
                 let mut known = model::middleware::CERT_NAME_OPTIONS.to_vec();
-                known.extend(later);
+                known.push("organizationalUnit");
                 n.only(&known, key)?;
-                not_yet(n, &later, key)?;
                 let f = |k: &str| n.bool(k).map(|b| b.unwrap_or(false));
                 Ok(Some(NameInfos {
                     common_name: f("commonName")?,
@@ -581,6 +624,7 @@ fn pass_tls_client_cert(
                     organization: f("organization")?,
                     province: f("province")?,
                     serial_number: f("serialNumber")?,
+                    organizational_unit: f("organizationalUnit")?,
                 }))
             };
             Some(CertInfos {
@@ -589,6 +633,8 @@ fn pass_tls_client_cert(
                 sans: i.bool("sans")?.unwrap_or(false),
                 subject: name("subject")?,
                 issuer: name("issuer")?,
+                serial_number: i.bool("serialNumber")?.unwrap_or(false),
+                quoted: true,
             })
         }
     };
@@ -992,9 +1038,9 @@ mod tests {
             ("stripprefix", &[], "m.stripprefix", "prefixes is required"),
             (
                 "compress",
-                &[("minResponseBodyBytes", "10")],
-                "m.compress.minResponseBodyBytes",
-                "not supported by portier yet",
+                &[("encodings", "zstd")],
+                "m.compress.encodings",
+                "zstd alone",
             ),
             (
                 "stripprefx",
@@ -1012,10 +1058,10 @@ mod tests {
                 "ipallowlist",
                 &[
                     ("sourcerange", "10.0.0.0/8"),
-                    ("ipstrategy.ipv6subnet", "64"),
+                    ("ipstrategy.ipv6subnet", "129"),
                 ],
                 "m.ipallowlist.ipstrategy.ipv6subnet",
-                "ipv6Subnet is not supported",
+                "a prefix length is 0 to 128",
             ),
             (
                 "ratelimit",
