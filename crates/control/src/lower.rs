@@ -525,11 +525,17 @@ impl Lowering<'_> {
         if !tls.domains.is_empty() && !settings.acme {
             warn("tls.domains: no certificate resolver is configured to order them".into());
         }
-        if !tls.options.is_empty() {
-            warn(format!(
-                "tls.options {:?}: TLS options sets are not supported by portier yet; the entrypoint's TLS settings apply",
-                tls.options
-            ));
+        // Traefik does not build a router whose TLS options are unknown; portier reads no
+        // option sets yet, so only the default ones exist (a protection, so 503, rule zero).
+        let named = tls.options.split('@').next().unwrap_or_default();
+        if !named.is_empty() && named != "default" {
+            self.refuse(
+                f,
+                format!(
+                    "tls.options {:?} are not defined (portier runs the entrypoint's TLS settings, and reads no tls.options sets yet)",
+                    tls.options
+                ),
+            );
         }
     }
 
@@ -1385,5 +1391,30 @@ mod tests {
             "{warned:?}"
         );
         assert!(out["docker"].frontends["r"].tls_domains.is_empty());
+    }
+
+    #[test]
+    fn unknown_tls_options_keep_the_router_answering_503() {
+        let mut d = HttpConfig::default();
+        d.services.insert("web".into(), lb());
+        for (name, options) in [("modern", "modern@file"), ("plain", "default")] {
+            let mut r = (*router("web", &[])).clone();
+            r.tls = Some(RouterTls {
+                options: options.into(),
+                ..RouterTls::default()
+            });
+            d.routers.insert(name.into(), Arc::new(r));
+        }
+        let out = lower(&providers(d, HttpConfig::default()), &settings());
+        let docker = &out["docker"];
+        assert!(
+            docker.frontends["modern"].unenforced[0].contains("\"modern@file\" are not defined"),
+            "{:?}",
+            docker.frontends["modern"].unenforced
+        );
+        assert!(
+            docker.frontends["plain"].unenforced.is_empty(),
+            "the default options"
+        );
     }
 }
