@@ -63,8 +63,9 @@ pub(super) struct ProxyBody {
     done: Option<Completion>,
     /// Entrypoint compression: every data frame goes through it; its tail ends the body.
     encoder: Option<Encoder>,
-    /// The first frame, read early to sniff its type (`contentType`); sent first.
-    peeked: Option<Option<Result<Frame<Bytes>, hyper::Error>>>,
+    /// The first frame, read early to sniff its type (`contentType`); sent first. Boxed: most
+    /// bodies never have one, and a frame is large.
+    peeked: Option<Box<Option<Result<Frame<Bytes>, hyper::Error>>>>,
 }
 
 #[derive(Debug)]
@@ -123,9 +124,9 @@ impl ProxyBody {
         if self.peeked.is_none() {
             let inner = &mut self.inner;
             let frame = std::future::poll_fn(|cx| poll_inner(inner, cx)).await;
-            self.peeked = Some(frame);
+            self.peeked = Some(Box::new(frame));
         }
-        match &self.peeked {
+        match self.peeked.as_deref() {
             Some(Some(Ok(frame))) => frame.data_ref(),
             _ => None,
         }
@@ -172,7 +173,7 @@ impl Body for ProxyBody {
         let this = &mut *self;
         loop {
             let polled = match this.peeked.take() {
-                Some(first) => Poll::Ready(first),
+                Some(first) => Poll::Ready(*first),
                 None => poll_inner(&mut this.inner, cx),
             };
             let polled = match (polled, this.encoder.as_mut()) {
@@ -228,7 +229,7 @@ impl Body for ProxyBody {
         if self.encoder.is_some() {
             return SizeHint::default();
         }
-        let first = match &self.peeked {
+        let first = match self.peeked.as_deref() {
             None => 0,
             Some(Some(Ok(f))) => f.data_ref().map_or(0, |d| d.len() as u64),
             Some(_) => return SizeHint::with_exact(0),
