@@ -65,8 +65,11 @@ pub(super) struct ProxyBody {
     encoder: Option<Encoder>,
     /// The first frame, read early to sniff its type (`contentType`); sent first. Boxed: most
     /// bodies never have one, and a frame is large.
-    peeked: Option<Box<Option<Result<Frame<Bytes>, hyper::Error>>>>,
+    peeked: Option<Box<Polled>>,
 }
+
+/// A frame as polled: one, an error, or the end.
+type Polled = Option<Result<Frame<Bytes>, hyper::Error>>;
 
 #[derive(Debug)]
 enum Inner {
