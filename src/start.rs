@@ -208,7 +208,11 @@ impl Portier {
             .map(|_| Arc::new(acme::AcmeCerts::default()));
         // Certificates from dynamic configuration, kept current by `follow_certs`.
         let dynamic_certs: tls::DynamicCerts = Arc::default();
-        let tls = tls_configs(&config, acme_certs.as_ref(), Some(&dynamic_certs))?;
+        let tls: HashMap<String, proxy::TlsSlot> =
+            tls_configs(&config, acme_certs.as_ref(), Some(&dynamic_certs))?
+                .into_iter()
+                .map(|(name, c)| (name, Arc::new(arc_swap::ArcSwapOption::from(Some(c)))))
+                .collect();
         let access_log = open_access_log(&config)?;
         reopen_on_sigusr1(access_log.clone(), options.reopen_log.clone());
         // Redirects name the target's real port (it may have been bound to port 0).
@@ -220,6 +224,10 @@ impl Portier {
 
         let ready = Ready::from_listeners(&listeners);
         let (cp, updates) = start_control(&config, &bound, &upstream_tls);
+        tokio::spawn(follow_tls_options(
+            cp.tables.clone(),
+            tls_inputs(&config, acme_certs.as_ref(), &dynamic_certs, &tls),
+        ));
         tokio::spawn(follow_certs(cp.tables.clone(), dynamic_certs));
         if let Some(path) = options.ready_file {
             let has_provider = config.file.is_some() || config.docker.is_some();
@@ -436,6 +444,77 @@ async fn follow_certs(mut tables: watch::Receiver<Arc<RoutingTable>>, certs: tls
     }
 }
 
+/// What rebuilding one TLS entrypoint's configuration needs.
+struct TlsInput {
+    name: String,
+    tls: config::TlsConfig,
+    acme: Option<Arc<acme::AcmeCerts>>,
+    dynamic: tls::DynamicCerts,
+    slot: proxy::TlsSlot,
+}
+
+fn tls_inputs(
+    config: &Config,
+    acme_certs: Option<&Arc<acme::AcmeCerts>>,
+    dynamic: &tls::DynamicCerts,
+    slots: &HashMap<String, proxy::TlsSlot>,
+) -> Vec<TlsInput> {
+    (config.entry_points.iter())
+        .filter_map(|ep| {
+            let on_acme = (config.acme.as_ref()).is_some_and(|a| a.entry_point == ep.name);
+            Some(TlsInput {
+                name: ep.name.clone(),
+                tls: ep.tls.clone()?,
+                acme: acme_certs.filter(|_| on_acme).cloned(),
+                dynamic: Arc::clone(dynamic),
+                slot: Arc::clone(slots.get(&ep.name)?),
+            })
+        })
+        .collect()
+}
+
+/// Rebuilds every TLS entrypoint's configuration when a dynamic file's `tls.options.default`
+/// comes, changes or goes. One that cannot be built refuses handshakes (never TLS without
+/// the options), and says why in the log.
+async fn follow_tls_options(mut tables: watch::Receiver<Arc<RoutingTable>>, inputs: Vec<TlsInput>) {
+    let mut applied: Option<Arc<model::dynamic::TlsOptions>> = None;
+    loop {
+        let current = tables.borrow_and_update().tls_options.clone();
+        let same = match (&applied, &current) {
+            (None, None) => true,
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        };
+        if !same {
+            for i in &inputs {
+                let built = tls::server_config_with(
+                    &i.name,
+                    &i.tls,
+                    i.acme.clone(),
+                    Some(Arc::clone(&i.dynamic)),
+                    current.as_deref(),
+                );
+                match built {
+                    Ok(c) => {
+                        if current.is_some() {
+                            tracing::info!(entry_point = %i.name, "TLS options applied");
+                        }
+                        i.slot.store(Some(c));
+                    }
+                    Err(e) => {
+                        tracing::error!(entry_point = %i.name, "TLS options cannot be applied: {e}; TLS connections are refused until they are fixed");
+                        i.slot.store(None);
+                    }
+                }
+            }
+            applied = current;
+        }
+        if tables.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
 fn start_control(
     config: &Config,
     bound: &HashMap<String, u16>,
@@ -520,7 +599,7 @@ type InternalSlots = HashMap<String, Arc<OnceLock<proxy::Internal>>>;
 fn start_entry_points(
     config: &Config,
     listeners: Vec<(EntryPoint, TcpListener)>,
-    mut tls: HashMap<String, Arc<rustls::ServerConfig>>,
+    mut tls: HashMap<String, proxy::TlsSlot>,
     bound: &HashMap<String, u16>,
     proxy: &Arc<proxy::Proxy>,
     stop: &CancellationToken,

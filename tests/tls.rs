@@ -8,6 +8,11 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use support::{Backend, Portier, TestBody, get};
 use tokio::net::TcpStream;
 
+use support::docker::eventually;
+
+/// How long a dynamic change may take to apply.
+const WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
 fn pem(names: &[&str]) -> (String, String) {
     let c =
         rcgen::generate_simple_self_signed(names.iter().map(|s| s.to_string()).collect::<Vec<_>>())
@@ -310,6 +315,75 @@ async fn forward_auth_over_https_trusts_its_ca_or_skips_verification() {
     }
 }
 
+/// A dynamic file's `tls.options.default` replaces the TLS entrypoint's settings while it is
+/// defined: TLS 1.3 only and ALPN `http/1.1`, then client certificates checked against its CA,
+/// then (gone) the entrypoint's own settings again, each without a restart.
+#[tokio::test]
+async fn dynamic_tls_options_default_apply_and_change_without_a_restart() {
+    let api = support::Backend::spawn("api").await;
+    let (ca_pem, cert, key) = client_ca();
+    let yml = "\
+entryPoints:
+  websecure:
+    address: 127.0.0.1:0
+    http:
+      tls: {}
+providers:
+  file:
+    filename: dynamic.yml
+    watch: true
+";
+    let dynamic = |options: &str| {
+        format!(
+            "{options}http:\n  routers:\n    app:\n      rule: Host(`app.test`)\n      service: api\n      tls: {{}}\n  services:\n    api:\n      loadBalancer:\n        servers:\n          - url: {}\n",
+            api.url()
+        )
+    };
+    let modern = "tls:\n  options:\n    default:\n      minVersion: VersionTLS13\n      alpnProtocols: [http/1.1]\n";
+    let p = Portier::start_named(
+        "traefik.yml",
+        yml,
+        &[("dynamic.yml", &dynamic(modern)), ("ca.pem", &ca_pem)],
+        &[],
+    );
+    let addr = p.entry_point("websecure");
+    let tls12 = [&rustls::version::TLS12];
+    eventually(WAIT, "TLS 1.2 refused by the options", async || {
+        let (s, _) = support::tls::connect_with(addr, "app.test", &[], &tls12).await;
+        s.is_none().then_some(())
+    })
+    .await;
+    let (s, _) = support::tls::connect(addr, "app.test", &[b"h2", b"http/1.1"]).await;
+    let s = s.expect("a TLS 1.3 handshake");
+    assert_eq!(s.get_ref().1.alpn_protocol(), Some(&b"http/1.1"[..]));
+    assert_eq!(
+        s.get_ref().1.protocol_version(),
+        Some(rustls::ProtocolVersion::TLSv1_3)
+    );
+
+    let mtls = "tls:\n  options:\n    default:\n      clientAuth:\n        caFiles: [ca.pem]\n        clientAuthType: RequireAndVerifyClientCert\n";
+    p.write("dynamic.yml", &dynamic(mtls));
+    eventually(WAIT, "a client certificate required", async || {
+        mtls_get(addr, "app.test", None)
+            .await
+            .is_none()
+            .then_some(())
+    })
+    .await;
+    let r = mtls_get(addr, "app.test", Some((&cert, &key)))
+        .await
+        .expect("with the CA's certificate");
+    assert_eq!(r.status, 200);
+
+    p.write("dynamic.yml", &dynamic(""));
+    eventually(WAIT, "the entrypoint's own settings again", async || {
+        let (s, _) = support::tls::connect_with(addr, "app.test", &[], &tls12).await;
+        s.is_some().then_some(())
+    })
+    .await;
+    assert!(mtls_get(addr, "app.test", None).await.is_some());
+}
+
 /// A CA, and a client certificate for `alice` it signed: (CA PEM, client DER, client key DER).
 fn client_ca() -> (String, Vec<u8>, Vec<u8>) {
     use rcgen::{
@@ -484,7 +558,7 @@ async fn client_certificates_are_required_checked_and_passed_on() {
 
 #[tokio::test]
 async fn pass_tls_client_cert_labels_on_a_container() {
-    use support::docker::{Scope, eventually};
+    use support::docker::Scope;
     let s = Scope::new("mtls");
     let (ca_pem, client_der, client_key) = client_ca();
     let (cert, key) = pem(&["mtls.test"]);

@@ -63,11 +63,24 @@ pub async fn connect(
     Option<tokio_rustls::client::TlsStream<TcpStream>>,
     Vec<String>,
 ) {
+    connect_with(addr, sni, alpn, rustls::DEFAULT_VERSIONS).await
+}
+
+/// The same, offering only `versions` of TLS.
+pub async fn connect_with(
+    addr: SocketAddr,
+    sni: &str,
+    alpn: &[&[u8]],
+    versions: &[&'static rustls::SupportedProtocolVersion],
+) -> (
+    Option<tokio_rustls::client::TlsStream<TcpStream>>,
+    Vec<String>,
+) {
     let recorder = Arc::new(Recorder::default());
     let Ok(builder) = rustls::ClientConfig::builder_with_provider(Arc::new(
         rustls::crypto::ring::default_provider(),
     ))
-    .with_safe_default_protocol_versions() else {
+    .with_protocol_versions(versions) else {
         return (None, Vec::new());
     };
     let mut config = builder

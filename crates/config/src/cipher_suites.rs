@@ -121,6 +121,12 @@ pub(crate) fn resolve(names: &[String]) -> Result<Suites, String> {
     })
 }
 
+/// Traefik's (Go's) `cipherSuites` names → the rustls suites to offer, for dynamic
+/// `tls.options` (the static configuration reads them through `load`).
+pub fn rustls_suites(names: &[String]) -> Result<Vec<String>, String> {
+    resolve(names).map(|s| s.offered)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -25,6 +25,7 @@ pub mod tree;
 
 pub use address::ListenAddress;
 pub use assumed::{ASSUMED_DOCKER_DOMAIN, HTTP_PORT_ENV, assumed_defaults};
+pub use cipher_suites::rustls_suites;
 pub use error::line_col as line_col_of;
 pub use error::{ConfigError, ValueError};
 pub use keys::known_keys;

@@ -101,6 +101,8 @@ pub struct Registry {
     servers: ServerIndex,
     /// The servers as the last table published them; republished only when a backend changed.
     published: Arc<ServerIndex>,
+    /// The default TLS options as last published.
+    tls_options: Option<Arc<model::dynamic::TlsOptions>>,
     /// The dynamic certificates as last built, with what they were built from and their errors.
     certs: (
         crate::certs::CertInputs,
@@ -185,6 +187,21 @@ pub fn compile(
         registry.certs = (cert_inputs, Arc::new(store), errors);
     }
     let mut errors = registry.certs.2.clone();
+    let defined: Vec<(&String, &model::dynamic::TlsOptions)> = (providers.iter())
+        .filter_map(|(p, c)| c.tls.default_options.as_ref().map(|o| (p, o)))
+        .collect();
+    if let [(first, _), (second, _), ..] = defined.as_slice() {
+        errors.push(ProviderError::Compile {
+            provider: (*second).clone(),
+            at: None,
+            item: "tls.options.default".into(),
+            message: format!("also defined by provider {first}, whose options apply"),
+        });
+    }
+    let wanted = defined.first().map(|(_, o)| *o);
+    if registry.tls_options.as_deref() != wanted {
+        registry.tls_options = wanted.cloned().map(Arc::new);
+    }
     for (pname, config) in providers {
         errors.extend(config.errors.iter().cloned());
         if let Some(state) = registry.providers.get(pname) {
@@ -203,6 +220,7 @@ pub fn compile(
         generation,
         strict_slash: !settings.keep_trailing_slash,
         certs: Arc::clone(&registry.certs.1),
+        tls_options: registry.tls_options.clone(),
     }
 }
 

@@ -532,7 +532,7 @@ impl Lowering<'_> {
             self.refuse(
                 f,
                 format!(
-                    "tls.options {:?} are not defined (portier runs the entrypoint's TLS settings, and reads no tls.options sets yet)",
+                    "tls.options {:?} are not defined (portier runs the default options set only yet: tls.options.default of a dynamic file, else the entrypoint's TLS settings)",
                     tls.options
                 ),
             );

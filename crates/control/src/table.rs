@@ -31,6 +31,9 @@ pub struct RoutingTable {
     pub strict_slash: bool,
     /// Certificates from dynamic configuration, rebuilt only when they change.
     pub certs: Arc<crate::certs::CertStore>,
+    /// `tls.options.default` of a dynamic file: every TLS entrypoint's settings while it is
+    /// defined (the same `Arc` while unchanged, so the data plane rebuilds only on a change).
+    pub tls_options: Option<Arc<model::dynamic::TlsOptions>>,
 }
 
 /// The route a request meets, and the path to redirect it to when it meets the route only

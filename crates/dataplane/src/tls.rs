@@ -89,14 +89,26 @@ impl ResolvesServerCert for SniResolver {
     }
 }
 
-/// ring's suites, or those `cipherSuites` lists in its order (checked by `config`).
-fn provider(tls: &TlsConfig) -> rustls::crypto::CryptoProvider {
+/// ring's suites, or those `cipherSuites` lists in its order (checked by `config`), with the
+/// key-exchange groups `curves` names (all of ring's when empty).
+fn provider(suites: Option<&[String]>, curves: &[String]) -> rustls::crypto::CryptoProvider {
     let mut provider = ring::default_provider();
-    if let Some(names) = &tls.cipher_suites {
+    if let Some(names) = suites {
         let all = std::mem::take(&mut provider.cipher_suites);
         provider.cipher_suites = names
             .iter()
             .filter_map(|n| all.iter().find(|s| s.suite().as_str() == Some(n.as_str())))
+            .copied()
+            .collect();
+    }
+    if !curves.is_empty() {
+        let all = std::mem::take(&mut provider.kx_groups);
+        provider.kx_groups = curves
+            .iter()
+            .filter_map(|c| {
+                all.iter()
+                    .find(|g| format!("{:?}", g.name()).eq_ignore_ascii_case(c))
+            })
             .copied()
             .collect();
     }
@@ -110,7 +122,33 @@ pub fn server_config(
     acme: Option<Arc<crate::acme::AcmeCerts>>,
     dynamic: Option<DynamicCerts>,
 ) -> Result<Arc<ServerConfig>, TlsError> {
-    let provider = Arc::new(provider(tls));
+    server_config_with(entry_point, tls, acme, dynamic, None)
+}
+
+/// The same, with a dynamic file's `tls.options.default` in place of the entrypoint's own
+/// versions, suites, client authentication, SNI strictness and ALPN (its certificates stay).
+pub fn server_config_with(
+    entry_point: &str,
+    tls: &TlsConfig,
+    acme: Option<Arc<crate::acme::AcmeCerts>>,
+    dynamic: Option<DynamicCerts>,
+    options: Option<&model::dynamic::TlsOptions>,
+) -> Result<Arc<ServerConfig>, TlsError> {
+    let suites = match options {
+        Some(o) if !o.cipher_suites.is_empty() => Some(o.cipher_suites.as_slice()),
+        Some(_) => None,
+        None => tls.cipher_suites.as_deref(),
+    };
+    let curves = options.map(|o| o.curves.as_slice()).unwrap_or_default();
+    let provider = Arc::new(provider(suites, curves));
+    let sni_strict = options.map_or(tls.sni_strict, |o| o.sni_strict);
+    let client_ca = match options {
+        None => tls.client_ca.clone(),
+        Some(o) => o.client_auth.as_ref().map(|c| ClientCa {
+            files: c.ca_pem.clone(),
+            optional: c.optional,
+        }),
+    };
     let mut exact = HashMap::new();
     let mut wildcard = HashMap::new();
     let mut first = None;
@@ -128,14 +166,18 @@ pub fn server_config(
         Some(source) => Some(load(entry_point, source, &provider)?.0),
         None => first,
     };
-    let default = match (default, tls.sni_strict) {
+    let default = match (default, sni_strict) {
         (_, true) => None,
         (Some(d), false) => Some(d),
         (None, false) => Some(self_signed(entry_point, &provider)?),
     };
-    let versions: &[&rustls::SupportedProtocolVersion] = match tls.min_version {
-        TlsVersion::Tls12 => &[&rustls::version::TLS13, &rustls::version::TLS12],
-        TlsVersion::Tls13 => &[&rustls::version::TLS13],
+    let versions: &[&rustls::SupportedProtocolVersion] = match (tls.min_version, options) {
+        (_, Some(o)) if o.tls13_only => &[&rustls::version::TLS13],
+        (_, Some(o)) if o.tls12_only => &[&rustls::version::TLS12],
+        (_, Some(_)) | (TlsVersion::Tls12, None) => {
+            &[&rustls::version::TLS13, &rustls::version::TLS12]
+        }
+        (TlsVersion::Tls13, None) => &[&rustls::version::TLS13],
     };
     let builder = ServerConfig::builder_with_provider(Arc::clone(&provider))
         .with_protocol_versions(versions)
@@ -143,7 +185,7 @@ pub fn server_config(
             entry_point: entry_point.to_string(),
             message: e.to_string(),
         })?;
-    let builder = match &tls.client_ca {
+    let builder = match &client_ca {
         None => builder.with_no_client_auth(),
         Some(ca) => builder.with_client_cert_verifier(client_verifier(entry_point, ca, provider)?),
     };
@@ -154,7 +196,14 @@ pub fn server_config(
         wildcard,
         default,
     }));
-    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    config.alpn_protocols = match options {
+        Some(o) if !o.alpn_protocols.is_empty() => o
+            .alpn_protocols
+            .iter()
+            .map(|p| p.as_bytes().to_vec())
+            .collect(),
+        _ => vec![b"h2".to_vec(), b"http/1.1".to_vec()],
+    };
     if acme.is_some() {
         config
             .alpn_protocols

@@ -47,12 +47,53 @@ pub struct TlsSection {
     pub certificates: Vec<TlsCertificate>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub default_certificate: Option<TlsCertificate>,
+    /// `tls.options.default`: the TLS settings of every TLS entrypoint while it is defined.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default_options: Option<TlsOptions>,
 }
 
 impl TlsSection {
     pub fn is_empty(&self) -> bool {
-        self.certificates.is_empty() && self.default_certificate.is_none()
+        self.certificates.is_empty()
+            && self.default_certificate.is_none()
+            && self.default_options.is_none()
     }
+}
+
+/// A TLS options set, checked when read: versions, rustls suite names, key-exchange groups,
+/// client authentication with its CAs' PEM, SNI strictness, ALPN protocols.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TlsOptions {
+    /// Where it is declared (`dynamic.yml:12:5`).
+    pub source: String,
+    /// TLS 1.3 only (`minVersion: VersionTLS13`); else 1.2 and 1.3.
+    pub tls13_only: bool,
+    /// TLS 1.2 only (`maxVersion: VersionTLS12`).
+    pub tls12_only: bool,
+    /// rustls suite names to offer (empty: rustls' defaults).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cipher_suites: Vec<String>,
+    /// rustls key-exchange group names (`x25519`, `secp256r1`, `secp384r1`), in order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub curves: Vec<String>,
+    /// The client CAs' PEM (never shown) and whether a certificate is optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_auth: Option<TlsClientAuth>,
+    pub sni_strict: bool,
+    /// `alpnProtocols` (empty: `h2`, `http/1.1`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub alpn_protocols: Vec<String>,
+}
+
+/// `clientAuth`: the CAs a client certificate must chain to.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TlsClientAuth {
+    #[serde(skip)]
+    pub ca_pem: Vec<String>,
+    /// `VerifyClientCertIfGiven`: a client may connect without one.
+    pub optional: bool,
 }
 
 /// One certificate and its key, and where it was declared (`dynamic.yml:4:7`).

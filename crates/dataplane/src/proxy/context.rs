@@ -31,6 +31,9 @@ const UPSTREAM_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
 /// TCP keep-alive probes on upstream connections (Traefik: 30 s).
 const UPSTREAM_TCP_KEEPALIVE: Duration = Duration::from_secs(30);
 
+/// A TLS entrypoint's current rustls configuration, swapped when `tls.options` change.
+pub type TlsSlot = Arc<arc_swap::ArcSwapOption<rustls::ServerConfig>>;
+
 /// State shared by every entrypoint.
 #[derive(Debug)]
 pub struct Proxy {
@@ -105,8 +108,9 @@ impl Proxy {
 #[derive(Debug)]
 pub struct EntryPointContext {
     pub name: String,
-    /// Set on TLS entrypoints: the handshake runs before HTTP.
-    pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// Set on TLS entrypoints: the handshake runs before HTTP, with the configuration of the
+    /// moment (`None` inside: TLS options that could not be built; handshakes are refused).
+    pub tls: Option<TlsSlot>,
     /// `[entryPoints.NAME.redirect]`: every request is redirected there.
     pub redirect: Option<model::redirect::Redirect>,
     pub forwarded: ForwardedHeaders,

@@ -116,11 +116,17 @@ pub async fn serve(
                 head: limits.read_header_timeout,
                 idle: limits.idle_timeout,
             };
-            match &ep.tls {
+            let tls = ep.tls.as_ref().map(|slot| slot.load_full());
+            match tls {
                 None => serve_io(io, peer, None, &ep, builder, heads, watcher).await,
-                Some(config) => match tokio::time::timeout(
+                Some(None) => {
+                    // The TLS options could not be built: no handshake rather than one
+                    // without them (rule zero).
+                    tracing::debug!(entry_point = %ep.name, "TLS from {peer} refused: the TLS options are broken");
+                }
+                Some(Some(config)) => match tokio::time::timeout(
                     handshake_timeout,
-                    tokio_rustls::TlsAcceptor::from(Arc::clone(config)).accept(io),
+                    tokio_rustls::TlsAcceptor::from(config).accept(io),
                 )
                 .await
                 {

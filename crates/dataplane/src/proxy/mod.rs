@@ -21,5 +21,5 @@ mod service;
 mod target;
 mod upstream_body;
 
-pub use context::{EntryPointContext, Internal, InternalBody, InternalHandler, Proxy};
+pub use context::{EntryPointContext, Internal, InternalBody, InternalHandler, Proxy, TlsSlot};
 pub use listener::{Limits, serve};

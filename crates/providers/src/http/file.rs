@@ -145,14 +145,27 @@ fn translate(path: &Path, doc: &Document) -> ProviderConfig {
     out
 }
 
-/// `tls`: `certificates` (`certFile`, `keyFile`: a path or the PEM itself; `stores`) and the
-/// default store's `defaultCertificate`; `options` and other stores are refused for now.
+/// `tls`: `certificates` (`certFile`, `keyFile`: a path or the PEM itself; `stores`), the
+/// default store's `defaultCertificate`, and `options.default`; other option sets and stores
+/// are refused for now.
 fn tls(t: &Tree, source: &impl Fn(&str) -> String) -> Result<TlsSection, OptionError> {
-    if let Some(e) = t.get("options") {
-        return Err(OptionError::new(
-            &e.at,
-            "tls.options are not supported by portier yet (the static configuration's TLS settings apply)",
-        ));
+    let mut default_options = None;
+    if let Some(opts) = t.tree("options")? {
+        for e in opts.entries() {
+            let Node::Tree(o) = &e.node else {
+                return Err(OptionError::new(&e.at, "an options set takes options"));
+            };
+            if !e.name.eq_ignore_ascii_case("default") {
+                return Err(OptionError::new(
+                    &e.at,
+                    format!(
+                        "tls.options.{}: portier runs the default options set only yet (routers cannot choose a set)",
+                        e.name
+                    ),
+                ));
+            }
+            default_options = Some(tls_options(o, &source(&e.at))?);
+        }
     }
     let (certs, rest) = t.split_indexed("certificates");
     rest.only(&["certificates", "stores", "options"], "tls")?;
@@ -162,7 +175,10 @@ fn tls(t: &Tree, source: &impl Fn(&str) -> String) -> Result<TlsSection, OptionE
             "certificates is a list (certificates: - certFile: …)",
         ));
     }
-    let mut out = TlsSection::default();
+    let mut out = TlsSection {
+        default_options,
+        ..TlsSection::default()
+    };
     for (i, c) in certs {
         let at = format!("tls.certificates[{i}]");
         c.only(&["certFile", "keyFile", "stores"], "a certificate")?;
@@ -198,6 +214,144 @@ fn tls(t: &Tree, source: &impl Fn(&str) -> String) -> Result<TlsSection, OptionE
         }
     }
     Ok(out)
+}
+
+/// One options set, checked now (CA files read now, as certificates are).
+fn tls_options(o: &Tree, source: &str) -> Result<model::dynamic::TlsOptions, OptionError> {
+    o.only(
+        &[
+            "minVersion",
+            "maxVersion",
+            "cipherSuites",
+            "curvePreferences",
+            "clientAuth",
+            "sniStrict",
+            "alpnProtocols",
+            "preferServerCipherSuites",
+            "disableSessionTickets",
+        ],
+        "tls.options",
+    )?;
+    let at = |key: &str| o.get(key).map(|e| e.at.clone()).unwrap_or_default();
+    let version = |key: &str| -> Result<Option<u8>, OptionError> {
+        match o.text(key)? {
+            None => Ok(None),
+            Some("VersionTLS12") => Ok(Some(12)),
+            Some("VersionTLS13") => Ok(Some(13)),
+            Some(v @ ("VersionTLS10" | "VersionTLS11")) => Err(OptionError::new(
+                &at(key),
+                format!(
+                    "{v} is not offered (TLS 1.0 and 1.1 are insecure): VersionTLS12 or VersionTLS13"
+                ),
+            )),
+            Some(v) => Err(OptionError::new(
+                &at(key),
+                format!("{v:?} is not a TLS version (VersionTLS12 or VersionTLS13)"),
+            )),
+        }
+    };
+    let (min, max) = (version("minVersion")?, version("maxVersion")?);
+    if let (Some(13), Some(12)) = (min, max) {
+        return Err(OptionError::new(
+            &at("maxVersion"),
+            "maxVersion is below minVersion",
+        ));
+    }
+    let names = o.list("cipherSuites")?;
+    let cipher_suites = if names.is_empty() {
+        Vec::new()
+    } else {
+        config::rustls_suites(&names).map_err(|e| OptionError::new(&at("cipherSuites"), e))?
+    };
+    let mut curves = Vec::new();
+    for c in o.list("curvePreferences")? {
+        let group = match c.as_str() {
+            "X25519" => "X25519",
+            "CurveP256" | "secp256r1" => "secp256r1",
+            "CurveP384" | "secp384r1" => "secp384r1",
+            other => {
+                return Err(OptionError::new(
+                    &at("curvePreferences"),
+                    format!(
+                        "curve {other:?}: portier's TLS offers X25519, CurveP256 and CurveP384"
+                    ),
+                ));
+            }
+        };
+        curves.push(group.to_string());
+    }
+    let client_auth = match o.tree("clientAuth")? {
+        None => None,
+        Some(c) => client_auth(c)?,
+    };
+    if let Some(e) = o.get("preferServerCipherSuites") {
+        return Err(OptionError::new(
+            &e.at,
+            "preferServerCipherSuites is deprecated and ignored by Traefik (and Go): remove it",
+        ));
+    }
+    if o.bool("disableSessionTickets")? == Some(true) {
+        return Err(OptionError::new(
+            &at("disableSessionTickets"),
+            "disableSessionTickets is not supported by portier yet",
+        ));
+    }
+    Ok(model::dynamic::TlsOptions {
+        source: source.to_string(),
+        tls13_only: min == Some(13),
+        tls12_only: max == Some(12),
+        cipher_suites,
+        curves,
+        client_auth,
+        sni_strict: o.bool("sniStrict")?.unwrap_or(false),
+        alpn_protocols: o.list("alpnProtocols")?,
+    })
+}
+
+/// `clientAuth`: `caFiles` (paths or PEM, read now) and `clientAuthType`; the types that ask
+/// for a certificate without verifying it are refused (portier always verifies).
+fn client_auth(c: &Tree) -> Result<Option<model::dynamic::TlsClientAuth>, OptionError> {
+    c.only(&["caFiles", "clientAuthType"], "clientAuth")?;
+    let at = |key: &str| c.get(key).map(|e| e.at.clone()).unwrap_or_default();
+    let optional = match c.text("clientAuthType")?.unwrap_or("NoClientCert") {
+        "NoClientCert" => return Ok(None),
+        "VerifyClientCertIfGiven" => true,
+        "RequireAndVerifyClientCert" => false,
+        t @ ("RequestClientCert" | "RequireAnyClientCert") => {
+            return Err(OptionError::new(
+                &at("clientAuthType"),
+                format!(
+                    "{t} takes certificates without verifying them, which portier does not do: use VerifyClientCertIfGiven or RequireAndVerifyClientCert"
+                ),
+            ));
+        }
+        t => {
+            return Err(OptionError::new(
+                &at("clientAuthType"),
+                format!(
+                    "{t:?} is not a client auth type (NoClientCert, VerifyClientCertIfGiven, RequireAndVerifyClientCert)"
+                ),
+            ));
+        }
+    };
+    let mut ca_pem = Vec::new();
+    for f in c.list("caFiles")? {
+        if f.contains("-----BEGIN") {
+            ca_pem.push(f);
+            continue;
+        }
+        ca_pem.push(
+            std::fs::read_to_string(&f)
+                .map_err(|e| OptionError::new(&at("caFiles"), format!("cannot read {f}: {e}")))?,
+        );
+    }
+    if ca_pem.is_empty() {
+        return Err(OptionError::new(
+            &at("clientAuthType"),
+            "caFiles is required to verify client certificates",
+        ));
+    }
+    Ok(Some(model::dynamic::TlsClientAuth { ca_pem, optional }))
 }
 
 /// `certFile` and `keyFile` read now: each is the PEM itself or a file holding it.
