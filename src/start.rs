@@ -211,7 +211,12 @@ impl Portier {
         let tls: HashMap<String, proxy::TlsSlot> =
             tls_configs(&config, acme_certs.as_ref(), Some(&dynamic_certs))?
                 .into_iter()
-                .map(|(name, c)| (name, Arc::new(arc_swap::ArcSwapOption::from(Some(c)))))
+                .map(|(name, c)| {
+                    (
+                        name,
+                        Arc::new(ArcSwap::from_pointee(tls::TlsChoice::single(c))),
+                    )
+                })
                 .collect();
         let access_log = open_access_log(&config)?;
         reopen_on_sigusr1(access_log.clone(), options.reopen_log.clone());
@@ -473,46 +478,57 @@ fn tls_inputs(
         .collect()
 }
 
-/// Rebuilds every TLS entrypoint's configuration when a dynamic file's `tls.options.default`
-/// comes, changes or goes. One that cannot be built refuses handshakes (never TLS without
-/// the options), and says why in the log.
+/// Rebuilds every TLS entrypoint's configurations when the table's TLS options policy
+/// changes: the default set (or the entrypoint's own settings) for most connections, and one
+/// configuration per set its routers' hosts name. One that cannot be built refuses those
+/// handshakes (never TLS without the options), and the log says why.
 async fn follow_tls_options(mut tables: watch::Receiver<Arc<RoutingTable>>, inputs: Vec<TlsInput>) {
-    let mut applied: Option<Arc<model::dynamic::TlsOptions>> = None;
+    let mut applied: Arc<control::tls_policy::TlsPolicy> = Arc::default();
     loop {
-        let current = tables.borrow_and_update().tls_options.clone();
-        let same = match (&applied, &current) {
-            (None, None) => true,
-            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
-            _ => false,
-        };
-        if !same {
+        let current = Arc::clone(&tables.borrow_and_update().tls_policy);
+        if !Arc::ptr_eq(&applied, &current) && *applied != *current {
             for i in &inputs {
-                let built = tls::server_config_with(
-                    &i.name,
-                    &i.tls,
-                    i.acme.clone(),
-                    Some(Arc::clone(&i.dynamic)),
-                    current.as_deref(),
-                );
-                match built {
-                    Ok(c) => {
-                        if current.is_some() {
-                            tracing::info!(entry_point = %i.name, "TLS options applied");
-                        }
-                        i.slot.store(Some(c));
-                    }
-                    Err(e) => {
-                        tracing::error!(entry_point = %i.name, "TLS options cannot be applied: {e}; TLS connections are refused until they are fixed");
-                        i.slot.store(None);
-                    }
-                }
+                i.slot.store(Arc::new(tls_choice(i, &current)));
             }
-            applied = current;
         }
+        applied = current;
         if tables.changed().await.is_err() {
             return;
         }
     }
+}
+
+/// One entrypoint's configurations under `policy`.
+fn tls_choice(i: &TlsInput, policy: &control::tls_policy::TlsPolicy) -> tls::TlsChoice {
+    let build = |what: &str, options: Option<&model::dynamic::TlsOptions>| {
+        let built = tls::server_config_with(
+            &i.name,
+            &i.tls,
+            i.acme.clone(),
+            Some(Arc::clone(&i.dynamic)),
+            options,
+        );
+        match built {
+            Ok(c) => Some(c),
+            Err(e) => {
+                tracing::error!(entry_point = %i.name, "TLS options {what} cannot be applied: {e}; those TLS connections are refused until they are fixed");
+                None
+            }
+        }
+    };
+    let mut choice = tls::TlsChoice {
+        default: build("default", policy.default.as_deref()),
+        by_host: HashMap::new(),
+    };
+    let mut by_set: HashMap<&str, Option<Arc<rustls::ServerConfig>>> = HashMap::new();
+    for (host, (set, options)) in policy.hosts.get(&i.name).into_iter().flatten() {
+        let config = by_set
+            .entry(set.as_str())
+            .or_insert_with(|| build(set, Some(options)))
+            .clone();
+        choice.by_host.insert(host.clone(), config);
+    }
+    choice
 }
 
 fn start_control(

@@ -334,12 +334,17 @@ providers:
     watch: true
 ";
     let dynamic = |options: &str| {
+        let legacy = if options.contains("legacy") {
+            "legacy"
+        } else {
+            "default"
+        };
         format!(
-            "{options}http:\n  routers:\n    app:\n      rule: Host(`app.test`)\n      service: api\n      tls: {{}}\n  services:\n    api:\n      loadBalancer:\n        servers:\n          - url: {}\n",
+            "{options}http:\n  routers:\n    app:\n      rule: Host(`app.test`)\n      service: api\n      tls: {{}}\n    old:\n      rule: Host(`old.test`)\n      service: api\n      tls:\n        options: {legacy}\n  services:\n    api:\n      loadBalancer:\n        servers:\n          - url: {}\n",
             api.url()
         )
     };
-    let modern = "tls:\n  options:\n    default:\n      minVersion: VersionTLS13\n      alpnProtocols: [http/1.1]\n";
+    let modern = "tls:\n  options:\n    default:\n      minVersion: VersionTLS13\n      alpnProtocols: [http/1.1]\n    legacy:\n      maxVersion: VersionTLS12\n";
     let p = Portier::start_named(
         "traefik.yml",
         yml,
@@ -360,6 +365,12 @@ providers:
         s.get_ref().1.protocol_version(),
         Some(rustls::ProtocolVersion::TLSv1_3)
     );
+    // A router naming the `legacy` set: its host's connections get TLS 1.2 only, by SNI.
+    let (s, _) = support::tls::connect_with(addr, "old.test", &[], &tls12).await;
+    assert!(s.is_some(), "TLS 1.2 for old.test");
+    let tls13 = [&rustls::version::TLS13];
+    let (s, _) = support::tls::connect_with(addr, "old.test", &[], &tls13).await;
+    assert!(s.is_none(), "no TLS 1.3 for old.test");
 
     let mtls = "tls:\n  options:\n    default:\n      clientAuth:\n        caFiles: [ca.pem]\n        clientAuthType: RequireAndVerifyClientCert\n";
     p.write("dynamic.yml", &dynamic(mtls));

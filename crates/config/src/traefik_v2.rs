@@ -44,6 +44,10 @@ pub struct EntryPointHttp {
     pub tls: bool,
     /// `http.tls.certResolver`, for routers without their own `tls`.
     pub cert_resolver: Option<String>,
+    /// `http.tls.options`, likewise (a set's name, `name@provider`).
+    pub tls_options: Option<String>,
+    /// `http.tls.domains` (main and SANs), likewise.
+    pub domains: Vec<(String, Vec<String>)>,
 }
 
 /// First segments of flags only the later generation has.
@@ -435,11 +439,19 @@ fn entry_points(
                 tls = true;
                 ep_http.tls = true;
                 if let Node::Tree(tt) = &tls_opts.node {
-                    tt.only(
+                    let (domains, rest) = tt.split_indexed("domains");
+                    rest.only(
                         &["certResolver", "domains", "options"],
                         "entryPoints.NAME.http.tls",
                     )?;
-                    refuse(tt, &["domains", "options"])?;
+                    ep_http.tls_options = tt.text("options")?.map(str::to_string);
+                    for (i, d) in domains {
+                        d.only(&["main", "sans"], "entryPoints.NAME.http.tls.domains")?;
+                        let at = format!("{}.http.tls.domains[{i}]", e.at);
+                        ep_http
+                            .domains
+                            .push((d.required("main", &at)?.to_string(), d.list("sans")?));
+                    }
                     if let Some(r) = tt.text("certResolver")? {
                         if Some(r) != resolver {
                             return Err(at_key(
@@ -976,6 +988,10 @@ entryPoints:
         - auth@file
       tls:
         certResolver: le
+        options: modern@file
+        domains:
+          - main: example.com
+            sans: [www.example.com]
 providers:
   docker:
     exposedByDefault: false
@@ -1017,6 +1033,14 @@ certificatesResolvers:
         assert_eq!(secure.middlewares, ["secure-headers@file", "auth@file"]);
         assert!(secure.tls);
         assert_eq!(secure.cert_resolver.as_deref(), Some("le"));
+        assert_eq!(secure.tls_options.as_deref(), Some("modern@file"));
+        assert_eq!(
+            secure.domains,
+            [(
+                "example.com".to_string(),
+                vec!["www.example.com".to_string()]
+            )]
+        );
         assert!(models["web"].middlewares.is_empty() && !models["web"].tls);
         let d = f.docker.as_ref().expect("docker");
         assert_eq!(d.exposed_by_default, Some(false));

@@ -101,8 +101,8 @@ pub struct Registry {
     servers: ServerIndex,
     /// The servers as the last table published them; republished only when a backend changed.
     published: Arc<ServerIndex>,
-    /// The default TLS options as last published.
-    tls_options: Option<Arc<model::dynamic::TlsOptions>>,
+    /// The TLS options policy as last published.
+    tls_policy: Arc<crate::tls_policy::TlsPolicy>,
     /// The dynamic certificates as last built, with what they were built from and their errors.
     certs: (
         crate::certs::CertInputs,
@@ -187,20 +187,13 @@ pub fn compile(
         registry.certs = (cert_inputs, Arc::new(store), errors);
     }
     let mut errors = registry.certs.2.clone();
-    let defined: Vec<(&String, &model::dynamic::TlsOptions)> = (providers.iter())
-        .filter_map(|(p, c)| c.tls.default_options.as_ref().map(|o| (p, o)))
-        .collect();
-    if let [(first, _), (second, _), ..] = defined.as_slice() {
-        errors.push(ProviderError::Compile {
-            provider: (*second).clone(),
-            at: None,
-            item: "tls.options.default".into(),
-            message: format!("also defined by provider {first}, whose options apply"),
-        });
-    }
-    let wanted = defined.first().map(|(_, o)| *o);
-    if registry.tls_options.as_deref() != wanted {
-        registry.tls_options = wanted.cloned().map(Arc::new);
+    let policy = crate::tls_policy::build(
+        providers,
+        settings.entry_points.iter().zip(&registry.entry_points),
+        &mut errors,
+    );
+    if *registry.tls_policy != policy {
+        registry.tls_policy = Arc::new(policy);
     }
     for (pname, config) in providers {
         errors.extend(config.errors.iter().cloned());
@@ -220,7 +213,7 @@ pub fn compile(
         generation,
         strict_slash: !settings.keep_trailing_slash,
         certs: Arc::clone(&registry.certs.1),
-        tls_options: registry.tls_options.clone(),
+        tls_policy: Arc::clone(&registry.tls_policy),
     }
 }
 
@@ -486,6 +479,7 @@ fn compile_route(
     let route = Arc::new(CompiledRoute {
         error_pages,
         tls_domains: f.tls_domains.clone(),
+        tls_options: f.tls_options.clone(),
         internal: f.internal,
         compress: f.compress.clone().map(Arc::new),
         content_type: f.content_type,

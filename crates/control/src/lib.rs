@@ -12,5 +12,6 @@ mod lower;
 pub mod server;
 pub mod sticky;
 pub mod table;
+pub mod tls_policy;
 pub mod upstream_tls;
 mod wrr;

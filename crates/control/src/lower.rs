@@ -133,7 +133,13 @@ fn with_entry_point_models(
         if copy.tls.is_none() && m.tls {
             copy.tls = Some(model::http::RouterTls {
                 cert_resolver: m.cert_resolver.clone().unwrap_or_default(),
-                ..Default::default()
+                options: m.tls_options.clone().unwrap_or_default(),
+                domains: (m.domains.iter())
+                    .map(|(main, sans)| model::http::TlsDomain {
+                        main: main.clone(),
+                        sans: sans.clone(),
+                    })
+                    .collect(),
             });
         }
         let copy_name = if named.len() > 1 {
@@ -472,6 +478,7 @@ impl Lowering<'_> {
             retry_attempts: None,
             retry_interval: None,
             tls_domains: Vec::new(),
+            tls_options: None,
             internal,
             unenforced: Vec::new(),
         };
@@ -525,16 +532,23 @@ impl Lowering<'_> {
         if !tls.domains.is_empty() && !settings.acme {
             warn("tls.domains: no certificate resolver is configured to order them".into());
         }
-        // Traefik does not build a router whose TLS options are unknown; portier reads no
-        // option sets yet, so only the default ones exist (a protection, so 503, rule zero).
-        let named = tls.options.split('@').next().unwrap_or_default();
-        if !named.is_empty() && named != "default" {
+        // A named set: it must exist (Traefik does not build a router whose TLS options are
+        // unknown; they may be a protection, so 503, rule zero). `default` is the default.
+        let (provider, name) = self.split(&tls.options);
+        if name.is_empty() || name == "default" {
+            return;
+        }
+        let defined = if provider == self.pname {
+            self.out.tls.options.contains_key(name)
+        } else {
+            (self.all.get(&provider)).is_some_and(|c| c.tls.options.contains_key(name))
+        };
+        if defined {
+            f.tls_options = Some(format!("{name}@{provider}"));
+        } else {
             self.refuse(
                 f,
-                format!(
-                    "tls.options {:?} are not defined (portier runs the default options set only yet: tls.options.default of a dynamic file, else the entrypoint's TLS settings)",
-                    tls.options
-                ),
+                format!("tls.options \"{name}@{provider}\" are not defined"),
             );
         }
     }
@@ -1067,7 +1081,7 @@ mod tests {
             config::traefik_v2::EntryPointHttp {
                 middlewares: vec!["auth@file".into()],
                 tls: true,
-                cert_resolver: None,
+                ..Default::default()
             },
         );
         let out = lower(&providers(d, f), &s);

@@ -31,9 +31,10 @@ pub struct RoutingTable {
     pub strict_slash: bool,
     /// Certificates from dynamic configuration, rebuilt only when they change.
     pub certs: Arc<crate::certs::CertStore>,
-    /// `tls.options.default` of a dynamic file: every TLS entrypoint's settings while it is
-    /// defined (the same `Arc` while unchanged, so the data plane rebuilds only on a change).
-    pub tls_options: Option<Arc<model::dynamic::TlsOptions>>,
+    /// The TLS options sets in use: the default, and per entrypoint the hosts whose routers
+    /// name a set (the same `Arc` while unchanged, so the data plane rebuilds only on a
+    /// change).
+    pub tls_policy: Arc<crate::tls_policy::TlsPolicy>,
 }
 
 /// The route a request meets, and the path to redirect it to when it meets the route only
@@ -334,6 +335,8 @@ pub struct CompiledRoute {
     pub retry_attempts: Option<usize>,
     /// A 2.x/3.x router's `tls.domains`, ordered by ACME beside its rule's hosts.
     pub tls_domains: Vec<String>,
+    /// A 2.x/3.x router's `tls.options` set (`name@provider`), for the SNI of its hosts.
+    pub tls_options: Option<String>,
     /// The route's service is portier's own (`api@internal`: the API and dashboard;
     /// `noop@internal`: 418), answered after its middlewares.
     pub internal: Option<model::dynamic::InternalService>,
@@ -593,6 +596,7 @@ mod tests {
             retry_interval: None,
             retry_attempts: None,
             tls_domains: Vec::new(),
+            tls_options: None,
             internal: None,
         })
     }

@@ -44,6 +44,34 @@ pub struct SniResolver {
     default: Option<Arc<CertifiedKey>>,
 }
 
+/// A TLS entrypoint's configurations of the moment: the one for most connections, and those
+/// for the SNI hosts whose routers name a TLS options set. `None`: options that could not be
+/// built; such handshakes are refused rather than made without them.
+#[derive(Debug, Default)]
+pub struct TlsChoice {
+    pub default: Option<Arc<ServerConfig>>,
+    pub by_host: HashMap<String, Option<Arc<ServerConfig>>>,
+}
+
+impl TlsChoice {
+    /// One configuration for every connection.
+    pub fn single(config: Arc<ServerConfig>) -> TlsChoice {
+        TlsChoice {
+            default: Some(config),
+            by_host: HashMap::new(),
+        }
+    }
+
+    /// The configuration for a client asking for `server_name`.
+    pub fn pick(&self, server_name: Option<&str>) -> Option<Arc<ServerConfig>> {
+        let host = server_name.map(|n| n.trim_end_matches('.').to_ascii_lowercase());
+        match host.and_then(|h| self.by_host.get(&h)) {
+            Some(c) => c.clone(),
+            None => self.default.clone(),
+        }
+    }
+}
+
 /// The current dynamic certificates, swapped in as tables change.
 pub type DynamicCerts = Arc<arc_swap::ArcSwap<control::certs::CertStore>>;
 

@@ -47,16 +47,17 @@ pub struct TlsSection {
     pub certificates: Vec<TlsCertificate>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub default_certificate: Option<TlsCertificate>,
-    /// `tls.options.default`: the TLS settings of every TLS entrypoint while it is defined.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub default_options: Option<TlsOptions>,
+    /// `tls.options.NAME`: `default` sets every TLS entrypoint's settings while it is
+    /// defined; routers name the others (`tls.options`), chosen by the client's SNI.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub options: BTreeMap<String, TlsOptions>,
 }
 
 impl TlsSection {
     pub fn is_empty(&self) -> bool {
         self.certificates.is_empty()
             && self.default_certificate.is_none()
-            && self.default_options.is_none()
+            && self.options.is_empty()
     }
 }
 
@@ -159,6 +160,9 @@ pub struct Frontend {
     /// A lowered router's `tls.domains` for ACME to order, beside its rule's hosts.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tls_domains: Vec<String>,
+    /// A lowered router's `tls.options` set (`name@provider`; `None`: the default set).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_options: Option<String>,
     /// A lowered router whose service is portier's own (`api@internal`, `noop@internal`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub internal: Option<InternalService>,

@@ -31,8 +31,8 @@ const UPSTREAM_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
 /// TCP keep-alive probes on upstream connections (Traefik: 30 s).
 const UPSTREAM_TCP_KEEPALIVE: Duration = Duration::from_secs(30);
 
-/// A TLS entrypoint's current rustls configuration, swapped when `tls.options` change.
-pub type TlsSlot = Arc<arc_swap::ArcSwapOption<rustls::ServerConfig>>;
+/// A TLS entrypoint's current rustls configurations, swapped when `tls.options` change.
+pub type TlsSlot = Arc<arc_swap::ArcSwap<crate::tls::TlsChoice>>;
 
 /// State shared by every entrypoint.
 #[derive(Debug)]

@@ -119,28 +119,20 @@ pub async fn serve(
             let tls = ep.tls.as_ref().map(|slot| slot.load_full());
             match tls {
                 None => serve_io(io, peer, None, &ep, builder, heads, watcher).await,
-                Some(None) => {
-                    // The TLS options could not be built: no handshake rather than one
-                    // without them (rule zero).
-                    tracing::debug!(entry_point = %ep.name, "TLS from {peer} refused: the TLS options are broken");
+                Some(choice) => {
+                    match tokio::time::timeout(handshake_timeout, handshake(&choice, io)).await {
+                        Ok(Ok(tls)) => {
+                            let chain = client_chain(&tls);
+                            serve_io(tls, peer, chain, &ep, builder, heads, watcher).await
+                        }
+                        Ok(Err(e)) => {
+                            tracing::debug!(entry_point = %ep.name, "TLS handshake with {peer} failed: {e}")
+                        }
+                        Err(_) => {
+                            tracing::debug!(entry_point = %ep.name, "TLS handshake with {peer} timed out")
+                        }
+                    }
                 }
-                Some(Some(config)) => match tokio::time::timeout(
-                    handshake_timeout,
-                    tokio_rustls::TlsAcceptor::from(config).accept(io),
-                )
-                .await
-                {
-                    Ok(Ok(tls)) => {
-                        let chain = client_chain(&tls);
-                        serve_io(tls, peer, chain, &ep, builder, heads, watcher).await
-                    }
-                    Ok(Err(e)) => {
-                        tracing::debug!(entry_point = %ep.name, "TLS handshake with {peer} failed: {e}")
-                    }
-                    Err(_) => {
-                        tracing::debug!(entry_point = %ep.name, "TLS handshake with {peer} timed out")
-                    }
-                },
             }
             ep.metrics.open.fetch_sub(1, Ordering::Relaxed);
             drop(permit);
@@ -174,6 +166,29 @@ async fn client_behind_proxy(
             None
         }
     }
+}
+
+/// The TLS handshake with the configuration for the client's SNI: read from its ClientHello
+/// first when some hosts have their own options set. No configuration (options that could
+/// not be built): the handshake is refused.
+async fn handshake<IO>(
+    choice: &crate::tls::TlsChoice,
+    io: IO,
+) -> std::io::Result<tokio_rustls::server::TlsStream<IO>>
+where
+    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let refused = || std::io::Error::other("the TLS options of this entrypoint cannot be applied");
+    if choice.by_host.is_empty() {
+        let config = choice.default.clone().ok_or_else(refused)?;
+        return tokio_rustls::TlsAcceptor::from(config).accept(io).await;
+    }
+    let start =
+        tokio_rustls::LazyConfigAcceptor::new(rustls::server::Acceptor::default(), io).await?;
+    let config = choice
+        .pick(start.client_hello().server_name())
+        .ok_or_else(refused)?;
+    start.into_stream(config).await
 }
 
 /// The certificates a client showed in the handshake (mTLS), leaf first.

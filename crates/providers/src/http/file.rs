@@ -146,25 +146,15 @@ fn translate(path: &Path, doc: &Document) -> ProviderConfig {
 }
 
 /// `tls`: `certificates` (`certFile`, `keyFile`: a path or the PEM itself; `stores`), the
-/// default store's `defaultCertificate`, and `options.default`; other option sets and stores
-/// are refused for now.
+/// default store's `defaultCertificate`, and the `options` sets; other stores are refused.
 fn tls(t: &Tree, source: &impl Fn(&str) -> String) -> Result<TlsSection, OptionError> {
-    let mut default_options = None;
+    let mut options = std::collections::BTreeMap::new();
     if let Some(opts) = t.tree("options")? {
         for e in opts.entries() {
             let Node::Tree(o) = &e.node else {
                 return Err(OptionError::new(&e.at, "an options set takes options"));
             };
-            if !e.name.eq_ignore_ascii_case("default") {
-                return Err(OptionError::new(
-                    &e.at,
-                    format!(
-                        "tls.options.{}: portier runs the default options set only yet (routers cannot choose a set)",
-                        e.name
-                    ),
-                ));
-            }
-            default_options = Some(tls_options(o, &source(&e.at))?);
+            options.insert(e.name.clone(), tls_options(o, &source(&e.at))?);
         }
     }
     let (certs, rest) = t.split_indexed("certificates");
@@ -176,7 +166,7 @@ fn tls(t: &Tree, source: &impl Fn(&str) -> String) -> Result<TlsSection, OptionE
         ));
     }
     let mut out = TlsSection {
-        default_options,
+        options,
         ..TlsSection::default()
     };
     for (i, c) in certs {
