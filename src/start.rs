@@ -255,10 +255,19 @@ impl Portier {
         ));
         let stop = CancellationToken::new();
         let graceful = Arc::new(GracefulShutdown::new());
+        // HTTP-01 is answered on `httpChallenge`'s entrypoint.
+        let acme_http = config
+            .acme
+            .as_ref()
+            .and_then(|a| a.http_challenge.clone())
+            .zip(acme_certs.clone());
         let (entry_points, ep_metrics, internal) = start_entry_points(
             &config,
             listeners.entry_points,
-            tls,
+            EntryPointTls {
+                slots: tls,
+                acme_http,
+            },
             &bound,
             &proxy,
             &stop,
@@ -609,13 +618,20 @@ fn entry_point_guards(
     })
 }
 
+/// What TLS entrypoints get: their configurations, and ACME's HTTP-01 answers for the
+/// `httpChallenge` entrypoint (its name).
+struct EntryPointTls {
+    slots: HashMap<String, proxy::TlsSlot>,
+    acme_http: Option<(String, Arc<acme::AcmeCerts>)>,
+}
+
 /// Each entrypoint's slot for the dashboard served on it (`[api] entryPoint`, `[ping]`).
 type InternalSlots = HashMap<String, Arc<OnceLock<proxy::Internal>>>;
 
 fn start_entry_points(
     config: &Config,
     listeners: Vec<(EntryPoint, TcpListener)>,
-    mut tls: HashMap<String, proxy::TlsSlot>,
+    mut tls: EntryPointTls,
     bound: &HashMap<String, u16>,
     proxy: &Arc<proxy::Proxy>,
     stop: &CancellationToken,
@@ -645,8 +661,11 @@ fn start_entry_points(
         internal.insert(ep.name.clone(), Arc::clone(&slot));
         let ctx = Arc::new(proxy::EntryPointContext {
             internal: slot,
+            acme_http: (tls.acme_http.as_ref())
+                .filter(|(name, _)| *name == ep.name)
+                .map(|(_, certs)| Arc::clone(certs)),
             guards,
-            tls: tls.remove(&ep.name),
+            tls: tls.slots.remove(&ep.name),
             redirect: ep.redirect.clone().map(|mut r| {
                 if let RedirectTo::EntryPoint { name, port, .. } = &mut r.to {
                     *port = bound.get(name.as_str()).copied().unwrap_or(*port);

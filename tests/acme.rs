@@ -35,6 +35,15 @@ fn free_port() -> u16 {
 /// pebble-challtestsrv answering 127.0.0.1 for every name, and it validates TLS-ALPN-01 by
 /// connecting to `tls_port`, where portier's ACME entrypoint listens: the real challenge path.
 fn pebble(dir: &std::path::Path, tls_port: u16) -> (Pebble, String, std::path::PathBuf) {
+    pebble_with(dir, tls_port, free_port())
+}
+
+/// The same, validating HTTP-01 by connecting to `http_port`.
+fn pebble_with(
+    dir: &std::path::Path,
+    tls_port: u16,
+    http_port: u16,
+) -> (Pebble, String, std::path::PathBuf) {
     let cert =
         rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string(), "localhost".to_string()])
             .expect("cert");
@@ -46,7 +55,7 @@ fn pebble(dir: &std::path::Path, tls_port: u16) -> (Pebble, String, std::path::P
         "listenAddress": format!("127.0.0.1:{port}"),
         "managementListenAddress": format!("127.0.0.1:{}", free_port()),
         "certificate": cert_path, "privateKey": key_path,
-        "httpPort": free_port(), "tlsPort": tls_port, "ocspResponderURL": "", "externalAccountBindingRequired": false
+        "httpPort": http_port, "tlsPort": tls_port, "ocspResponderURL": "", "externalAccountBindingRequired": false
     }});
     let config_path = dir.join("pebble.json");
     std::fs::write(&config_path, config.to_string()).expect("write");
@@ -149,5 +158,73 @@ async fn a_host_rule_gets_a_certificate_that_survives_a_restart() {
         p.count_log("DeployedNewCert"),
         0,
         "no new certificate after a restart"
+    );
+}
+
+/// A Traefik 3 `traefik.yml` with an HTTP-01 resolver: pebble validates by fetching
+/// `/.well-known/acme-challenge/TOKEN` from the `web` entrypoint, which redirects everything
+/// else to HTTPS (the challenge outranks the redirect, as in Traefik).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_http_01_resolver_of_a_traefik_yml_gets_a_certificate() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (http_port, https_port) = (free_port(), free_port());
+    let (_pebble, directory, ca) = pebble_with(dir.path(), free_port(), http_port);
+    let backend = Backend::spawn("acme-backend").await;
+    let storage = dir.path().join("acme");
+    let yml = format!(
+        "\
+entryPoints:
+  web:
+    address: 127.0.0.1:{http_port}
+    http:
+      redirections:
+        entryPoint:
+          to: websecure
+  websecure:
+    address: 127.0.0.1:{https_port}
+    http:
+      tls:
+        certResolver: le
+certificatesResolvers:
+  le:
+    acme:
+      email: ops@example.com
+      storage: {}
+      caServer: {directory}
+      httpChallenge:
+        entryPoint: web
+providers:
+  file:
+    filename: dynamic.yml
+",
+        storage.display()
+    );
+    let dynamic = format!(
+        "http:\n  routers:\n    app:\n      rule: Host(`http01.test`)\n      entryPoints: [websecure]\n      service: app\n  services:\n    app:\n      loadBalancer:\n        servers:\n          - url: {}\n",
+        backend.url()
+    );
+    let env = [("LEGO_CA_CERTIFICATES", ca.to_str().expect("path"))];
+    let p = Portier::start_named_env("traefik.yml", &yml, &[("dynamic.yml", &dynamic)], &[], &env);
+    let addr = p.entry_points["websecure"];
+    let started = Instant::now();
+    while served_names(addr, "http01.test").await != ["http01.test"] {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "no HTTP-01 certificate for http01.test:\n{}",
+            p.log_lines().join("\n")
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Anything else on `web` is still redirected.
+    let r = support::get(
+        p.entry_points["web"],
+        "http01.test",
+        "/.well-known/acme-challenge/unknown",
+    )
+    .await;
+    assert!(
+        matches!(r.status.as_u16(), 301 | 308),
+        "an unknown token is routed as usual (here: redirected): {}",
+        r.status
     );
 }

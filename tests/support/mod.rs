@@ -429,6 +429,17 @@ impl Portier {
     /// Starts portier with the configuration file `name` (`traefik.yml`), extra files beside it
     /// and extra flags.
     pub fn start_named(name: &str, text: &str, files: &[(&str, &str)], args: &[&str]) -> Portier {
+        Portier::start_named_env(name, text, files, args, &[])
+    }
+
+    /// Like `start_named`, with extra environment variables.
+    pub fn start_named_env(
+        name: &str,
+        text: &str,
+        files: &[(&str, &str)],
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Portier {
         let dir = tempfile::tempdir().expect("tempdir");
         let config = dir.path().join(name);
         std::fs::write(&config, text).expect("write config");
@@ -437,7 +448,7 @@ impl Portier {
         }
         let mut all_args = vec!["-c".to_string(), config.display().to_string()];
         all_args.extend(args.iter().map(|a| a.to_string()));
-        Portier::spawn(dir, config, &all_args, &[])
+        Portier::spawn(dir, config, &all_args, env)
     }
 
     /// Starts portier with no configuration file (its working directory is an empty temp dir),

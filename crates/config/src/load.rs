@@ -508,7 +508,42 @@ fn resolve_acme(
             ));
         }
     }
+    let http_challenge = match &a.http_challenge {
+        None => None,
+        Some(t) => {
+            let name = t
+                .get("entryPoint")
+                .and_then(|v| v.as_str())
+                .ok_or_else(|| {
+                    invalid(
+                        path,
+                        "acme.httpChallenge.entryPoint",
+                        "is required (the plain HTTP entrypoint on port 80 the CA connects to)",
+                    )
+                })?;
+            match entry_points.iter().find(|e| e.name == name) {
+                Some(ep) if ep.tls.is_none() => Some(name.to_string()),
+                Some(_) => {
+                    return Err(invalid(
+                        path,
+                        "acme.httpChallenge.entryPoint",
+                        format!(
+                            "entrypoint {name:?} serves TLS; HTTP-01 is answered over plain HTTP"
+                        ),
+                    ));
+                }
+                None => {
+                    return Err(invalid(
+                        path,
+                        "acme.httpChallenge.entryPoint",
+                        format!("entrypoint {name:?} is not defined"),
+                    ));
+                }
+            }
+        }
+    };
     Ok(Some(AcmeSettings {
+        http_challenge,
         email: a.email.clone(),
         storage: relative_to(base_dir, storage),
         entry_point,
@@ -913,12 +948,7 @@ fn audit_unapplied(
                 &format!("{k:?} is not applied: certificates are issued for an EC P-256 key"),
             );
         }
-        if a.http_challenge.is_some() {
-            warn(
-                "acme.httpChallenge",
-                "not used: portier answers the TLS-ALPN-01 challenge on the acme entrypoint, so it must be reachable on port 443",
-            );
-        }
+
         if a.dns_challenge.is_some() {
             return Err(invalid(
                 path,
@@ -1539,6 +1569,7 @@ swarmmode = false
         let loaded = parse(concat!(
             "checkNewVersion = true\ndefaultEntryPoints = [\"https\"]\n[docker]\nuseBindPortIP = true\nswarmMode = false\n",
             "[entryPoints.https]\naddress = \":443\"\n[entryPoints.https.tls]\ncipherSuites = [\"TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256\", \"TLS_RSA_WITH_AES_128_CBC_SHA\"]\n",
+            "[entryPoints.http]\naddress = \":80\"\n",
             "[acme]\nemail = \"a@b.c\"\nstorage = \"acme.json\"\nentryPoint = \"https\"\nkeyType = \"RSA4096\"\n[acme.httpChallenge]\nentryPoint = \"http\"\n",
             "[lifeCycle]\nrequestAcceptGraceTimeout = \"2s\"\n",
         ))
@@ -1549,13 +1580,17 @@ swarmmode = false
             "checkNewVersion",
             "entryPoints.https.tls.cipherSuites",
             "acme.keyType",
-            "acme.httpChallenge",
         ] {
             assert!(
                 warnings.iter().any(|w| w.contains(&format!(": {key}: "))),
                 "{key} not warned: {warnings:?}"
             );
         }
+        assert_eq!(
+            c.acme.as_ref().and_then(|a| a.http_challenge.as_deref()),
+            Some("http"),
+            "HTTP-01 on the http entrypoint"
+        );
         let text = "[acme]\nemail = \"a@b.c\"\n[acme.dnsChallenge]\nprovider = \"x\"\n";
         let err = resolve(&parse(text).expect("parses"))
             .expect_err(text)

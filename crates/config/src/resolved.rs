@@ -163,6 +163,10 @@ pub struct AcmeSettings {
     pub ca_server: String,
     /// Each set becomes one certificate (main name first).
     pub domains: Vec<Vec<String>>,
+    /// `httpChallenge.entryPoint`: HTTP-01 answered there (`/.well-known/acme-challenge/`);
+    /// `None`: TLS-ALPN-01 on the ACME entrypoint.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http_challenge: Option<String>,
 }
 
 /// `[acme] caServer` default: Let's Encrypt **staging**; set the production URL explicitly.

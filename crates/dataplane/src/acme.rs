@@ -1,7 +1,8 @@
 //! ACME (Let's Encrypt) certificates with rustls-acme: one order state per domain set (one per
 //! host for `onHostRule`), each its own task, so a failing order never blocks other hosts or
-//! plain HTTP. TLS-ALPN-01 challenges are answered on the ACME entrypoint. Certificates and the
-//! account are kept in `storage` (a directory) and reused after a restart.
+//! plain HTTP. TLS-ALPN-01 challenges are answered on the ACME entrypoint, HTTP-01 ones (with
+//! `httpChallenge`) on its entrypoint by the data plane. Certificates and the account are kept
+//! in `storage` (a directory) and reused after a restart.
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
@@ -28,6 +29,11 @@ pub struct AcmeCerts {
 impl AcmeCerts {
     pub fn get(&self, host: &str) -> Option<Arc<ResolvesServerCertAcme>> {
         self.by_host.load().get(host).cloned()
+    }
+
+    /// The HTTP-01 answer for `token` of a challenge running for `host`.
+    pub fn http_01(&self, host: &str, token: &str) -> Option<String> {
+        self.get(host)?.get_http_01_key_auth(token)
     }
 
     fn insert(&self, hosts: &[String], resolver: Arc<ResolvesServerCertAcme>) {
@@ -99,6 +105,9 @@ fn start_order(
     }
     if let Some(tls) = client_tls {
         config = config.client_tls_config(tls);
+    }
+    if settings.http_challenge.is_some() {
+        config = config.challenge_type(rustls_acme::UseChallenge::Http01);
     }
     let mut state = config.state();
     certs.insert(&domains, state.resolver());

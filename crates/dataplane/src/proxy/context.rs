@@ -126,6 +126,8 @@ pub struct EntryPointContext {
     /// The dashboard and API served here beside the routes (`[api] entryPoint`); set once
     /// the dashboard is built, empty on other entrypoints.
     pub internal: Arc<OnceLock<Internal>>,
+    /// On the `httpChallenge` entrypoint: ACME's HTTP-01 answers, before anything else.
+    pub acme_http: Option<Arc<crate::acme::AcmeCerts>>,
 }
 
 /// A body of the dashboard and API (the binary's web application) answered on an entrypoint.

@@ -92,6 +92,29 @@ pub(super) async fn handle(
     resp
 }
 
+/// `GET /.well-known/acme-challenge/TOKEN` for a host whose certificate is being ordered
+/// with HTTP-01: the key authorization (`None` for anything else, which is routed as usual).
+fn acme_http_01(
+    certs: &crate::acme::AcmeCerts,
+    req: &Request<Incoming>,
+) -> Option<Response<ProxyBody>> {
+    let token = req
+        .uri()
+        .path()
+        .strip_prefix("/.well-known/acme-challenge/")?;
+    let raw_host = (req.headers().get(header::HOST))
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| req.uri().authority().map(|a| a.as_str()))?;
+    let host = matcher_host(raw_host).to_ascii_lowercase();
+    let answer = certs.http_01(&host, token)?;
+    let mut resp = Response::new(ProxyBody::full(answer));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
+    Some(resp)
+}
+
 /// A 2.x/3.x `contentType` middleware: an answer with a body and no `Content-Type` gets the
 /// type of its first bytes (Go's `DetectContentType`, as Traefik); the bytes still go first.
 async fn sniff_content_type(resp: &mut Response<ProxyBody>) {
@@ -209,6 +232,11 @@ async fn forward(
     super::target::check(&req)?;
     if !ep.forwarded.trusts(peer.ip()) {
         super::headers::distrust(req.headers_mut());
+    }
+    // ACME's HTTP-01 answers come first, before an entrypoint redirect (as Traefik's
+    // challenge router outranks every other).
+    if let Some(resp) = ep.acme_http.as_ref().and_then(|a| acme_http_01(a, &req)) {
+        return Ok(resp);
     }
     if let Some(resp) = ep.redirect.as_ref().and_then(|to| redirect(ep, &req, to)) {
         return Ok(resp);
