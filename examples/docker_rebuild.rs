@@ -68,6 +68,7 @@ fn main() {
         default_rule_syntax: model::rules::Syntax::V3,
         router_entry_points: Vec::new(),
         acme: false,
+        resolvers: Vec::new(),
         api: false,
         entry_point_http: Default::default(),
     };

@@ -105,17 +105,22 @@ pub fn tls_configs(
     let mut out = HashMap::new();
     for ep in &config.entry_points {
         let Some(t) = &ep.tls else { continue };
-        let on_acme = config
-            .acme
-            .as_ref()
-            .is_some_and(|a| a.entry_point == ep.name);
-        let acme = acme.filter(|_| on_acme).cloned();
+        let acme = acme.filter(|_| serves_acme(config, &ep.name)).cloned();
         out.insert(
             ep.name.clone(),
             tls::server_config(&ep.name, t, acme, dynamic.cloned())?,
         );
     }
     Ok(out)
+}
+
+/// Whether TLS entrypoint `name` serves ACME certificates (and answers TLS-ALPN-01): 1.x's
+/// `[acme]` entrypoint, or every TLS entrypoint under 2.x/3.x resolvers (a router on any of
+/// them may name one).
+fn serves_acme(config: &Config, name: &str) -> bool {
+    config
+        .resolvers()
+        .any(|a| a.name.is_some() || a.entry_point == name)
 }
 
 /// What a run needs beyond the configuration.
@@ -238,8 +243,10 @@ impl Portier {
             let has_provider = config.file.is_some() || config.docker.is_some();
             tokio::spawn(announce_ready(path, ready, cp.tables.clone(), has_provider));
         }
-        if let (Some(settings), Some(certs)) = (config.acme.clone(), &acme_certs) {
-            acme::spawn(settings, Arc::clone(certs), cp.tables.clone());
+        if let Some(certs) = &acme_certs {
+            for settings in config.resolvers() {
+                acme::spawn(settings.clone(), Arc::clone(certs), cp.tables.clone());
+            }
         }
         // The aggregator ends when the last provider drops its sender.
         start_providers(&config, inline, &updates, &cp.control);
@@ -255,12 +262,11 @@ impl Portier {
         ));
         let stop = CancellationToken::new();
         let graceful = Arc::new(GracefulShutdown::new());
-        // HTTP-01 is answered on `httpChallenge`'s entrypoint.
-        let acme_http = config
-            .acme
-            .as_ref()
-            .and_then(|a| a.http_challenge.clone())
-            .zip(acme_certs.clone());
+        // HTTP-01 is answered on the `httpChallenge` entrypoints.
+        let acme_http = (acme_certs.clone()).map(|certs| {
+            let eps = config.resolvers().filter_map(|a| a.http_challenge.clone());
+            (eps.collect(), certs)
+        });
         let (entry_points, ep_metrics, internal) = start_entry_points(
             &config,
             listeners.entry_points,
@@ -475,11 +481,12 @@ fn tls_inputs(
 ) -> Vec<TlsInput> {
     (config.entry_points.iter())
         .filter_map(|ep| {
-            let on_acme = (config.acme.as_ref()).is_some_and(|a| a.entry_point == ep.name);
             Some(TlsInput {
                 name: ep.name.clone(),
                 tls: ep.tls.clone()?,
-                acme: acme_certs.filter(|_| on_acme).cloned(),
+                acme: acme_certs
+                    .filter(|_| serves_acme(config, &ep.name))
+                    .cloned(),
                 dynamic: Arc::clone(dynamic),
                 slot: Arc::clone(slots.get(&ep.name)?),
             })
@@ -622,7 +629,7 @@ fn entry_point_guards(
 /// `httpChallenge` entrypoint (its name).
 struct EntryPointTls {
     slots: HashMap<String, proxy::TlsSlot>,
-    acme_http: Option<(String, Arc<acme::AcmeCerts>)>,
+    acme_http: Option<(Vec<String>, Arc<acme::AcmeCerts>)>,
 }
 
 /// Each entrypoint's slot for the dashboard served on it (`[api] entryPoint`, `[ping]`).
@@ -662,7 +669,7 @@ fn start_entry_points(
         let ctx = Arc::new(proxy::EntryPointContext {
             internal: slot,
             acme_http: (tls.acme_http.as_ref())
-                .filter(|(name, _)| *name == ep.name)
+                .filter(|(names, _)| names.contains(&ep.name))
                 .map(|(_, certs)| Arc::clone(certs)),
             guards,
             tls: tls.slots.remove(&ep.name),

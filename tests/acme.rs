@@ -161,14 +161,15 @@ async fn a_host_rule_gets_a_certificate_that_survives_a_restart() {
     );
 }
 
-/// A Traefik 3 `traefik.yml` with an HTTP-01 resolver: pebble validates by fetching
+/// A Traefik 3 `traefik.yml` with two resolvers: `le` answers HTTP-01 (pebble fetches
 /// `/.well-known/acme-challenge/TOKEN` from the `web` entrypoint, which redirects everything
-/// else to HTTPS (the challenge outranks the redirect, as in Traefik).
+/// else to HTTPS: the challenge outranks the redirect, as in Traefik), `alpn` TLS-ALPN-01;
+/// each router's hosts are ordered by the resolver it names.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_http_01_resolver_of_a_traefik_yml_gets_a_certificate() {
+async fn two_resolvers_of_a_traefik_yml_http_01_and_tls_alpn_01() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (http_port, https_port) = (free_port(), free_port());
-    let (_pebble, directory, ca) = pebble_with(dir.path(), free_port(), http_port);
+    let (_pebble, directory, ca) = pebble_with(dir.path(), https_port, http_port);
     let backend = Backend::spawn("acme-backend").await;
     let storage = dir.path().join("acme");
     let yml = format!(
@@ -193,14 +194,21 @@ certificatesResolvers:
       caServer: {directory}
       httpChallenge:
         entryPoint: web
+  alpn:
+    acme:
+      email: ops@example.com
+      storage: {}
+      caServer: {directory}
+      tlsChallenge: {{}}
 providers:
   file:
     filename: dynamic.yml
 ",
-        storage.display()
+        storage.display(),
+        dir.path().join("acme-alpn").display()
     );
     let dynamic = format!(
-        "http:\n  routers:\n    app:\n      rule: Host(`http01.test`)\n      entryPoints: [websecure]\n      service: app\n  services:\n    app:\n      loadBalancer:\n        servers:\n          - url: {}\n",
+        "http:\n  routers:\n    app:\n      rule: Host(`http01.test`)\n      entryPoints: [websecure]\n      service: app\n    other:\n      rule: Host(`alpn01.test`)\n      service: app\n      tls:\n        certResolver: alpn\n    plain:\n      rule: Host(`none.test`)\n      entryPoints: [websecure]\n      service: app\n      tls: {{}}\n  services:\n    app:\n      loadBalancer:\n        servers:\n          - url: {}\n",
         backend.url()
     );
     let env = [("LEGO_CA_CERTIFICATES", ca.to_str().expect("path"))];
@@ -215,6 +223,21 @@ providers:
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    while served_names(addr, "alpn01.test").await != ["alpn01.test"] {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "no TLS-ALPN-01 certificate for alpn01.test:\n{}",
+            p.log_lines().join("\n")
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // A router with its own tls and no resolver gets no order (as in Traefik).
+    assert_eq!(
+        p.count_log("ordering a certificate for none.test"),
+        0,
+        "{}",
+        p.log_lines().join("\n")
+    );
     // Anything else on `web` is still redirected.
     let r = support::get(
         p.entry_points["web"],

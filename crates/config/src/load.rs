@@ -202,6 +202,7 @@ pub fn resolve(loaded: &Loaded) -> Result<(Config, DynamicToml, Vec<String>), Co
     let (responding_timeouts, forwarding_timeouts) = resolve_timeouts(f);
     let access_log = resolve_access_log(f, path, &base_dir)?;
     let acme = resolve_acme(f, path, &base_dir, &entry_points)?;
+    let acme_more = resolve_more_acme(f, path, &base_dir, &entry_points)?;
     let inline = DynamicToml {
         frontends: f.frontends.clone(),
         backends: f.backends.clone(),
@@ -251,6 +252,7 @@ pub fn resolve(loaded: &Loaded) -> Result<(Config, DynamicToml, Vec<String>), Co
             .unwrap_or(DEFAULT_RETRY_ATTEMPTS)
             .max(1),
         acme,
+        acme_more,
         generation: f.generation.clone(),
     };
     Ok((config, inline, warnings))
@@ -480,6 +482,43 @@ fn resolve_acme(
     entry_points: &[EntryPoint],
 ) -> Result<Option<AcmeSettings>, ConfigError> {
     let Some(a) = &f.acme else { return Ok(None) };
+    let mut s = resolve_acme_toml(a, path, base_dir, entry_points)?;
+    s.name = f.generation.resolvers.first().cloned();
+    Ok(Some(s))
+}
+
+/// The 2.x/3.x resolvers after the first, each read as an `[acme]` table.
+fn resolve_more_acme(
+    f: &FileConfig,
+    path: &Option<PathBuf>,
+    base_dir: &Path,
+    entry_points: &[EntryPoint],
+) -> Result<Vec<AcmeSettings>, ConfigError> {
+    let names = f.generation.resolvers.iter().skip(1);
+    (f.generation.more_acme.iter().zip(names))
+        .map(|(t, name)| {
+            let a: schema::AcmeToml = toml::Value::Table(t.clone()).try_into().map_err(|e| {
+                invalid(
+                    path,
+                    &format!("certificatesResolvers.{name}.acme"),
+                    e.to_string(),
+                )
+            })?;
+            let mut s = resolve_acme_toml(&a, path, base_dir, entry_points)?;
+            s.name = Some(name.clone());
+            // The 1.x frontends' Host rules are the first resolver's.
+            s.on_host_rule = false;
+            Ok(s)
+        })
+        .collect()
+}
+
+fn resolve_acme_toml(
+    a: &schema::AcmeToml,
+    path: &Option<PathBuf>,
+    base_dir: &Path,
+    entry_points: &[EntryPoint],
+) -> Result<AcmeSettings, ConfigError> {
     let storage = a.storage.as_deref().ok_or_else(|| {
         invalid(
             path,
@@ -542,7 +581,8 @@ fn resolve_acme(
             }
         }
     };
-    Ok(Some(AcmeSettings {
+    Ok(AcmeSettings {
+        name: None,
         http_challenge,
         email: a.email.clone(),
         storage: relative_to(base_dir, storage),
@@ -562,7 +602,7 @@ fn resolve_acme(
                     .collect()
             })
             .collect(),
-    }))
+    })
 }
 
 fn resolve_redirects(

@@ -81,11 +81,21 @@ pub struct Config {
     /// (Traefik's default is 2s; portier's is 0, applying each change at once).
     pub providers_throttle: GoDuration,
     pub acme: Option<AcmeSettings>,
+    /// Further 2.x/3.x certificate resolvers (the first is `acme`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub acme_more: Vec<AcmeSettings>,
     /// Tries per request (first included), capped by the backend's server count.
     pub retry_attempts: u32,
     /// What a Traefik 2.x/3.x static configuration changes in reading dynamic configuration.
     #[serde(skip)]
     pub generation: crate::traefik_v2::Generation,
+}
+
+impl Config {
+    /// Every ACME certificate resolver: `acme`, then the further 2.x/3.x ones.
+    pub fn resolvers(&self) -> impl Iterator<Item = &AcmeSettings> {
+        self.acme.iter().chain(&self.acme_more)
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -155,6 +165,10 @@ pub struct CertSource {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AcmeSettings {
+    /// The 2.x/3.x resolver's name: it orders for the routers that name it. `None` (1.x):
+    /// for the Host rules of `entry_point`'s frontends (`onHostRule`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     pub email: Option<String>,
     /// A directory; one sub-directory per domain set.
     pub storage: PathBuf,

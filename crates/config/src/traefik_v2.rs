@@ -17,7 +17,7 @@ use crate::schema::FileConfig;
 use crate::tree::{Node, OptionError, Tree};
 
 /// What the 2.x/3.x generation changes in how dynamic configuration is read.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Generation {
     /// Containers with only `traefik.enable` (or no labels) are read as 2.x/3.x ones.
     pub labels_v2: bool,
@@ -31,6 +31,10 @@ pub struct Generation {
     pub api: Option<bool>,
     /// `entryPoints.NAME.http`: what every router on the entrypoint gets, by entrypoint name.
     pub entry_point_http: BTreeMap<String, EntryPointHttp>,
+    /// `certificatesResolvers` names, in order: the first is read as `[acme]`.
+    pub resolvers: Vec<String>,
+    /// The other resolvers, each as an `[acme]` table.
+    pub more_acme: Vec<Table>,
 }
 
 /// `entryPoints.NAME.http.middlewares` and `http.tls`, applied to each router served there
@@ -208,15 +212,14 @@ fn translate(root: &Tree) -> Result<(Table, Generation), OptionError> {
         }
     }
     let mut resolvers = resolvers(root)?;
-    let acme_entry = entry_points(
-        root,
-        &mut out,
-        resolvers.as_ref().map(|r| r.0.as_str()),
-        &mut generation.entry_point_http,
-    )?;
-    if let (Some((_, acme)), Some(ep)) = (resolvers.as_mut(), acme_entry) {
-        acme.insert("entryPoint".into(), Value::String(ep));
+    let names: Vec<String> = resolvers.iter().map(|(n, _)| n.clone()).collect();
+    let acme_entries = entry_points(root, &mut out, &names, &mut generation.entry_point_http)?;
+    for (name, acme) in &mut resolvers {
+        if let Some(ep) = acme_entries.get(name).or(acme_entries.get("")) {
+            acme.insert("entryPoint".into(), Value::String(ep.clone()));
+        }
     }
+    generation.resolvers = names;
     providers(root, &mut out, &mut generation)?;
     generation.api = api(root, &mut out)?;
     if let Some(p) = root.get("ping") {
@@ -253,9 +256,11 @@ fn translate(root: &Tree) -> Result<(Table, Generation), OptionError> {
             );
         }
     }
-    if let Some((_, acme)) = resolvers {
+    let mut resolvers = resolvers.into_iter();
+    if let Some((_, acme)) = resolvers.next() {
         out.insert("acme".into(), Value::Table(acme));
     }
+    generation.more_acme = resolvers.map(|(_, t)| t).collect();
     servers_transport(root, &mut out)?;
     Ok((out, generation))
 }
@@ -299,20 +304,15 @@ fn copy_list(t: &Tree, key: &str, out: &mut Table, as_key: &str) -> Result<(), O
 }
 
 /// The one certificate resolver portier runs: its name and the 1.x `[acme]` table.
-fn resolvers(root: &Tree) -> Result<Option<(String, Table)>, OptionError> {
+/// `certificatesResolvers`: each resolver's `acme` as a 1.x `[acme]` table, in order.
+fn resolvers(root: &Tree) -> Result<Vec<(String, Table)>, OptionError> {
     let Some(all) = root.tree("certificatesResolvers")? else {
-        return Ok(None);
+        return Ok(Vec::new());
     };
-    let mut names = all.entries();
-    let Some(first) = names.next() else {
-        return Ok(None);
-    };
-    if let Some(second) = names.next() {
-        return Err(OptionError::new(
-            &second.at,
-            "portier runs one certificate resolver so far; this is the second",
-        ));
-    }
+    all.entries().map(resolver).collect()
+}
+
+fn resolver(first: &crate::tree::Entry) -> Result<(String, Table), OptionError> {
     let Node::Tree(r) = &first.node else {
         return Err(OptionError::new(&first.at, "expected acme options"));
     };
@@ -361,22 +361,24 @@ fn resolvers(root: &Tree) -> Result<Option<(String, Table)>, OptionError> {
         copy_text(h, "entryPoint", &mut hc, "entryPoint")?;
         acme.insert("httpChallenge".into(), Value::Table(hc));
     }
-    Ok(Some((first.name.clone(), acme)))
+    Ok((first.name.clone(), acme))
 }
 
 /// `entryPoints`: addresses, redirections, forwarded headers, PROXY protocol, timeouts; an
 /// entrypoint with `http.tls` (or on port 443) serves TLS, and the resolver's certificates.
+/// Returns, for each resolver an entrypoint names, the first such TLS entrypoint, and under
+/// `""` the first TLS entrypoint (for resolvers none names).
 fn entry_points(
     root: &Tree,
     out: &mut Table,
-    resolver: Option<&str>,
+    resolvers: &[String],
     models: &mut BTreeMap<String, EntryPointHttp>,
-) -> Result<Option<String>, OptionError> {
+) -> Result<BTreeMap<String, String>, OptionError> {
     let mut eps = Table::new();
     let mut defaults = Vec::new();
     let mut timeouts: Option<(String, Table)> = None;
     let mut life_cycle: Option<(String, Table)> = None;
-    let mut acme_entry: Option<String> = None;
+    let mut acme_entries: BTreeMap<String, String> = BTreeMap::new();
     for e in root
         .tree("entryPoints")?
         .map(|t| t.entries().collect::<Vec<_>>())
@@ -453,7 +455,7 @@ fn entry_points(
                             .push((d.required("main", &at)?.to_string(), d.list("sans")?));
                     }
                     if let Some(r) = tt.text("certResolver")? {
-                        if Some(r) != resolver {
+                        if !resolvers.iter().any(|n| n == r) {
                             return Err(at_key(
                                 tt,
                                 "certResolver",
@@ -462,7 +464,9 @@ fn entry_points(
                                 ),
                             ));
                         }
-                        acme_entry.get_or_insert_with(|| e.name.clone());
+                        acme_entries
+                            .entry(r.to_string())
+                            .or_insert_with(|| e.name.clone());
                         ep_http.cert_resolver = Some(r.to_string());
                     }
                 }
@@ -538,15 +542,15 @@ fn entry_points(
     if let Some((_, t)) = life_cycle {
         out.insert("lifeCycle".into(), Value::Table(t));
     }
-    // The resolver's certificates are served on the entrypoint that names it, else on the
-    // first TLS one.
-    let acme_entry = acme_entry.or_else(|| {
-        eps.iter()
-            .find(|(_, v)| v.as_table().is_some_and(|t| t.contains_key("tls")))
-            .map(|(k, _)| k.clone())
-    });
+    // A resolver's entrypoint is the first TLS one that names it, else the first TLS one.
+    if let Some((k, _)) = eps
+        .iter()
+        .find(|(_, v)| v.as_table().is_some_and(|t| t.contains_key("tls")))
+    {
+        acme_entries.insert(String::new(), k.clone());
+    }
     out.insert("entryPoints".into(), Value::Table(eps));
-    Ok(acme_entry)
+    Ok(acme_entries)
 }
 
 fn rt_at(t: &Tree, key: &str) -> String {
@@ -1058,6 +1062,61 @@ certificatesResolvers:
         assert_eq!(
             f.default_entry_points.as_deref().map(<[String]>::len),
             Some(2)
+        );
+    }
+
+    #[test]
+    fn several_resolvers_each_read_as_acme() {
+        let yml = "\
+entryPoints:
+  web:
+    address: \":80\"
+  websecure:
+    address: \":443\"
+    http:
+      tls:
+        certResolver: le
+certificatesResolvers:
+  le:
+    acme:
+      storage: /a
+      httpChallenge:
+        entryPoint: web
+  alpn:
+    acme:
+      storage: /b
+      tlsChallenge: {}
+";
+        let p = Path::new("traefik.yml");
+        let doc = crate::document::read_yaml(p, yml).expect("yaml");
+        let (f, _) = load(Some(p), Some(&doc), &[]).expect("loads");
+        // Names in order (the option tree keeps them sorted): the first is `[acme]`.
+        assert_eq!(f.generation.resolvers, ["alpn", "le"]);
+        assert_eq!(f.generation.more_acme.len(), 1);
+        let loaded = crate::Loaded {
+            path: Some(p.to_path_buf()),
+            text: yml.to_string(),
+            file: f,
+            warnings: Vec::new(),
+        };
+        let (c, _, _) = crate::resolve(&loaded).expect("resolves");
+        let names: Vec<(Option<&str>, &str, Option<&str>, bool)> = c
+            .resolvers()
+            .map(|a| {
+                (
+                    a.name.as_deref(),
+                    a.entry_point.as_str(),
+                    a.http_challenge.as_deref(),
+                    a.on_host_rule,
+                )
+            })
+            .collect();
+        assert_eq!(
+            names,
+            [
+                (Some("alpn"), "websecure", None, true),
+                (Some("le"), "websecure", Some("web"), false)
+            ]
         );
     }
 

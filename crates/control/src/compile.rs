@@ -46,6 +46,8 @@ pub struct CompileSettings {
     pub router_entry_points: Vec<String>,
     /// Whether ACME is configured (a router's `tls.certResolver` and `tls.domains` use it).
     pub acme: bool,
+    /// The 2.x/3.x certificate resolvers' names (routers name one in `tls.certResolver`).
+    pub resolvers: Vec<String>,
     /// Whether the API is on, so routers may name the `api@internal` service.
     pub api: bool,
     /// `entryPoints.NAME.http` middlewares and TLS, given to each 2.x/3.x router served there.
@@ -66,6 +68,7 @@ impl CompileSettings {
                 .default_rule_syntax
                 .unwrap_or(model::rules::Syntax::V3),
             acme: config.acme.is_some(),
+            resolvers: config.resolvers().filter_map(|a| a.name.clone()).collect(),
             api: config.web.is_some() || config.generation.api.is_some(),
             entry_point_http: config.generation.entry_point_http.clone(),
             router_entry_points: if config.generation.labels_v2 {
@@ -480,6 +483,7 @@ fn compile_route(
         error_pages,
         tls_domains: f.tls_domains.clone(),
         tls_options: f.tls_options.clone(),
+        cert_resolver: f.cert_resolver.clone(),
         internal: f.internal,
         compress: f.compress.clone().map(Arc::new),
         content_type: f.content_type,
@@ -782,6 +786,7 @@ mod tests {
             router_entry_points: Vec::new(),
             entry_point_http: BTreeMap::new(),
             acme: false,
+            resolvers: Vec::new(),
             api: false,
         }
     }

@@ -149,7 +149,13 @@ fn with_entry_point_models(
         };
         out.push((copy_name, copy));
     }
-    if !plain.is_empty() {
+    // The rest as declared, unless none of its entrypoints can serve it (a TLS router left
+    // with plain ones only): Traefik never matches it there either, so no error for it.
+    let tls_of = |ep: &String| settings.redirect_targets.get(ep).map(|(tls, _)| *tls);
+    let servable = plain
+        .iter()
+        .any(|ep| tls_of(ep).is_none_or(|tls| tls == router.tls.is_some()));
+    if !plain.is_empty() && (out.is_empty() || servable) {
         let mut rest = router.clone();
         rest.entry_points = plain;
         out.push((name.to_string(), rest));
@@ -479,6 +485,7 @@ impl Lowering<'_> {
             retry_interval: None,
             tls_domains: Vec::new(),
             tls_options: None,
+            cert_resolver: None,
             internal,
             unenforced: Vec::new(),
         };
@@ -514,6 +521,14 @@ impl Lowering<'_> {
                 "tls.certResolver {:?}: no certificate resolver is configured; the router gets the entrypoint's certificates",
                 tls.cert_resolver
             ));
+        } else if settings.resolvers.contains(&tls.cert_resolver) {
+            f.cert_resolver = Some(tls.cert_resolver.clone());
+        } else if !tls.cert_resolver.is_empty() && !settings.resolvers.is_empty() {
+            warn(format!(
+                "tls.certResolver {:?} is not defined in certificatesResolvers ({}); the router gets the entrypoint's certificates",
+                tls.cert_resolver,
+                settings.resolvers.join(", ")
+            ));
         }
         for d in &tls.domains {
             for name in std::iter::once(&d.main)
@@ -531,6 +546,11 @@ impl Lowering<'_> {
         }
         if !tls.domains.is_empty() && !settings.acme {
             warn("tls.domains: no certificate resolver is configured to order them".into());
+        } else if !tls.domains.is_empty()
+            && f.cert_resolver.is_none()
+            && !settings.resolvers.is_empty()
+        {
+            warn("tls.domains without a tls.certResolver: no certificate is ordered for them (as in Traefik)".into());
         }
         // A named set: it must exist (Traefik does not build a router whose TLS options are
         // unknown; they may be a protection, so 503, rule zero). `default` is the default.
@@ -893,6 +913,7 @@ mod tests {
             default_rule_syntax: model::rules::Syntax::V3,
             router_entry_points: Vec::new(),
             acme: false,
+            resolvers: Vec::new(),
             api: false,
             entry_point_http: Default::default(),
         }
@@ -1073,6 +1094,11 @@ mod tests {
         secure_only.entry_points = vec!["websecure".into()];
         d.routers
             .insert("secure-only".into(), Arc::new(secure_only));
+        let mut everywhere = (*router("web", &[])).clone();
+        everywhere.tls = Some(RouterTls::default());
+        everywhere.entry_points = vec!["web".into(), "websecure".into()];
+        d.routers
+            .insert("tls-everywhere".into(), Arc::new(everywhere));
         let mut f = HttpConfig::default();
         f.middlewares.insert("auth".into(), basic());
         let mut s = settings();
@@ -1098,6 +1124,11 @@ mod tests {
             copy.path_rewrites,
             [PathRewrite::StripPrefix(vec!["/api".into()])]
         );
+        // A tls router on every entrypoint: served on the TLS one only, and no error for the
+        // plain one (Traefik never matches it there).
+        let tls_everywhere = &docker.frontends["websecure-tls-everywhere"];
+        assert_eq!(tls_everywhere.entry_points, ["websecure"]);
+        assert!(!docker.frontends.contains_key("tls-everywhere"));
         // A router without tls on an entrypoint with http.tls serves HTTPS there (Traefik).
         let secure = &docker.frontends["secure-only"];
         assert_eq!(secure.entry_points, ["websecure"]);

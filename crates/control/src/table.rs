@@ -337,6 +337,8 @@ pub struct CompiledRoute {
     pub tls_domains: Vec<String>,
     /// A 2.x/3.x router's `tls.options` set (`name@provider`), for the SNI of its hosts.
     pub tls_options: Option<String>,
+    /// A 2.x/3.x router's certificate resolver (it orders its hosts' certificates).
+    pub cert_resolver: Option<String>,
     /// The route's service is portier's own (`api@internal`: the API and dashboard;
     /// `noop@internal`: 418), answered after its middlewares.
     pub internal: Option<model::dynamic::InternalService>,
@@ -597,6 +599,7 @@ mod tests {
             retry_attempts: None,
             tls_domains: Vec::new(),
             tls_options: None,
+            cert_resolver: None,
             internal: None,
         })
     }

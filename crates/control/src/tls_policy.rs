@@ -122,6 +122,7 @@ mod tests {
             retry_attempts: None,
             tls_domains: Vec::new(),
             tls_options: set.map(String::from),
+            cert_resolver: None,
             internal: None,
         })
     }

@@ -45,8 +45,9 @@ impl AcmeCerts {
     }
 }
 
-/// Starts the fixed `[[acme.domains]]` orders and, with `onHostRule`, one order per Host rule
-/// of the ACME entrypoint's frontends as tables arrive.
+/// Starts the fixed `[[acme.domains]]` orders and, as tables arrive, one order per host: with
+/// `onHostRule`, of the ACME entrypoint's frontends; for a named (2.x/3.x) resolver, of the
+/// routers that name it.
 pub fn spawn(
     settings: AcmeSettings,
     certs: Arc<AcmeCerts>,
@@ -58,28 +59,15 @@ pub fn spawn(
         ordered.extend(domains.iter().cloned());
         start_order(&settings, &certs, domains.clone(), client_tls.clone());
     }
-    if !settings.on_host_rule {
+    if !settings.on_host_rule && settings.name.is_none() {
         return;
     }
     tokio::spawn(async move {
         loop {
             let table = tables.borrow_and_update().clone();
-            if let Some(ep) = table.entry_points.get(&settings.entry_point) {
-                let hosts: BTreeSet<String> = ep
-                    .routes()
-                    .flat_map(|r| {
-                        r.rule
-                            .hosts()
-                            .unwrap_or_default()
-                            .iter()
-                            .chain(&r.tls_domains)
-                    })
-                    .cloned()
-                    .collect();
-                for host in hosts {
-                    if ordered.insert(host.clone()) {
-                        start_order(&settings, &certs, vec![host], client_tls.clone());
-                    }
+            for host in hosts_to_order(&settings, &table) {
+                if ordered.insert(host.clone()) {
+                    start_order(&settings, &certs, vec![host], client_tls.clone());
                 }
             }
             if tables.changed().await.is_err() {
@@ -87,6 +75,38 @@ pub fn spawn(
             }
         }
     });
+}
+
+/// The hosts `settings` orders certificates for: a 2.x/3.x resolver, those of the routers
+/// that name it, on any entrypoint (and the first resolver, the Host rules of 1.x frontends on
+/// its entrypoint, as `onHostRule`); 1.x's `[acme]`, every Host rule on its entrypoint. A
+/// router's `tls.domains` come with its hosts.
+fn hosts_to_order(settings: &AcmeSettings, table: &RoutingTable) -> BTreeSet<String> {
+    let on_entry_point = (table.entry_points.get(&settings.entry_point))
+        .into_iter()
+        .flat_map(|ep| ep.routes());
+    let routes: Vec<&Arc<control::table::CompiledRoute>> = match &settings.name {
+        Some(name) => (table.entry_points.values())
+            .flat_map(|ep| ep.routes())
+            .filter(|r| r.cert_resolver.as_deref() == Some(name.as_str()))
+            .chain(
+                on_entry_point
+                    .filter(|r| settings.on_host_rule && r.rule.syntax == model::rules::Syntax::V1),
+            )
+            .collect(),
+        None => on_entry_point.collect(),
+    };
+    routes
+        .iter()
+        .flat_map(|r| {
+            r.rule
+                .hosts()
+                .unwrap_or_default()
+                .iter()
+                .chain(&r.tls_domains)
+        })
+        .cloned()
+        .collect()
 }
 
 fn start_order(

@@ -160,6 +160,10 @@ pub struct Frontend {
     /// A lowered router's `tls.domains` for ACME to order, beside its rule's hosts.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tls_domains: Vec<String>,
+    /// A lowered router's `tls.certResolver`, when that resolver exists: it orders the
+    /// certificates of the router's hosts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cert_resolver: Option<String>,
     /// A lowered router's `tls.options` set (`name@provider`; `None`: the default set).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tls_options: Option<String>,
