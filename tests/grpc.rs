@@ -175,3 +175,106 @@ async fn unary_and_server_streaming_calls_through_portier() {
         "an error status passes through too"
     );
 }
+
+/// A gRPC-Web call from a browser, over HTTP/1.1, in binary or base64 text; returns the status,
+/// the response headers, and the decoded body (messages, then the trailer frame).
+async fn grpc_web_call(
+    portier: std::net::SocketAddr,
+    method: &str,
+    name: &str,
+    text: bool,
+) -> (http::StatusCode, HeaderMap, Vec<u8>) {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let (ct, body) = if text {
+        (
+            "application/grpc-web-text",
+            Bytes::from(b64.encode(frame(name.as_bytes()))),
+        )
+    } else {
+        ("application/grpc-web+proto", frame(name.as_bytes()))
+    };
+    let r = support::send(
+        portier,
+        "POST",
+        "grpc.local",
+        method,
+        &[
+            ("content-type", ct),
+            ("x-grpc-web", "1"),
+            ("origin", "https://app.example"),
+        ],
+        support::TestBody::text(body),
+    )
+    .await;
+    let body = if text {
+        b64.decode(&r.body).expect("one base64 stream")
+    } else {
+        r.body.to_vec()
+    };
+    (r.status, r.headers, body)
+}
+
+/// The `grpcWeb` middleware: gRPC-Web calls of a browser (HTTP/1.1, binary and text) reach the
+/// h2c gRPC service as gRPC, and come back as gRPC-Web with the trailers in the body; CORS for
+/// the allowed origin.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grpc_web_calls_reach_a_grpc_service() {
+    let backend = grpc_backend().await;
+    let dynamic = format!(
+        "http:\n  routers:\n    g:\n      rule: Host(`grpc.local`)\n      service: g\n      middlewares: [web]\n  middlewares:\n    web:\n      grpcWeb:\n        allowOrigins: [\"https://app.example\"]\n  services:\n    g:\n      loadBalancer:\n        servers:\n          - url: h2c://{backend}\n"
+    );
+    let toml =
+        "[entryPoints.http]\naddress = \"127.0.0.1:0\"\n[file]\nfilename = \"dynamic.yml\"\n";
+    let p = Portier::start_with(toml, &[("dynamic.yml", &dynamic)], &[]);
+    for text in [false, true] {
+        let (status, headers, body) =
+            grpc_web_call(p.http(), "/echo.Echo/Unary", "web", text).await;
+        assert_eq!(status, 200, "text={text}");
+        let ct = headers.get("content-type").and_then(|v| v.to_str().ok());
+        // The service's type (`application/grpc`) as gRPC-Web.
+        let want = if text {
+            "application/grpc-web-text"
+        } else {
+            "application/grpc-web"
+        };
+        assert_eq!(ct, Some(want));
+        assert_eq!(
+            headers
+                .get("access-control-allow-origin")
+                .map(|v| v.as_bytes()),
+            Some(&b"https://app.example"[..])
+        );
+        let first = 5 + "hello web".len();
+        assert_eq!(messages(&body[..first.min(body.len())]), ["hello web"]);
+        // The trailer frame: flag 0x80, length, `grpc-status: 0`.
+        let trailer_at = 5 + "hello web".len();
+        assert_eq!(body[trailer_at], 0x80, "text={text}: {body:?}");
+        let trailer = String::from_utf8_lossy(&body[trailer_at + 5..]);
+        assert!(trailer.contains("grpc-status: 0\r\n"), "{trailer}");
+    }
+    // A streaming call: every message, then the trailers.
+    let (_, _, body) = grpc_web_call(p.http(), "/echo.Echo/Stream", "tick", false).await;
+    assert_eq!(messages(&body).len(), 6, "5 messages and the trailer frame");
+    // The CORS preflight for the allowed origin, answered by portier.
+    let r = support::send(
+        p.http(),
+        "OPTIONS",
+        "grpc.local",
+        "/echo.Echo/Unary",
+        &[
+            ("origin", "https://app.example"),
+            ("access-control-request-method", "POST"),
+            ("access-control-request-headers", "x-grpc-web,content-type"),
+        ],
+        support::TestBody::empty(),
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.headers
+            .get("access-control-allow-headers")
+            .map(|v| v.as_bytes()),
+        Some(&b"x-grpc-web,content-type"[..])
+    );
+}

@@ -487,6 +487,7 @@ fn compile_route(
         internal: f.internal,
         compress: f.compress.clone().map(Arc::new),
         content_type: f.content_type,
+        grpc_web: f.grpc_web.clone().map(Arc::new),
         retry_interval: f.retry_interval,
         retry_attempts: f.retry_attempts.map(|n| n as usize),
         redirect,

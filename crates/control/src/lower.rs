@@ -481,6 +481,7 @@ impl Lowering<'_> {
             path_rewrites: Vec::new(),
             compress: None,
             content_type: false,
+            grpc_web: None,
             retry_attempts: None,
             retry_interval: None,
             tls_domains: Vec::new(),
@@ -822,6 +823,12 @@ impl Lowering<'_> {
                 f.compress = Some(c.clone());
             }
             Middleware::ContentType {} => f.content_type = true,
+            Middleware::GrpcWeb { allow_origins } => {
+                if f.grpc_web.is_some() {
+                    return twice("grpcWeb");
+                }
+                f.grpc_web = Some(allow_origins.clone());
+            }
             Middleware::Retry {
                 attempts,
                 initial_interval,

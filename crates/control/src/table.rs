@@ -329,6 +329,8 @@ pub struct CompiledRoute {
     /// A 2.x/3.x `contentType` middleware: answers without a `Content-Type` get one sniffed
     /// from their first bytes.
     pub content_type: bool,
+    /// A 2.x/3.x `grpcWeb` middleware: its allowed origins.
+    pub grpc_web: Option<Arc<Vec<String>>>,
     /// A 2.x/3.x `retry.initialInterval`: the first wait before a retry.
     pub retry_interval: Option<std::time::Duration>,
     /// A 2.x/3.x `retry.attempts`, instead of `[retry] attempts`.
@@ -595,6 +597,7 @@ mod tests {
             error_pages: Vec::new(),
             compress: None,
             content_type: false,
+            grpc_web: None,
             retry_interval: None,
             retry_attempts: None,
             tls_domains: Vec::new(),

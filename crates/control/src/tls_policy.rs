@@ -118,6 +118,7 @@ mod tests {
             error_pages: Vec::new(),
             compress: None,
             content_type: false,
+            grpc_web: None,
             retry_interval: None,
             retry_attempts: None,
             tls_domains: Vec::new(),

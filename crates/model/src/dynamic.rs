@@ -143,6 +143,9 @@ pub struct Frontend {
     /// A lowered router's `compress` middleware: gzip or brotli for clients that accept it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub compress: Option<crate::middleware::Compress>,
+    /// A lowered router's `grpcWeb` middleware: its allowed origins (`*` for any).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grpc_web: Option<Vec<String>>,
     /// A lowered router's `contentType` middleware: a `Content-Type` sniffed from the body
     /// of answers that have none.
     #[serde(skip_serializing_if = "std::ops::Not::not")]

@@ -188,6 +188,12 @@ pub enum Middleware {
     Compress(crate::middleware::Compress),
     /// `contentType`: a `Content-Type` sniffed from the body when the server sends none.
     ContentType {},
+    /// `grpcWeb`: gRPC-Web requests of browsers turned into gRPC for the (HTTP/2) service,
+    /// answers back into gRPC-Web; CORS for `allowOrigins`.
+    #[serde(rename_all = "camelCase")]
+    GrpcWeb {
+        allow_origins: Vec<String>,
+    },
     #[serde(rename_all = "camelCase")]
     Retry {
         attempts: u32,
@@ -253,6 +259,7 @@ impl Middleware {
             Middleware::InFlightReq(_) => "inFlightReq",
             Middleware::Compress(_) => "compress",
             Middleware::ContentType {} => "contentType",
+            Middleware::GrpcWeb { .. } => "grpcWeb",
             Middleware::Retry { .. } => "retry",
             Middleware::Errors { .. } => "errors",
         }

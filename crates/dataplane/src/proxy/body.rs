@@ -141,6 +141,11 @@ impl ProxyBody {
         self.compressed = true;
     }
 
+    /// Rewrites the body from here on without compressing it (gRPC-Web).
+    pub(super) fn transform(&mut self, encoder: Encoder) {
+        self.encoder = Some(encoder);
+    }
+
     /// Holds the request's `maxconn` slot until the body ends.
     pub(super) fn hold(&mut self, slot: middleware::ConnSlot) {
         self.slot = Some(slot);
@@ -192,7 +197,10 @@ impl Body for ProxyBody {
                             Poll::Ready(None)
                         }
                     },
-                    Err(frame) => Poll::Ready(Some(Ok(frame))),
+                    Err(frame) => match frame.trailers_ref().and_then(|t| encoder.trailers(t)) {
+                        Some(data) => Poll::Ready(Some(Ok(Frame::data(data)))),
+                        None => Poll::Ready(Some(Ok(frame))),
+                    },
                 },
                 (Poll::Ready(None), Some(_)) => match this.encoder.take().map(Encoder::finish) {
                     Some(Ok(tail)) if !tail.is_empty() => Poll::Ready(Some(Ok(Frame::data(tail)))),

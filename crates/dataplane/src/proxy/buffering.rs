@@ -38,6 +38,16 @@ pub(super) struct Buffered {
 }
 
 impl Buffered {
+    /// A body already in memory.
+    pub(super) fn from_bytes(data: Bytes) -> Buffered {
+        Buffered {
+            memory_len: data.len() as u64,
+            memory: vec![data],
+            file: None,
+            file_len: 0,
+        }
+    }
+
     pub(super) fn len(&self) -> u64 {
         self.memory_len + self.file_len
     }

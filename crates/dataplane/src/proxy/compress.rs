@@ -186,6 +186,8 @@ fn worth_it(method: &Method, status: StatusCode, headers: &HeaderMap, min: u64) 
 pub(super) enum Encoder {
     Gzip(flate2::write::GzEncoder<Vec<u8>>),
     Brotli(Box<brotli::CompressorWriter<Vec<u8>>>),
+    /// Not compression: gRPC into gRPC-Web (`super::grpc_web`), trailers into the body.
+    GrpcWeb(super::grpc_web::WebEncoder),
 }
 
 impl std::fmt::Debug for Encoder {
@@ -193,6 +195,7 @@ impl std::fmt::Debug for Encoder {
         f.write_str(match self {
             Encoder::Gzip(_) => "Encoder::Gzip",
             Encoder::Brotli(_) => "Encoder::Brotli",
+            Encoder::GrpcWeb(_) => "Encoder::GrpcWeb",
         })
     }
 }
@@ -226,6 +229,20 @@ impl Encoder {
                 e.flush()?;
                 Ok(Bytes::from(std::mem::take(e.get_mut())))
             }
+            Encoder::GrpcWeb(e) => Ok(e.chunk(chunk)),
+        }
+    }
+
+    /// gRPC-Web's encoder for a gRPC answer (`-text`: base64).
+    pub(super) fn grpc_web(text: bool) -> Encoder {
+        Encoder::GrpcWeb(super::grpc_web::WebEncoder::new(text))
+    }
+
+    /// Trailers as data, for gRPC-Web; `None`: they stay trailers.
+    pub(super) fn trailers(&mut self, trailers: &HeaderMap) -> Option<Bytes> {
+        match self {
+            Encoder::GrpcWeb(e) => Some(e.trailers(trailers)),
+            _ => None,
         }
     }
 
@@ -234,6 +251,7 @@ impl Encoder {
         match self {
             Encoder::Gzip(e) => e.finish().map(Bytes::from),
             Encoder::Brotli(e) => Ok(Bytes::from(e.into_inner())),
+            Encoder::GrpcWeb(mut e) => Ok(e.finish()),
         }
     }
 }

@@ -9,6 +9,7 @@ mod context;
 mod error;
 mod error_page;
 mod framing;
+mod grpc_web;
 mod guard;
 mod head_wait;
 mod headers;

@@ -284,6 +284,12 @@ async fn serve_route(
         routed.compress = compress::negotiate_for(req.headers(), policy)
             .map(|e| (e, req.method().clone(), Arc::clone(policy)));
     }
+    // gRPC-Web's CORS preflights are answered before the other middlewares (browsers send
+    // them without credentials).
+    if let Some(resp) = (route.grpc_web.as_ref()).and_then(|o| super::grpc_web::preflight(o, &req))
+    {
+        return Ok(resp);
+    }
     let Some(guards) = route.guards.clone() else {
         if let Some(resp) = route_redirect(ep, &req, route) {
             return Ok(resp);
@@ -304,9 +310,30 @@ async fn serve_route(
     Ok(resp)
 }
 
+/// A `grpcWeb` route's gRPC-Web call goes as gRPC, and its answer comes back as gRPC-Web;
+/// anything else goes as it is.
+async fn through_breaker(
+    ep: &EntryPointContext,
+    route: &CompiledRoute,
+    mut head: super::prepare::Prepared,
+    routed: &mut Routed,
+) -> Result<Response<ProxyBody>, ProxyError> {
+    let call = (route.grpc_web.as_ref())
+        .and_then(|o| super::grpc_web::call(o, &head.parts.method, &head.parts.headers));
+    let Some(call) = call else {
+        return breaker(ep, route, head, routed).await;
+    };
+    super::grpc_web::request(&call, &mut head).await?;
+    let mut answer = breaker(ep, route, head, routed).await;
+    if let Ok(resp) = &mut answer {
+        super::grpc_web::response(&call, resp);
+    }
+    answer
+}
+
 /// Sends to the backend unless its circuit breaker has tripped (503), and tells the breaker
 /// how the backend answered (its status, or portier's for a failure such as 502 or 504).
-async fn through_breaker(
+async fn breaker(
     ep: &EntryPointContext,
     route: &CompiledRoute,
     head: super::prepare::Prepared,

@@ -15,7 +15,7 @@ use config::tree::{Entry, Node, OptionError, Tree};
 
 /// Middleware types of Traefik 3 that portier does not run yet: refused by name, so a router
 /// that names one answers 503 rather than run without it.
-const NOT_YET: &[&str] = &["grpcWeb", "plugin"];
+const NOT_YET: &[&str] = &["plugin"];
 
 /// The options of `headers` portier runs (Traefik's names).
 const HEADERS: &[&str] = &[
@@ -227,6 +227,12 @@ pub(crate) fn middleware(entry: &Entry) -> Result<Middleware, OptionError> {
         }
         "passtlsclientcert" => Middleware::PassTlsClientCert(pass_tls_client_cert(t, kind)?),
         "compress" => Middleware::Compress(compress(t, kind)?),
+        "grpcweb" => {
+            t.only(&["allowOrigins"], kind)?;
+            Middleware::GrpcWeb {
+                allow_origins: t.list("allowOrigins")?,
+            }
+        }
         "contenttype" => {
             // `autoDetect` is deprecated in Traefik 3: `false` turns the middleware off.
             t.only(&["autoDetect"], kind)?;
