@@ -241,7 +241,7 @@ impl Body for ProxyBody {
             return SizeHint::default();
         }
         let first = match self.peeked.as_deref() {
-            None => 0,
+            None => return self.rest_hint(),
             Some(Some(Ok(f))) => f.data_ref().map_or(0, |d| d.len() as u64),
             Some(_) => return SizeHint::with_exact(0),
         };

@@ -55,7 +55,7 @@ pub(super) async fn handle(
         }
     };
     if routed.route.as_ref().is_some_and(|r| r.content_type) {
-        sniff_content_type(&mut resp).await;
+        Box::pin(sniff_content_type(&mut resp)).await;
     }
     // A route may compress on an entrypoint that does not (a 2.x/3.x `compress` middleware).
     match (encoding, routed.compress.take()) {
@@ -299,7 +299,7 @@ async fn serve_route(
             return internal(ep, service, req).await;
         }
         let head = prepare(ep, peer, req, route)?;
-        return through_breaker(ep, route, head, routed).await;
+        return send(ep, route, head, routed).await;
     };
     let (mut parts, body) = req.into_parts();
     let facts = guard::admit(ep, &guards, peer, &mut parts)?;
@@ -310,9 +310,23 @@ async fn serve_route(
     Ok(resp)
 }
 
-/// A `grpcWeb` route's gRPC-Web call goes as gRPC, and its answer comes back as gRPC-Web;
-/// anything else goes as it is.
-async fn through_breaker(
+/// Sends the prepared request: through the rare middlewares first when the route has them,
+/// in a boxed future so that the plain path's future stays as small as it was.
+async fn send(
+    ep: &EntryPointContext,
+    route: &CompiledRoute,
+    head: super::prepare::Prepared,
+    routed: &mut Routed,
+) -> Result<Response<ProxyBody>, ProxyError> {
+    if route.grpc_web.is_some() || route.backend.mirroring.is_some() {
+        return Box::pin(send_special(ep, route, head, routed)).await;
+    }
+    through_breaker(ep, route, head, routed).await
+}
+
+/// A `grpcWeb` route's gRPC-Web call goes as gRPC and its answer comes back as gRPC-Web; a
+/// mirroring service's copies go once the main servers answered (`super::mirror`).
+async fn send_special(
     ep: &EntryPointContext,
     route: &CompiledRoute,
     mut head: super::prepare::Prepared,
@@ -320,27 +334,35 @@ async fn through_breaker(
 ) -> Result<Response<ProxyBody>, ProxyError> {
     let call = (route.grpc_web.as_ref())
         .and_then(|o| super::grpc_web::call(o, &head.parts.method, &head.parts.headers));
-    let Some(call) = call else {
-        return breaker(ep, route, head, routed).await;
-    };
-    super::grpc_web::request(&call, &mut head).await?;
-    let mut answer = breaker(ep, route, head, routed).await;
-    if let Ok(resp) = &mut answer {
-        super::grpc_web::response(&call, resp);
+    if let Some(c) = &call {
+        super::grpc_web::request(c, &mut head).await?;
+    }
+    let copies = super::mirror::prepare(&route.backend, &mut head).await?;
+    let mut answer = through_breaker(ep, route, head, routed).await;
+    if let (Some(c), true) = (copies, answer.is_ok()) {
+        super::mirror::send(
+            Arc::clone(&ep.proxy),
+            Arc::clone(&route.backend),
+            route.pass_host_header,
+            c,
+        );
+    }
+    if let (Some(c), Ok(resp)) = (&call, &mut answer) {
+        super::grpc_web::response(c, resp);
     }
     answer
 }
 
 /// Sends to the backend unless its circuit breaker has tripped (503), and tells the breaker
 /// how the backend answered (its status, or portier's for a failure such as 502 or 504).
-async fn breaker(
+async fn through_breaker(
     ep: &EntryPointContext,
     route: &CompiledRoute,
     head: super::prepare::Prepared,
     routed: &mut Routed,
 ) -> Result<Response<ProxyBody>, ProxyError> {
     let Some(b) = &route.backend.breaker else {
-        return mirrored(ep, route, head, routed).await;
+        return buffered(ep, route, head, routed).await;
     };
     let started = Instant::now();
     if !b.breaker.allow(started) {
@@ -349,7 +371,7 @@ async fn breaker(
             .unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
         return Err(ProxyError::Refused(middleware::Refusal::status(code)));
     }
-    let answer = mirrored(ep, route, head, routed).await;
+    let answer = buffered(ep, route, head, routed).await;
     let status = match &answer {
         Ok(r) => r.status(),
         Err(e) => e.status(),
@@ -357,30 +379,6 @@ async fn breaker(
     let now = Instant::now();
     b.breaker
         .record(status.as_u16(), now.duration_since(started), now);
-    answer
-}
-
-/// A mirroring service's backend: the request is answered as usual, then copied to the
-/// mirrors whose turn it is (`super::mirror`).
-async fn mirrored(
-    ep: &EntryPointContext,
-    route: &CompiledRoute,
-    mut head: super::prepare::Prepared,
-    routed: &mut Routed,
-) -> Result<Response<ProxyBody>, ProxyError> {
-    if route.backend.mirroring.is_none() {
-        return buffered(ep, route, head, routed).await;
-    }
-    let copies = super::mirror::prepare(&route.backend, &mut head).await?;
-    let answer = buffered(ep, route, head, routed).await;
-    if let Some(c) = copies {
-        super::mirror::send(
-            Arc::clone(&ep.proxy),
-            Arc::clone(&route.backend),
-            route.pass_host_header,
-            c,
-        );
-    }
     answer
 }
 
@@ -499,7 +497,7 @@ async fn guarded(
         Some(service) => internal(ep, service, req).await,
         None => {
             let head = prepare(ep, peer, req, route)?;
-            through_breaker(ep, route, head, routed).await
+            send(ep, route, head, routed).await
         }
     };
     // `addAuthCookiesToResponse`: the auth server's cookies on the backend's answer.
