@@ -303,7 +303,13 @@ fn tls_options(o: &Tree, source: &str) -> Result<model::dynamic::TlsOptions, Opt
 fn client_auth(c: &Tree) -> Result<Option<model::dynamic::TlsClientAuth>, OptionError> {
     c.only(&["caFiles", "clientAuthType"], "clientAuth")?;
     let at = |key: &str| c.get(key).map(|e| e.at.clone()).unwrap_or_default();
-    let optional = match c.text("clientAuthType")?.unwrap_or("NoClientCert") {
+    // Traefik: CA files without a type mean RequireAndVerifyClientCert.
+    let default = if c.get("caFiles").is_some() {
+        "RequireAndVerifyClientCert"
+    } else {
+        "NoClientCert"
+    };
+    let optional = match c.text("clientAuthType")?.unwrap_or(default) {
         "NoClientCert" => return Ok(None),
         "VerifyClientCertIfGiven" => true,
         "RequireAndVerifyClientCert" => false,
@@ -336,8 +342,11 @@ fn client_auth(c: &Tree) -> Result<Option<model::dynamic::TlsClientAuth>, Option
         );
     }
     if ca_pem.is_empty() {
+        let at = c
+            .get("clientAuthType")
+            .map_or("clientAuth", |e| e.at.as_str());
         return Err(OptionError::new(
-            &at("clientAuthType"),
+            at,
             "caFiles is required to verify client certificates",
         ));
     }
@@ -670,6 +679,42 @@ weight = 3
         assert_eq!(lb.backend.servers["server-1"].weight, 3);
         assert!(is_v2_toml(TOML));
         assert!(!is_v2_toml("[frontends.f]\nbackend = \"b\"\n[[tls]]\n"));
+    }
+
+    #[test]
+    fn client_auth_with_ca_files_verifies_by_default_as_traefik() {
+        let ca = "-----BEGIN CERTIFICATE-----\\nMIIB\\n-----END CERTIFICATE-----";
+        let file = |kind: &str| {
+            format!(
+                "tls:\n  options:\n    default:\n      clientAuth:\n        caFiles: [\"{ca}\"]\n{kind}"
+            )
+        };
+        let auth = |text: &str| {
+            let c = read(Path::new("d.yml"), text, true).expect("parses");
+            (c.tls.options["default"].client_auth.clone(), c.errors)
+        };
+        let (a, errors) = auth(&file(""));
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(
+            a.map(|a| a.optional),
+            Some(false),
+            "required without a type"
+        );
+        let (a, _) = auth(&file("        clientAuthType: VerifyClientCertIfGiven\n"));
+        assert_eq!(a.map(|a| a.optional), Some(true));
+        let c = read(
+            Path::new("d.yml"),
+            &file("        clientAuthType: RequestClientCert\n"),
+            true,
+        )
+        .expect("parses");
+        assert!(
+            c.errors[0]
+                .to_string()
+                .contains("takes certificates without verifying them"),
+            "{:?}",
+            c.errors
+        );
     }
 
     #[test]
