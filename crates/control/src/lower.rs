@@ -289,20 +289,14 @@ fn failover(
             f.service, f.fallback
         ));
     }
-    let mut roles = model::dynamic::ServerRoles {
-        fallback_health_check: fallback.health_check.clone(),
-        ..Default::default()
-    };
-    for (sname, server) in fallback.servers {
-        let name = format!("fallback-{sname}");
-        roles
-            .of
-            .insert(name.clone(), model::dynamic::ServerRole::Fallback);
-        out.servers.insert(name, server);
-    }
-    for (sname, held) in fallback.held {
-        out.held.insert(format!("fallback-{sname}"), held);
-    }
+    let mut roles = model::dynamic::ServerRoles::default();
+    roles.fallback_health_check = adopt(
+        &mut out,
+        &mut roles,
+        fallback,
+        "fallback",
+        model::dynamic::ServerRole::Fallback,
+    );
     out.roles = Some(Box::new(roles));
     Ok((out, pass_host_header))
 }
@@ -339,21 +333,41 @@ fn mirroring(
                 child.name
             ));
         }
-        for (sname, server) in mirror.servers {
-            let name = format!("mirror{i}-{sname}");
-            roles
-                .of
-                .insert(name.clone(), model::dynamic::ServerRole::Mirror(i));
-            out.servers.insert(name, server);
-        }
+        let health_check = adopt(
+            &mut out,
+            &mut roles,
+            mirror,
+            &format!("mirror{i}"),
+            model::dynamic::ServerRole::Mirror(i),
+        );
         roles.mirrors.push(model::dynamic::Mirror {
             service: child.name.clone(),
             percent: child.percent,
-            health_check: mirror.health_check,
+            health_check,
         });
     }
     out.roles = Some(Box::new(roles));
     Ok((out, pass_host_header))
+}
+
+/// Moves `child`'s servers (and those its provider holds) into `out` as `PREFIX-NAME`, each
+/// with `role`; returns `child`'s health check, which probes them.
+fn adopt(
+    out: &mut Backend,
+    roles: &mut model::dynamic::ServerRoles,
+    child: Backend,
+    prefix: &str,
+    role: model::dynamic::ServerRole,
+) -> Option<model::dynamic::HealthCheck> {
+    for (sname, server) in child.servers {
+        let name = format!("{prefix}-{sname}");
+        roles.of.insert(name.clone(), role);
+        out.servers.insert(name, server);
+    }
+    for (sname, held) in child.held {
+        out.held.insert(format!("{prefix}-{sname}"), held);
+    }
+    child.health_check
 }
 
 fn gcd(a: u64, b: u64) -> u64 {
