@@ -515,15 +515,7 @@ impl Default for LoadBalancer {
     }
 }
 
-/// [`serialize_opt_duration`] for the model's other modules.
-pub(crate) fn serialize_opt_duration_pub<S: serde::Serializer>(
-    d: &Option<std::time::Duration>,
-    s: S,
-) -> Result<S::Ok, S::Error> {
-    serialize_opt_duration(d, s)
-}
-
-fn serialize_opt_duration<S: serde::Serializer>(
+pub(crate) fn serialize_opt_duration<S: serde::Serializer>(
     d: &Option<std::time::Duration>,
     s: S,
 ) -> Result<S::Ok, S::Error> {

@@ -199,7 +199,7 @@ pub enum Middleware {
         attempts: u32,
         #[serde(
             skip_serializing_if = "Option::is_none",
-            serialize_with = "crate::dynamic::serialize_opt_duration_pub"
+            serialize_with = "crate::dynamic::serialize_opt_duration"
         )]
         initial_interval: Option<std::time::Duration>,
     },
