@@ -41,13 +41,13 @@ impl Encoding {
 pub(super) fn negotiate_for(headers: &HeaderMap, c: &Compress) -> Option<Encoding> {
     let allowed =
         |e: Encoding| c.encodings.is_empty() || c.encodings.iter().any(|n| n == e.token());
-    let named: Vec<&str> = (headers.get_all(header::ACCEPT_ENCODING).iter())
+    // Names none: no coding listed, or `*` alone (no allocation: this runs per request).
+    let mut named = (headers.get_all(header::ACCEPT_ENCODING).iter())
         .filter_map(|v| v.to_str().ok())
         .flat_map(|t| t.split(','))
         .map(|i| i.split(';').next().unwrap_or("").trim())
-        .filter(|n| !n.is_empty())
-        .collect();
-    if named.is_empty() || named == ["*"] {
+        .filter(|n| !n.is_empty());
+    if named.all(|n| n == "*") {
         if let Some(d) = c.default_encoding.as_deref() {
             let e = if d == "br" {
                 Encoding::Brotli
