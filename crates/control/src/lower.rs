@@ -836,7 +836,7 @@ impl Lowering<'_> {
                 }
                 f.compress = Some(c.clone());
             }
-            Middleware::ContentType {} => f.content_type = true,
+            Middleware::ContentType { auto_detect } => f.content_type |= *auto_detect,
             Middleware::GrpcWeb { allow_origins } => {
                 if f.grpc_web.is_some() {
                     return twice("grpcWeb");

@@ -186,8 +186,12 @@ pub enum Middleware {
     InFlightReq(crate::middleware::MaxConn),
     /// `compress`: gzip or brotli for clients that accept it.
     Compress(crate::middleware::Compress),
-    /// `contentType`: a `Content-Type` sniffed from the body when the server sends none.
-    ContentType {},
+    /// `contentType`: a `Content-Type` sniffed from the body when the server sends none;
+    /// Traefik's deprecated `autoDetect: false` turns it off.
+    #[serde(rename_all = "camelCase")]
+    ContentType {
+        auto_detect: bool,
+    },
     /// `grpcWeb`: gRPC-Web requests of browsers turned into gRPC for the (HTTP/2) service,
     /// answers back into gRPC-Web; CORS for `allowOrigins`.
     #[serde(rename_all = "camelCase")]
@@ -258,7 +262,7 @@ impl Middleware {
             Middleware::CircuitBreaker(_) => "circuitBreaker",
             Middleware::InFlightReq(_) => "inFlightReq",
             Middleware::Compress(_) => "compress",
-            Middleware::ContentType {} => "contentType",
+            Middleware::ContentType { .. } => "contentType",
             Middleware::GrpcWeb { .. } => "grpcWeb",
             Middleware::Retry { .. } => "retry",
             Middleware::Errors { .. } => "errors",

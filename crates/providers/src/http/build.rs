@@ -236,11 +236,8 @@ pub(crate) fn middleware(entry: &Entry) -> Result<Middleware, OptionError> {
         "contenttype" => {
             // `autoDetect` is deprecated in Traefik 3: `false` turns the middleware off.
             t.only(&["autoDetect"], kind)?;
-            match t.bool("autoDetect")? {
-                Some(false) => Middleware::Chain {
-                    middlewares: Vec::new(),
-                },
-                _ => Middleware::ContentType {},
+            Middleware::ContentType {
+                auto_detect: t.bool("autoDetect")?.unwrap_or(true),
             }
         }
         "retry" => {
