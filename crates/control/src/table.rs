@@ -347,6 +347,33 @@ pub struct CompiledRoute {
 }
 
 impl CompiledRoute {
+    /// A plain route of provider `file` with `rule` and nothing else, for tests.
+    #[cfg(test)]
+    pub(crate) fn for_test(name: &str, rule: Rule) -> CompiledRoute {
+        CompiledRoute {
+            frontend: name.to_string(),
+            provider: "file".to_string(),
+            priority: 0,
+            rule,
+            pass_host_header: true,
+            backend: Arc::new(BackendRuntime::new("b".into(), Vec::new())),
+            metrics: Arc::default(),
+            redirect: None,
+            unenforced: false,
+            guards: None,
+            error_pages: Vec::new(),
+            compress: None,
+            content_type: false,
+            grpc_web: None,
+            retry_interval: None,
+            retry_attempts: None,
+            tls_domains: Vec::new(),
+            tls_options: None,
+            cert_resolver: None,
+            internal: None,
+        }
+    }
+
     /// The first error page whose ranges hold `status`.
     pub fn error_page(&self, status: u16) -> Option<&ErrorPageRuntime> {
         self.error_pages.iter().find(|p| p.matches(status))
@@ -584,26 +611,8 @@ mod tests {
 
     fn route(name: &str, rule: &str, priority: i64) -> Arc<CompiledRoute> {
         Arc::new(CompiledRoute {
-            frontend: name.to_string(),
-            provider: "file".to_string(),
             priority,
-            rule: parse(rule).expect("parses"),
-            pass_host_header: true,
-            backend: Arc::new(BackendRuntime::new("b".into(), Vec::new())),
-            metrics: Arc::default(),
-            redirect: None,
-            unenforced: false,
-            guards: None,
-            error_pages: Vec::new(),
-            compress: None,
-            content_type: false,
-            grpc_web: None,
-            retry_interval: None,
-            retry_attempts: None,
-            tls_domains: Vec::new(),
-            tls_options: None,
-            cert_resolver: None,
-            internal: None,
+            ..CompiledRoute::for_test(name, parse(rule).expect("parses"))
         })
     }
 

@@ -100,31 +100,14 @@ pub(crate) fn build<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::table::{BackendRuntime, CompiledRoute};
+    use crate::table::CompiledRoute;
     use model::dynamic::TlsSection;
 
     fn route(name: &str, rule: &str, set: Option<&str>) -> Arc<CompiledRoute> {
+        let rule = model::rules::parse_rule(rule, model::rules::Syntax::V3).expect("parses");
         Arc::new(CompiledRoute {
-            frontend: name.to_string(),
-            provider: "docker".to_string(),
-            priority: 0,
-            rule: model::rules::parse_rule(rule, model::rules::Syntax::V3).expect("parses"),
-            pass_host_header: true,
-            backend: Arc::new(BackendRuntime::new("b".into(), Vec::new())),
-            metrics: Arc::default(),
-            redirect: None,
-            unenforced: false,
-            guards: None,
-            error_pages: Vec::new(),
-            compress: None,
-            content_type: false,
-            grpc_web: None,
-            retry_interval: None,
-            retry_attempts: None,
-            tls_domains: Vec::new(),
             tls_options: set.map(String::from),
-            cert_resolver: None,
-            internal: None,
+            ..CompiledRoute::for_test(name, rule)
         })
     }
 
