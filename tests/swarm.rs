@@ -252,9 +252,13 @@ async fn swarm_services_route_scale_and_update_without_failed_requests() {
 #[tokio::test]
 async fn swarm_routes_outlive_a_lost_engine_and_catch_up_after() {
     let mut s = Swarm::new("swarm_link");
+    // Traefik 3's spelling throughout: `--providers.swarm.*` flags and 3.x service labels.
     let web = s.service(
         "web",
-        &["traefik.port=80", "traefik.frontend.rule=Host:link.swarm"],
+        &[
+            "traefik.http.routers.link.rule=Host(`link.swarm`)",
+            "traefik.http.services.link.loadbalancer.server.port=80",
+        ],
         &["--replicas", "2"],
     );
     // The engine behind a link the test can cut (the one fault it cannot cause otherwise).
@@ -263,10 +267,10 @@ async fn swarm_routes_outlive_a_lost_engine_and_catch_up_after() {
     let (http, _) = s.portier(
         binary(),
         &[
-            "--docker",
-            "--docker.swarmMode=true",
-            &format!("--docker.endpoint=tcp://{}", link.addr),
-            &format!("--docker.network={network}"),
+            "--entrypoints.web.address=:80",
+            &format!("--providers.swarm.endpoint=tcp://{}", link.addr),
+            &format!("--providers.swarm.network={network}"),
+            "--providers.swarm.refreshSeconds=30",
         ],
     );
     until_served_by(http, "link.swarm", 2).await;
