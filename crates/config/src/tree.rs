@@ -44,6 +44,11 @@ pub enum Node {
     Tree(Tree),
 }
 
+/// `true` set on a key that also has options (`tls=true`, `tls.passthrough=true`).
+fn is_true(node: &Node) -> bool {
+    matches!(node, Node::Text(t) if t.trim().eq_ignore_ascii_case("true"))
+}
+
 impl Tree {
     /// Puts `value` at `path` (the keys below this tree); `at` names it in errors. A key that
     /// is both a value and a table is an error.
@@ -56,7 +61,12 @@ impl Tree {
         }
         let lower = first.to_ascii_lowercase();
         if rest.is_empty() {
-            if self.entries.contains_key(&lower) {
+            if let Some(e) = self.entries.get(&lower) {
+                // `tls=true` beside `tls.certResolver=…` (Traefik's "allowEmpty" options):
+                // the options say it already.
+                if matches!(e.node, Node::Tree(_)) && is_true(&value) {
+                    return Ok(());
+                }
                 return Err(OptionError::new(at, format!("{first} is set twice")));
             }
             self.entries.insert(
@@ -74,6 +84,9 @@ impl Tree {
             name: first.to_string(),
             node: Node::Tree(Tree::default()),
         });
+        if is_true(&entry.node) {
+            entry.node = Node::Tree(Tree::default());
+        }
         match &mut entry.node {
             Node::Tree(t) => t.insert(rest, at, value),
             _ => Err(OptionError::new(
@@ -307,6 +320,27 @@ mod tests {
             t.only(&["prefixes", "forceSlash", "customRequestHeaders"], "x")
                 .is_ok()
         );
+    }
+
+    #[test]
+    fn a_true_switch_beside_its_options_is_the_options() {
+        for pairs in [
+            [("tls", "true"), ("tls.certResolver", "le")],
+            [("tls.certResolver", "le"), ("tls", "true")],
+        ] {
+            let t = tree(&pairs);
+            let tls = t.tree("tls").expect("a table").expect("present");
+            assert_eq!(tls.text("certresolver").expect("text"), Some("le"));
+        }
+        let mut t = tree(&[("tls", "false")]);
+        let e = t
+            .insert(
+                &["tls", "certResolver"],
+                "tls.certResolver",
+                Node::Text("le".into()),
+            )
+            .expect_err("false with options");
+        assert!(e.message.contains("cannot also have options"), "{e:?}");
     }
 
     #[test]
