@@ -24,6 +24,12 @@ pub struct ProviderConfig {
     /// by the aggregator.
     #[serde(skip_serializing_if = "crate::http::HttpConfig::is_empty")]
     pub http: crate::http::HttpConfig,
+    /// Traefik 2.x/3.x TCP routers, services and middlewares.
+    #[serde(skip_serializing_if = "crate::tcp::TcpConfig::is_empty")]
+    pub tcp: crate::tcp::TcpConfig,
+    /// Traefik 2.x/3.x UDP routers and services.
+    #[serde(skip_serializing_if = "crate::tcp::UdpConfig::is_empty")]
+    pub udp: crate::tcp::UdpConfig,
     /// Certificates a 2.x/3.x dynamic file declares (`tls.certificates`, the default store's
     /// `defaultCertificate`), served by every TLS entrypoint by SNI.
     #[serde(skip_serializing_if = "TlsSection::is_empty")]

@@ -11,4 +11,5 @@ pub mod middleware;
 pub mod path;
 pub mod redirect;
 pub mod rules;
+pub mod tcp;
 pub mod update;

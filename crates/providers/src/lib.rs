@@ -5,4 +5,5 @@
 pub mod docker;
 pub mod file;
 mod http;
+mod l4;
 pub mod users_files;

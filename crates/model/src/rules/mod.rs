@@ -12,6 +12,7 @@ mod matcher;
 mod migrate;
 mod parser;
 mod rule;
+mod tcp;
 mod template;
 
 pub use constraint::LabelConstraint;
@@ -25,6 +26,7 @@ pub use rule::{
     Matcher, Modifiers, PathPattern, PathRewrite, PathStep, QueryValue, Rule, RuleError, Syntax,
     priority,
 };
+pub use tcp::{ConnView, TcpRule};
 
 /// Parses `text` in the grammar of `syntax`.
 pub fn parse_rule(text: &str, syntax: Syntax) -> Result<Rule, RuleError> {

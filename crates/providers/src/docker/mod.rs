@@ -12,6 +12,7 @@
 mod container;
 mod error_pages;
 mod events;
+mod l4;
 mod labels;
 mod middlewares;
 mod protection;

@@ -154,7 +154,12 @@ impl Translator {
             let (http, errors) =
                 super::v2::merge(self.v2.iter().map(|((name, _), d)| (name.as_str(), d)));
             self.config.http = http;
+            let (tcp, udp, l4_errors) =
+                super::l4::merge(self.v2.iter().map(|((name, _), d)| (name.as_str(), &d.l4)));
+            self.config.tcp = tcp;
+            self.config.udp = udp;
             self.v2_errors = errors;
+            self.v2_errors.extend(l4_errors);
         }
         self.collect_errors();
         notes

@@ -56,6 +56,8 @@ pub(super) struct Declared {
     pub(super) errors: Vec<ProviderError>,
     pub(super) warnings: Vec<ProviderError>,
     pub(super) notes: Vec<String>,
+    /// Its TCP and UDP routers, services and middlewares.
+    pub(super) l4: super::l4::L4Declared,
 }
 
 /// Label trees of one container, by kind and name.
@@ -64,6 +66,7 @@ struct Trees {
     routers: BTreeMap<String, Tree>,
     services: BTreeMap<String, Tree>,
     middlewares: BTreeMap<String, Tree>,
+    l4: super::l4::L4Trees,
 }
 
 /// Traefik's `getServiceName`: compose `service_project`, else the swarm service or the
@@ -96,6 +99,15 @@ pub(super) fn declared(c: &ContainerInfo, d: &DockerDefaults) -> Option<Declared
         }
     }
     let trees = read_trees(c, &mut out);
+    let own = service_name(c);
+    if trees.l4.tcp() || trees.l4.udp() || !trees.l4.tcp_middlewares.is_empty() {
+        out.l4 = super::l4::declared(c, d, &trees.l4, &own, &mut out.errors, &mut out.notes);
+        // Traefik: a container with TCP or UDP labels and no HTTP label gets no HTTP router.
+        if trees.routers.is_empty() && trees.services.is_empty() && trees.middlewares.is_empty()
+        {
+            return Some(out);
+        }
+    }
     for (name, t) in &trees.middlewares {
         match one_middleware(t) {
             Ok(m) => {
@@ -113,7 +125,6 @@ pub(super) fn declared(c: &ContainerInfo, d: &DockerDefaults) -> Option<Declared
             Err(e) => out.errors.push(label_error(&e.at, e.message)),
         }
     }
-    let own = service_name(c);
     if trees.services.is_empty() {
         let lb = crate::http::load_balancer(&Tree::default(), "").ok();
         services.extend(lb.map(|lb| (own.clone(), lb)));
@@ -150,11 +161,16 @@ fn read_trees(c: &ContainerInfo, out: &mut Declared) -> Trees {
             ("http", "routers") => &mut trees.routers,
             ("http", "services") => &mut trees.services,
             ("http", "middlewares") => &mut trees.middlewares,
+            ("tcp", "routers") => &mut trees.l4.tcp_routers,
+            ("tcp", "services") => &mut trees.l4.tcp_services,
+            ("tcp", "middlewares") => &mut trees.l4.tcp_middlewares,
+            ("udp", "routers") => &mut trees.l4.udp_routers,
+            ("udp", "services") => &mut trees.l4.udp_services,
             ("tcp" | "udp", _) => {
-                out.errors.push(error(
-                    "TCP and UDP routers are not supported by portier yet; label not applied"
-                        .into(),
-                ));
+                out.errors.push(error(format!(
+                    "traefik.{kind}.{sub}: expected routers, services{}",
+                    if kind == "tcp" { " or middlewares" } else { "" }
+                )));
                 continue;
             }
             ("http", _) => {
@@ -448,18 +464,18 @@ fn same_settings(a: &LoadBalancerService, b: &LoadBalancerService) -> bool {
     bare(a) == bare(b)
 }
 
-struct Merged<T> {
-    item: T,
-    state: MergedState,
+pub(super) struct Merged<T> {
+    pub(super) item: T,
+    pub(super) state: MergedState,
 }
 
-enum MergedState {
+pub(super) enum MergedState {
     One,
     /// The containers that disagree.
     Conflict(Vec<String>),
 }
 
-fn join<T: Clone>(
+pub(super) fn join<T: Clone>(
     into: &mut BTreeMap<String, Merged<T>>,
     name: &str,
     container: &str,
@@ -608,6 +624,8 @@ mod tests {
                 ("traefik.http.middlewares.m.stripprefix.prefixs", "/a"),
                 ("traefik.http.services.s.loadbalancer.server.port", "http"),
                 ("traefik.tcp.routers.t.rule", "HostSNI(`*`)"),
+                ("traefik.tcp.routers.t.prioity", "3"),
+                ("traefik.tcp.serverstransports.x.dialtimeout", "3s"),
                 ("traefik.frontend.rule", "Host:old"),
             ],
         );
@@ -617,7 +635,8 @@ mod tests {
             "label traefik.http.routers.r.prioity: unknown option \"prioity\" of a router (did you mean priority?)",
             "label traefik.http.middlewares.m.stripprefix.prefixs: unknown option",
             "label traefik.http.services.s.loadbalancer.server.port: value \"http\": not a whole number",
-            "label traefik.tcp.routers.t.rule: TCP and UDP routers are not supported",
+            "label traefik.tcp.routers.t.prioity: unknown option \"prioity\" of a TCP router (did you mean priority?)",
+            "label traefik.tcp.serverstransports.x.dialtimeout: traefik.tcp.serverstransports: expected routers, services or middlewares",
         ] {
             assert!(
                 text.iter().any(|t| t.contains(want)),

@@ -53,10 +53,7 @@ fn translate(path: &Path, doc: &Document) -> ProviderConfig {
     for e in doc.root.entries() {
         match e.name.to_ascii_lowercase().as_str() {
             "http" => {}
-            "tcp" | "udp" => out.errors.push(err(OptionError::new(
-                &e.at,
-                "TCP and UDP routers are not supported by portier yet; section not applied",
-            ))),
+            "tcp" | "udp" => {}
             "tls" => match &e.node {
                 Node::Tree(t) => match tls(t, &source) {
                     Ok(section) => out.tls = section,
@@ -75,6 +72,7 @@ fn translate(path: &Path, doc: &Document) -> ProviderConfig {
             ))),
         }
     }
+    crate::l4::read_file_sections(&doc.root, &mut out, &err, &source);
     let http = match doc.root.tree("http") {
         Ok(Some(h)) => h,
         Ok(None) => return out,
