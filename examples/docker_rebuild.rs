@@ -71,6 +71,7 @@ fn main() {
         resolvers: Vec::new(),
         api: false,
         entry_point_http: Default::default(),
+        l4: Default::default(),
     };
     let med = |v: &mut Vec<u128>| {
         v.sort_unstable();

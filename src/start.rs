@@ -65,6 +65,8 @@ fn bind_hint(e: &std::io::Error) -> String {
 #[derive(Debug)]
 pub struct Listeners {
     pub entry_points: Vec<(EntryPoint, TcpListener)>,
+    /// UDP entrypoints (`address: ":53/udp"`): name, socket, session timeout.
+    pub udp: Vec<(String, tokio::net::UdpSocket, std::time::Duration)>,
     pub web: Option<TcpListener>,
 }
 
@@ -87,12 +89,27 @@ pub async fn bind(config: &Config) -> Result<Listeners, RunError> {
         let l = bind_one(&ep.name, &ep.address.text, ep.address.socket).await?;
         entry_points.push((ep.clone(), l));
     }
+    let mut udp = Vec::new();
+    for (name, u) in &config.generation.udp_entry_points {
+        let socket = tokio::net::UdpSocket::bind(u.address.socket)
+            .await
+            .map_err(|source| RunError::Bind {
+                name: name.clone(),
+                address: format!("{}/udp", u.address.text),
+                source,
+            })?;
+        udp.push((name.clone(), socket, u.timeout));
+    }
     // Served on an entrypoint (`[api] entryPoint`), the dashboard has no listener of its own.
     let web = match config.web.as_ref().filter(|w| w.entry_point.is_none()) {
         Some(w) => Some(bind_one("web", &w.address.text, w.address.socket).await?),
         None => None,
     };
-    Ok(Listeners { entry_points, web })
+    Ok(Listeners {
+        entry_points,
+        udp,
+        web,
+    })
 }
 
 /// The rustls configuration of every TLS entrypoint (the ACME one consults `acme` first).
@@ -267,7 +284,7 @@ impl Portier {
             let eps = config.resolvers().filter_map(|a| a.http_challenge.clone());
             (eps.collect(), certs)
         });
-        let (entry_points, ep_metrics, internal) = start_entry_points(
+        let (mut entry_points, ep_metrics, internal) = start_entry_points(
             &config,
             listeners.entry_points,
             EntryPointTls {
@@ -279,6 +296,16 @@ impl Portier {
             &stop,
             &graceful,
         );
+        for (name, socket, timeout) in listeners.udp {
+            tracing::info!(entry_point = %name, "UDP entrypoint {name} listening on {}", socket.local_addr().map(|a| a.to_string()).unwrap_or_default());
+            entry_points.push(tokio::spawn(dataplane::l4::udp::serve(
+                name,
+                socket,
+                Arc::clone(&cp.table),
+                timeout,
+                stop.clone(),
+            )));
+        }
         let draining = Arc::new(AtomicBool::new(false));
         let web_stop = CancellationToken::new();
         let mut state = web_state(&config, &cp, stats, ep_metrics, Arc::clone(&draining));
@@ -371,6 +398,9 @@ impl Ready {
                 .entry_points
                 .iter()
                 .filter_map(|(ep, t)| Some((ep.name.clone(), addr(t)?)))
+                .chain(l.udp.iter().filter_map(|(name, u, _)| {
+                    Some((name.clone(), u.local_addr().ok()?.to_string()))
+                }))
                 .collect(),
             web: l.web.as_ref().and_then(addr),
             generation: 0,
@@ -565,6 +595,7 @@ fn start_control(
     );
     let (health_tx, health) = watch::channel(0u64);
     control::checker::spawn(agg.tables.clone(), health_tx, Arc::clone(upstream_tls));
+    control::l4_check::spawn(agg.tables.clone());
     let cp = ControlPlane {
         table,
         tables: agg.tables,

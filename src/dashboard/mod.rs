@@ -131,6 +131,8 @@ pub(crate) fn app(state: &Shared) -> Router {
         .route("/api/entrypoints", get(entry_points))
         .route("/api/entrypoints/{name}", get(entry_point))
         .route("/api/rawdata", get(rawdata))
+        .route("/api/tcp/{kind}", get(tcp_list))
+        .route("/api/udp/{kind}", get(udp_list))
         .route("/api/http/{kind}", get(http_list))
         .route("/api/http/{kind}/{name}", get(http_one))
         .route("/api/errors", get(errors))
@@ -343,6 +345,45 @@ async fn http_list(State(s): State<Shared>, Path(kind): Path<String>) -> Respons
     match http_api::list(&s, &table, &kind) {
         Some(v) => json_response(v),
         None => not_found(),
+    }
+}
+
+/// `/api/tcp/routers`, `/api/tcp/services`: as compiled, with live counters and states.
+async fn tcp_list(State(s): State<Shared>, Path(kind): Path<String>) -> Response {
+    l4_list(&s, "tcp", &kind)
+}
+
+/// `/api/udp/routers`, `/api/udp/services`.
+async fn udp_list(State(s): State<Shared>, Path(kind): Path<String>) -> Response {
+    l4_list(&s, "udp", &kind)
+}
+
+fn l4_list(s: &Shared, proto: &str, kind: &str) -> Response {
+    let table = s.table.load_full();
+    let l4 = &table.l4;
+    match kind {
+        "routers" => json_response(
+            l4.routers
+                .iter()
+                .filter(|r| r.kind == proto)
+                .map(|r| {
+                    let mut v = serde_json::to_value(r).unwrap_or_default();
+                    v["name"] = format!("{}@{}", r.name, r.provider).into();
+                    v
+                })
+                .collect::<Vec<_>>()
+                .into(),
+        ),
+        "services" => json_response(
+            serde_json::to_value(
+                l4.services
+                    .iter()
+                    .filter(|v| v.kind == proto)
+                    .collect::<Vec<_>>(),
+            )
+            .unwrap_or_default(),
+        ),
+        _ => not_found(),
     }
 }
 

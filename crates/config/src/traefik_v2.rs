@@ -35,6 +35,34 @@ pub struct Generation {
     pub resolvers: Vec<String>,
     /// The other resolvers, each as an `[acme]` table.
     pub more_acme: Vec<Table>,
+    /// UDP entrypoints (`address: ":53/udp"`), by name; TCP entrypoints are the 1.x ones.
+    pub udp_entry_points: BTreeMap<String, UdpEntryPoint>,
+}
+
+/// A UDP entrypoint: where it listens, and `udp.timeout`, how long a client's session to its
+/// server lives without a datagram either way (Traefik's default 3 s).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UdpEntryPoint {
+    pub address: crate::address::ListenAddress,
+    pub timeout: std::time::Duration,
+}
+
+/// Traefik's default `udp.timeout`.
+const UDP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// An address with an optional `/tcp` or `/udp` suffix: the address, and whether it is UDP.
+fn split_protocol<'a>(address: &'a str, at: &str) -> Result<(&'a str, bool), OptionError> {
+    match address.trim().rsplit_once('/') {
+        None => Ok((address.trim(), false)),
+        Some((a, p)) if p.eq_ignore_ascii_case("tcp") => Ok((a, false)),
+        Some((a, p)) if p.eq_ignore_ascii_case("udp") => Ok((a, true)),
+        Some((_, p)) => Err(OptionError::new(
+            at,
+            format!(
+                "{address:?}: unknown protocol {p:?}; expected ADDRESS, ADDRESS/tcp or ADDRESS/udp"
+            ),
+        )),
+    }
 }
 
 /// `entryPoints.NAME.http.middlewares` and `http.tls`, applied to each router served there
@@ -213,7 +241,13 @@ fn translate(root: &Tree) -> Result<(Table, Generation), OptionError> {
     }
     let mut resolvers = resolvers(root)?;
     let names: Vec<String> = resolvers.iter().map(|(n, _)| n.clone()).collect();
-    let acme_entries = entry_points(root, &mut out, &names, &mut generation.entry_point_http)?;
+    let acme_entries = entry_points(
+        root,
+        &mut out,
+        &names,
+        &mut generation.entry_point_http,
+        &mut generation.udp_entry_points,
+    )?;
     for (name, acme) in &mut resolvers {
         if let Some(ep) = acme_entries.get(name).or(acme_entries.get("")) {
             acme.insert("entryPoint".into(), Value::String(ep.clone()));
@@ -373,6 +407,7 @@ fn entry_points(
     out: &mut Table,
     resolvers: &[String],
     models: &mut BTreeMap<String, EntryPointHttp>,
+    udp: &mut BTreeMap<String, UdpEntryPoint>,
 ) -> Result<BTreeMap<String, String>, OptionError> {
     let mut eps = Table::new();
     let mut defaults = Vec::new();
@@ -393,7 +428,6 @@ fn entry_points(
         let later = [
             "http2",
             "http3",
-            "udp",
             "allowACMEByPass",
             "reusePort",
             "observability",
@@ -405,12 +439,25 @@ fn entry_points(
             "forwardedHeaders",
             "proxyProtocol",
             "transport",
+            "udp",
         ];
         known.extend(later);
         t.only(&known, "an entrypoint")?;
         refuse(t, &later)?;
         let mut ep = Table::new();
-        let address = t.required("address", &e.at)?;
+        let written = t.required("address", &e.at)?;
+        let address_at = t.get("address").map_or(e.at.as_str(), |x| x.at.as_str());
+        let (address, is_udp) = split_protocol(written, address_at)?;
+        if is_udp {
+            udp.insert(e.name.clone(), udp_entry_point(t, address, address_at)?);
+            continue;
+        }
+        if let Some(x) = t.get("udp") {
+            return Err(OptionError::new(
+                &x.at,
+                "udp options on a TCP entrypoint (write the address as :PORT/udp)",
+            ));
+        }
         ep.insert("address".into(), Value::String(address.to_string()));
         if t.bool("asDefault")? == Some(true) {
             defaults.push(Value::String(e.name.clone()));
@@ -525,7 +572,7 @@ fn entry_points(
         }
         eps.insert(e.name.clone(), Value::Table(ep));
     }
-    if eps.is_empty() {
+    if eps.is_empty() && udp.is_empty() {
         // Traefik's default: one `http` entrypoint on :80.
         let mut ep = Table::new();
         ep.insert("address".into(), Value::String(":80".into()));
@@ -551,6 +598,21 @@ fn entry_points(
     }
     out.insert("entryPoints".into(), Value::Table(eps));
     Ok(acme_entries)
+}
+
+/// A UDP entrypoint's options: `address` and `udp.timeout`; HTTP and TCP options are refused.
+fn udp_entry_point(t: &Tree, address: &str, at: &str) -> Result<UdpEntryPoint, OptionError> {
+    t.only(&["address", "udp"], "a UDP entrypoint")?;
+    let timeout = match t.tree("udp")? {
+        Some(u) => {
+            u.only(&["timeout"], "udp")?;
+            u.duration("timeout")?.unwrap_or(UDP_TIMEOUT)
+        }
+        None => UDP_TIMEOUT,
+    };
+    let address = crate::address::ListenAddress::parse(address)
+        .map_err(|e| OptionError::new(at, e.to_string()))?;
+    Ok(UdpEntryPoint { address, timeout })
 }
 
 fn rt_at(t: &Tree, key: &str) -> String {

@@ -138,6 +138,7 @@ mod tests {
             acme: false,
             resolvers: Vec::new(),
             api: false,
+            l4: Default::default(),
             entry_point_http: Default::default(),
         };
         let table = Arc::new(ArcSwap::from_pointee(RoutingTable::default()));

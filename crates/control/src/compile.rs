@@ -52,6 +52,8 @@ pub struct CompileSettings {
     pub api: bool,
     /// `entryPoints.NAME.http` middlewares and TLS, given to each 2.x/3.x router served there.
     pub entry_point_http: BTreeMap<String, config::traefik_v2::EntryPointHttp>,
+    /// Where TCP and UDP routers are served.
+    pub l4: crate::l4::L4Settings,
 }
 
 impl CompileSettings {
@@ -75,6 +77,21 @@ impl CompileSettings {
                 config.default_entry_points.clone()
             } else {
                 config.entry_points.iter().map(|e| e.name.clone()).collect()
+            },
+            l4: crate::l4::L4Settings {
+                tcp_entry_points: (config.entry_points.iter())
+                    .map(|e| (e.name.clone(), e.tls.is_some()))
+                    .collect(),
+                default_entry_points: if config.generation.labels_v2 {
+                    config.default_entry_points.clone()
+                } else {
+                    config.entry_points.iter().map(|e| e.name.clone()).collect()
+                },
+                udp_entry_points: config.generation.udp_entry_points.keys().cloned().collect(),
+                default_rule_syntax: config
+                    .generation
+                    .default_rule_syntax
+                    .unwrap_or(model::rules::Syntax::V3),
             },
             redirect_targets: config
                 .entry_points
@@ -112,6 +129,8 @@ pub struct Registry {
         Arc<crate::certs::CertStore>,
         Vec<ProviderError>,
     ),
+    /// TCP and UDP routes and their runtime state.
+    l4: crate::l4::L4Registry,
 }
 
 /// One provider's part of the registry.
@@ -198,6 +217,7 @@ pub fn compile(
     if *registry.tls_policy != policy {
         registry.tls_policy = Arc::new(policy);
     }
+    let l4 = crate::l4::compile(providers, &settings.l4, &mut registry.l4, &mut errors);
     for (pname, config) in providers {
         errors.extend(config.errors.iter().cloned());
         if let Some(state) = registry.providers.get(pname) {
@@ -217,6 +237,7 @@ pub fn compile(
         strict_slash: !settings.keep_trailing_slash,
         certs: Arc::clone(&registry.certs.1),
         tls_policy: Arc::clone(&registry.tls_policy),
+        l4,
     }
 }
 
@@ -789,6 +810,7 @@ mod tests {
             acme: false,
             resolvers: Vec::new(),
             api: false,
+            l4: Default::default(),
         }
     }
 

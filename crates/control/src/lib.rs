@@ -8,6 +8,8 @@ pub mod certs;
 pub mod checker;
 pub mod compile;
 pub mod guards;
+pub mod l4;
+pub mod l4_check;
 mod lower;
 pub mod server;
 pub mod sticky;

@@ -936,6 +936,7 @@ mod tests {
             acme: false,
             resolvers: Vec::new(),
             api: false,
+            l4: Default::default(),
             entry_point_http: Default::default(),
         }
     }

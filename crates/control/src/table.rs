@@ -35,6 +35,8 @@ pub struct RoutingTable {
     /// name a set (the same `Arc` while unchanged, so the data plane rebuilds only on a
     /// change).
     pub tls_policy: Arc<crate::tls_policy::TlsPolicy>,
+    /// TCP routes per entrypoint and UDP routes per UDP entrypoint.
+    pub l4: Arc<crate::l4::L4Table>,
 }
 
 /// The route a request meets, and the path to redirect it to when it meets the route only

@@ -5,6 +5,7 @@
 pub mod accesslog;
 pub mod acme;
 mod hostname;
+pub mod l4;
 pub mod proxy;
 pub mod stats;
 pub mod tls;

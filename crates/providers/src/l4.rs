@@ -9,8 +9,8 @@ use model::dynamic::{ProviderConfig, ProviderError};
 use model::http::TlsDomain;
 use model::rules::Syntax;
 use model::tcp::{
-    TcpHealthCheck, TcpLoadBalancer, TcpMiddleware, TcpRouter, TcpRouterTls, TcpServer,
-    TcpService, UdpRouter, UdpService, WeightedName,
+    TcpHealthCheck, TcpLoadBalancer, TcpMiddleware, TcpRouter, TcpRouterTls, TcpServer, TcpService,
+    UdpRouter, UdpService, WeightedName,
 };
 
 /// Traefik's default `terminationDelay` (100 ms).
@@ -100,7 +100,9 @@ pub(crate) fn tcp_middleware(e: &Entry) -> Result<TcpMiddleware, OptionError> {
             for r in &ranges {
                 let ok = r.parse::<ipnet::IpNet>().is_ok() || r.parse::<std::net::IpAddr>().is_ok();
                 if !ok {
-                    let at = t.get("sourceRange").map_or(e.at.as_str(), |x| x.at.as_str());
+                    let at = t
+                        .get("sourceRange")
+                        .map_or(e.at.as_str(), |x| x.at.as_str());
                     return Err(OptionError::new(
                         at,
                         format!("{r:?} is not an IP address or CIDR range"),
@@ -209,7 +211,11 @@ pub(crate) fn tcp_load_balancer(t: &Tree, at: &str) -> Result<TcpLbOptions, Opti
     };
     let health_check = match t.get("healthCheck").map(|e| &e.node) {
         None => None,
-        Some(Node::Text(_)) => t.bool("healthCheck")?.filter(|on| *on).map(|_| health(&Tree::default())).transpose()?,
+        Some(Node::Text(_)) => t
+            .bool("healthCheck")?
+            .filter(|on| *on)
+            .map(|_| health(&Tree::default()))
+            .transpose()?,
         Some(_) => Some(health(t.tree("healthCheck")?.unwrap_or(&Tree::default()))?),
     };
     Ok(TcpLbOptions {
@@ -374,10 +380,12 @@ pub(crate) fn udp_port(t: &Tree, at: &str) -> Result<Option<u16>, OptionError> {
     };
     s.only(&["port"], "a UDP server")?;
     match s.u64("port")? {
-        Some(p) => Ok(Some(u16::try_from(p).ok().filter(|p| *p > 0).ok_or_else(|| {
-            let at = s.get("port").map_or(at, |e| e.at.as_str());
-            OptionError::new(at, format!("value {p}: not a port"))
-        })?)),
+        Some(p) => Ok(Some(u16::try_from(p).ok().filter(|p| *p > 0).ok_or_else(
+            || {
+                let at = s.get("port").map_or(at, |e| e.at.as_str());
+                OptionError::new(at, format!("value {p}: not a port"))
+            },
+        )?)),
         None => Ok(None),
     }
 }

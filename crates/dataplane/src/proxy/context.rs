@@ -51,6 +51,8 @@ pub struct Proxy {
     /// The API and dashboard as a service (`api@internal`) for the routes that name it; set
     /// by the binary once the web application exists.
     pub internal_api: std::sync::OnceLock<Internal>,
+    /// How TCP routes reach their servers.
+    pub tcp: crate::l4::TcpForwarding,
 }
 
 impl Proxy {
@@ -79,6 +81,11 @@ impl Proxy {
             .http2_max_header_list_size(MAX_RESPONSE_HEAD_BYTES as u32)
             .timer(TokioTimer::new())
             .build(http.clone());
+        let tcp = crate::l4::TcpForwarding {
+            dial_timeout: (!dial.is_zero()).then_some(dial),
+            grace: config.grace_timeout.0,
+            upstream_tls: Arc::clone(&upstream_tls),
+        };
         let tls = upstream_tls::https_connector(http, &upstream_tls);
         let https_client = Client::builder(TokioExecutor::new())
             .pool_timer(TokioTimer::new())
@@ -89,6 +96,7 @@ impl Proxy {
             .build(tls);
         let rht = config.forwarding_timeouts.response_header_timeout.0;
         Proxy {
+            tcp,
             table,
             internal_api: std::sync::OnceLock::new(),
             client,

@@ -108,6 +108,21 @@ pub async fn serve(
                     return;
                 }
             };
+            let l4 = ep.proxy.table.load().l4.tcp.get(&ep.name).cloned();
+            let stream = match l4 {
+                None => crate::l4::Rewind::new(stream),
+                Some(routes) => {
+                    match crate::l4::tcp::route(&ep, routes, stream, peer, handshake_timeout).await
+                    {
+                        Some(s) => s,
+                        None => {
+                            ep.metrics.open.fetch_sub(1, Ordering::Relaxed);
+                            drop(watcher);
+                            return;
+                        }
+                    }
+                }
+            };
             let mut io = tokio_io_timeout::TimeoutStream::new(stream);
             io.set_read_timeout(limits.read_timeout);
             io.set_write_timeout(limits.write_timeout);

@@ -147,7 +147,10 @@ fn tcp(
             Some(e) if e.name.eq_ignore_ascii_case("loadBalancer") && t.entries().count() == 1 => {
                 match &e.node {
                     config::tree::Node::Tree(lb) => crate::l4::tcp_load_balancer(lb, &e.at),
-                    _ => Err(config::tree::OptionError::new(&e.at, "loadBalancer takes options")),
+                    _ => Err(config::tree::OptionError::new(
+                        &e.at,
+                        "loadBalancer takes options",
+                    )),
                 }
             }
             _ => Err(config::tree::OptionError::new(
@@ -217,7 +220,11 @@ fn tcp(
                         label: format!("{at}.service"),
                         message: format!(
                             "missing, and the container declares {} TCP services; router left out",
-                            if many.is_empty() { "no".to_string() } else { many.join(", ") }
+                            if many.is_empty() {
+                                "no".to_string()
+                            } else {
+                                many.join(", ")
+                            }
                         ),
                     });
                     continue;
@@ -244,7 +251,10 @@ fn udp(
             Some(e) if e.name.eq_ignore_ascii_case("loadBalancer") && t.entries().count() == 1 => {
                 match &e.node {
                     config::tree::Node::Tree(lb) => crate::l4::udp_port(lb, &e.at),
-                    _ => Err(config::tree::OptionError::new(&e.at, "loadBalancer takes options")),
+                    _ => Err(config::tree::OptionError::new(
+                        &e.at,
+                        "loadBalancer takes options",
+                    )),
                 }
             }
             _ => Err(config::tree::OptionError::new(
@@ -349,7 +359,14 @@ pub(super) fn merge<'a>(
             join(&mut tcp_services, name, container, s, same, add);
         }
         for (name, m) in &d.tcp_middlewares {
-            join(&mut tcp_middlewares, name, container, m, |a, b| a == b, |_, _| {});
+            join(
+                &mut tcp_middlewares,
+                name,
+                container,
+                m,
+                |a, b| a == b,
+                |_, _| {},
+            );
         }
         for (name, r) in &d.udp_routers {
             let same = |a: &UdpRouter, b: &UdpRouter| no_source_udp(a) == no_source_udp(b);
@@ -436,8 +453,10 @@ mod tests {
                 (c.name.clone(), d)
             })
             .collect();
-        let mut errors: Vec<ProviderError> =
-            declared.iter().flat_map(|(_, d)| d.errors.clone()).collect();
+        let mut errors: Vec<ProviderError> = declared
+            .iter()
+            .flat_map(|(_, d)| d.errors.clone())
+            .collect();
         let (tcp, udp, more) = merge(declared.iter().map(|(n, d)| (n.as_str(), &d.l4)));
         errors.extend(more);
         (tcp, udp, errors)
@@ -453,7 +472,10 @@ mod tests {
                     ("traefik.tcp.routers.pg.rule", "HostSNI(`*`)"),
                     ("traefik.tcp.routers.pg.entrypoints", "postgres"),
                     ("traefik.tcp.services.pg.loadbalancer.server.port", "5432"),
-                    ("traefik.tcp.services.pg.loadbalancer.proxyprotocol.version", "1"),
+                    (
+                        "traefik.tcp.services.pg.loadbalancer.proxyprotocol.version",
+                        "1",
+                    ),
                 ],
             )
         };
@@ -465,7 +487,10 @@ mod tests {
                 ("traefik.tcp.routers.db.tls", "true"),
                 ("traefik.tcp.routers.db.tls.passthrough", "true"),
                 ("traefik.tcp.routers.db.middlewares", "lan"),
-                ("traefik.tcp.middlewares.lan.ipallowlist.sourcerange", "10.0.0.0/8"),
+                (
+                    "traefik.tcp.middlewares.lan.ipallowlist.sourcerange",
+                    "10.0.0.0/8",
+                ),
             ],
         );
         let mut dns = on_net(
@@ -480,18 +505,27 @@ mod tests {
         let (tcp, udp, errors) = l4_of(&[pg("pg-1", "10.0.0.2"), pg("pg-2", "10.0.0.3"), db, dns]);
         assert!(errors.is_empty(), "{errors:?}");
         let r = &tcp.routers["pg"];
-        assert_eq!((r.service.as_str(), r.entry_points.as_slice()), ("pg", &["postgres".to_string()][..]));
+        assert_eq!(
+            (r.service.as_str(), r.entry_points.as_slice()),
+            ("pg", &["postgres".to_string()][..])
+        );
         let TcpService::LoadBalancer(lb) = tcp.services["pg"].as_ref() else {
             panic!("a load balancer");
         };
         let addrs: Vec<&str> = lb.servers.iter().map(|s| s.address.as_str()).collect();
-        assert_eq!(addrs, ["10.0.0.2:5432", "10.0.0.3:5432"], "servers of both containers");
+        assert_eq!(
+            addrs,
+            ["10.0.0.2:5432", "10.0.0.3:5432"],
+            "servers of both containers"
+        );
         assert_eq!(lb.proxy_protocol, Some(1));
         let db = &tcp.routers["db"];
         assert_eq!(db.service, "db", "the container's own service");
         assert!(db.tls.as_ref().is_some_and(|t| t.passthrough));
         assert_eq!(db.middlewares, ["lan"]);
-        assert!(matches!(tcp.middlewares["lan"].as_ref(), TcpMiddleware::IpAllowList(r) if r == &["10.0.0.0/8"]));
+        assert!(
+            matches!(tcp.middlewares["lan"].as_ref(), TcpMiddleware::IpAllowList(r) if r == &["10.0.0.0/8"])
+        );
         assert_eq!(udp.routers["dns"].service, "dns");
         assert_eq!(
             udp.services["dns"].as_ref(),
@@ -512,7 +546,11 @@ mod tests {
         let d = super::super::v2::declared(&c, &defaults()).expect("declared");
         assert!(d.routers.is_empty() && d.services.is_empty(), "{d:?}");
         let text = format!("{:?}", d.errors);
-        assert!(text.contains("traefik.tcp.services.db.loadbalancer.server.port") && text.contains("not a port"), "{text}");
+        assert!(
+            text.contains("traefik.tcp.services.db.loadbalancer.server.port")
+                && text.contains("not a port"),
+            "{text}"
+        );
         assert!(text.contains("traefik.tcp.routers.db.rule"), "{text}");
     }
 }

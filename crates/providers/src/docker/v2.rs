@@ -103,8 +103,7 @@ pub(super) fn declared(c: &ContainerInfo, d: &DockerDefaults) -> Option<Declared
     if trees.l4.tcp() || trees.l4.udp() || !trees.l4.tcp_middlewares.is_empty() {
         out.l4 = super::l4::declared(c, d, &trees.l4, &own, &mut out.errors, &mut out.notes);
         // Traefik: a container with TCP or UDP labels and no HTTP label gets no HTTP router.
-        if trees.routers.is_empty() && trees.services.is_empty() && trees.middlewares.is_empty()
-        {
+        if trees.routers.is_empty() && trees.services.is_empty() && trees.middlewares.is_empty() {
             return Some(out);
         }
     }

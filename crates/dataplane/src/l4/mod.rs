@@ -1,0 +1,9 @@
+//! Layer 4: TCP routing and proxying on the entrypoints (beside HTTP, on the same listener),
+//! and UDP entrypoints with their sessions.
+
+mod rewind;
+pub mod tcp;
+pub mod udp;
+
+pub use rewind::Rewind;
+pub use tcp::TcpForwarding;

@@ -1,0 +1,431 @@
+//! Layer 4 on real sockets: TCP routers (plain `HostSNI(*)`, TLS passthrough and termination
+//! by SNI, beside HTTPS routers on one TLS entrypoint), the PROXY protocol towards servers,
+//! TCP middlewares, UDP sessions, and table changes that never cut an established connection.
+
+mod support;
+
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http_body_util::BodyExt;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use support::docker::eventually;
+use support::{Portier, get};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream, UdpSocket};
+
+const WAIT: Duration = Duration::from_secs(10);
+
+/// A TCP server that greets each connection with its name, then echoes what it reads.
+async fn echo_server(name: &'static str) -> SocketAddr {
+    let l = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = l.local_addr().expect("addr");
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = l.accept().await {
+            tokio::spawn(async move {
+                if s.write_all(format!("{name}\n").as_bytes()).await.is_err() {
+                    return;
+                }
+                let (mut r, mut w) = s.split();
+                let _ = tokio::io::copy(&mut r, &mut w).await;
+                let _ = w.shutdown().await;
+            });
+        }
+    });
+    addr
+}
+
+fn pem(names: &[&str]) -> (String, String) {
+    let c =
+        rcgen::generate_simple_self_signed(names.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+            .expect("cert");
+    (c.cert.pem(), c.signing_key.serialize_pem())
+}
+
+/// A TLS server with its own certificate for `host`: greets with its name, then echoes.
+async fn tls_server(name: &'static str, host: &str) -> SocketAddr {
+    let c = rcgen::generate_simple_self_signed(vec![host.to_string()]).expect("cert");
+    let key =
+        rustls::pki_types::PrivateKeyDer::try_from(c.signing_key.serialize_der()).expect("key");
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("versions")
+    .with_no_client_auth()
+    .with_single_cert(vec![c.cert.der().clone()], key)
+    .expect("config");
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let l = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = l.local_addr().expect("addr");
+    tokio::spawn(async move {
+        while let Ok((s, _)) = l.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(s).await else {
+                    return;
+                };
+                if tls.write_all(format!("{name}\n").as_bytes()).await.is_err() {
+                    return;
+                }
+                let mut buf = [0u8; 1024];
+                while let Ok(n) = tls.read(&mut buf).await {
+                    if n == 0 || tls.write_all(&buf[..n]).await.is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+/// A UDP server answering each datagram with `name:payload`.
+async fn udp_echo(name: &'static str) -> SocketAddr {
+    let s = UdpSocket::bind("127.0.0.1:0").await.expect("bind");
+    let addr = s.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let mut buf = [0u8; 2048];
+        while let Ok((n, from)) = s.recv_from(&mut buf).await {
+            let mut answer = format!("{name}:").into_bytes();
+            answer.extend_from_slice(&buf[..n]);
+            let _ = s.send_to(&answer, from).await;
+        }
+    });
+    addr
+}
+
+/// Connects, reads the greeting line, sends `line`, reads until the echo of `line` came back;
+/// returns the greeting and everything read after it.
+async fn talk<S>(s: S, line: &str) -> Option<(String, String)>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let mut r = BufReader::new(s);
+    let mut greeting = String::new();
+    tokio::time::timeout(Duration::from_secs(3), r.read_line(&mut greeting))
+        .await
+        .ok()?
+        .ok()?;
+    r.get_mut()
+        .write_all(format!("{line}\n").as_bytes())
+        .await
+        .ok()?;
+    let mut rest = String::new();
+    while !rest.contains(line) {
+        let mut more = String::new();
+        let n = tokio::time::timeout(Duration::from_secs(3), r.read_line(&mut more))
+            .await
+            .ok()?
+            .ok()?;
+        if n == 0 {
+            return None;
+        }
+        rest.push_str(&more);
+    }
+    Some((greeting.trim().to_string(), rest))
+}
+
+async fn tcp_talk(addr: SocketAddr, line: &str) -> Option<(String, String)> {
+    talk(TcpStream::connect(addr).await.ok()?, line).await
+}
+
+struct Setup {
+    p: Portier,
+    web: support::Backend,
+}
+
+const STATIC: &str = "\
+entryPoints:
+  tcp:
+    address: 127.0.0.1:0
+  websecure:
+    address: 127.0.0.1:0
+    http:
+      tls: {}
+  dns:
+    address: 127.0.0.1:0/udp
+    udp:
+      timeout: 2s
+  traefik:
+    address: 127.0.0.1:0
+api:
+  insecure: true
+providers:
+  file:
+    filename: dynamic.yml
+    watch: true
+";
+
+async fn dynamic(extra_echo: &str, web: &support::Backend) -> String {
+    let e1 = echo_server("e1").await;
+    let e2 = echo_server("e2").await;
+    let a = tls_server("tls-a", "a.test").await;
+    let b = tls_server("tls-b", "b.test").await;
+    let u1 = udp_echo("u1").await;
+    let u2 = udp_echo("u2").await;
+    format!(
+        "\
+tcp:
+  routers:
+    echo:
+      entryPoints: [tcp]
+      rule: HostSNI(`*`)
+      service: echo
+    a:
+      entryPoints: [websecure]
+      rule: HostSNI(`a.test`)
+      service: tls-a
+      tls:
+        passthrough: true
+    b:
+      entryPoints: [websecure]
+      rule: HostSNI(`b.test`)
+      service: tls-b
+      tls:
+        passthrough: true
+    term:
+      entryPoints: [websecure]
+      rule: HostSNI(`term.test`)
+      service: echo
+      tls: {{}}
+  services:
+    echo:
+      loadBalancer:
+        proxyProtocol:
+          version: 1
+        servers:
+          - address: {e1}
+          - address: {e2}{extra_echo}
+    tls-a:
+      loadBalancer:
+        servers:
+          - address: {a}
+    tls-b:
+      loadBalancer:
+        servers:
+          - address: {b}
+udp:
+  routers:
+    dns:
+      entryPoints: [dns]
+      service: dns
+  services:
+    dns:
+      loadBalancer:
+        servers:
+          - address: {u1}
+          - address: {u2}
+http:
+  routers:
+    web:
+      entryPoints: [websecure]
+      rule: Host(`web.test`)
+      service: web
+      tls: {{}}
+  services:
+    web:
+      loadBalancer:
+        servers:
+          - url: {}
+tls:
+  certificates:
+    - certFile: portier.crt
+      keyFile: portier.key
+",
+        web.url()
+    )
+}
+
+async fn start() -> Setup {
+    let web = support::Backend::spawn("web").await;
+    let (cert, key) = pem(&["web.test", "term.test"]);
+    let text = dynamic("", &web).await;
+    let p = Portier::start_named(
+        "traefik.yml",
+        STATIC,
+        &[
+            ("dynamic.yml", &text),
+            ("portier.crt", &cert),
+            ("portier.key", &key),
+        ],
+        &[],
+    );
+    Setup { p, web }
+}
+
+#[tokio::test]
+async fn plain_tcp_is_balanced_and_servers_see_the_proxy_header() {
+    let s = start().await;
+    let addr = s.p.entry_point("tcp");
+    let mut greeted = BTreeSet::new();
+    for i in 0..4 {
+        let (greeting, rest) = eventually(WAIT, "an echo through HostSNI(*)", async || {
+            tcp_talk(addr, &format!("ping-{i}")).await
+        })
+        .await;
+        greeted.insert(greeting);
+        // The PROXY v1 header portier sent first comes back in the echo.
+        assert!(
+            rest.starts_with("PROXY TCP4 127.0.0.1 127.0.0.1 "),
+            "the server saw the client in a PROXY header: {rest:?}"
+        );
+    }
+    assert_eq!(greeted, BTreeSet::from(["e1".into(), "e2".into()]));
+
+    // Half-close both ways: the client ends its writing half, and still reads the echo
+    // and the server's own close.
+    let mut c = TcpStream::connect(addr).await.expect("connect");
+    c.write_all(b"last words\n").await.expect("write");
+    c.shutdown().await.expect("half-close");
+    let mut all = String::new();
+    tokio::time::timeout(Duration::from_secs(3), c.read_to_string(&mut all))
+        .await
+        .expect("closed in time")
+        .expect("read");
+    assert!(all.ends_with("last words\n"), "{all:?}");
+}
+
+#[tokio::test]
+async fn tls_passthrough_termination_and_https_share_one_entrypoint() {
+    let s = start().await;
+    let addr = s.p.entry_point("websecure");
+    // Passthrough: each backend's own certificate reaches the client.
+    for (host, name) in [("a.test", "tls-a"), ("b.test", "tls-b")] {
+        let (names, greeting) = eventually(WAIT, "a passed-through TLS server", async || {
+            let (tls, names) = support::tls::connect(addr, host, &[]).await;
+            let (greeting, _) = talk(tls?, "hello").await?;
+            Some((names, greeting))
+        })
+        .await;
+        assert_eq!(names, [host], "{host}: the backend's certificate");
+        assert_eq!(greeting, name);
+    }
+    // Termination: portier's certificate, then plain bytes to the echo servers.
+    let (tls, names) = support::tls::connect(addr, "term.test", &[]).await;
+    assert_eq!(names, ["web.test", "term.test"], "portier's certificate");
+    let (greeting, _) = talk(tls.expect("handshake"), "clear").await.expect("echo");
+    assert!(greeting == "e1" || greeting == "e2", "{greeting}");
+    // HTTPS routers on the same entrypoint, HTTP/2 by ALPN.
+    let (tls, names) = support::tls::connect(addr, "web.test", &[b"h2", b"http/1.1"]).await;
+    assert_eq!(names, ["web.test", "term.test"]);
+    let tls = tls.expect("handshake");
+    assert_eq!(tls.get_ref().1.alpn_protocol(), Some(&b"h2"[..]));
+    let (mut send, conn) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(tls))
+            .await
+            .expect("h2 handshake");
+    tokio::spawn(conn);
+    let req = http::Request::get("https://web.test/over-h2")
+        .body(http_body_util::Empty::<bytes::Bytes>::new())
+        .expect("request");
+    let resp = send.send_request(req).await.expect("response");
+    assert_eq!(resp.status(), 200);
+    let body = resp.into_body().collect().await.expect("body").to_bytes();
+    assert!(String::from_utf8_lossy(&body).contains("/over-h2"));
+    let _ = &s.web;
+    // An SNI no router names: HTTPS answers it (404), as before.
+    let (tls, _) = support::tls::connect(addr, "other.test", &[b"http/1.1"]).await;
+    assert!(tls.is_some(), "the HTTPS side still takes other names");
+
+    // The API lists the TCP and UDP routers with their counters.
+    let web = s.p.entry_point("traefik");
+    let routers = get(web, "localhost", "/api/tcp/routers").await.text();
+    assert!(routers.contains("\"name\":\"a@file\""), "{routers}");
+    assert!(routers.contains("\"total\":"), "{routers}");
+}
+
+#[tokio::test]
+async fn udp_sessions_stick_to_one_server_and_clients_spread() {
+    let s = start().await;
+    let addr = s.p.entry_point("dns");
+    let mut servers = BTreeSet::new();
+    for client in 0..2 {
+        let sock = UdpSocket::bind("127.0.0.1:0").await.expect("bind");
+        sock.connect(addr).await.expect("connect");
+        let mut seen = BTreeSet::new();
+        for i in 0..3 {
+            let payload = format!("q{client}-{i}");
+            let answer = eventually(WAIT, "a UDP answer", async || {
+                sock.send(payload.as_bytes()).await.ok()?;
+                let mut buf = [0u8; 256];
+                let n = tokio::time::timeout(Duration::from_millis(500), sock.recv(&mut buf))
+                    .await
+                    .ok()?
+                    .ok()?;
+                Some(String::from_utf8_lossy(&buf[..n]).into_owned())
+            })
+            .await;
+            let (server, echoed) = answer.split_once(':').expect("name:payload");
+            assert_eq!(echoed, payload);
+            seen.insert(server.to_string());
+        }
+        assert_eq!(seen.len(), 1, "one session, one server: {seen:?}");
+        servers.extend(seen);
+    }
+    assert_eq!(servers.len(), 2, "two clients, two servers: {servers:?}");
+}
+
+#[tokio::test]
+async fn a_table_change_keeps_established_connections_and_a_server_leaving_drains() {
+    let web = support::Backend::spawn("web").await;
+    let (cert, key) = pem(&["web.test"]);
+    let before = dynamic("", &web).await;
+    let static_text = format!("{STATIC}\n");
+    let p = Portier::start_named(
+        "traefik.yml",
+        &static_text,
+        &[
+            ("dynamic.yml", &before),
+            ("portier.crt", &cert),
+            ("portier.key", &key),
+        ],
+        &["--entrypoints.tcp.transport.lifecycle.gracetimeout=1s"],
+    );
+    let addr = p.entry_point("tcp");
+    let conn = eventually(WAIT, "a long-lived connection", async || {
+        let s = TcpStream::connect(addr).await.ok()?;
+        let mut r = BufReader::new(s);
+        let mut greeting = String::new();
+        tokio::time::timeout(Duration::from_secs(3), r.read_line(&mut greeting))
+            .await
+            .ok()?
+            .ok()?;
+        Some(r)
+    })
+    .await;
+    let mut conn = conn;
+    // A change of the table (a third server joins): the open connection keeps working.
+    let e3 = echo_server("e3").await;
+    let after = dynamic(&format!("\n          - address: {e3}"), &web).await;
+    p.write("dynamic.yml", &after);
+    eventually(WAIT, "the new server in rotation", async || {
+        let mut seen = BTreeSet::new();
+        for _ in 0..3 {
+            seen.insert(tcp_talk(addr, "x").await?.0);
+        }
+        seen.contains("e3").then_some(())
+    })
+    .await;
+    conn.get_mut()
+        .write_all(b"still here\n")
+        .await
+        .expect("write");
+    let mut line = String::new();
+    while !line.contains("still here") {
+        line.clear();
+        tokio::time::timeout(Duration::from_secs(3), conn.read_line(&mut line))
+            .await
+            .expect("echo in time")
+            .expect("read");
+    }
+    // Every server of this connection leaves (new ones replace them): it drains for the
+    // grace period (1 s), then is cut.
+    let replaced = dynamic("", &web).await;
+    p.write("dynamic.yml", &replaced);
+    let mut rest = Vec::new();
+    let ended = tokio::time::timeout(Duration::from_secs(5), conn.read_to_end(&mut rest)).await;
+    assert!(ended.is_ok(), "cut after the grace period");
+}
