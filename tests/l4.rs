@@ -429,3 +429,177 @@ async fn a_table_change_keeps_established_connections_and_a_server_leaving_drain
     let ended = tokio::time::timeout(Duration::from_secs(5), conn.read_to_end(&mut rest)).await;
     assert!(ended.is_ok(), "cut after the grace period");
 }
+
+/// The issue's user flow on the real engine: TCP and UDP labels on containers.
+#[tokio::test]
+async fn tcp_and_udp_labels_on_containers() {
+    use support::docker::Scope;
+    let s = Scope::new("l4-labels");
+    let yml = format!(
+        "\
+entryPoints:
+  postgres:
+    address: 127.0.0.1:0
+  dns:
+    address: 127.0.0.1:0/udp
+providers:
+  docker:
+    exposedByDefault: true
+    constraints: Label(`portier-test`, `{tag}`)
+",
+        tag = s.tag
+    );
+    let p = Portier::start_named("traefik.yml", &yml, &[], &[]);
+    let labels = [
+        "-e",
+        "TCP_ECHO_PORT=5432",
+        "-e",
+        "UDP_ECHO_PORT=53",
+        "-l",
+        "traefik.tcp.routers.pg.rule=HostSNI(`*`)",
+        "-l",
+        "traefik.tcp.routers.pg.entrypoints=postgres",
+        "-l",
+        "traefik.tcp.services.pg.loadbalancer.server.port=5432",
+        "-l",
+        "traefik.udp.routers.dns.entrypoints=dns",
+        "-l",
+        "traefik.udp.services.dns.loadbalancer.server.port=53",
+    ];
+    s.run("db-1", &labels);
+    s.run("db-2", &labels);
+    let tcp = p.entry_point("postgres");
+    let greeted = eventually(WAIT, "both containers through HostSNI(*)", async || {
+        let mut seen = BTreeSet::new();
+        for i in 0..4 {
+            seen.insert(tcp_talk(tcp, &format!("q{i}")).await?.0);
+        }
+        (seen.len() == 2).then_some(seen)
+    })
+    .await;
+    assert!(greeted.iter().all(|h| !h.is_empty()), "{greeted:?}");
+    let udp = p.entry_point("dns");
+    let sock = UdpSocket::bind("127.0.0.1:0").await.expect("bind");
+    sock.connect(udp).await.expect("connect");
+    let answer = eventually(WAIT, "a UDP answer from a container", async || {
+        sock.send(b"who").await.ok()?;
+        let mut buf = [0u8; 256];
+        let n = tokio::time::timeout(Duration::from_millis(500), sock.recv(&mut buf))
+            .await
+            .ok()?
+            .ok()?;
+        Some(String::from_utf8_lossy(&buf[..n]).into_owned())
+    })
+    .await;
+    let (host, payload) = answer.split_once(':').expect("host:payload");
+    assert_eq!(payload, "who");
+    assert!(greeted.contains(host), "{host} is one of {greeted:?}");
+}
+
+/// `ipAllowList` and `inFlightConn` on TCP routers, and a TCP health check taking a dead
+/// server out of rotation.
+#[tokio::test]
+async fn tcp_middlewares_and_health_checks() {
+    let e1 = echo_server("e1").await;
+    // A port nothing listens on.
+    let dead = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().expect("addr")
+    };
+    let yml = "\
+entryPoints:
+  denied:
+    address: 127.0.0.1:0
+  limited:
+    address: 127.0.0.1:0
+  checked:
+    address: 127.0.0.1:0
+providers:
+  file:
+    filename: dynamic.yml
+";
+    let dynamic = format!(
+        "\
+tcp:
+  routers:
+    denied:
+      entryPoints: [denied]
+      rule: HostSNI(`*`)
+      service: one
+      middlewares: [lan]
+    limited:
+      entryPoints: [limited]
+      rule: HostSNI(`*`)
+      service: one
+      middlewares: [one-each]
+    checked:
+      entryPoints: [checked]
+      rule: HostSNI(`*`)
+      service: checked
+  middlewares:
+    lan:
+      ipAllowList:
+        sourceRange: [10.0.0.0/8]
+    one-each:
+      inFlightConn:
+        amount: 1
+  services:
+    one:
+      loadBalancer:
+        servers:
+          - address: {e1}
+    checked:
+      loadBalancer:
+        healthCheck:
+          interval: 200ms
+          timeout: 500ms
+        servers:
+          - address: {dead}
+          - address: {e1}
+"
+    );
+    let p = Portier::start_named("traefik.yml", yml, &[("dynamic.yml", &dynamic)], &[]);
+    // Allowed clients only: 127.0.0.1 is not in 10.0.0.0/8, so the connection is closed
+    // before any server is reached.
+    let limited = p.entry_point("limited");
+    let first = eventually(WAIT, "the limited router", async || {
+        let s = TcpStream::connect(limited).await.ok()?;
+        let mut r = BufReader::new(s);
+        let mut g = String::new();
+        tokio::time::timeout(Duration::from_secs(2), r.read_line(&mut g))
+            .await
+            .ok()?
+            .ok()?;
+        (g.trim() == "e1").then_some(r)
+    })
+    .await;
+    let mut denied = TcpStream::connect(p.entry_point("denied"))
+        .await
+        .expect("connect");
+    let mut got = Vec::new();
+    let n = tokio::time::timeout(Duration::from_secs(3), denied.read_to_end(&mut got))
+        .await
+        .expect("closed in time");
+    assert!(n.is_err() || got.is_empty(), "denied: {got:?}");
+    // One connection per client IP: a second one while the first is open is closed.
+    let mut second = TcpStream::connect(limited).await.expect("connect");
+    let mut got = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(3), second.read_to_end(&mut got))
+        .await
+        .expect("closed in time");
+    assert!(got.is_empty(), "a second connection: {got:?}");
+    drop(first);
+    eventually(WAIT, "a connection once the first closed", async || {
+        tcp_talk(limited, "again").await
+    })
+    .await;
+    // The dead server fails its check: every connection meets the live one.
+    let checked = p.entry_point("checked");
+    eventually(WAIT, "the dead server out of rotation", async || {
+        for _ in 0..6 {
+            tcp_talk(checked, "hc").await?;
+        }
+        Some(())
+    })
+    .await;
+}

@@ -57,8 +57,52 @@ fn serve(port: u16) {
             std::thread::spawn(move || accept(l, h));
         }
     }
+    echo_servers();
     eprintln!("whoami: listening on port {port}");
     accept(listener, healthy);
+}
+
+/// `TCP_ECHO_PORT`: a TCP server that greets each connection with the hostname, then echoes
+/// what it reads. `UDP_ECHO_PORT`: a UDP server answering each datagram `hostname:payload`.
+fn echo_servers() {
+    let port = |name: &str| std::env::var(name).ok().and_then(|p| p.parse::<u16>().ok());
+    let name = host_name();
+    if let Some(p) = port("TCP_ECHO_PORT") {
+        if let Ok(l) = TcpListener::bind(("0.0.0.0", p)) {
+            let name = name.clone();
+            std::thread::spawn(move || {
+                for mut s in l.incoming().flatten() {
+                    let name = name.clone();
+                    std::thread::spawn(move || {
+                        if s.write_all(format!("{name}\n").as_bytes()).is_err() {
+                            return;
+                        }
+                        let Ok(mut r) = s.try_clone() else { return };
+                        let _ = std::io::copy(&mut r, &mut s);
+                        let _ = s.shutdown(std::net::Shutdown::Write);
+                    });
+                }
+            });
+        }
+    }
+    if let Some(p) = port("UDP_ECHO_PORT") {
+        if let Ok(u) = std::net::UdpSocket::bind(("0.0.0.0", p)) {
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 2048];
+                while let Ok((n, from)) = u.recv_from(&mut buf) {
+                    let mut answer = format!("{name}:").into_bytes();
+                    answer.extend_from_slice(&buf[..n]);
+                    let _ = u.send_to(&answer, from);
+                }
+            });
+        }
+    }
+}
+
+fn host_name() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "unknown".into())
 }
 
 /// Exits 0 on SIGTERM or SIGINT: a test backend has nothing to drain.
