@@ -72,10 +72,13 @@ function coalesce(fn) {
 // The configuration and every state: on each new table or health change, and every 10 s
 // while traffic moves (server rates, ejections).
 const refresh = coalesce(async () => {
-  const [providers, overview, errors, traffic, mws] = await Promise.all([
+  const [providers, overview, errors, traffic, mws, l4] = await Promise.all([
     getJSON("../api"), getJSON("../api/overview"), getJSON("../api/errors"), getJSON("../api/traffic"),
     getJSON("../api/http/middlewares").catch(() => []),
+    Promise.all(["tcp", "udp"].flatMap((p) => [getJSON(`../api/${p}/routers`), getJSON(`../api/${p}/services`)]))
+      .then(([tr, ts, ur, us]) => ({ routers: [...tr, ...ur], services: [...ts, ...us] })).catch(() => ({ routers: [], services: [] })),
   ]);
+  state.l4 = l4;
   // 2.x/3.x middlewares by name@provider, for the routes' chips and their own panel.
   const middlewaresByName = Object.fromEntries(mws.map((m) => [m.name, m]));
   Object.assign(state, { providers, overview, errors, traffic, middlewaresByName, configAt: Date.now() });
@@ -118,6 +121,7 @@ function render() {
   renderRoutes();
   renderBackends();
   renderMiddlewares();
+  renderL4();
   renderProxyCharts();
   if (state.detail) renderDetail();
 }
@@ -330,6 +334,33 @@ function renderMiddlewares() {
       el("td", { "data-label": "Settings" }, el("code", {}, JSON.stringify(declared(m)))),
       el("td", { "data-label": "Used by" }, (m.usedBy || []).join(", ") || el("span", { class: "muted" }, "no router")),
       el("td", { "data-label": "Provider" }, m.provider))));
+}
+
+// TCP and UDP routers: rule, TLS mode, service with each server's state, counters; a
+// refused router (its connections are closed) says why.
+function renderL4() {
+  const { routers = [], services = [] } = state.l4 || {};
+  $("#l4").hidden = routers.length === 0;
+  const byName = Object.fromEntries(services.map((s) => [`${s.kind}:${s.name}`, s]));
+  $("#l4-rows").replaceChildren(...routers.map((r) => {
+    const provider = r.name.split("@").pop();
+    const svcName = r.service.includes("@") ? r.service : `${r.service}@${provider}`;
+    const svc = byName[`${r.kind}:${svcName}`];
+    const st = r.stats || {};
+    return el("tr", { "data-l4-router": r.name },
+      el("td", { "data-label": "Router" }, el("code", {}, r.name), " ", el("span", { class: "muted" }, r.kind), " ",
+        el("span", { class: `badge ${r.status === "enabled" ? "up" : "down"}`, title: r.error || "" }, r.status),
+        r.error ? el("div", { class: "reason" }, r.error) : null),
+      el("td", { "data-label": "Rule" }, r.rule ? el("code", {}, r.rule) : el("span", { class: "muted" }, "every datagram"),
+        r.tls ? el("span", { class: "muted" }, ` tls ${r.tls}`) : null),
+      el("td", { "data-label": "Entrypoints" }, (r.entryPoints || []).join(", ")),
+      el("td", { "data-label": "Service and servers" }, el("code", {}, svcName), ...(svc?.servers || []).map((s) =>
+        el("div", { class: "server", "data-state": s.status },
+          el("span", { class: `badge ${STATE_CLASS[s.status] || "down"}` }, s.status), el("code", {}, s.address),
+          el("span", { class: "muted" }, `${s.open} open`)))),
+      el("td", { "data-label": "Connections", "data-l4-open": st.open ?? 0 }, `${st.open ?? 0} open · ${st.total ?? 0} total · ${st.refused ?? 0} refused`),
+      el("td", { "data-label": "Bytes in / out" }, `${st.bytesIn ?? 0} / ${st.bytesOut ?? 0}`));
+  }));
 }
 
 // Rule zero: a route whose protection portier cannot enforce answers 503; say so where it is.

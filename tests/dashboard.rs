@@ -1398,3 +1398,99 @@ http:
     let shot = driver.screenshot("dashboard-traefik-v3.png").await;
     eprintln!("screenshot: {}", shot.display());
 }
+
+/// TCP and UDP routers on the page: rule, servers with their state, counters moving.
+#[tokio::test]
+async fn the_page_shows_tcp_and_udp_routers_with_their_counters() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let echo = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let echo_addr = echo.local_addr().expect("addr");
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = echo.accept().await {
+            tokio::spawn(async move {
+                let mut buf = [0u8; 64];
+                while let Ok(n) = s.read(&mut buf).await {
+                    if n == 0 || s.write_all(&buf[..n]).await.is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    let yml = "\
+entryPoints:
+  tcp:
+    address: 127.0.0.1:0
+  dns:
+    address: 127.0.0.1:0/udp
+  traefik:
+    address: 127.0.0.1:0
+api:
+  insecure: true
+providers:
+  file:
+    filename: dynamic.yml
+";
+    let dynamic = format!(
+        "\
+tcp:
+  routers:
+    echo:
+      entryPoints: [tcp]
+      rule: HostSNI(`*`)
+      service: echo
+  services:
+    echo:
+      loadBalancer:
+        servers:
+          - address: {echo_addr}
+udp:
+  routers:
+    dns:
+      service: dns
+  services:
+    dns:
+      loadBalancer:
+        servers:
+          - address: 127.0.0.1:9
+"
+    );
+    let p = Portier::start_named("traefik.yml", yml, &[("dynamic.yml", &dynamic)], &[]);
+    let mut c = tokio::net::TcpStream::connect(p.entry_point("tcp"))
+        .await
+        .expect("connect");
+    c.write_all(b"hello").await.expect("write");
+    let mut back = [0u8; 5];
+    c.read_exact(&mut back).await.expect("echo");
+    let driver = Driver::start().await;
+    let url = format!("http://{}/dashboard/", p.entry_point("traefik"));
+    driver
+        .session_call("POST", "/url", Some(json!({"url": url})))
+        .await;
+    let row = driver
+        .wait_script(
+            "the TCP router with its open connection",
+            "return document.querySelector('[data-l4-router=\"echo@file\"]')?.textContent || ''",
+            |v| {
+                v.as_str()
+                    .is_some_and(|t| t.contains("1 open") && t.contains("HostSNI(`*`)"))
+            },
+        )
+        .await;
+    let row = row.as_str().unwrap_or_default();
+    assert!(
+        row.contains(&echo_addr.to_string()) && row.contains("up"),
+        "{row}"
+    );
+    let udp = driver
+        .script("return document.querySelector('[data-l4-router=\"dns@file\"]')?.textContent || ''")
+        .await;
+    assert!(
+        udp.as_str()
+            .is_some_and(|t| t.contains("udp") && t.contains("127.0.0.1:9")),
+        "{udp}"
+    );
+    drop(c);
+}

@@ -335,6 +335,11 @@ async fn tls_passthrough_termination_and_https_share_one_entrypoint() {
     let routers = get(web, "localhost", "/api/tcp/routers").await.text();
     assert!(routers.contains("\"name\":\"a@file\""), "{routers}");
     assert!(routers.contains("\"total\":"), "{routers}");
+    let metrics = get(web, "localhost", "/metrics").await.text();
+    assert!(
+        metrics.contains("portier_l4_router_connections_total{protocol=\"tcp\",router=\"a@file\"}"),
+        "{metrics}"
+    );
 }
 
 #[tokio::test]

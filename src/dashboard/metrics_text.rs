@@ -55,6 +55,7 @@ pub(super) fn render(s: &WebState, table: &RoutingTable) -> String {
     entry_point_families(&mut out, s);
     frontend_families(&mut out, table);
     server_families(&mut out, table);
+    l4_families(&mut out, table);
     control_families(&mut out, s, table);
     out
 }
@@ -149,6 +150,63 @@ fn server_families(out: &mut String, table: &RoutingTable) {
         servers
             .iter()
             .map(|(k, st)| (server_labels(k), st.open_connections().to_string())),
+    );
+}
+
+/// TCP and UDP routers: connections (UDP: sessions) open, opened, refused, and bytes.
+fn l4_families(out: &mut String, table: &RoutingTable) {
+    let routers = &table.l4.routers;
+    if routers.is_empty() {
+        return;
+    }
+    let labels = |r: &control::l4::RouterView| {
+        format!(
+            "protocol=\"{}\",router=\"{}@{}\"",
+            r.kind,
+            label(&r.name),
+            label(&r.provider)
+        )
+    };
+    let rows = |get: fn(&control::l4::L4Stats) -> u64| {
+        routers
+            .iter()
+            .map(move |r| (labels(r), get(&r.stats).to_string()))
+            .collect::<Vec<_>>()
+    };
+    family(
+        out,
+        "portier_l4_router_open_connections",
+        "gauge",
+        "TCP connections (UDP sessions) open, by router.",
+        rows(|s| s.open.load(Ordering::Relaxed)),
+    );
+    family(
+        out,
+        "portier_l4_router_connections_total",
+        "counter",
+        "TCP connections (UDP sessions) routed, by router.",
+        rows(|s| s.total.load(Ordering::Relaxed)),
+    );
+    family(
+        out,
+        "portier_l4_router_refused_total",
+        "counter",
+        "Connections closed by a middleware, a refusal or for want of a server, by router.",
+        rows(|s| s.refused.load(Ordering::Relaxed)),
+    );
+    family(
+        out,
+        "portier_l4_router_received_bytes_total",
+        "counter",
+        "Bytes from clients to servers, by router.",
+        rows(|s| s.bytes_in.load(Ordering::Relaxed)),
+    );
+    family(
+        out,
+        "portier_l4_router_sent_bytes_total",
+        "counter",
+        "Bytes from servers to clients, by router.",
+        rows(|s| s.bytes_out.load(Ordering::Relaxed)),
     );
 }
 
