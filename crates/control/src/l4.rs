@@ -495,23 +495,7 @@ impl Build<'_> {
         services: &mut BTreeMap<String, Arc<TcpBalancer>>,
     ) -> (Option<Arc<TcpRoute>>, Vec<String>) {
         let item = format!("TCP router {rname}");
-        let at = |e: ProviderError| match (e, &r.source) {
-            (
-                ProviderError::Compile {
-                    provider,
-                    item,
-                    message,
-                    ..
-                },
-                Some(src),
-            ) => ProviderError::Compile {
-                provider,
-                at: Some(src.clone()),
-                item,
-                message,
-            },
-            (e, _) => e,
-        };
+        let at = |e: ProviderError| with_source(e, &r.source);
         let eps = if r.entry_points.is_empty() {
             self.settings.default_entry_points.clone()
         } else {

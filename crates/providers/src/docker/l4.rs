@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use config::tree::Tree;
+use config::tree::{Node, OptionError, Tree};
 use model::dynamic::ProviderError;
 use model::tcp::{
     TcpConfig, TcpLoadBalancer, TcpMiddleware, TcpRouter, TcpServer, TcpService, UdpConfig,
@@ -143,21 +143,7 @@ fn tcp(
     let mut options = BTreeMap::new();
     for (name, t) in &trees.tcp_services {
         let at = format!("traefik.tcp.services.{name}");
-        let lb = match t.entries().next() {
-            Some(e) if e.name.eq_ignore_ascii_case("loadBalancer") && t.entries().count() == 1 => {
-                match &e.node {
-                    config::tree::Node::Tree(lb) => crate::l4::tcp_load_balancer(lb, &e.at),
-                    _ => Err(config::tree::OptionError::new(
-                        &e.at,
-                        "loadBalancer takes options",
-                    )),
-                }
-            }
-            _ => Err(config::tree::OptionError::new(
-                &at,
-                "labels declare loadBalancer services (weighted TCP services are written in files)",
-            )),
-        };
+        let lb = label_load_balancer(t, &at, "TCP", crate::l4::tcp_load_balancer);
         match lb {
             Ok(lb) => {
                 options.insert(name.clone(), lb);
@@ -247,21 +233,7 @@ fn udp(
     let mut ports: BTreeMap<String, Option<u16>> = BTreeMap::new();
     for (name, t) in &trees.udp_services {
         let at = format!("traefik.udp.services.{name}");
-        let p = match t.entries().next() {
-            Some(e) if e.name.eq_ignore_ascii_case("loadBalancer") && t.entries().count() == 1 => {
-                match &e.node {
-                    config::tree::Node::Tree(lb) => crate::l4::udp_port(lb, &e.at),
-                    _ => Err(config::tree::OptionError::new(
-                        &e.at,
-                        "loadBalancer takes options",
-                    )),
-                }
-            }
-            _ => Err(config::tree::OptionError::new(
-                &at,
-                "labels declare loadBalancer services (weighted UDP services are written in files)",
-            )),
-        };
+        let p = label_load_balancer(t, &at, "UDP", crate::l4::udp_port);
         match p {
             Ok(p) => {
                 ports.insert(name.clone(), p);
@@ -314,6 +286,28 @@ fn udp(
             }
         }
         out.udp_routers.insert(name.clone(), r);
+    }
+}
+
+/// `services.NAME.loadBalancer…`: the one service kind labels declare, read by `read`.
+fn label_load_balancer<T>(
+    t: &Tree,
+    at: &str,
+    proto: &str,
+    read: impl Fn(&Tree, &str) -> Result<T, OptionError>,
+) -> Result<T, OptionError> {
+    let mut entries = t.entries();
+    match (entries.next(), entries.next()) {
+        (Some(e), None) if e.name.eq_ignore_ascii_case("loadBalancer") => match &e.node {
+            Node::Tree(lb) => read(lb, &e.at),
+            _ => Err(OptionError::new(&e.at, "loadBalancer takes options")),
+        },
+        _ => Err(OptionError::new(
+            at,
+            format!(
+                "labels declare loadBalancer services (weighted {proto} services are written in files)"
+            ),
+        )),
     }
 }
 
