@@ -104,7 +104,10 @@ async fn conns(addr: SocketAddr, seconds: u64, concurrency: usize) {
     for t in tasks {
         let _ = t.await;
     }
-    println!("{:.0}", done.load(Ordering::Relaxed) as f64 / seconds as f64);
+    println!(
+        "{:.0}",
+        done.load(Ordering::Relaxed) as f64 / seconds as f64
+    );
 }
 
 async fn udp(addr: SocketAddr, seconds: u64, concurrency: usize) {
@@ -132,5 +135,8 @@ async fn udp(addr: SocketAddr, seconds: u64, concurrency: usize) {
     for t in tasks {
         let _ = t.await;
     }
-    println!("{:.0}", done.load(Ordering::Relaxed) as f64 / seconds as f64);
+    println!(
+        "{:.0}",
+        done.load(Ordering::Relaxed) as f64 / seconds as f64
+    );
 }

@@ -2,6 +2,8 @@
 //! and UDP entrypoints with their sessions.
 
 mod rewind;
+#[cfg(target_os = "linux")]
+mod splice;
 pub mod tcp;
 pub mod udp;
 

@@ -2,7 +2,8 @@
 //! (without reading when a plain route needs nothing the client sends; else after its first
 //! bytes, and for TLS after its whole ClientHello, read by rustls' `Acceptor`), then either
 //! proxied to a server of the route's service (TLS passed through untouched, or ended here)
-//! or handed back, with what was read, to the entrypoint's HTTP side.
+//! or handed back, with what was read, to the entrypoint's HTTP side. Plain to plain, the bytes
+//! move with splice(2); with TLS on a side, through a 32 KiB buffer each way.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -192,27 +193,33 @@ async fn serve(ep: &Arc<EntryPointContext>, r: &Arc<TcpRoute>, stream: Handback,
                 return;
             };
             match tokio_rustls::TlsAcceptor::from(config).accept(stream).await {
-                Ok(tls) => forward(ep, r, tls, peer, local).await,
+                Ok(tls) => forward(ep, r, Client::Tls(Box::new(tls)), peer, local).await,
                 Err(e) => {
                     tracing::debug!(entry_point = %ep.name, router = %r.name, "TLS handshake with {peer} failed: {e}");
                 }
             }
         }
-        _ => forward(ep, r, stream, peer, local).await,
+        _ => forward(ep, r, Client::Plain(stream), peer, local).await,
     }
     drop(guards);
 }
 
-/// Opens a connection to a server of the route's service and copies both ways.
-async fn forward<C>(
+/// The client side of a routed connection: as accepted (with the bytes read to route it), or
+/// with TLS ended here.
+enum Client {
+    Plain(Handback),
+    Tls(Box<tokio_rustls::server::TlsStream<Handback>>),
+}
+
+/// Opens a connection to a server of the route's service and forwards both ways: plain to
+/// plain with splice(2) (zero-copy), anything with TLS on a side through a buffer.
+async fn forward(
     ep: &Arc<EntryPointContext>,
     r: &Arc<TcpRoute>,
-    client: C,
+    client: Client,
     peer: SocketAddr,
     local: Option<SocketAddr>,
-) where
-    C: AsyncRead + AsyncWrite + Unpin,
-{
+) {
     let fwd = &ep.proxy.tcp;
     let Some(server) = r.service.pick().cloned() else {
         r.stats.refused.fetch_add(1, Ordering::Relaxed);
@@ -245,30 +252,36 @@ async fn forward<C>(
             return;
         }
     }
-    let counting = Counted {
+    let counted = Counted {
         route: Arc::clone(r),
         server: Arc::clone(&server),
     };
-    if server.tls {
-        let name = server
-            .address
-            .rsplit_once(':')
-            .map_or(server.address.as_str(), |(h, _)| h)
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_string();
-        let Ok(name) = rustls::pki_types::ServerName::try_from(name) else {
-            return;
-        };
-        let connector = tokio_rustls::TlsConnector::from(Arc::clone(&fwd.upstream_tls));
-        match connector.connect(name, conn).await {
-            Ok(tls) => pipe(client, tls, &counting, fwd.grace).await,
-            Err(e) => {
-                tracing::warn!(entry_point = %ep.name, router = %r.name, "TLS to {}: {e}", server.address);
-            }
+    if !server.tls {
+        match client {
+            Client::Plain(c) => spliced(c, conn, &counted, fwd.grace).await,
+            Client::Tls(c) => pipe(c, conn, &counted, fwd.grace).await,
         }
-    } else {
-        pipe(client, conn, &counting, fwd.grace).await;
+        return;
+    }
+    let name = server
+        .address
+        .rsplit_once(':')
+        .map_or(server.address.as_str(), |(h, _)| h)
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string();
+    let Ok(name) = rustls::pki_types::ServerName::try_from(name) else {
+        return;
+    };
+    let connector = tokio_rustls::TlsConnector::from(Arc::clone(&fwd.upstream_tls));
+    match connector.connect(name, conn).await {
+        Ok(tls) => match client {
+            Client::Plain(c) => pipe(c, tls, &counted, fwd.grace).await,
+            Client::Tls(c) => pipe(c, tls, &counted, fwd.grace).await,
+        },
+        Err(e) => {
+            tracing::warn!(entry_point = %ep.name, router = %r.name, "TLS to {}: {e}", server.address);
+        }
     }
 }
 
@@ -315,22 +328,57 @@ fn proxy_header(version: u8, client: SocketAddr, local: SocketAddr) -> Vec<u8> {
     .unwrap_or_default()
 }
 
-/// Copies both ways until both sides are done: a side's end of data is passed on as a
-/// half-close; once one direction has ended, the other gets the service's
-/// `terminationDelay`. A server that leaves the configuration keeps its connections for
-/// the grace period, then they are cut.
+/// Copies both ways through a buffer until both sides are done (see [`drive`]).
 async fn pipe<C, S>(client: C, server: S, counted: &Counted, grace: Duration)
 where
     C: AsyncRead + AsyncWrite + Unpin,
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let stats = &counted.route.stats;
-    stats.open.fetch_add(1, Ordering::Relaxed);
-    counted.server.open.fetch_add(1, Ordering::Relaxed);
     let (cr, cw) = tokio::io::split(client);
     let (sr, sw) = tokio::io::split(server);
     let up = copy_half(cr, sw, &stats.bytes_in);
     let down = copy_half(sr, cw, &stats.bytes_out);
+    drive(up, down, counted, grace).await;
+}
+
+/// Plain to plain where splice(2) is missing: through a buffer.
+#[cfg(not(target_os = "linux"))]
+async fn spliced(client: Handback, server: TcpStream, counted: &Counted, grace: Duration) {
+    pipe(client, server, counted, grace).await;
+}
+
+/// Plain to plain: the bytes read to route the connection first, then splice(2) both ways.
+#[cfg(target_os = "linux")]
+async fn spliced(client: Handback, server: TcpStream, counted: &Counted, grace: Duration) {
+    let stats = &counted.route.stats;
+    let (prefix, client) = client.into_parts();
+    let mut server = server;
+    if !prefix.is_empty() {
+        if server.write_all(&prefix).await.is_err() {
+            return;
+        }
+        stats
+            .bytes_in
+            .fetch_add(prefix.len() as u64, Ordering::Relaxed);
+    }
+    let up = super::splice::half(&client, &server, &stats.bytes_in);
+    let down = super::splice::half(&server, &client, &stats.bytes_out);
+    drive(up, down, counted, grace).await;
+}
+
+/// Runs both directions until both are done: a side's end of data is passed on as a
+/// half-close; once one direction has ended, the other gets the service's
+/// `terminationDelay`. A server that leaves the configuration keeps its connections for
+/// the grace period, then they are cut. The connection counts open meanwhile.
+async fn drive<U, D>(up: U, down: D, counted: &Counted, grace: Duration)
+where
+    U: std::future::Future,
+    D: std::future::Future,
+{
+    let stats = &counted.route.stats;
+    stats.open.fetch_add(1, Ordering::Relaxed);
+    counted.server.open.fetch_add(1, Ordering::Relaxed);
     tokio::pin!(up, down);
     let delay = counted.route.service.termination_delay;
     let both = async {
