@@ -240,6 +240,23 @@ impl Portier {
                     )
                 })
                 .collect();
+        // Plain entrypoints end TLS for TCP routers that ask for it, with the dynamic and
+        // ACME certificates (built once; the slot follows `tls.options` like the others).
+        let mut tcp_tls: HashMap<String, proxy::TlsSlot> = HashMap::new();
+        for ep in config.entry_points.iter().filter(|e| e.tls.is_none()) {
+            let acme = acme_certs
+                .as_ref()
+                .filter(|_| serves_acme(&config, &ep.name))
+                .cloned();
+            let c = tls::server_config(
+                &ep.name,
+                &config::TlsConfig::plain(),
+                acme,
+                Some(Arc::clone(&dynamic_certs)),
+            )?;
+            let slot = Arc::new(ArcSwap::from_pointee(tls::TlsChoice::single(c)));
+            tcp_tls.insert(ep.name.clone(), slot);
+        }
         let access_log = open_access_log(&config)?;
         reopen_on_sigusr1(access_log.clone(), options.reopen_log.clone());
         // Redirects name the target's real port (it may have been bound to port 0).
@@ -253,7 +270,7 @@ impl Portier {
         let (cp, updates) = start_control(&config, &bound, &upstream_tls);
         tokio::spawn(follow_tls_options(
             cp.tables.clone(),
-            tls_inputs(&config, acme_certs.as_ref(), &dynamic_certs, &tls),
+            tls_inputs(&config, acme_certs.as_ref(), &dynamic_certs, &tls, &tcp_tls),
         ));
         tokio::spawn(follow_certs(cp.tables.clone(), dynamic_certs));
         if let Some(path) = options.ready_file {
@@ -289,6 +306,7 @@ impl Portier {
             listeners.entry_points,
             EntryPointTls {
                 slots: tls,
+                tcp_slots: tcp_tls,
                 acme_http,
             },
             &bound,
@@ -508,17 +526,22 @@ fn tls_inputs(
     acme_certs: Option<&Arc<acme::AcmeCerts>>,
     dynamic: &tls::DynamicCerts,
     slots: &HashMap<String, proxy::TlsSlot>,
+    tcp_slots: &HashMap<String, proxy::TlsSlot>,
 ) -> Vec<TlsInput> {
     (config.entry_points.iter())
         .filter_map(|ep| {
+            let (tls, slot) = match &ep.tls {
+                Some(t) => (t.clone(), slots.get(&ep.name)?),
+                None => (config::TlsConfig::plain(), tcp_slots.get(&ep.name)?),
+            };
             Some(TlsInput {
                 name: ep.name.clone(),
-                tls: ep.tls.clone()?,
+                tls,
                 acme: acme_certs
                     .filter(|_| serves_acme(config, &ep.name))
                     .cloned(),
                 dynamic: Arc::clone(dynamic),
-                slot: Arc::clone(slots.get(&ep.name)?),
+                slot: Arc::clone(slot),
             })
         })
         .collect()
@@ -660,6 +683,8 @@ fn entry_point_guards(
 /// `httpChallenge` entrypoint (its name).
 struct EntryPointTls {
     slots: HashMap<String, proxy::TlsSlot>,
+    /// Plain entrypoints' configurations, for TCP routers that end TLS there.
+    tcp_slots: HashMap<String, proxy::TlsSlot>,
     acme_http: Option<(Vec<String>, Arc<acme::AcmeCerts>)>,
 }
 
@@ -703,6 +728,7 @@ fn start_entry_points(
                 .filter(|(names, _)| names.contains(&ep.name))
                 .map(|(_, certs)| Arc::clone(certs)),
             guards,
+            tcp_tls: (tls.slots.get(&ep.name).cloned()).or_else(|| tls.tcp_slots.remove(&ep.name)),
             tls: tls.slots.remove(&ep.name),
             redirect: ep.redirect.clone().map(|mut r| {
                 if let RedirectTo::EntryPoint { name, port, .. } = &mut r.to {

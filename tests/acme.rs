@@ -171,6 +171,17 @@ async fn two_resolvers_of_a_traefik_yml_http_01_and_tls_alpn_01() {
     let (http_port, https_port) = (free_port(), free_port());
     let (_pebble, directory, ca) = pebble_with(dir.path(), https_port, http_port);
     let backend = Backend::spawn("acme-backend").await;
+    // A TCP server behind a TCP router that ends TLS with the `alpn` resolver's certificate.
+    let db_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let db = db_listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        use tokio::io::AsyncWriteExt;
+        while let Ok((mut s, _)) = db_listener.accept().await {
+            let _ = s.write_all(b"db\n").await;
+        }
+    });
     let storage = dir.path().join("acme");
     let yml = format!(
         "\
@@ -208,7 +219,7 @@ providers:
         dir.path().join("acme-alpn").display()
     );
     let dynamic = format!(
-        "http:\n  routers:\n    app:\n      rule: Host(`http01.test`)\n      entryPoints: [websecure]\n      service: app\n    other:\n      rule: Host(`alpn01.test`)\n      service: app\n      tls:\n        certResolver: alpn\n    plain:\n      rule: Host(`none.test`)\n      entryPoints: [websecure]\n      service: app\n      tls: {{}}\n  services:\n    app:\n      loadBalancer:\n        servers:\n          - url: {}\n",
+        "http:\n  routers:\n    app:\n      rule: Host(`http01.test`)\n      entryPoints: [websecure]\n      service: app\n    other:\n      rule: Host(`alpn01.test`)\n      service: app\n      tls:\n        certResolver: alpn\n    plain:\n      rule: Host(`none.test`)\n      entryPoints: [websecure]\n      service: app\n      tls: {{}}\n  services:\n    app:\n      loadBalancer:\n        servers:\n          - url: {}\ntcp:\n  routers:\n    db:\n      rule: HostSNI(`tcp01.test`)\n      entryPoints: [websecure]\n      service: db\n      tls:\n        certResolver: alpn\n  services:\n    db:\n      loadBalancer:\n        servers:\n          - address: {db}\n",
         backend.url()
     );
     let env = [("LEGO_CA_CERTIFICATES", ca.to_str().expect("path"))];
@@ -231,6 +242,21 @@ providers:
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    // The TCP router's HostSNI name, through the same resolver, then its server in clear.
+    while served_names(addr, "tcp01.test").await != ["tcp01.test"] {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "no certificate for the TCP router's tcp01.test:\n{}",
+            p.log_lines().join("\n")
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (tls, _) = support::tls::connect(addr, "tcp01.test", &[]).await;
+    let mut greeting = String::new();
+    tokio::io::AsyncReadExt::read_to_string(&mut tls.expect("handshake"), &mut greeting)
+        .await
+        .ok();
+    assert_eq!(greeting, "db\n", "the TCP server, behind portier's TLS");
     // A router with its own tls and no resolver gets no order (as in Traefik).
     assert_eq!(
         p.count_log("ordering a certificate for none.test"),

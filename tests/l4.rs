@@ -141,6 +141,8 @@ const STATIC: &str = "\
 entryPoints:
   tcp:
     address: 127.0.0.1:0
+  tcptls:
+    address: 127.0.0.1:0
   websecure:
     address: 127.0.0.1:0
     http:
@@ -190,6 +192,12 @@ tcp:
       entryPoints: [websecure]
       rule: HostSNI(`term.test`)
       service: echo
+      tls:
+        options: modern
+    plain-term:
+      entryPoints: [tcptls]
+      rule: HostSNI(`term.test`)
+      service: echo
       tls: {{}}
   services:
     echo:
@@ -234,6 +242,9 @@ tls:
   certificates:
     - certFile: portier.crt
       keyFile: portier.key
+  options:
+    modern:
+      minVersion: VersionTLS13
 ",
         web.url()
     )
@@ -307,6 +318,18 @@ async fn tls_passthrough_termination_and_https_share_one_entrypoint() {
     let (tls, names) = support::tls::connect(addr, "term.test", &[]).await;
     assert_eq!(names, ["web.test", "term.test"], "portier's certificate");
     let (greeting, _) = talk(tls.expect("handshake"), "clear").await.expect("echo");
+    assert!(greeting == "e1" || greeting == "e2", "{greeting}");
+    // The router's options set applies to its server name only: TLS 1.2 is refused for
+    // term.test, and still served for web.test.
+    let tls12 = [&rustls::version::TLS12];
+    let (refused, _) = support::tls::connect_with(addr, "term.test", &[], &tls12).await;
+    assert!(refused.is_none(), "term.test asks for TLS 1.3");
+    let (web12, _) = support::tls::connect_with(addr, "web.test", &[], &tls12).await;
+    assert!(web12.is_some(), "web.test takes TLS 1.2");
+    // Termination on a plain entrypoint: the dynamic certificates are served there too.
+    let (tls, names) = support::tls::connect(s.p.entry_point("tcptls"), "term.test", &[]).await;
+    assert_eq!(names, ["web.test", "term.test"]);
+    let (greeting, _) = talk(tls.expect("handshake"), "plain").await.expect("echo");
     assert!(greeting == "e1" || greeting == "e2", "{greeting}");
     // HTTPS routers on the same entrypoint, HTTP/2 by ALPN.
     let (tls, names) = support::tls::connect(addr, "web.test", &[b"h2", b"http/1.1"]).await;

@@ -139,6 +139,21 @@ pub struct TlsConfig {
     pub client_ca: Option<ClientCa>,
 }
 
+impl TlsConfig {
+    /// TLS with nothing of an entrypoint's own: the dynamic and ACME certificates (else a
+    /// self-signed one), TLS 1.2 and up; what a plain entrypoint terminates TCP routers with.
+    pub fn plain() -> TlsConfig {
+        TlsConfig {
+            min_version: TlsVersion::Tls12,
+            certificates: Vec::new(),
+            default_certificate: None,
+            sni_strict: false,
+            cipher_suites: None,
+            client_ca: None,
+        }
+    }
+}
+
 /// The CAs client certificates must chain to (paths, resolved, or inline PEM) and whether a
 /// client may connect without one.
 #[derive(Debug, Clone, Serialize)]

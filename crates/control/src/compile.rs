@@ -92,6 +92,7 @@ impl CompileSettings {
                     .generation
                     .default_rule_syntax
                     .unwrap_or(model::rules::Syntax::V3),
+                resolvers: config.resolvers().filter_map(|a| a.name.clone()).collect(),
             },
             redirect_targets: config
                 .entry_points
@@ -209,15 +210,16 @@ pub fn compile(
         registry.certs = (cert_inputs, Arc::new(store), errors);
     }
     let mut errors = registry.certs.2.clone();
+    let l4 = crate::l4::compile(providers, &settings.l4, &mut registry.l4, &mut errors);
     let policy = crate::tls_policy::build(
         providers,
         settings.entry_points.iter().zip(&registry.entry_points),
+        &l4,
         &mut errors,
     );
     if *registry.tls_policy != policy {
         registry.tls_policy = Arc::new(policy);
     }
-    let l4 = crate::l4::compile(providers, &settings.l4, &mut registry.l4, &mut errors);
     for (pname, config) in providers {
         errors.extend(config.errors.iter().cloned());
         if let Some(state) = registry.providers.get(pname) {

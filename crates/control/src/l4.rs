@@ -3,7 +3,7 @@
 //! state outlives tables by name: a server's health, open connections and whether it has left
 //! (its connections then drain), a router's counters, an `inFlightConn` middleware's counts.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -99,6 +99,12 @@ pub struct TcpRoute {
     pub in_flight: Vec<Arc<InFlight>>,
     pub service: Arc<TcpBalancer>,
     pub stats: Arc<L4Stats>,
+    /// Termination: the `tls.options` set (`name@provider`) for the rule's server names.
+    pub tls_options: Option<String>,
+    /// Termination: `tls.certResolver`, which orders certificates for the rule's server names
+    /// and `tls.domains`.
+    pub cert_resolver: Option<String>,
+    pub tls_domains: Vec<String>,
 }
 
 impl TcpRoute {
@@ -327,12 +333,16 @@ pub struct L4Settings {
     pub default_entry_points: Vec<String>,
     pub udp_entry_points: Vec<String>,
     pub default_rule_syntax: Syntax,
+    /// The certificate resolvers' names (`tls.certResolver` names one).
+    pub resolvers: Vec<String>,
 }
 
 /// State kept between compiles.
 #[derive(Debug, Default)]
 pub struct L4Registry {
     inputs: BTreeMap<String, (TcpConfig, UdpConfig)>,
+    /// The TLS options sets defined (`name@provider`), which routers' refusals depend on.
+    options: BTreeSet<String>,
     servers: HashMap<(String, String, bool), Arc<L4Server>>,
     stats: HashMap<String, Arc<L4Stats>>,
     in_flight: HashMap<(String, String), Arc<InFlight>>,
@@ -374,8 +384,13 @@ pub fn compile(
         .filter(|(_, c)| !c.tcp.is_empty() || !c.udp.is_empty())
         .map(|(n, c)| (n.clone(), (c.tcp.clone(), c.udp.clone())))
         .collect();
-    if inputs != reg.inputs || reg.inputs.is_empty() && !inputs.is_empty() {
+    let options: BTreeSet<String> = (providers.iter())
+        .flat_map(|(p, c)| c.tls.options.keys().map(move |n| format!("{n}@{p}")))
+        .collect();
+    let changed = inputs != reg.inputs || options != reg.options;
+    if changed || reg.inputs.is_empty() && !inputs.is_empty() {
         let mut b = Build {
+            options: &options,
             inputs: &inputs,
             settings,
             reg,
@@ -399,12 +414,14 @@ pub fn compile(
         reg.last = Arc::new(table);
         reg.errors = new_errors;
         reg.inputs = inputs;
+        reg.options = options;
     }
     errors.extend(reg.errors.iter().cloned());
     Arc::clone(&reg.last)
 }
 
 struct Build<'a> {
+    options: &'a BTreeSet<String>,
     inputs: &'a BTreeMap<String, (TcpConfig, UdpConfig)>,
     settings: &'a L4Settings,
     reg: &'a mut L4Registry,
@@ -608,23 +625,58 @@ impl Build<'_> {
                 }
             }
         }
+        let mut tls_options = None;
+        let mut cert_resolver = None;
+        let mut tls_domains = Vec::new();
         if let Some(t) = &r.tls {
+            let asks =
+                !t.cert_resolver.is_empty() || !t.domains.is_empty() || !t.options.is_empty();
+            if tls == TlsMode::Passthrough && asks {
+                self.errors.push(at(error(
+                    pname,
+                    &item,
+                    "tls.certResolver, tls.domains and tls.options do not apply with tls.passthrough (the server's own TLS is used); not used".into(),
+                )));
+            }
             if tls == TlsMode::Terminate {
-                let on_tls = served.iter().all(|ep| {
-                    self.settings
-                        .tcp_entry_points
-                        .iter()
-                        .any(|(n, is_tls)| n == ep && *is_tls)
-                });
-                if !on_tls {
-                    refusal = Some("TLS termination of TCP routers runs on TLS entrypoints (http.tls set, or port 443); use tls.passthrough=true here, or serve the router on a TLS entrypoint".into());
-                } else if !t.cert_resolver.is_empty() || !t.domains.is_empty() {
-                    refusal = Some("tls.certResolver and tls.domains on TCP routers are not supported by portier yet (the entrypoint's certificates and the dynamic ones are served); connections are closed".into());
-                } else if !t.options.is_empty() && t.options != "default" {
-                    refusal = Some(format!(
-                        "tls.options {:?} on TCP routers is not supported by portier yet (the entrypoint's default options apply); connections are closed",
-                        t.options
-                    ));
+                if !t.options.is_empty() && t.options != "default" {
+                    let (n, p) = split_ref(&t.options, pname);
+                    let set = format!("{n}@{p}");
+                    if self.options.contains(&set) {
+                        tls_options = Some(set);
+                    } else {
+                        refusal = Some(format!(
+                            "tls.options {:?} is not defined (tls.options.NAME in a dynamic file); connections are closed until it is",
+                            t.options
+                        ));
+                    }
+                }
+                if !t.cert_resolver.is_empty() {
+                    if self.settings.resolvers.contains(&t.cert_resolver) {
+                        cert_resolver = Some(t.cert_resolver.clone());
+                    } else {
+                        self.errors.push(at(error(
+                            pname,
+                            &item,
+                            format!(
+                                "certificate resolver {:?} is not defined in certificatesResolvers; the entrypoint's certificates are served, as Traefik does",
+                                t.cert_resolver
+                            ),
+                        )));
+                    }
+                }
+                for d in &t.domains {
+                    let names = std::iter::once(&d.main).chain(&d.sans);
+                    tls_domains.extend(names.filter(|n| !n.is_empty()).cloned());
+                }
+                if cert_resolver.is_none() && !tls_domains.is_empty() {
+                    self.errors.push(at(error(
+                        pname,
+                        &item,
+                        "tls.domains without a tls.certResolver: nothing orders them; not used"
+                            .into(),
+                    )));
+                    tls_domains.clear();
                 }
             }
         }
@@ -646,6 +698,9 @@ impl Build<'_> {
             allow,
             in_flight,
             service,
+            tls_options,
+            cert_resolver,
+            tls_domains,
         };
         (Some(Arc::new(route)), served)
     }

@@ -4,7 +4,7 @@
 //! the entrypoint's own settings. Two routers of one host naming different sets get the
 //! default, with an error on each (as Traefik).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use model::dynamic::{ProviderConfig, ProviderError, TlsOptions};
@@ -34,6 +34,7 @@ pub(crate) fn find<'a>(
 pub(crate) fn build<'a>(
     providers: &BTreeMap<String, Arc<ProviderConfig>>,
     entry_points: impl Iterator<Item = (&'a String, &'a EntryPointRoutes)>,
+    l4: &crate::l4::L4Table,
     errors: &mut Vec<ProviderError>,
 ) -> TlsPolicy {
     let defined: Vec<(&String, &TlsOptions)> = (providers.iter())
@@ -51,17 +52,30 @@ pub(crate) fn build<'a>(
         default: defined.first().map(|(_, o)| Arc::new((*o).clone())),
         hosts: BTreeMap::new(),
     };
-    for (ep, routes) in entry_points {
+    let http: BTreeMap<&String, &EntryPointRoutes> = entry_points.collect();
+    let mut names: BTreeSet<&String> = http.keys().copied().collect();
+    names.extend(l4.tcp.keys());
+    for ep in names {
         let mut hosts: BTreeMap<String, (String, Arc<TlsOptions>)> = BTreeMap::new();
         let mut conflicts: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for route in routes.routes() {
-            let Some(set) = &route.tls_options else {
-                continue;
-            };
+        // Each route's set and the host names it is chosen for: HTTPS routers' Host rules,
+        // and terminating TCP routers' HostSNI names.
+        let http_sets = (http.get(ep).into_iter())
+            .flat_map(|r| r.routes())
+            .filter_map(|r| {
+                Some((
+                    r.tls_options.as_ref()?,
+                    r.rule.hosts().unwrap_or_default().to_vec(),
+                ))
+            });
+        let tcp_sets = (l4.tcp.get(ep).into_iter())
+            .flat_map(|r| r.routes.iter())
+            .filter_map(|r| Some((r.tls_options.as_ref()?, r.rule.sni_names())));
+        for (set, route_hosts) in http_sets.chain(tcp_sets) {
             let Some(options) = find(providers, set) else {
                 continue;
             };
-            for host in route.rule.hosts().unwrap_or_default() {
+            for host in route_hosts {
                 let host = host.to_ascii_lowercase();
                 match hosts.get(&host) {
                     Some((other, _)) if other != set => {
@@ -140,7 +154,12 @@ mod tests {
         ]);
         let mut errors = Vec::new();
         let ep = "websecure".to_string();
-        let p = build(&providers, std::iter::once((&ep, &routes)), &mut errors);
+        let p = build(
+            &providers,
+            std::iter::once((&ep, &routes)),
+            &Default::default(),
+            &mut errors,
+        );
         assert_eq!(p.default.as_deref(), Some(&set(false)));
         let hosts = &p.hosts["websecure"];
         assert_eq!(hosts.keys().collect::<Vec<_>>(), ["one.test"]);

@@ -96,7 +96,7 @@ fn hosts_to_order(settings: &AcmeSettings, table: &RoutingTable) -> BTreeSet<Str
             .collect(),
         None => on_entry_point.collect(),
     };
-    routes
+    let mut hosts: BTreeSet<String> = routes
         .iter()
         .flat_map(|r| {
             r.rule
@@ -106,7 +106,18 @@ fn hosts_to_order(settings: &AcmeSettings, table: &RoutingTable) -> BTreeSet<Str
                 .chain(&r.tls_domains)
         })
         .cloned()
-        .collect()
+        .collect();
+    // TCP routers that end TLS and name this resolver: their HostSNI names and domains.
+    if let Some(name) = &settings.name {
+        let tcp = (table.l4.tcp.values())
+            .flat_map(|r| r.routes.iter())
+            .filter(|r| r.cert_resolver.as_deref() == Some(name.as_str()));
+        for r in tcp {
+            hosts.extend(r.rule.sni_names());
+            hosts.extend(r.tls_domains.iter().cloned());
+        }
+    }
+    hosts
 }
 
 fn start_order(

@@ -52,7 +52,7 @@ pub async fn route(
     if ep.tls.is_none() && !routes.any_tls() {
         if let Some(r) = routes.pick_unread(client) {
             let r = Arc::clone(r);
-            serve(ep, &r, Rewind::new(stream), peer).await;
+            serve(ep, &r, Rewind::new(stream), peer, None).await;
             return None;
         }
     }
@@ -72,7 +72,7 @@ pub async fn route(
         return match routes.pick(&view, false) {
             Some(r) => {
                 let r = Arc::clone(r);
-                serve(ep, &r, Rewind::new(stream), peer).await;
+                serve(ep, &r, Rewind::new(stream), peer, None).await;
                 None
             }
             None => Some(Rewind::new(stream)),
@@ -94,7 +94,7 @@ pub async fn route(
     match picked {
         // A catch-all TLS route yields to HTTPS routes on a TLS entrypoint that has some.
         Some(r) if !(r.rule.is_catch_all() && ep.tls.is_some() && has_http_routes(ep)) => {
-            serve(ep, &r, stream, peer).await;
+            serve(ep, &r, stream, peer, hello.sni.as_deref()).await;
             None
         }
         _ if ep.tls.is_some() => Some(stream),
@@ -157,7 +157,13 @@ async fn client_hello(stream: &mut TcpStream) -> Result<(Bytes, Hello), Bytes> {
 }
 
 /// Serves one connection on route `r`: middlewares, TLS termination, a server, the copy.
-async fn serve(ep: &Arc<EntryPointContext>, r: &Arc<TcpRoute>, stream: Handback, peer: SocketAddr) {
+async fn serve(
+    ep: &Arc<EntryPointContext>,
+    r: &Arc<TcpRoute>,
+    stream: Handback,
+    peer: SocketAddr,
+    sni: Option<&str>,
+) {
     let stats = &r.stats;
     stats.total.fetch_add(1, Ordering::Relaxed);
     if let Some(why) = &r.refusal {
@@ -184,11 +190,11 @@ async fn serve(ep: &Arc<EntryPointContext>, r: &Arc<TcpRoute>, stream: Handback,
     let local = stream.get_ref().local_addr().ok();
     match r.tls {
         TlsMode::Terminate => {
-            let Some(choice) = ep.tls.as_ref().map(|s| s.load_full()) else {
+            let Some(choice) = ep.tcp_tls.as_ref().map(|s| s.load_full()) else {
                 stats.refused.fetch_add(1, Ordering::Relaxed);
                 return;
             };
-            let Some(config) = choice.default.clone() else {
+            let Some(config) = choice.pick(sni) else {
                 stats.refused.fetch_add(1, Ordering::Relaxed);
                 return;
             };

@@ -119,6 +119,9 @@ pub struct EntryPointContext {
     /// Set on TLS entrypoints: the handshake runs before HTTP, with the configuration of the
     /// moment (`None` inside: TLS options that could not be built; handshakes are refused).
     pub tls: Option<TlsSlot>,
+    /// What TCP routers that end TLS here use: the entrypoint's own on TLS entrypoints, the
+    /// dynamic and ACME certificates on plain ones.
+    pub tcp_tls: Option<TlsSlot>,
     /// `[entryPoints.NAME.redirect]`: every request is redirected there.
     pub redirect: Option<model::redirect::Redirect>,
     pub forwarded: ForwardedHeaders,
