@@ -126,6 +126,13 @@ fn describe(c: &Config) -> String {
             ep.name, ep.address.text, ep.address.socket
         );
     }
+    for (name, u) in &c.generation.udp_entry_points {
+        let _ = writeln!(
+            s,
+            "  {name} {}/udp -> {} udp (sessions end after {:?} idle)",
+            u.address.text, u.address.socket, u.timeout
+        );
+    }
     if let Some(w) = &c.web {
         let _ = writeln!(s, "web: {} -> {}", w.address.text, w.address.socket);
     }

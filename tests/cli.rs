@@ -63,6 +63,33 @@ fn check_reports_swarm_mode() {
 }
 
 #[test]
+fn check_reports_udp_entrypoints_and_tcp_router_errors_at_their_place() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(
+        dir.path(),
+        "d.yml",
+        "tcp:\n  routers:\n    r:\n      rule: HostSNI(`a.test`)\n      service: s\n  services:\n    s:\n      loadBalancer:\n        servers:\n          - address: 127.0.0.1:1\n",
+    );
+    let text = "entryPoints:\n  tcp:\n    address: :9999\n  dns:\n    address: :5353/udp\n    udp:\n      timeout: 10s\nproviders:\n  file:\n    filename: d.yml\n";
+    let (code, out, err) = check(&write(dir.path(), "traefik.yml", text));
+    assert_eq!(code, 2, "{out}\n{err}");
+    assert!(
+        out.contains("dns :5353/udp -> 0.0.0.0:5353 udp (sessions end after 10s idle)"),
+        "{out}"
+    );
+    assert!(
+        err.contains(
+            "d.yml:3:5 TCP router r: rule \"HostSNI(`a.test`)\" reads the TLS server name"
+        ),
+        "{err}"
+    );
+    let bad = "entryPoints:\n  dns:\n    address: :53/sctp\n";
+    let (code, _, err) = check(&write(dir.path(), "bad.yml", bad));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("unknown protocol \"sctp\""), "{err}");
+}
+
+#[test]
 fn a_typo_fails_with_line_and_column_and_exit_2() {
     let dir = tempfile::tempdir().expect("tempdir");
     let bad = write(
