@@ -631,3 +631,139 @@ tcp:
     })
     .await;
 }
+
+/// `terminationDelay`: once the server has ended its side, a client that keeps its own open
+/// holds the connection only that long (a negative delay: until it closes). And a UDP session
+/// ends after the entrypoint's `udp.timeout` of silence. Both read from the API's counters.
+#[tokio::test]
+async fn termination_delay_and_udp_idle_timeout() {
+    // A server that greets and ends its writing half at once, reading on.
+    let l = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let quick = l.local_addr().expect("addr");
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = l.accept().await {
+            tokio::spawn(async move {
+                let _ = s.write_all(b"bye\n").await;
+                let _ = s.shutdown().await;
+                let mut sink = Vec::new();
+                let _ = s.read_to_end(&mut sink).await;
+            });
+        }
+    });
+    let u = udp_echo("u").await;
+    let yml = "\
+entryPoints:
+  short:
+    address: 127.0.0.1:0
+  forever:
+    address: 127.0.0.1:0
+  dns:
+    address: 127.0.0.1:0/udp
+    udp:
+      timeout: 1s
+  traefik:
+    address: 127.0.0.1:0
+api:
+  insecure: true
+providers:
+  file:
+    filename: dynamic.yml
+";
+    let dynamic = format!(
+        "\
+tcp:
+  routers:
+    short:
+      entryPoints: [short]
+      rule: HostSNI(`*`)
+      service: short
+    forever:
+      entryPoints: [forever]
+      rule: HostSNI(`*`)
+      service: forever
+  services:
+    short:
+      loadBalancer:
+        terminationDelay: 300
+        servers:
+          - address: {quick}
+    forever:
+      loadBalancer:
+        terminationDelay: -1
+        servers:
+          - address: {quick}
+udp:
+  routers:
+    dns:
+      service: dns
+  services:
+    dns:
+      loadBalancer:
+        servers:
+          - address: {u}
+"
+    );
+    let p = Portier::start_named("traefik.yml", yml, &[("dynamic.yml", &dynamic)], &[]);
+    let api = p.entry_point("traefik");
+    let open = |kind: &'static str, router: &'static str| async move {
+        let text = get(api, "localhost", &format!("/api/{kind}/routers"))
+            .await
+            .text();
+        let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+        v.as_array()?
+            .iter()
+            .find(|r| r["name"] == router)
+            .and_then(|r| r["stats"]["open"].as_u64())
+    };
+    let mut held = Vec::new();
+    for ep in ["short", "forever"] {
+        let mut c = eventually(WAIT, "the server's greeting", async || {
+            let mut c = TcpStream::connect(p.entry_point(ep)).await.ok()?;
+            let mut line = [0u8; 4];
+            tokio::time::timeout(Duration::from_secs(2), c.read_exact(&mut line))
+                .await
+                .ok()?
+                .ok()?;
+            Some(c)
+        })
+        .await;
+        // The server's end reaches the client; the client keeps its own side open.
+        let mut rest = Vec::new();
+        c.read_to_end(&mut rest).await.expect("the server's end");
+        held.push(c);
+    }
+    eventually(
+        WAIT,
+        "the short delay over: the connection closed",
+        async || (open("tcp", "short@file").await? == 0).then_some(()),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        open("tcp", "forever@file").await,
+        Some(1),
+        "a negative delay keeps it while the client's side is open"
+    );
+    drop(held);
+    eventually(WAIT, "closed once the client closed", async || {
+        (open("tcp", "forever@file").await? == 0).then_some(())
+    })
+    .await;
+
+    let sock = UdpSocket::bind("127.0.0.1:0").await.expect("bind");
+    sock.connect(p.entry_point("dns")).await.expect("connect");
+    eventually(WAIT, "a UDP answer", async || {
+        sock.send(b"x").await.ok()?;
+        let mut buf = [0u8; 64];
+        tokio::time::timeout(Duration::from_millis(500), sock.recv(&mut buf))
+            .await
+            .ok()?
+            .ok()
+    })
+    .await;
+    assert_eq!(open("udp", "dns@file").await, Some(1), "one session");
+    eventually(WAIT, "the session over after 1 s of silence", async || {
+        (open("udp", "dns@file").await? == 0).then_some(())
+    })
+    .await;
+}
