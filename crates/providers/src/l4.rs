@@ -5,9 +5,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use config::tree::{Entry, Node, OptionError, Tree};
+
+use crate::http::file::section;
 use model::dynamic::{ProviderConfig, ProviderError};
 use model::http::TlsDomain;
-use model::rules::Syntax;
 use model::tcp::{
     TcpHealthCheck, TcpLoadBalancer, TcpMiddleware, TcpRouter, TcpRouterTls, TcpServer, TcpService,
     UdpRouter, UdpService, WeightedName,
@@ -47,20 +48,10 @@ pub(crate) fn tcp_router(t: &Tree, at: &str) -> Result<TcpRouter, OptionError> {
         middlewares: t.list("middlewares")?,
         service: t.text("service")?.unwrap_or_default().to_string(),
         rule: t.text("rule")?.unwrap_or_default().to_string(),
-        rule_syntax: syntax(t, at)?,
+        rule_syntax: crate::http::rule_syntax(t, at)?,
         priority: t.i64("priority")?.unwrap_or(0),
         tls,
     })
-}
-
-fn syntax(t: &Tree, at: &str) -> Result<Option<Syntax>, OptionError> {
-    match t.text("ruleSyntax")? {
-        None => Ok(None),
-        Some(s) => Syntax::parse(s).map(Some).ok_or_else(|| {
-            let at = t.get("ruleSyntax").map_or(at, |e| e.at.as_str());
-            OptionError::new(at, format!("value {s:?}: expected v2 or v3"))
-        }),
-    }
 }
 
 fn router_tls(t: &Tree) -> Result<TcpRouterTls, OptionError> {
@@ -440,33 +431,6 @@ pub(crate) fn read_file_sections(
     }
 }
 
-fn named<'t>(
-    t: &'t Tree,
-    key: &str,
-    out: &mut ProviderConfig,
-    err: &impl Fn(OptionError) -> ProviderError,
-) -> Vec<(String, &'t Tree, String)> {
-    let inner = match t.tree(key) {
-        Ok(Some(i)) => i,
-        Ok(None) => return Vec::new(),
-        Err(e) => {
-            out.errors.push(err(e));
-            return Vec::new();
-        }
-    };
-    let mut items = Vec::new();
-    for e in inner.entries() {
-        match &e.node {
-            Node::Tree(x) => items.push((e.name.clone(), x, e.at.clone())),
-            _ => out.errors.push(err(OptionError::new(
-                &e.at,
-                format!("{key}.{} takes options", e.name),
-            ))),
-        }
-    }
-    items
-}
-
 fn tcp_file(
     tcp: &Tree,
     out: &mut ProviderConfig,
@@ -485,7 +449,7 @@ fn tcp_file(
             "TCP serversTransports are not supported by portier yet",
         )));
     }
-    for (name, t, at) in named(tcp, "routers", out, err) {
+    for (name, t, at) in section(tcp, "routers", out, err) {
         match tcp_router(t, &at) {
             Ok(mut r) => {
                 r.source = Some(source(&at));
@@ -508,7 +472,7 @@ fn tcp_file(
             Err(e) => out.errors.push(err(e)),
         }
     }
-    for (name, t, at) in named(tcp, "services", out, err) {
+    for (name, t, at) in section(tcp, "services", out, err) {
         match tcp_service_file(t, &at) {
             Ok(s) => {
                 out.tcp.services.insert(name, Arc::new(s));
@@ -516,7 +480,7 @@ fn tcp_file(
             Err(e) => out.errors.push(err(e)),
         }
     }
-    for (name, t, at) in named(tcp, "middlewares", out, err) {
+    for (name, t, at) in section(tcp, "middlewares", out, err) {
         match one_tcp_middleware(t, &at) {
             Ok(m) => {
                 out.tcp.middlewares.insert(name, Arc::new(m));
@@ -535,7 +499,7 @@ fn udp_file(
     if let Err(e) = udp.only(&["routers", "services"], "udp") {
         out.errors.push(err(e));
     }
-    for (name, t, at) in named(udp, "routers", out, err) {
+    for (name, t, at) in section(udp, "routers", out, err) {
         match udp_router(t) {
             Ok(mut r) if !r.service.is_empty() => {
                 r.source = Some(source(&at));
@@ -548,7 +512,7 @@ fn udp_file(
             Err(e) => out.errors.push(err(e)),
         }
     }
-    for (name, t, at) in named(udp, "services", out, err) {
+    for (name, t, at) in section(udp, "services", out, err) {
         match udp_service_file(t, &at) {
             Ok(s) => {
                 out.udp.services.insert(name, Arc::new(s));

@@ -108,7 +108,14 @@ pub async fn serve(
                     return;
                 }
             };
-            let l4 = ep.proxy.table.load().l4.tcp.get(&ep.name).cloned();
+            // Most setups have no TCP router: then no lookup by name per connection.
+            let l4 = {
+                let table = ep.proxy.table.load();
+                let tcp = &table.l4.tcp;
+                (!tcp.is_empty())
+                    .then(|| tcp.get(&ep.name).cloned())
+                    .flatten()
+            };
             let stream = match l4 {
                 None => crate::l4::Rewind::new(stream),
                 Some(routes) => {

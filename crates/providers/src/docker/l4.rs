@@ -140,21 +140,13 @@ fn tcp(
     errors: &mut Vec<ProviderError>,
     notes: &mut Vec<String>,
 ) {
-    let mut options = BTreeMap::new();
-    for (name, t) in &trees.tcp_services {
-        let at = format!("traefik.tcp.services.{name}");
-        let lb = label_load_balancer(t, &at, "TCP", crate::l4::tcp_load_balancer);
-        match lb {
-            Ok(lb) => {
-                options.insert(name.clone(), lb);
-            }
-            Err(e) => errors.push(ProviderError::Label {
-                container: c.name.clone(),
-                label: e.at,
-                message: e.message,
-            }),
-        }
-    }
+    let mut options = services(
+        c,
+        &trees.tcp_services,
+        "tcp",
+        errors,
+        crate::l4::tcp_load_balancer,
+    );
     if trees.tcp_services.is_empty() {
         let default = crate::l4::tcp_load_balancer(&Tree::default(), "");
         options.extend(default.ok().map(|lb| (own.to_string(), lb)));
@@ -230,21 +222,7 @@ fn udp(
     errors: &mut Vec<ProviderError>,
     notes: &mut Vec<String>,
 ) {
-    let mut ports: BTreeMap<String, Option<u16>> = BTreeMap::new();
-    for (name, t) in &trees.udp_services {
-        let at = format!("traefik.udp.services.{name}");
-        let p = label_load_balancer(t, &at, "UDP", crate::l4::udp_port);
-        match p {
-            Ok(p) => {
-                ports.insert(name.clone(), p);
-            }
-            Err(e) => errors.push(ProviderError::Label {
-                container: c.name.clone(),
-                label: e.at,
-                message: e.message,
-            }),
-        }
-    }
+    let mut ports = services(c, &trees.udp_services, "udp", errors, crate::l4::udp_port);
     if trees.udp_services.is_empty() {
         ports.insert(own.to_string(), None);
     }
@@ -289,6 +267,32 @@ fn udp(
     }
 }
 
+/// `traefik.PROTO.services.NAME.loadBalancer…` of every service: the one kind labels declare,
+/// each read by `read`; errors name the label.
+fn services<T>(
+    c: &ContainerInfo,
+    trees: &BTreeMap<String, Tree>,
+    proto: &str,
+    errors: &mut Vec<ProviderError>,
+    read: impl Fn(&Tree, &str) -> Result<T, OptionError>,
+) -> BTreeMap<String, T> {
+    let mut out = BTreeMap::new();
+    for (name, t) in trees {
+        let at = format!("traefik.{proto}.services.{name}");
+        match label_load_balancer(t, &at, proto, &read) {
+            Ok(v) => {
+                out.insert(name.clone(), v);
+            }
+            Err(e) => errors.push(ProviderError::Label {
+                container: c.name.clone(),
+                label: e.at,
+                message: e.message,
+            }),
+        }
+    }
+    out
+}
+
 /// `services.NAME.loadBalancer…`: the one service kind labels declare, read by `read`.
 fn label_load_balancer<T>(
     t: &Tree,
@@ -305,7 +309,8 @@ fn label_load_balancer<T>(
         _ => Err(OptionError::new(
             at,
             format!(
-                "labels declare loadBalancer services (weighted {proto} services are written in files)"
+                "labels declare loadBalancer services (weighted {} services are written in files)",
+                proto.to_ascii_uppercase()
             ),
         )),
     }

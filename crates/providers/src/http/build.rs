@@ -687,13 +687,7 @@ pub(crate) fn router(t: &Tree, at: &str) -> Result<Router, OptionError> {
         "a router",
     )?;
     not_yet(t, &["observability"], "router")?;
-    let rule_syntax = match t.text("ruleSyntax")? {
-        None => None,
-        Some(s) => Some(Syntax::parse(s).ok_or_else(|| {
-            let at = t.get("ruleSyntax").map_or(at, |e| e.at.as_str());
-            OptionError::new(at, format!("value {s:?}: expected v2 or v3"))
-        })?),
-    };
+    let rule_syntax = rule_syntax(t, at)?;
     let tls = match t.get("tls").map(|e| &e.node) {
         None => None,
         Some(Node::Text(_)) => t
@@ -712,6 +706,17 @@ pub(crate) fn router(t: &Tree, at: &str) -> Result<Router, OptionError> {
         priority: t.i64("priority")?.unwrap_or(0),
         tls,
     })
+}
+
+/// A router's `ruleSyntax` (`v2`, `v3`); `None`: the default.
+pub(crate) fn rule_syntax(t: &Tree, at: &str) -> Result<Option<Syntax>, OptionError> {
+    match t.text("ruleSyntax")? {
+        None => Ok(None),
+        Some(s) => Syntax::parse(s).map(Some).ok_or_else(|| {
+            let at = t.get("ruleSyntax").map_or(at, |e| e.at.as_str());
+            OptionError::new(at, format!("value {s:?}: expected v2 or v3"))
+        }),
+    }
 }
 
 fn router_tls(t: &Tree) -> Result<RouterTls, OptionError> {

@@ -93,7 +93,7 @@ fn translate(path: &Path, doc: &Document) -> ProviderConfig {
             "serversTransports are not supported by portier yet",
         )));
     }
-    for (name, t) in section(http, "routers", &mut out, &err) {
+    for (name, t, _) in section(http, "routers", &mut out, &err) {
         match super::router(t, &format!("http.routers.{name}")) {
             Ok(mut r) => {
                 r.source = Some(source(&format!("http.routers.{name}")));
@@ -116,7 +116,7 @@ fn translate(path: &Path, doc: &Document) -> ProviderConfig {
             Err(e) => out.errors.push(err(e)),
         }
     }
-    for (name, t) in section(http, "middlewares", &mut out, &err) {
+    for (name, t, _) in section(http, "middlewares", &mut out, &err) {
         let mut types = t.entries();
         let m = match (types.next(), types.next()) {
             (Some(first), None) => super::middleware(first),
@@ -132,7 +132,7 @@ fn translate(path: &Path, doc: &Document) -> ProviderConfig {
             Err(e) => out.errors.push(err(e)),
         }
     }
-    for (name, t) in section(http, "services", &mut out, &err) {
+    for (name, t, _) in section(http, "services", &mut out, &err) {
         match service(t, &format!("http.services.{name}")) {
             Ok(s) => {
                 out.http.services.insert(name.clone(), Arc::new(s));
@@ -374,13 +374,14 @@ fn certificate(
     })
 }
 
-/// The named tables of `http.KEY`.
-fn section<'t>(
+/// The named tables of `SECTION.KEY` (`http.routers`, `tcp.services`, …), each with where it
+/// is written; an entry that is not a table is an error.
+pub(crate) fn section<'t>(
     http: &'t Tree,
     key: &str,
     out: &mut ProviderConfig,
     err: &impl Fn(OptionError) -> ProviderError,
-) -> Vec<(String, &'t Tree)> {
+) -> Vec<(String, &'t Tree, String)> {
     let t = match http.tree(key) {
         Ok(Some(t)) => t,
         Ok(None) => return Vec::new(),
@@ -392,7 +393,7 @@ fn section<'t>(
     let mut items = Vec::new();
     for e in t.entries() {
         match &e.node {
-            Node::Tree(inner) => items.push((e.name.clone(), inner)),
+            Node::Tree(inner) => items.push((e.name.clone(), inner, e.at.clone())),
             _ => out.errors.push(err(OptionError::new(
                 &e.at,
                 format!("{key}.{} takes options", e.name),

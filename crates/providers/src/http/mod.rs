@@ -5,4 +5,6 @@
 mod build;
 pub(crate) mod file;
 
-pub(crate) use build::{LoadBalancerOptions, load_balancer, middleware, router, sticky};
+pub(crate) use build::{
+    LoadBalancerOptions, load_balancer, middleware, router, rule_syntax, sticky,
+};
