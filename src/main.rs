@@ -3,6 +3,12 @@
 
 mod logging;
 
+/// jemalloc, with background purging (`.cargo/config.toml`): after a peak of connections or
+/// large transfers the freed memory returns to the system within seconds, where glibc's malloc
+/// kept it (bench/memory.sh and bench/RESULTS.md have the figures that chose it).
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 

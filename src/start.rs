@@ -14,7 +14,6 @@ use config::{Config, EntryPoint};
 use control::compile::CompileSettings;
 use control::table::RoutingTable;
 use dataplane::{accesslog, acme, proxy, stats, tls};
-use hyper_util::server::graceful::GracefulShutdown;
 use model::metrics::{ControlMetrics, TrafficMetrics};
 use model::redirect::RedirectTo;
 use model::update::ProviderUpdate;
@@ -177,7 +176,7 @@ pub struct Portier {
     /// The accept loops; awaited so that `graceful` is the last handle on the connections.
     entry_points: Vec<JoinHandle<()>>,
     /// Watches every open client connection; drained for at most `grace_timeout`.
-    graceful: Arc<GracefulShutdown>,
+    graceful: Arc<proxy::Drain>,
     /// `[lifeCycle] graceTimeOut`.
     grace_timeout: Duration,
     /// `requestAcceptGraceTimeout`: requests still accepted this long after SIGTERM.
@@ -295,7 +294,7 @@ impl Portier {
             upstream_tls,
         ));
         let stop = CancellationToken::new();
-        let graceful = Arc::new(GracefulShutdown::new());
+        let graceful = Arc::new(proxy::Drain::new());
         // HTTP-01 is answered on the `httpChallenge` entrypoints.
         let acme_http = (acme_certs.clone()).map(|certs| {
             let eps = config.resolvers().filter_map(|a| a.http_challenge.clone());
@@ -698,7 +697,7 @@ fn start_entry_points(
     bound: &HashMap<String, u16>,
     proxy: &Arc<proxy::Proxy>,
     stop: &CancellationToken,
-    graceful: &Arc<GracefulShutdown>,
+    graceful: &Arc<proxy::Drain>,
 ) -> (Vec<JoinHandle<()>>, EntryPointMetrics, InternalSlots) {
     let mut tasks = Vec::new();
     let mut metrics_by_ep = Vec::new();

@@ -147,6 +147,34 @@ async fn max_connections_makes_extra_clients_wait() {
         .await
         .expect("served once a slot frees");
     assert_eq!(r.status, 200);
+
+    // Idle keep-alive connections (parked after a request) make room for a new client: one of
+    // them is closed, and the new client is served at once.
+    drop(idle);
+    let mut kept = Vec::new();
+    for _ in 0..5 {
+        let mut s = TcpStream::connect(p.http()).await.expect("connect");
+        s.write_all(b"GET / HTTP/1.1\r\nHost: limits.local\r\n\r\n")
+            .await
+            .expect("write");
+        let (status, _) = read_response(&mut s).await;
+        assert_eq!(status, "HTTP/1.1 200 OK");
+        kept.push(s);
+    }
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let r = tokio::time::timeout(Duration::from_secs(1), get(p.http(), "limits.local", "/"))
+        .await
+        .expect("served at once: an idle connection made room");
+    assert_eq!(r.status, 200);
+    let mut closed = 0;
+    for s in &mut kept {
+        let mut byte = [0u8; 1];
+        if let Ok(Ok(0)) = tokio::time::timeout(Duration::from_millis(200), s.read(&mut byte)).await
+        {
+            closed += 1;
+        }
+    }
+    assert!(closed >= 1, "no idle connection was closed to make room");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -317,4 +345,116 @@ async fn head_and_idle_timeouts_as_go_bounds_them() {
         idle >= Duration::from_millis(2300) && idle < Duration::from_millis(3500),
         "closed {idle:?} after the last answer (idleTimeout 2.5 s)"
     );
+}
+
+/// One response from `s`: its status line and body (the answer must carry Content-Length).
+async fn read_response(s: &mut TcpStream) -> (String, String) {
+    let mut got = Vec::new();
+    let mut byte = [0u8; 1];
+    while !got.ends_with(b"\r\n\r\n") {
+        let n = tokio::time::timeout(Duration::from_secs(5), s.read(&mut byte))
+            .await
+            .expect("a response head within 5 s")
+            .expect("read");
+        assert_eq!(n, 1, "closed mid-head: {}", String::from_utf8_lossy(&got));
+        got.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&got).to_string();
+    let length: usize = head
+        .lines()
+        .find_map(|l| {
+            let (name, value) = l.split_once(':')?;
+            name.eq_ignore_ascii_case("content-length")
+                .then(|| value.trim().parse().ok())?
+        })
+        .unwrap_or_else(|| panic!("no Content-Length in {head:?}"));
+    let mut body = vec![0u8; length];
+    tokio::time::timeout(Duration::from_secs(5), s.read_exact(&mut body))
+        .await
+        .expect("a body within 5 s")
+        .expect("read body");
+    let status = head.lines().next().unwrap_or_default().to_string();
+    (status, String::from_utf8_lossy(&body).to_string())
+}
+
+/// Waits until `/metrics` shows `value` for the `http` entrypoint's `gauge`.
+async fn wait_gauge(web: std::net::SocketAddr, gauge: &str, value: i64) {
+    let line = format!("{gauge}{{entrypoint=\"http\"}} {value}");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let text = get(web, "localhost", "/metrics").await.text();
+        if text.lines().any(|l| l == line) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no {line:?} within 5 s:\n{}",
+            text.lines()
+                .filter(|l| l.starts_with(gauge))
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn idle_keep_alive_connections_park_and_resume() {
+    // A keep-alive connection idle for 500 ms gives up its buffers (it is parked, and counted
+    // in portier_entrypoint_parked_connections); whatever comes next on it is served as before:
+    // a head in pieces, a body, two pipelined requests.
+    let b = Backend::spawn("b").await;
+    let p = Portier::start(
+        &Toml::http()
+            .web()
+            .raw("[file]")
+            .backend("b", &[(&b, 1)])
+            .frontend("f", "b", "Host:limits.local")
+            .build(),
+    );
+    let web = p.web.expect("web");
+    let mut s = TcpStream::connect(p.http()).await.expect("connect");
+    s.write_all(b"GET /one HTTP/1.1\r\nHost: limits.local\r\n\r\n")
+        .await
+        .expect("write");
+    let (status, body) = read_response(&mut s).await;
+    assert_eq!(status, "HTTP/1.1 200 OK", "{body}");
+    wait_gauge(web, "portier_entrypoint_parked_connections", 1).await;
+
+    s.write_all(b"GE").await.expect("write");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    s.write_all(b"T /two HTTP/1.1\r\nHost: limits.local\r\n\r\n")
+        .await
+        .expect("write");
+    let (status, body) = read_response(&mut s).await;
+    assert_eq!(status, "HTTP/1.1 200 OK");
+    assert!(body.contains("\"/two\""), "{body}");
+    wait_gauge(web, "portier_entrypoint_parked_connections", 1).await;
+
+    s.write_all(
+        b"POST /upload HTTP/1.1\r\nHost: limits.local\r\nContent-Length: 5\r\n\r\nhello\
+          GET /four HTTP/1.1\r\nHost: limits.local\r\n\r\n",
+    )
+    .await
+    .expect("write");
+    let (status, body) = read_response(&mut s).await;
+    assert_eq!((status.as_str(), body.as_str()), ("HTTP/1.1 200 OK", "5"));
+    let (status, body) = read_response(&mut s).await;
+    assert_eq!(status, "HTTP/1.1 200 OK");
+    assert!(body.contains("\"/four\""), "{body}");
+    wait_gauge(web, "portier_entrypoint_parked_connections", 1).await;
+    assert_eq!(
+        b.seen(),
+        [
+            "GET /one",
+            "GET /two",
+            "POST /upload",
+            "upload 5",
+            "GET /four"
+        ]
+    );
+
+    drop(s);
+    wait_gauge(web, "portier_entrypoint_parked_connections", 0).await;
+    wait_gauge(web, "portier_entrypoint_open_connections", 0).await;
 }

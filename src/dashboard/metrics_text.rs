@@ -76,6 +76,14 @@ fn entry_point_families(out: &mut String, s: &WebState) {
         eps.iter()
             .map(|(l, m)| (l.clone(), m.open.load(Ordering::Relaxed).to_string())),
     );
+    family(
+        out,
+        "portier_entrypoint_parked_connections",
+        "gauge",
+        "Open client connections idle between requests with their buffers released.",
+        eps.iter()
+            .map(|(l, m)| (l.clone(), m.parked.load(Ordering::Relaxed).to_string())),
+    );
 }
 
 /// Traffic, requests in flight and retries by frontend and backend.

@@ -178,6 +178,9 @@ pub struct TrafficMetrics {
     pub duration: Histogram,
     /// Connections (entrypoints) or requests in flight (frontends).
     pub open: AtomicI64,
+    /// Entrypoints: of the open connections, those idle between requests with their buffers
+    /// released (parked).
+    pub parked: AtomicI64,
     /// Requests sent again to another server after a failed connect or reset.
     pub retries: AtomicU64,
 }

@@ -8,6 +8,11 @@
 //! fires and records the wait in `HeadWait`; `ClientIo`, the connection's IO, enforces the
 //! deadline. A client that sent part of a head gets `408 Request Timeout` before the close (as
 //! HAProxy answers); an idle one is closed silently.
+//!
+//! An HTTP/1 connection idle between requests for [`PARK_AFTER`] is marked for parking: the
+//! connection's driver (`super::connection`) then lets hyper close its side (its buffers go, the
+//! socket stays open: `ClientIo` ignores the shutdown while parking) and waits for the next byte
+//! without any buffer; `ClientIo` gives that byte back to the next hyper connection.
 
 use std::future::Future;
 use std::io;
@@ -22,6 +27,11 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 /// How an HTTP/2 connection (prior knowledge, or TLS with ALPN h2) starts; such a connection
 /// has no heads to wait for.
 const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+/// How long an HTTP/1 keep-alive connection waits for its next request before its buffers are
+/// released (it is parked).
+pub(super) const PARK_AFTER: Duration = Duration::from_millis(500);
+/// Bytes read ahead of hyper: the HTTP/2 preface's length.
+const PREFIX: usize = H2_PREFACE.len();
 /// Written, before the close, to a client whose head did not complete in time.
 const REQUEST_TIMEOUT: &[u8] = b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 15\r\nconnection: close\r\ncontent-type: text/plain; charset=utf-8\r\n\r\nRequest Timeout";
 
@@ -48,6 +58,10 @@ pub(super) struct HeadWait {
     waits: AtomicU32,
     started: AtomicU64,
     first_byte: AtomicU64,
+    /// Set by `ClientIo` when the connection has been idle for `PARK_AFTER`; taken by the driver.
+    park: AtomicBool,
+    /// While set, `ClientIo` does not shut the socket down (hyper closing its idle side).
+    parking: AtomicBool,
 }
 
 impl HeadWait {
@@ -59,6 +73,36 @@ impl HeadWait {
             waits: AtomicU32::new(0),
             started: AtomicU64::new(0),
             first_byte: AtomicU64::new(0),
+            park: AtomicBool::new(false),
+            parking: AtomicBool::new(false),
+        })
+    }
+
+    /// Whether the connection should park now (asked once: the mark is taken).
+    pub(super) fn take_park(&self) -> bool {
+        self.park.swap(false, Ordering::Relaxed)
+    }
+
+    /// While `on`, hyper's shutdown of the socket is ignored: the connection is being parked.
+    pub(super) fn set_parking(&self, on: bool) {
+        self.parking.store(on, Ordering::Relaxed);
+    }
+
+    /// When the current wait ends for lack of a head (the idle timeout between requests).
+    pub(super) fn idle_deadline(&self, limits: HeadLimits) -> Option<Instant> {
+        self.deadline(limits).map(|(at, _)| at)
+    }
+
+    /// When an idle HTTP/1 keep-alive wait (no byte of the next head yet) should park; `None`
+    /// outside such a wait or once marked.
+    fn park_at(&self) -> Option<Instant> {
+        let idle = self.waiting.load(Ordering::Relaxed)
+            && !self.h2.load(Ordering::Relaxed)
+            && self.waits.load(Ordering::Relaxed) > 1
+            && self.first_byte.load(Ordering::Relaxed) == 0
+            && !self.park.load(Ordering::Relaxed);
+        idle.then(|| {
+            self.origin + Duration::from_nanos(self.started.load(Ordering::Relaxed)) + PARK_AFTER
         })
     }
 
@@ -181,6 +225,11 @@ pub(super) struct ClientIo<I> {
     answering: Option<usize>,
     /// How many of the first bytes match the HTTP/2 preface; `None` once decided.
     preface: Option<usize>,
+    /// Bytes read ahead of hyper (the version check, a parked connection's first byte), served
+    /// before the socket's: `prefix[at..len]`.
+    prefix: [u8; PREFIX],
+    at: u8,
+    len: u8,
 }
 
 impl<I> ClientIo<I> {
@@ -193,7 +242,27 @@ impl<I> ClientIo<I> {
             flushed: true,
             answering: None,
             preface: Some(0),
+            prefix: [0; PREFIX],
+            at: 0,
+            len: 0,
         }
+    }
+
+    /// Gives `bytes` back, to be read before the socket's; `false` (and nothing kept) when
+    /// they are longer than the preface.
+    pub(super) fn unread(&mut self, bytes: &[u8]) -> bool {
+        let Some(room) = self.prefix.get_mut(..bytes.len()) else {
+            return false;
+        };
+        room.copy_from_slice(bytes);
+        self.at = 0;
+        self.len = bytes.len() as u8;
+        true
+    }
+
+    /// Drops the head-wait timer (a parked connection needs none).
+    pub(super) fn release_timer(&mut self) {
+        self.timer = None;
     }
 
     /// Follows the connection's first bytes until they match the HTTP/2 preface or not.
@@ -235,11 +304,56 @@ impl<I: AsyncRead + AsyncWrite + Unpin> ClientIo<I> {
         Poll::Ready(Err(timed_out()))
     }
 
-    /// The read found nothing: is the head wait over?
+    /// Reads the connection's first bytes until they show whether it speaks HTTP/2 (its
+    /// preface) or HTTP/1; they are read again by hyper. `Ok(None)`: the client closed first.
+    pub(super) async fn detect_h2(&mut self) -> io::Result<Option<bool>> {
+        let mut first = [0u8; PREFIX];
+        let mut filled = 0;
+        while self.preface.is_some() {
+            let mut buf = ReadBuf::new(&mut first[filled..]);
+            std::future::poll_fn(|cx| Pin::new(&mut *self).poll_read(cx, &mut buf)).await?;
+            let n = buf.filled().len();
+            if n == 0 {
+                return Ok(None);
+            }
+            filled += n;
+        }
+        self.unread(&first[..filled]);
+        Ok(Some(self.wait.h2.load(Ordering::Relaxed)))
+    }
+
+    /// The read found nothing: is the head wait over, or the idle connection due to park?
     fn poll_deadline(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let Some((deadline, partial)) = self.wait.deadline(self.limits) else {
-            return Poll::Pending;
-        };
+        loop {
+            let bound = self.wait.deadline(self.limits);
+            let park_at = self.wait.park_at();
+            let at = match (bound, park_at) {
+                (None, None) => return Poll::Pending,
+                (Some((b, _)), None) => b,
+                (None, Some(p)) => p,
+                (Some((b, _)), Some(p)) => b.min(p),
+            };
+            ready!(self.poll_timer(cx, at));
+            match (bound, park_at) {
+                (Some((b, _)), Some(p)) if p < b => {}
+                (None, Some(_)) => {}
+                (Some((_, partial)), _) => {
+                    if partial && self.flushed {
+                        self.answering = Some(0);
+                        return self.poll_answer(cx, 0);
+                    }
+                    return Poll::Ready(Err(timed_out()));
+                }
+                (None, None) => return Poll::Pending,
+            }
+            // Idle long enough: marked for the driver, which parks once hyper is pending; the
+            // loop arms the timer for the real bound, if any.
+            self.wait.park.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// Polls the head-wait timer set to `deadline`.
+    fn poll_timer(&mut self, cx: &mut Context<'_>, deadline: Instant) -> Poll<()> {
         let timer = match &mut self.timer {
             Some((at, sleep)) => {
                 if *at != deadline {
@@ -253,12 +367,7 @@ impl<I: AsyncRead + AsyncWrite + Unpin> ClientIo<I> {
                 &mut self.timer.insert((deadline, sleep)).1
             }
         };
-        ready!(timer.as_mut().poll(cx));
-        if partial && self.flushed {
-            self.answering = Some(0);
-            return self.poll_answer(cx, 0);
-        }
-        Poll::Ready(Err(timed_out()))
+        timer.as_mut().poll(cx)
     }
 }
 
@@ -271,6 +380,14 @@ impl<I: AsyncRead + AsyncWrite + Unpin> AsyncRead for ClientIo<I> {
         let this = &mut *self;
         if let Some(done) = this.answering {
             return this.poll_answer(cx, done);
+        }
+        if this.at < this.len {
+            let ahead = &this.prefix[usize::from(this.at)..usize::from(this.len)];
+            let n = ahead.len().min(buf.remaining());
+            buf.put_slice(&ahead[..n]);
+            this.at += n as u8;
+            this.wait.bytes_arrived();
+            return Poll::Ready(Ok(()));
         }
         let before = buf.filled().len();
         match Pin::new(&mut this.inner).poll_read(cx, buf) {
@@ -323,6 +440,9 @@ impl<I: AsyncRead + AsyncWrite + Unpin> AsyncWrite for ClientIo<I> {
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if self.wait.parking.load(Ordering::Relaxed) {
+            return Poll::Ready(Ok(()));
+        }
         Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 }

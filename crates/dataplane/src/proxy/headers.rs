@@ -39,16 +39,31 @@ fn protected(name: &str) -> bool {
         || name.len() > 12 && name[..12].eq_ignore_ascii_case("x-forwarded-")
 }
 
+/// Whether a `Connection` token names nothing beyond the fixed hop-by-hop list (the usual
+/// `keep-alive`, `close`, `upgrade`): then no name is built for it.
+fn fixed(token: &str) -> bool {
+    token.eq_ignore_ascii_case("close")
+        || hop_by_hop()
+            .iter()
+            .any(|n| token.eq_ignore_ascii_case(n.as_str()))
+}
+
 /// Removes hop-by-hop fields, including those named by `Connection`.
 pub(super) fn remove_hop_by_hop(headers: &mut HeaderMap) {
-    if headers.contains_key(&header::CONNECTION) {
+    let named = |v: &HeaderValue| {
+        let tokens = v.to_str().ok().into_iter().flat_map(|v| v.split(','));
+        tokens
+            .map(str::trim)
+            .any(|t| !t.is_empty() && !protected(t) && !fixed(t))
+    };
+    if headers.get_all(&header::CONNECTION).iter().any(named) {
         let named: Vec<HeaderName> = headers
             .get_all(&header::CONNECTION)
             .iter()
             .filter_map(|v| v.to_str().ok())
             .flat_map(|v| v.split(','))
             .map(str::trim)
-            .filter(|t| !t.is_empty() && !protected(t))
+            .filter(|t| !t.is_empty() && !protected(t) && !fixed(t))
             .filter_map(|t| HeaderName::from_bytes(t.as_bytes()).ok())
             .collect();
         for name in named {
@@ -88,7 +103,7 @@ pub(super) fn set_upgrade(headers: &mut HeaderMap, protocol: HeaderValue) {
 pub(super) struct Forwarded<'a> {
     pub client_ip: IpAddr,
     /// The client's Host (with port, as sent).
-    pub host: Option<&'a str>,
+    pub host: Option<&'a HeaderValue>,
     pub proto: &'static str,
     pub server: &'a HeaderValue,
 }
@@ -121,29 +136,41 @@ fn only_from_proxies(name: &HeaderName) -> bool {
 pub(super) fn set_forwarded(headers: &mut HeaderMap, f: &Forwarded) {
     let ip = f.client_ip.to_canonical().to_string();
     let xff = match headers.get(&X_FORWARDED_FOR).and_then(|v| v.to_str().ok()) {
-        Some(prev) if !prev.trim().is_empty() => format!("{prev}, {ip}"),
-        _ => ip.clone(),
+        Some(prev) if !prev.trim().is_empty() => Some(format!("{prev}, {ip}")),
+        _ => None,
     };
-    if let Ok(v) = HeaderValue::from_str(&xff) {
-        headers.insert(&X_FORWARDED_FOR, v);
+    // One buffer for the address, shared by X-Real-Ip and (alone) X-Forwarded-For.
+    let Ok(ip) = HeaderValue::from_maybe_shared(bytes::Bytes::from(ip)) else {
+        return;
+    };
+    match xff.map(HeaderValue::try_from) {
+        Some(Ok(v)) => {
+            headers.insert(&X_FORWARDED_FOR, v);
+        }
+        Some(Err(_)) => {}
+        None => {
+            headers.insert(&X_FORWARDED_FOR, ip.clone());
+        }
     }
     if !headers.contains_key(&X_REAL_IP) {
-        if let Ok(v) = HeaderValue::from_str(&ip) {
-            headers.insert(&X_REAL_IP, v);
-        }
+        headers.insert(&X_REAL_IP, ip);
     }
     if !headers.contains_key(&X_FORWARDED_PROTO) {
         headers.insert(&X_FORWARDED_PROTO, HeaderValue::from_static(f.proto));
     }
-    if let Some(host) = f.host {
+    if let Some((value, host)) = f.host.and_then(|v| Some((v, v.to_str().ok()?))) {
         if !headers.contains_key(&X_FORWARDED_HOST) {
-            if let Ok(v) = HeaderValue::from_str(host) {
-                headers.insert(&X_FORWARDED_HOST, v);
-            }
+            headers.insert(&X_FORWARDED_HOST, value.clone());
         }
         if !headers.contains_key(&X_FORWARDED_PORT) {
-            let port = port_of(host).unwrap_or(if f.proto == "https" { "443" } else { "80" });
-            if let Ok(v) = HeaderValue::from_str(port) {
+            let port = match port_of(host) {
+                Some(p) => HeaderValue::from_str(p).ok(),
+                None if f.proto == "https" || f.proto == "wss" => {
+                    Some(HeaderValue::from_static("443"))
+                }
+                None => Some(HeaderValue::from_static("80")),
+            };
+            if let Some(v) = port {
                 headers.insert(&X_FORWARDED_PORT, v);
             }
         }
@@ -219,7 +246,7 @@ mod tests {
         let mut h = map(&[("x-forwarded-for", "10.0.0.1")]);
         let f = Forwarded {
             client_ip: "127.0.0.1".parse().expect("ip"),
-            host: Some("web.local:8080"),
+            host: Some(&HeaderValue::from_static("web.local:8080")),
             proto: "http",
             server: &server,
         };
@@ -242,7 +269,7 @@ mod tests {
         ]);
         let f = Forwarded {
             client_ip: "::ffff:192.0.2.7".parse().expect("ip"),
-            host: Some("a.com"),
+            host: Some(&HeaderValue::from_static("a.com")),
             proto: "http",
             server: &server,
         };

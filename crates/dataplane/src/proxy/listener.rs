@@ -2,20 +2,22 @@
 //! shutdown; in-flight requests are tracked for a graceful drain.
 
 use std::convert::Infallible;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use hyper::server::conn::{http1, http2};
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::{GracefulShutdown, Watcher};
+use hyper_util::rt::{TokioExecutor, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
+use super::connection::{self, Protocols};
 use super::context::EntryPointContext;
-use super::head_wait::{ClientIo, HeadLimits, HeadTimer, HeadWait};
+use super::drain::{Drain, DrainWatch};
+use super::head_wait::HeadLimits;
 use super::service::handle;
 
 /// Most header lines in one request (hyper's default; more → 431).
@@ -46,36 +48,40 @@ pub struct Limits {
     pub max_connections: usize,
 }
 
-/// Serves `listener` until `stop` is cancelled; connections are registered with `graceful`.
-/// At `max_connections`, accepting pauses and new clients wait in the listen backlog.
-pub async fn serve(
-    listener: TcpListener,
-    ep: Arc<EntryPointContext>,
-    limits: Limits,
-    stop: CancellationToken,
-    graceful: Arc<GracefulShutdown>,
-) {
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder
-        .http1()
+/// How every connection of an entrypoint speaks HTTP/1 and HTTP/2.
+fn protocols() -> Arc<Protocols> {
+    let mut http1 = http1::Builder::new();
+    http1
         .keep_alive(true)
         // Any value: it makes hyper report its head waits to the connection's `HeadTimer`,
         // and `ClientIo` enforces the real bounds.
         .header_read_timeout(Duration::from_secs(1))
         .max_buf_size(MAX_HEAD_BYTES)
         .max_headers(MAX_HEADERS);
+    let mut http2 = http2::Builder::new(TokioExecutor::new());
+    http2.timer(TokioTimer::new());
+    Arc::new(Protocols {
+        http1,
+        http2,
+        reclaim: tokio::sync::Notify::new(),
+    })
+}
+
+/// Serves `listener` until `stop` is cancelled; connections watch `drain`. At
+/// `max_connections`, a parked (idle keep-alive) connection is closed to make room for a new
+/// client; without one, the new client waits (and those after it, in the listen backlog).
+pub async fn serve(
+    listener: TcpListener,
+    ep: Arc<EntryPointContext>,
+    limits: Limits,
+    stop: CancellationToken,
+    drain: Arc<Drain>,
+) {
+    let protocols = protocols();
     let slots =
         (limits.max_connections > 0).then(|| Arc::new(Semaphore::new(limits.max_connections)));
-    builder.http2().timer(TokioTimer::new());
     let mut last_error_logged = false;
     loop {
-        let permit = match &slots {
-            Some(slots) => tokio::select! {
-                _ = stop.cancelled() => return,
-                p = Arc::clone(slots).acquire_owned() => p.ok(),
-            },
-            None => None,
-        };
         let accepted = tokio::select! {
             _ = stop.cancelled() => return,
             a = listener.accept() => a,
@@ -94,71 +100,126 @@ pub async fn serve(
                 continue;
             }
         };
+        // The client is accepted first, so that at the cap it is known to be waiting: an idle
+        // (parked) connection then makes room, if there is one; else it waits for a slot.
+        let permit = match &slots {
+            Some(slots) => match Arc::clone(slots).try_acquire_owned() {
+                Ok(p) => Some(p),
+                Err(_) => {
+                    if ep.metrics.parked.load(Ordering::Relaxed) > 0 {
+                        protocols.reclaim.notify_one();
+                    }
+                    tokio::select! {
+                        _ = stop.cancelled() => return,
+                        p = Arc::clone(slots).acquire_owned() => p.ok(),
+                    }
+                }
+            },
+            None => None,
+        };
         let _ = stream.set_nodelay(true);
         // Registered now, so a shutdown waits for this connection even mid-handshake.
-        let (ep, builder, watcher) = (Arc::clone(&ep), builder.clone(), graceful.watcher());
+        let (ep, protocols, watcher) = (Arc::clone(&ep), Arc::clone(&protocols), drain.watcher());
         let handshake_timeout = limits.read_header_timeout.unwrap_or(HANDSHAKE_TIMEOUT);
         tokio::spawn(async move {
             ep.metrics.open.fetch_add(1, Ordering::Relaxed);
-            let mut stream = stream;
-            let peer = match client_behind_proxy(&ep, &mut stream, peer, handshake_timeout).await {
-                Some(p) => p,
-                None => {
-                    ep.metrics.open.fetch_sub(1, Ordering::Relaxed);
-                    return;
-                }
+            let conn = Accepted {
+                ep: &ep,
+                protocols: &protocols,
+                limits,
+                handshake_timeout,
             };
-            // Most setups have no TCP router: then no lookup by name per connection.
-            let l4 = {
-                let table = ep.proxy.table.load();
-                let tcp = &table.l4.tcp;
-                (!tcp.is_empty())
-                    .then(|| tcp.get(&ep.name).cloned())
-                    .flatten()
-            };
-            let stream = match l4 {
-                None => crate::l4::Rewind::new(stream),
-                Some(routes) => {
-                    match crate::l4::tcp::route(&ep, routes, stream, peer, handshake_timeout).await
-                    {
-                        Some(s) => s,
-                        None => {
-                            ep.metrics.open.fetch_sub(1, Ordering::Relaxed);
-                            drop(watcher);
-                            return;
-                        }
-                    }
-                }
-            };
-            let mut io = tokio_io_timeout::TimeoutStream::new(stream);
-            io.set_read_timeout(limits.read_timeout);
-            io.set_write_timeout(limits.write_timeout);
-            let io = Box::pin(io);
-            let heads = HeadLimits {
-                head: limits.read_header_timeout,
-                idle: limits.idle_timeout,
-            };
-            let tls = ep.tls.as_ref().map(|slot| slot.load_full());
-            match tls {
-                None => serve_io(io, peer, None, &ep, builder, heads, watcher).await,
-                Some(choice) => {
-                    match tokio::time::timeout(handshake_timeout, handshake(&choice, io)).await {
-                        Ok(Ok(tls)) => {
-                            let chain = client_chain(&tls);
-                            serve_io(tls, peer, chain, &ep, builder, heads, watcher).await
-                        }
-                        Ok(Err(e)) => {
-                            tracing::debug!(entry_point = %ep.name, "TLS handshake with {peer} failed: {e}")
-                        }
-                        Err(_) => {
-                            tracing::debug!(entry_point = %ep.name, "TLS handshake with {peer} timed out")
-                        }
-                    }
-                }
-            }
+            conn.serve(stream, peer, watcher).await;
             ep.metrics.open.fetch_sub(1, Ordering::Relaxed);
             drop(permit);
         });
+    }
+}
+
+/// What serving one accepted connection needs. Its task lives as long as the connection, so
+/// the futures of the rare steps (PROXY header, TCP routes, TLS) are boxed: a plain HTTP/1
+/// connection's task stays small, which is what an idle (parked) connection costs.
+struct Accepted<'a> {
+    ep: &'a Arc<EntryPointContext>,
+    protocols: &'a Arc<Protocols>,
+    limits: Limits,
+    handshake_timeout: Duration,
+}
+
+impl Accepted<'_> {
+    async fn serve(self, mut stream: tokio::net::TcpStream, peer: SocketAddr, watcher: DrainWatch) {
+        let ep = self.ep;
+        let peer = match ep.proxy_protocol {
+            None => peer,
+            Some(_) => {
+                let client = client_behind_proxy(ep, &mut stream, peer, self.handshake_timeout);
+                match Box::pin(client).await {
+                    Some(p) => p,
+                    None => return,
+                }
+            }
+        };
+        // Most setups have no TCP router: then no lookup by name per connection.
+        let l4 = {
+            let table = ep.proxy.table.load();
+            let tcp = &table.l4.tcp;
+            (!tcp.is_empty())
+                .then(|| tcp.get(&ep.name).cloned())
+                .flatten()
+        };
+        let stream = match l4 {
+            None => crate::l4::Rewind::new(stream),
+            Some(routes) => {
+                let routed =
+                    crate::l4::tcp::route(ep, routes, stream, peer, self.handshake_timeout);
+                match Box::pin(routed).await {
+                    Some(s) => s,
+                    None => return,
+                }
+            }
+        };
+        let limits = self.limits;
+        let mut io = tokio_io_timeout::TimeoutStream::new(stream);
+        io.set_read_timeout(limits.read_timeout);
+        io.set_write_timeout(limits.write_timeout);
+        let io = Box::pin(io);
+        let heads = HeadLimits {
+            head: limits.read_header_timeout,
+            idle: limits.idle_timeout,
+        };
+        match ep.tls.as_ref().map(|slot| slot.load_full()) {
+            None => serve_io(io, peer, None, ep, self.protocols, heads, watcher).await,
+            Some(choice) => {
+                let tls = Box::pin(self.serve_tls(choice, io, peer, heads, watcher));
+                tls.await;
+            }
+        }
+    }
+
+    /// The TLS handshake, then HTTP over it.
+    async fn serve_tls<I>(
+        &self,
+        choice: Arc<crate::tls::TlsChoice>,
+        io: I,
+        peer: SocketAddr,
+        heads: HeadLimits,
+        watcher: DrainWatch,
+    ) where
+        I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
+        let ep = self.ep;
+        match tokio::time::timeout(self.handshake_timeout, handshake(&choice, io)).await {
+            Ok(Ok(tls)) => {
+                let chain = client_chain(&tls);
+                serve_io(tls, peer, chain, ep, self.protocols, heads, watcher).await
+            }
+            Ok(Err(e)) => {
+                tracing::debug!(entry_point = %ep.name, "TLS handshake with {peer} failed: {e}")
+            }
+            Err(_) => {
+                tracing::debug!(entry_point = %ep.name, "TLS handshake with {peer} timed out")
+            }
+        }
     }
 }
 
@@ -231,15 +292,13 @@ async fn serve_io<I>(
     peer: std::net::SocketAddr,
     chain: Option<Arc<ClientChain>>,
     ep: &Arc<EntryPointContext>,
-    mut builder: auto::Builder<TokioExecutor>,
+    protocols: &Protocols,
     heads: HeadLimits,
-    watcher: Watcher,
+    watcher: DrainWatch,
 ) where
     I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
-    let wait = HeadWait::new();
-    builder.http1().timer(HeadTimer(Arc::clone(&wait)));
-    let io = ClientIo::new(io, wait, heads);
+    let metrics = Arc::clone(&ep.metrics);
     let ep = Arc::clone(ep);
     let svc = service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
         let ep = Arc::clone(&ep);
@@ -248,8 +307,23 @@ async fn serve_io<I>(
         }
         async move { Ok::<_, Infallible>(handle(ep, peer, req).await) }
     });
-    let conn = builder.serve_connection_with_upgrades(TokioIo::new(io), svc);
-    if let Err(e) = watcher.watch(conn.into_owned()).await {
-        tracing::trace!("connection from {peer}: {e}");
+    connection::serve(io, svc, protocols, heads, &metrics.parked, watcher).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn output_size<A, B, C, D, F>(_: impl FnOnce(A, B, C, D) -> F) -> usize {
+        std::mem::size_of::<F>()
+    }
+
+    /// A connection's task holds its future's largest state for the connection's life (a
+    /// parked one too); the rare steps are boxed so that it stays small.
+    #[test]
+    fn a_connection_task_is_small() {
+        let size = output_size(Accepted::serve);
+        println!("a connection's task future: {size} bytes");
+        assert!(size <= 3072, "{size} bytes");
     }
 }

@@ -5,7 +5,9 @@ mod attempts;
 mod body;
 mod buffering;
 mod compress;
+mod connection;
 mod context;
+mod drain;
 mod error;
 mod error_page;
 mod framing;
@@ -23,4 +25,5 @@ mod target;
 mod upstream_body;
 
 pub use context::{EntryPointContext, Internal, InternalBody, InternalHandler, Proxy, TlsSlot};
+pub use drain::Drain;
 pub use listener::{Limits, serve};

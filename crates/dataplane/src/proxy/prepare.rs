@@ -86,7 +86,7 @@ pub(super) fn prepare(
         h,
         &Forwarded {
             client_ip: peer.ip(),
-            host: client_host.as_ref().and_then(|v| v.to_str().ok()),
+            host: client_host.as_ref(),
             proto: match (upgrade.is_some(), ep.tls.is_some()) {
                 (false, false) => "http",
                 (false, true) => "https",
