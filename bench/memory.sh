@@ -197,7 +197,8 @@ for target in $TARGETS; do
         sleep 0.2
       done
       read -r big_after _ <<<"$(settle_rss "$pid")"
-      big_during=$(mib "$big_max"); big_after=$(mib "$big_after")
+      big_rate=$(awk '/Requests\/sec/ {printf "%.0f", $2} /Non-2xx/ {printf " (%s non-2xx)", $NF}' "$work/wrk-$target.txt")
+      big_during="$(mib "$big_max") ($big_rate MiB/s)"; big_after=$(mib "$big_after")
     fi
     echo "| $target | $round | $(mib "$before") | $(mib "$with") ($ready) | $per | $p99 | ${checked#check } | $(mib "$after") | $big_during | $big_after |"
   done
