@@ -14,12 +14,7 @@ PORT=19331 WEB=19332
 IMAGE=portier-test-whoami:latest
 
 cargo build --release --quiet
-RUSTFLAGS='-C target-feature=+crt-static' cargo build --release --quiet -p whoami \
-  --target x86_64-unknown-linux-gnu --target-dir target/test-images
-ctx=$(mktemp -d)
-cp target/test-images/x86_64-unknown-linux-gnu/release/whoami "$ctx/"
-printf 'FROM scratch\nCOPY whoami /whoami\nEXPOSE 80\nENTRYPOINT ["/whoami"]\n' > "$ctx/Dockerfile"
-DOCKER_BUILDKIT=0 docker build -q -t "$IMAGE" "$ctx" >/dev/null
+. bench/whoami-image.sh
 docker network create "$TAG" >/dev/null
 cat > "$ctx/portier.toml" <<CONF
 logLevel = "ERROR"
